@@ -1,0 +1,30 @@
+import type { Manifest } from '../bundle/manifest.ts';
+
+/**
+ * What a capability's host functions can reach of the guest they serve.
+ * `memory` is set right after instantiation; host functions only run after that.
+ */
+export interface GuestContext {
+  readonly manifest: Manifest;
+  /** The guest's linear memory (exported as `memory`). */
+  memory: WebAssembly.Memory;
+  /** Bytes of guest memory [ptr, ptr+len), bounds-checked; throws RoamError E_GUEST_BOUNDS. */
+  bytes(ptr: number, len: number): Uint8Array;
+  /** Per-instance state a capability may keep (keyed by capability name). */
+  readonly state: Map<string, unknown>;
+}
+
+/**
+ * A host capability: declared in the manifest (`capabilities: [name]`), checked at deploy
+ * (a guest may import only from the modules of declared capabilities), linked per instance.
+ */
+export interface Capability {
+  /** Name used in the manifest, e.g. `regions`. */
+  readonly name: string;
+  /** Wasm import module, e.g. `roam:regions`. */
+  readonly module: string;
+  /** Host functions this module offers, with their Wasm signatures, e.g. `read: '(i32,i32,i32,i32)->i32'`. */
+  readonly functions: Readonly<Record<string, string>>;
+  /** Builds the import object for one instance. */
+  imports(ctx: GuestContext): Record<string, (...args: any[]) => any>;
+}
