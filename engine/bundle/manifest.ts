@@ -1,0 +1,148 @@
+import { RoamError } from '../errors.ts';
+
+/** Access a handler or the bundle has to a region. */
+export type RegionAccess = 'r' | 'w' | 'rw';
+
+export interface RegionDecl {
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  access: RegionAccess;
+}
+
+export interface HandlerDecl {
+  /** Name used by callers (`--handler get`). */
+  name: string;
+  /** Message type id carried on the wire (0..65535), unique in the bundle. */
+  type: number;
+  /** Exported Wasm function `(inLen: i32) -> i32`; defaults to `name`. */
+  export: string;
+  /** Regions this handler touches (names from `regions`); defaults to all. */
+  regions: string[];
+}
+
+export interface FunctionDecl {
+  /** Route name (`/fn/<name>`). */
+  name: string;
+  /** Exported Wasm function `(inLen: i32) -> i32` taking an encoded request; defaults to `name`. */
+  export: string;
+}
+
+export interface Limits {
+  /** Linear memory cap in 64 KiB pages. */
+  memoryPages: number;
+  /** Fuel per message (function entries + loop iterations, weighted by block size). */
+  fuel: number;
+}
+
+export interface GpuQuota {
+  /** Share of device time per window, 0 < share ≤ 1. */
+  share: number;
+  memoryMiB: number;
+}
+
+export interface Manifest {
+  name: string;
+  version: string;
+  handlers: HandlerDecl[];
+  functions: FunctionDecl[];
+  regions: RegionDecl[];
+  /** Capability names (`log`, `clock`, `regions`, …); `core` is implicit. */
+  capabilities: string[];
+  limits: Limits;
+  /** Tenant that owns the bundle (serverless); defaults to `default`. */
+  tenant: string;
+  gpu?: GpuQuota;
+}
+
+export const DEFAULT_LIMITS: Limits = { memoryPages: 16, fuel: 10_000_000 };
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+const EXPORT_RE = /^[A-Za-z_$][A-Za-z0-9_$.:-]{0,127}$/;
+
+function bad(msg: string): never {
+  throw new RoamError('E_MANIFEST', `invalid manifest: ${msg}`);
+}
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const posInt = (v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > max) bad(`${what} must be an integer in 1..${max}`);
+  return v;
+};
+const str = (v: unknown, what: string, re = NAME_RE): string => {
+  if (typeof v !== 'string' || !re.test(v)) bad(`${what} must be a string matching ${re}`);
+  return v;
+};
+
+/** Checks a parsed manifest (from roam.json or a bundle) and fills defaults. Throws E_MANIFEST naming the field. */
+export function validateManifest(raw: unknown): Manifest {
+  if (!isObj(raw)) bad('must be a JSON object');
+  const name = str(raw.name, 'name');
+  const version = typeof raw.version === 'string' && raw.version.length > 0 && raw.version.length < 64 ? raw.version : bad('version must be a non-empty string');
+
+  const regionsRaw = raw.regions ?? [];
+  if (!Array.isArray(regionsRaw)) bad('regions must be an array');
+  const regions: RegionDecl[] = regionsRaw.map((r, i) => {
+    if (!isObj(r)) bad(`regions[${i}] must be an object`);
+    const access = r.access ?? 'rw';
+    if (access !== 'r' && access !== 'w' && access !== 'rw') bad(`regions[${i}].access must be r, w or rw`);
+    return { name: str(r.name, `regions[${i}].name`), size: posInt(r.size, `regions[${i}].size`, 2 ** 32), access };
+  });
+  const regionNames = new Set<string>();
+  for (const r of regions) {
+    if (regionNames.has(r.name)) bad(`region '${r.name}' declared twice`);
+    regionNames.add(r.name);
+  }
+
+  const handlersRaw = raw.handlers ?? [];
+  if (!Array.isArray(handlersRaw)) bad('handlers must be an array');
+  const types = new Set<number>();
+  const handlers: HandlerDecl[] = handlersRaw.map((h, i) => {
+    if (!isObj(h)) bad(`handlers[${i}] must be an object`);
+    const hname = str(h.name, `handlers[${i}].name`);
+    const type = h.type ?? i + 1;
+    if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type > 0xffff) bad(`handlers[${i}].type must be an integer in 0..65535`);
+    if (types.has(type)) bad(`handler type ${type} used twice`);
+    types.add(type);
+    const hregions = h.regions ?? regions.map((r) => r.name);
+    if (!Array.isArray(hregions)) bad(`handlers[${i}].regions must be an array`);
+    for (const rn of hregions) if (typeof rn !== 'string' || !regionNames.has(rn)) bad(`handlers[${i}] names undeclared region '${String(rn)}'`);
+    return { name: hname, type, export: str(h.export ?? hname, `handlers[${i}].export`, EXPORT_RE), regions: hregions as string[] };
+  });
+
+  const functionsRaw = raw.functions ?? [];
+  if (!Array.isArray(functionsRaw)) bad('functions must be an array');
+  const functions: FunctionDecl[] = functionsRaw.map((f, i) => {
+    if (!isObj(f)) bad(`functions[${i}] must be an object`);
+    const fname = str(f.name, `functions[${i}].name`);
+    return { name: fname, export: str(f.export ?? fname, `functions[${i}].export`, EXPORT_RE) };
+  });
+  const callable = new Set<string>();
+  for (const n of [...handlers.map((h) => h.name), ...functions.map((f) => f.name)]) {
+    if (callable.has(n)) bad(`'${n}' declared twice among handlers and functions`);
+    callable.add(n);
+  }
+  if (callable.size === 0) bad('declares no handler and no function');
+
+  const capsRaw = raw.capabilities ?? [];
+  if (!Array.isArray(capsRaw) || capsRaw.some((c) => typeof c !== 'string')) bad('capabilities must be an array of names');
+  const capabilities = [...new Set(capsRaw as string[])];
+  if (regions.length > 0 && !capabilities.includes('regions')) capabilities.push('regions');
+
+  const limitsRaw = raw.limits ?? {};
+  if (!isObj(limitsRaw)) bad('limits must be an object');
+  const limits: Limits = {
+    memoryPages: limitsRaw.memoryPages === undefined ? DEFAULT_LIMITS.memoryPages : posInt(limitsRaw.memoryPages, 'limits.memoryPages', 65536),
+    fuel: limitsRaw.fuel === undefined ? DEFAULT_LIMITS.fuel : posInt(limitsRaw.fuel, 'limits.fuel', 2 ** 31 - 1),
+  };
+
+  const tenant = raw.tenant === undefined ? 'default' : str(raw.tenant, 'tenant');
+  let gpu: GpuQuota | undefined;
+  if (raw.gpu !== undefined) {
+    if (!isObj(raw.gpu)) bad('gpu must be an object');
+    const share = raw.gpu.share;
+    if (typeof share !== 'number' || !(share > 0 && share <= 1)) bad('gpu.share must be a number in (0, 1]');
+    gpu = { share, memoryMiB: posInt(raw.gpu.memoryMiB, 'gpu.memoryMiB', 1 << 20) };
+    if (!capabilities.includes('gpu')) capabilities.push('gpu');
+  }
+  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(gpu ? { gpu } : {}) };
+}
