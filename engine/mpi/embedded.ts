@@ -1,0 +1,76 @@
+import { Worker } from 'node:worker_threads';
+import { createSabLayout } from './sab-transport.ts';
+import { CALL_NAMES } from './call-names.ts';
+
+export interface JobOptions {
+  np: number;
+  /** argv after the program name. */
+  args: string[];
+  /** Program name passed as argv[0]. */
+  argv0: string;
+  env?: Record<string, string>;
+  preopenCwd?: boolean;
+  /** Kill the job after this many ms (deadlocks); 0 = never. */
+  timeoutMs?: number;
+}
+
+export interface JobResult {
+  /** Job exit code: the first failing rank's (1 for a trap or MPI error), else 0. */
+  code: number;
+  /** One line describing the first failure, naming the rank and the call. */
+  error?: string;
+  /** Exit code per rank (null when torn down before finishing). */
+  ranks: Array<number | null>;
+}
+
+/**
+ * Embedded MPI: each rank is a worker thread running its own instance of the module, all
+ * wired through one SharedArrayBuffer. The first rank to fail (non-zero exit, trap, MPI error,
+ * MPI_Abort) decides the job's code and every other rank is terminated.
+ */
+export async function runEmbedded(module: WebAssembly.Module, o: JobOptions): Promise<JobResult> {
+  const layout = createSabLayout(o.np);
+  const calls = new Int32Array(new SharedArrayBuffer(4 * o.np));
+  const ranks: Array<number | null> = Array(o.np).fill(null);
+  const workers: Worker[] = [];
+  return await new Promise<JobResult>((resolve) => {
+    let settled = false;
+    let left = o.np;
+    const end = (r: JobResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void Promise.all(workers.map((w) => w.terminate())).then(() => resolve(r));
+    };
+    const fail = (rank: number, code: number, error: string) => {
+      ranks[rank] = code;
+      end({ code, error: error.startsWith('rank ') ? error : `rank ${rank}: ${error}`, ranks });
+    };
+    const timer = o.timeoutMs
+      ? setTimeout(() => {
+          const where = ranks.map((c, r) => (c === null ? `rank ${r} in ${CALL_NAMES[Atomics.load(calls, r) - 1] ?? 'guest code'}` : null)).filter(Boolean);
+          end({ code: 124, error: `job timed out after ${o.timeoutMs} ms (deadlock?): ${where.join(', ')}`, ranks });
+        }, o.timeoutMs)
+      : undefined;
+    for (let rank = 0; rank < o.np; rank++) {
+      const w = new Worker(new URL('./rank-worker.mjs', import.meta.url), {
+        workerData: { module, rank, layout, calls, args: [o.argv0, ...o.args], env: o.env ?? {}, preopenCwd: !!o.preopenCwd },
+        stdout: false,
+        stderr: false,
+      });
+      workers.push(w);
+      w.on('message', (m: { type: string; code?: number; message?: string }) => {
+        if (m.type === 'exit') {
+          ranks[rank] = m.code!;
+          if (m.code !== 0) return fail(rank, m.code!, `exited with code ${m.code}`);
+          if (--left === 0) end({ code: 0, ranks });
+        } else if (m.type === 'abort') fail(rank, m.code || 1, `MPI_Abort called with error code ${m.code}`);
+        else fail(rank, 1, m.message ?? 'failed');
+      });
+      w.on('error', (e) => fail(rank, 1, `worker error: ${e.message}`));
+      w.on('exit', (c) => {
+        if (!settled && ranks[rank] === null) fail(rank, c || 1, `worker exited unexpectedly (${c})`);
+      });
+    }
+  });
+}

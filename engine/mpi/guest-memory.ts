@@ -1,0 +1,58 @@
+/** Bounds-checked access to a guest's linear memory; views are re-taken after memory.grow. */
+export class GuestMemory {
+  private buf: ArrayBuffer | null = null;
+  private u8!: Uint8Array;
+  private dv!: DataView;
+  constructor(private readonly memory: () => WebAssembly.Memory, private readonly fail: (detail: string) => never) {}
+
+  bytes(): Uint8Array {
+    const b = this.memory().buffer as ArrayBuffer;
+    if (b !== this.buf) {
+      this.buf = b;
+      this.u8 = new Uint8Array(b);
+      this.dv = new DataView(b);
+    }
+    return this.u8;
+  }
+  private view(): DataView {
+    this.bytes();
+    return this.dv;
+  }
+  /** Throws naming the range when [ptr, ptr+len) is not inside linear memory. */
+  check(ptr: number, len: number, what = 'buffer'): void {
+    const size = this.bytes().length;
+    if (!Number.isInteger(len) || len < 0 || ptr < 0 || ptr + len > size)
+      this.fail(`${what} [${ptr >>> 0}, ${(ptr >>> 0) + len}) is outside the guest's linear memory (${size} bytes)`);
+  }
+  range(ptr: number, len: number, what?: string): Uint8Array {
+    this.check(ptr, len, what);
+    return this.bytes().subarray(ptr, ptr + len);
+  }
+  i32(ptr: number): number {
+    this.check(ptr, 4, 'int argument');
+    return this.view().getInt32(ptr, true);
+  }
+  setI32(ptr: number, v: number): void {
+    this.check(ptr, 4, 'int result');
+    this.view().setInt32(ptr, v, true);
+  }
+  setF64(ptr: number, v: number): void {
+    this.check(ptr, 8, 'double result');
+    this.view().setFloat64(ptr, v, true);
+  }
+  i32s(ptr: number, n: number, what: string): number[] {
+    this.check(ptr, n * 4, what);
+    const dv = this.view();
+    return Array.from({ length: n }, (_, i) => dv.getInt32(ptr + 4 * i, true));
+  }
+  setI32s(ptr: number, vals: number[], what: string): void {
+    this.check(ptr, vals.length * 4, what);
+    const dv = this.view();
+    vals.forEach((v, i) => dv.setInt32(ptr + 4 * i, v, true));
+  }
+  string(ptr: number, s: string, max: number): number {
+    const enc = new TextEncoder().encode(s).subarray(0, max - 1);
+    this.range(ptr, enc.length + 1, 'string').set([...enc, 0]);
+    return enc.length;
+  }
+}

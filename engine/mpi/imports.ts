@@ -1,0 +1,441 @@
+import * as A from './abi.ts';
+import { MpiCore, ctxP2p, type Comm, type RecvTarget, type Req, type Status } from './core.ts';
+import * as C from './collectives.ts';
+import { PREDEFINED, contiguous, pack, span, unpack, vector, type Datatype } from './datatypes.ts';
+import { GuestMemory } from './guest-memory.ts';
+import { reduce as reduceOp } from './ops.ts';
+import type { Transport } from './transport.ts';
+
+/** What the MPI imports reach of the instance (set after instantiation). */
+export interface GuestHandle {
+  memory: WebAssembly.Memory;
+  table?: WebAssembly.Table;
+  malloc?: (n: number) => number;
+  free?: (p: number) => void;
+}
+
+export interface MpiHooks {
+  /** Called on entry to every MPI call (for job-level deadlock reports). */
+  enter?(call: string): void;
+  leave?(): void;
+}
+
+type Fn = (...a: any[]) => number;
+
+/**
+ * The `roam:mpi` import module: MPI-5 ABI calls from a wasm32 guest, translated to the core.
+ * Guest pointers are bounds-checked (count × extent) and sentinels recognised before any
+ * access; handles go through tables; statuses are written field by field.
+ */
+export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHooks = {}): { imports: Record<string, Fn>; core: MpiCore } {
+  const core = new MpiCore(t);
+  const mem = new GuestMemory(() => guest().memory, (d) => core.fail(A.ERR.BUFFER, d));
+  let initialized = false, finalized = false;
+  let nextHandle = A.FIRST_USER_HANDLE;
+  const comms = new Map<number, Comm>([[A.COMM_WORLD, core.world], [A.COMM_SELF, core.self]]);
+  const groups = new Map<number, number[]>([[A.GROUP_EMPTY, []]]);
+  const types = new Map<number, Datatype>(PREDEFINED);
+  const ops = new Map<number, { fn: number; commute: boolean }>();
+  const reqs = new Map<number, Req>();
+
+  const comm = (h: number): Comm => comms.get(h) ?? core.fail(A.ERR.COMM, `invalid communicator handle 0x${(h >>> 0).toString(16)}`);
+  const group = (h: number): number[] => groups.get(h) ?? core.fail(A.ERR.GROUP, `invalid group handle 0x${(h >>> 0).toString(16)}`);
+  const dtype = (h: number): Datatype => {
+    const d = types.get(h) ?? core.fail(A.ERR.TYPE, `invalid datatype handle 0x${(h >>> 0).toString(16)}`);
+    if (!d.committed) core.fail(A.ERR.TYPE, `datatype ${d.name} used before MPI_Type_commit`);
+    return d;
+  };
+  const count = (n: number) => (n < 0 ? core.fail(A.ERR.COUNT, `negative count ${n}`) : n);
+  const rankIn = (c: Comm, r: number, what: string, allowAny = false) => {
+    if (r === A.PROC_NULL || (allowAny && r === A.ANY_SOURCE)) return r;
+    if (r < 0 || r >= c.group.length) core.fail(A.ERR.RANK, `${what} rank ${r} is not in a communicator of size ${c.group.length}`);
+    return r;
+  };
+  const tagOk = (tag: number, allowAny = false) => {
+    if (allowAny && tag === A.ANY_TAG) return tag;
+    if (tag < 0 || tag > 32767) core.fail(A.ERR.TAG, `invalid tag ${tag} (0..32767)`);
+    return tag;
+  };
+  const newHandle = () => nextHandle++;
+
+  /** Packed bytes of a guest buffer (a live view when contiguous), after the bounds check. */
+  const packed = (ptr: number, n: number, d: Datatype): Uint8Array => {
+    mem.check(ptr, span(d, n));
+    return pack(mem.bytes(), ptr, n, d);
+  };
+  const packedCopy = (ptr: number, n: number, d: Datatype) => packed(ptr, n, d).slice();
+  const store = (bytes: Uint8Array, ptr: number, n: number, d: Datatype) => {
+    if (bytes.length > n * d.size) core.fail(A.ERR.TRUNCATE, `message truncated: ${bytes.length} bytes do not fit the receive buffer of ${n * d.size} bytes`);
+    mem.check(ptr, span(d, n));
+    unpack(bytes, mem.bytes(), ptr, n, d);
+  };
+  const target = (ptr: number, n: number, d: Datatype): RecvTarget => {
+    mem.check(ptr, span(d, n));
+    return {
+      capacity: n * d.size,
+      direct: (len) => (d.contiguous ? mem.bytes().subarray(ptr, ptr + len) : null),
+      deliver: (bytes) => unpack(bytes, mem.bytes(), ptr, n, d),
+    };
+  };
+  const writeStatus = (ptr: number, s: Status) => {
+    if (ptr === A.STATUS_IGNORE) return;
+    mem.setI32s(ptr, [s.source, s.tag, A.SUCCESS, s.bytes, 0, 0, 0, 0], 'MPI_Status');
+  };
+  const combine = (opH: number, d: Datatype, typeH: number): C.Combine => {
+    if (opH in OPS_BY_VALUE) return (input, inout) => {
+      const e = reduceOp(opH, d.kind, input, inout);
+      if (e) core.fail(A.ERR.OP, e);
+    };
+    const u = ops.get(opH) ?? core.fail(A.ERR.OP, `invalid op handle 0x${(opH >>> 0).toString(16)}`);
+    return (input, inout) => {
+      const { table, malloc, free } = guest();
+      if (!table || !malloc || !free) return core.fail(A.ERR.OP, 'user ops need the guest to export its function table, malloc and free (roam cc does)');
+      const n = Math.floor(inout.length / d.size);
+      const sp = span(d, n);
+      const base = malloc(2 * sp + 8);
+      if (!base) core.fail(A.ERR.INTERN, 'guest malloc failed for a user op scratch buffer');
+      try {
+        unpack(input, mem.bytes(), base, n, d);
+        unpack(inout, mem.bytes(), base + sp, n, d);
+        mem.setI32s(base + 2 * sp, [n, typeH], 'user op arguments');
+        const f = table.get(u.fn) as Function | null;
+        if (typeof f !== 'function') return core.fail(A.ERR.OP, `user op function index ${u.fn} is not in the guest's table`);
+        f(base, base + sp, base + 2 * sp, base + 2 * sp + 4);
+        inout.set(pack(mem.bytes(), base + sp, n, d));
+      } finally {
+        free(base);
+      }
+    };
+  };
+  const wait = (r: Req) => core.waitFor(() => r.done);
+  const reqOf = (ptr: number): [number, Req | null] => {
+    const h = mem.i32(ptr);
+    if (h === A.REQUEST_NULL) return [h, null];
+    return [h, reqs.get(h) ?? core.fail(A.ERR.REQUEST, `invalid request handle 0x${(h >>> 0).toString(16)}`)];
+  };
+  const finish = (ptr: number, h: number, statusPtr: number, r: Req) => {
+    writeStatus(statusPtr, r.status);
+    reqs.delete(h);
+    mem.setI32(ptr, A.REQUEST_NULL);
+  };
+  const emptyStatus: Status = { source: A.ANY_SOURCE, tag: A.ANY_TAG, bytes: 0 };
+  const startSend = (buf: number, n: number, th: number, dest: number, tag: number, ch: number, sync: boolean): Req => {
+    const c = comm(ch), d = dtype(th);
+    count(n); rankIn(c, dest, 'destination'); tagOk(tag);
+    mem.check(buf, span(d, n));
+    const len = n * d.size;
+    const src = d.contiguous ? () => mem.bytes().subarray(buf, buf + len) : pack(mem.bytes(), buf, n, d);
+    return core.isend(c, ctxP2p(c), dest, tag, src, len, sync);
+  };
+  const startRecv = (buf: number, n: number, th: number, src: number, tag: number, ch: number): Req => {
+    const c = comm(ch), d = dtype(th);
+    count(n); rankIn(c, src, 'source', true); tagOk(tag, true);
+    return core.irecv(c, ctxP2p(c), src, tag, target(buf, n, d));
+  };
+  const agreeCommId = (c: Comm): number => {
+    const mine = new Uint8Array(new Int32Array([core.nextCommId]).buffer);
+    const all = C.allgather(core, c, mine);
+    const id = Math.max(...all.map((b) => new Int32Array(b.slice().buffer)[0]));
+    if (id >= 4096) core.fail(A.ERR.COMM, 'too many communicators (4096)');
+    core.nextCommId = id + 1;
+    return id;
+  };
+
+  const fns: Record<string, Fn> = {
+    MPI_Init: () => { initialized = true; return 0; },
+    MPI_Init_thread: (_a, _b, _req, provided) => { initialized = true; if (provided) mem.setI32(provided, A.THREAD_SINGLE); return 0; },
+    MPI_Initialized: (flag) => { mem.setI32(flag, initialized ? 1 : 0); return 0; },
+    MPI_Finalize: () => { C.barrier(core, core.world); t.finalize(); finalized = true; return 0; },
+    MPI_Finalized: (flag) => { mem.setI32(flag, finalized ? 1 : 0); return 0; },
+    MPI_Abort: (_c, code) => t.abort(code),
+    MPI_Get_version: (v, s) => { mem.setI32(v, 5); mem.setI32(s, 0); return 0; },
+    MPI_Get_processor_name: (name, len) => { mem.setI32(len, mem.string(name, t.processorName(), 256)); return 0; },
+    MPI_Comm_rank: (ch, out) => { mem.setI32(out, comm(ch).rank); return 0; },
+    MPI_Comm_size: (ch, out) => { mem.setI32(out, comm(ch).group.length); return 0; },
+    MPI_Comm_dup: (ch, out) => {
+      const c = comm(ch);
+      const h = newHandle();
+      comms.set(h, { id: agreeCommId(c), group: c.group.slice(), rank: c.rank });
+      mem.setI32(out, h);
+      return 0;
+    },
+    MPI_Comm_split: (ch, color, key, out) => {
+      const c = comm(ch);
+      const id = agreeCommId(c);
+      const all = C.allgather(core, c, new Uint8Array(new Int32Array([color, key]).buffer)).map((b) => new Int32Array(b.slice().buffer));
+      if (color === A.UNDEFINED) { mem.setI32(out, A.COMM_NULL); return 0; }
+      const members = all.map(([col, k], r) => ({ col, k, r })).filter((m) => m.col === color).sort((a, b) => a.k - b.k || a.r - b.r);
+      const h = newHandle();
+      comms.set(h, { id, group: members.map((m) => c.group[m.r]), rank: members.findIndex((m) => m.r === c.rank) });
+      mem.setI32(out, h);
+      return 0;
+    },
+    MPI_Comm_create: (ch, gh, out) => {
+      const c = comm(ch), g = group(gh);
+      const id = agreeCommId(c);
+      const me = g.indexOf(c.group[c.rank]);
+      if (me < 0) { mem.setI32(out, A.COMM_NULL); return 0; }
+      const h = newHandle();
+      comms.set(h, { id, group: g.slice(), rank: me });
+      mem.setI32(out, h);
+      return 0;
+    },
+    MPI_Comm_free: (p) => {
+      const h = mem.i32(p);
+      comm(h);
+      if (h === A.COMM_WORLD || h === A.COMM_SELF) core.fail(A.ERR.COMM, 'cannot free a predefined communicator');
+      comms.delete(h);
+      mem.setI32(p, A.COMM_NULL);
+      return 0;
+    },
+    MPI_Comm_compare: (a, b, out) => {
+      const x = comm(a), y = comm(b);
+      const same = x.group.length === y.group.length && x.group.every((r, i) => r === y.group[i]);
+      const similar = x.group.length === y.group.length && x.group.every((r) => y.group.includes(r));
+      mem.setI32(out, a === b ? A.IDENT : same ? A.CONGRUENT : similar ? A.SIMILAR : A.UNEQUAL);
+      return 0;
+    },
+    MPI_Comm_group: (ch, out) => { const h = newHandle(); groups.set(h, comm(ch).group.slice()); mem.setI32(out, h); return 0; },
+    MPI_Group_incl: (gh, n, ranks, out) => {
+      const g = group(gh);
+      const sel = mem.i32s(ranks, count(n), 'ranks array').map((r) => (r >= 0 && r < g.length ? g[r] : core.fail(A.ERR.RANK, `rank ${r} is not in a group of size ${g.length}`)));
+      const h = newHandle(); groups.set(h, sel); mem.setI32(out, h); return 0;
+    },
+    MPI_Group_translate_ranks: (g1, n, r1, g2, r2) => {
+      const a = group(g1), b = group(g2);
+      mem.setI32s(r2, mem.i32s(r1, count(n), 'ranks1').map((r) => (r === A.PROC_NULL ? A.PROC_NULL : b.indexOf(a[r]) < 0 ? A.UNDEFINED : b.indexOf(a[r]))), 'ranks2');
+      return 0;
+    },
+    MPI_Group_size: (gh, out) => { mem.setI32(out, group(gh).length); return 0; },
+    MPI_Group_rank: (gh, out) => { const i = group(gh).indexOf(t.rank); mem.setI32(out, i < 0 ? A.UNDEFINED : i); return 0; },
+    MPI_Group_free: (p) => { const h = mem.i32(p); group(h); if (h !== A.GROUP_EMPTY) groups.delete(h); mem.setI32(p, A.GROUP_NULL); return 0; },
+
+    MPI_Send: (b, n, th, dest, tag, ch) => { wait(startSend(b, n, th, dest, tag, ch, false)); return 0; },
+    MPI_Ssend: (b, n, th, dest, tag, ch) => { wait(startSend(b, n, th, dest, tag, ch, true)); return 0; },
+    MPI_Recv: (b, n, th, src, tag, ch, st) => { const r = startRecv(b, n, th, src, tag, ch); wait(r); writeStatus(st, r.status); return 0; },
+    MPI_Isend: (b, n, th, dest, tag, ch, rp) => { mem.check(rp, 4, 'request'); const h = newHandle(); reqs.set(h, startSend(b, n, th, dest, tag, ch, false)); mem.setI32(rp, h); return 0; },
+    MPI_Irecv: (b, n, th, src, tag, ch, rp) => { mem.check(rp, 4, 'request'); const h = newHandle(); reqs.set(h, startRecv(b, n, th, src, tag, ch)); mem.setI32(rp, h); return 0; },
+    MPI_Wait: (rp, st) => {
+      const [h, r] = reqOf(rp);
+      if (!r) { writeStatus(st, emptyStatus); return 0; }
+      wait(r); finish(rp, h, st, r); return 0;
+    },
+    MPI_Waitall: (n, rps, sts) => {
+      for (let i = 0; i < count(n); i++) {
+        const [h, r] = reqOf(rps + 4 * i);
+        if (!r) { if (sts) writeStatus(sts + 32 * i, emptyStatus); continue; }
+        wait(r); finish(rps + 4 * i, h, sts ? sts + 32 * i : 0, r);
+      }
+      return 0;
+    },
+    MPI_Waitany: (n, rps, idx, st) => {
+      const live = Array.from({ length: count(n) }, (_, i) => [i, ...reqOf(rps + 4 * i)] as const).filter(([, , r]) => r);
+      if (!live.length) { mem.setI32(idx, A.UNDEFINED); writeStatus(st, emptyStatus); return 0; }
+      let hit: (typeof live)[number] | undefined;
+      core.waitFor(() => !!(hit = live.find(([, , r]) => r!.done)));
+      finish(rps + 4 * hit![0], hit![1], st, hit![2]!);
+      mem.setI32(idx, hit![0]);
+      return 0;
+    },
+    MPI_Test: (rp, flag, st) => {
+      const [h, r] = reqOf(rp);
+      if (!r) { mem.setI32(flag, 1); writeStatus(st, emptyStatus); return 0; }
+      core.progress();
+      mem.setI32(flag, r.done ? 1 : 0);
+      if (r.done) finish(rp, h, st, r);
+      return 0;
+    },
+    MPI_Testall: (n, rps, flag, sts) => {
+      core.progress();
+      const all = Array.from({ length: count(n) }, (_, i) => reqOf(rps + 4 * i));
+      const ok = all.every(([, r]) => !r || r.done);
+      mem.setI32(flag, ok ? 1 : 0);
+      if (ok) all.forEach(([h, r], i) => { if (r) finish(rps + 4 * i, h, sts ? sts + 32 * i : 0, r); });
+      return 0;
+    },
+    MPI_Request_free: (rp) => {
+      const [h, r] = reqOf(rp);
+      if (r) reqs.delete(h); // a send still completes in the background; a receive stays posted
+      mem.setI32(rp, A.REQUEST_NULL);
+      return 0;
+    },
+    MPI_Sendrecv: (sb, sn, sth, dest, stag, rb, rn, rth, src, rtag, ch, st) => {
+      const r = startRecv(rb, rn, rth, src, rtag, ch);
+      const s = startSend(sb, sn, sth, dest, stag, ch, false);
+      core.waitFor(() => r.done && s.done);
+      writeStatus(st, r.status);
+      return 0;
+    },
+    MPI_Sendrecv_replace: (b, n, th, dest, stag, src, rtag, ch, st) => {
+      const c = comm(ch), d = dtype(th);
+      const out = packedCopy(b, count(n), d);
+      rankIn(c, dest, 'destination'); tagOk(stag);
+      const r = startRecv(b, n, th, src, rtag, ch);
+      const s = core.isend(c, ctxP2p(c), dest, stag, out, out.length);
+      core.waitFor(() => r.done && s.done);
+      writeStatus(st, r.status);
+      return 0;
+    },
+    MPI_Probe: (src, tag, ch, st) => {
+      const c = comm(ch); rankIn(c, src, 'source', true); tagOk(tag, true);
+      if (src === A.PROC_NULL) { writeStatus(st, { source: A.PROC_NULL, tag: A.ANY_TAG, bytes: 0 }); return 0; }
+      let s: Status | null = null;
+      core.waitFor(() => !!(s = core.iprobe(c, src, tag)));
+      writeStatus(st, s!);
+      return 0;
+    },
+    MPI_Iprobe: (src, tag, ch, flag, st) => {
+      const c = comm(ch); rankIn(c, src, 'source', true); tagOk(tag, true);
+      const s = src === A.PROC_NULL ? { source: A.PROC_NULL, tag: A.ANY_TAG, bytes: 0 } : core.iprobe(c, src, tag);
+      mem.setI32(flag, s ? 1 : 0);
+      if (s) writeStatus(st, s);
+      return 0;
+    },
+    MPI_Get_count: (st, th, out) => {
+      const bytes = mem.i32(st + 12), d = dtype(th);
+      mem.setI32(out, d.size === 0 ? 0 : bytes % d.size ? A.UNDEFINED : bytes / d.size);
+      return 0;
+    },
+
+    MPI_Barrier: (ch) => { C.barrier(core, comm(ch)); return 0; },
+    MPI_Bcast: (b, n, th, root, ch) => {
+      const c = comm(ch), d = dtype(th); count(n); rankIn(c, root, 'root');
+      const data = C.bcast(core, c, root, c.rank === root ? packedCopy(b, n, d) : null);
+      if (c.rank !== root) store(data, b, n, d);
+      return 0;
+    },
+    MPI_Reduce: (sb, rb, n, th, oh, root, ch) => {
+      const c = comm(ch), d = dtype(th); count(n); rankIn(c, root, 'root');
+      const mine = sb === A.IN_PLACE && c.rank === root ? packedCopy(rb, n, d) : packedCopy(sb, n, d);
+      const res = C.reduce(core, c, root, mine, combine(oh, d, th));
+      if (res) store(res, rb, n, d);
+      return 0;
+    },
+    MPI_Allreduce: (sb, rb, n, th, oh, ch) => {
+      const c = comm(ch), d = dtype(th); count(n);
+      const mine = packedCopy(sb === A.IN_PLACE ? rb : sb, n, d);
+      store(C.allreduce(core, c, mine, combine(oh, d, th)), rb, n, d);
+      return 0;
+    },
+    MPI_Scan: (sb, rb, n, th, oh, ch) => {
+      const c = comm(ch), d = dtype(th); count(n);
+      store(C.scan(core, c, packedCopy(sb === A.IN_PLACE ? rb : sb, n, d), combine(oh, d, th), false)!, rb, n, d);
+      return 0;
+    },
+    MPI_Exscan: (sb, rb, n, th, oh, ch) => {
+      const c = comm(ch), d = dtype(th); count(n);
+      const r = C.scan(core, c, packedCopy(sb === A.IN_PLACE ? rb : sb, n, d), combine(oh, d, th), true);
+      if (r) store(r, rb, n, d);
+      return 0;
+    },
+    MPI_Reduce_scatter: (sb, rb, countsP, th, oh, ch) => {
+      const c = comm(ch), d = dtype(th);
+      const counts = mem.i32s(countsP, c.group.length, 'recvcounts');
+      const total = counts.reduce((a, b) => a + count(b), 0);
+      const all = C.allreduce(core, c, packedCopy(sb === A.IN_PLACE ? rb : sb, total, d), combine(oh, d, th));
+      const off = counts.slice(0, c.rank).reduce((a, b) => a + b, 0) * d.size;
+      store(all.subarray(off, off + counts[c.rank] * d.size), rb, counts[c.rank], d);
+      return 0;
+    },
+    MPI_Gather: (sb, sn, sth, rb, rn, rth, root, ch) => gatherv(sb, sn, sth, rb, null, null, rn, rth, root, ch),
+    MPI_Gatherv: (sb, sn, sth, rb, rcP, dsP, rth, root, ch) => gatherv(sb, sn, sth, rb, rcP, dsP, 0, rth, root, ch),
+    MPI_Scatter: (sb, sn, sth, rb, rn, rth, root, ch) => scatterv(sb, null, null, sn, sth, rb, rn, rth, root, ch),
+    MPI_Scatterv: (sb, scP, dsP, sth, rb, rn, rth, root, ch) => scatterv(sb, scP, dsP, 0, sth, rb, rn, rth, root, ch),
+    MPI_Allgather: (sb, sn, sth, rb, rn, rth, ch) => allgatherv(sb, sn, sth, rb, null, null, rn, rth, ch),
+    MPI_Allgatherv: (sb, sn, sth, rb, rcP, dsP, rth, ch) => allgatherv(sb, sn, sth, rb, rcP, dsP, 0, rth, ch),
+    MPI_Alltoall: (sb, sn, sth, rb, rn, rth, ch) => alltoallv(sb, null, null, sn, sth, rb, null, null, rn, rth, ch),
+    MPI_Alltoallv: (sb, scP, sdP, sth, rb, rcP, rdP, rth, ch) => alltoallv(sb, scP, sdP, 0, sth, rb, rcP, rdP, 0, rth, ch),
+
+    MPI_Type_size: (th, out) => { mem.setI32(out, (types.get(th) ?? dtype(th)).size); return 0; },
+    MPI_Type_get_extent: (th, lb, ext) => { const d = types.get(th) ?? dtype(th); mem.setI32(lb, 0); mem.setI32(ext, d.extent); return 0; },
+    MPI_Type_contiguous: (n, old, out) => { const h = newHandle(); types.set(h, contiguous(count(n), dtype(old))); mem.setI32(out, h); return 0; },
+    MPI_Type_vector: (n, bl, stride, old, out) => { const h = newHandle(); types.set(h, vector(count(n), count(bl), stride, dtype(old))); mem.setI32(out, h); return 0; },
+    MPI_Type_commit: (p) => {
+      const h = mem.i32(p);
+      const d = types.get(h) ?? core.fail(A.ERR.TYPE, `invalid datatype handle 0x${(h >>> 0).toString(16)}`);
+      d.committed = true;
+      return 0;
+    },
+    MPI_Type_free: (p) => {
+      const h = mem.i32(p);
+      const d = types.get(h) ?? core.fail(A.ERR.TYPE, `invalid datatype handle 0x${(h >>> 0).toString(16)}`);
+      if (d.predefined) core.fail(A.ERR.TYPE, `cannot free predefined datatype ${d.name}`);
+      types.delete(h);
+      mem.setI32(p, A.DATATYPE_NULL);
+      return 0;
+    },
+    MPI_Op_create: (fn, commute, out) => { const h = newHandle(); ops.set(h, { fn, commute: !!commute }); mem.setI32(out, h); return 0; },
+    MPI_Op_free: (p) => {
+      const h = mem.i32(p);
+      if (!ops.delete(h)) core.fail(A.ERR.OP, `invalid or predefined op handle 0x${(h >>> 0).toString(16)}`);
+      mem.setI32(p, A.OP_NULL);
+      return 0;
+    },
+  };
+
+  function gatherv(sb: number, sn: number, sth: number, rb: number, rcP: number | null, dsP: number | null, rn: number, rth: number, root: number, ch: number): number {
+    const c = comm(ch); rankIn(c, root, 'root');
+    const isRoot = c.rank === root;
+    const rd = isRoot ? dtype(rth) : null;
+    const counts = isRoot ? (rcP === null ? c.group.map(() => count(rn)) : mem.i32s(rcP, c.group.length, 'recvcounts')) : [];
+    const displs = isRoot ? (dsP === null ? counts.map((_, i) => i * rn) : mem.i32s(dsP, c.group.length, 'displs')) : [];
+    const mine = sb === A.IN_PLACE && isRoot ? packedCopy(rb + displs[root] * rd!.extent, counts[root], rd!) : packedCopy(sb, count(sn), dtype(sth));
+    const parts = C.gather(core, c, root, mine);
+    if (isRoot) parts.forEach((p, i) => store(p, rb + displs[i] * rd!.extent, counts[i], rd!));
+    return 0;
+  }
+  function scatterv(sb: number, scP: number | null, dsP: number | null, sn: number, sth: number, rb: number, rn: number, rth: number, root: number, ch: number): number {
+    const c = comm(ch); rankIn(c, root, 'root');
+    let parts: Uint8Array[] | null = null;
+    if (c.rank === root) {
+      const sd = dtype(sth);
+      const counts = scP === null ? c.group.map(() => count(sn)) : mem.i32s(scP, c.group.length, 'sendcounts');
+      const displs = dsP === null ? counts.map((_, i) => i * sn) : mem.i32s(dsP, c.group.length, 'displs');
+      parts = counts.map((n, i) => packedCopy(sb + displs[i] * sd.extent, n, sd));
+    }
+    const mine = C.scatter(core, c, root, parts);
+    if (!(c.rank === root && rb === A.IN_PLACE)) store(mine, rb, count(rn), dtype(rth));
+    return 0;
+  }
+  function allgatherv(sb: number, sn: number, sth: number, rb: number, rcP: number | null, dsP: number | null, rn: number, rth: number, ch: number): number {
+    const c = comm(ch), rd = dtype(rth);
+    const counts = rcP === null ? c.group.map(() => count(rn)) : mem.i32s(rcP, c.group.length, 'recvcounts');
+    const displs = dsP === null ? counts.map((_, i) => i * rn) : mem.i32s(dsP, c.group.length, 'displs');
+    const mine = sb === A.IN_PLACE ? packedCopy(rb + displs[c.rank] * rd.extent, counts[c.rank], rd) : packedCopy(sb, count(sn), dtype(sth));
+    C.allgather(core, c, mine).forEach((p, i) => store(p, rb + displs[i] * rd.extent, counts[i], rd));
+    return 0;
+  }
+  function alltoallv(sb: number, scP: number | null, sdP: number | null, sn: number, sth: number, rb: number, rcP: number | null, rdP: number | null, rn: number, rth: number, ch: number): number {
+    const c = comm(ch), rd = dtype(rth);
+    const inPlace = sb === A.IN_PLACE;
+    const sd = inPlace ? rd : dtype(sth);
+    const rcounts = rcP === null ? c.group.map(() => count(rn)) : mem.i32s(rcP, c.group.length, 'recvcounts');
+    const rdispl = rdP === null ? rcounts.map((_, i) => i * rn) : mem.i32s(rdP, c.group.length, 'rdispls');
+    const scounts = inPlace ? rcounts : scP === null ? c.group.map(() => count(sn)) : mem.i32s(scP, c.group.length, 'sendcounts');
+    const sdispl = inPlace ? rdispl : sdP === null ? scounts.map((_, i) => i * sn) : mem.i32s(sdP, c.group.length, 'sdispls');
+    const sbase = inPlace ? rb : sb;
+    const parts = scounts.map((n, i) => packedCopy(sbase + sdispl[i] * sd.extent, n, sd));
+    C.alltoall(core, c, parts).forEach((p, i) => store(p, rb + rdispl[i] * rd.extent, rcounts[i], rd));
+    return 0;
+  }
+
+  const imports: Record<string, Fn> = {};
+  for (const [name, f] of Object.entries(fns)) {
+    imports[name] = (...args: number[]) => {
+      const prev = core.call;
+      core.call = name;
+      hooks.enter?.(name);
+      try {
+        return f(...args);
+      } finally {
+        core.call = prev;
+        hooks.leave?.();
+      }
+    };
+  }
+  imports.MPI_Wtime = () => t.wtime();
+  imports.MPI_Wtick = () => 1e-6;
+  return { imports, core };
+}
+
+const OPS_BY_VALUE: Record<number, true> = Object.fromEntries(Object.values(A.OP).map((v) => [v, true]));

@@ -1,0 +1,35 @@
+import { RoamError } from '../errors.ts';
+import { createWasi, WASI_MODULE } from '../wasi/index.ts';
+import { mpiImports, type GuestHandle, type MpiHooks } from './imports.ts';
+import type { Transport } from './transport.ts';
+
+export const MPI_MODULE = 'roam:mpi';
+
+export interface RankOptions {
+  args: string[];
+  env?: Record<string, string>;
+  preopenCwd?: boolean;
+  hooks?: MpiHooks;
+}
+
+/** Refuses, before instantiation, a module importing anything the host does not provide, naming it. */
+export function checkImports(module: WebAssembly.Module, mpi: Record<string, unknown>, wasi: Record<string, unknown>): void {
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const have = imp.module === MPI_MODULE ? mpi : imp.module === WASI_MODULE ? wasi : null;
+    if (!have) throw new RoamError('E_IMPORT', `the guest imports ${imp.module}.${imp.name}, but only ${MPI_MODULE} and ${WASI_MODULE} are provided to MPI jobs`);
+    if (!(imp.name in have)) throw new RoamError('E_IMPORT', `the guest imports ${imp.module}.${imp.name}, which this host does not provide`);
+  }
+}
+
+/** Instantiates one rank of an MPI guest on `transport` and runs it to completion; returns its exit code. */
+export function runRank(module: WebAssembly.Module, transport: Transport, o: RankOptions): number {
+  let g: GuestHandle | null = null;
+  const { imports } = mpiImports(transport, () => g!, o.hooks);
+  const wasi = createWasi({ args: o.args, env: o.env, preopenCwd: o.preopenCwd });
+  checkImports(module, imports, wasi.imports);
+  const instance = new WebAssembly.Instance(module, { [MPI_MODULE]: imports, [WASI_MODULE]: wasi.imports });
+  const ex = instance.exports as Record<string, any>;
+  if (!(ex.memory instanceof WebAssembly.Memory)) throw new RoamError('E_BUNDLE', 'the guest does not export its memory');
+  g = { memory: ex.memory, table: ex.__indirect_function_table, malloc: ex.malloc, free: ex.free };
+  return wasi.start(instance);
+}

@@ -1,0 +1,42 @@
+/**
+ * What the MPI core needs from a wire: ordered, whole messages between world ranks,
+ * tagged with a context id (communicator), a tag and flags. Matching, communicators,
+ * datatypes and collectives live above this, shared by the embedded and native paths.
+ */
+export interface Arrival {
+  src: number;
+  ctx: number;
+  tag: number;
+  flags: number;
+  len: number;
+}
+
+/** A send's bytes: a view, or a getter re-read on every push (guest memory can be replaced by memory.grow). */
+export type Source = Uint8Array | (() => Uint8Array);
+
+export interface SendToken {
+  done: boolean;
+}
+
+export interface Transport {
+  readonly rank: number;
+  readonly size: number;
+  /** Largest tag value the wire can carry. */
+  readonly tagUb: number;
+  /** Starts sending; bytes must stay valid until token.done. */
+  send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken;
+  /** Moves bytes on the wire; returns whether anything moved. */
+  progress(): boolean;
+  /** Next complete (embedded) or announced (native) message, oldest first; null when none. */
+  poll(): Arrival | null;
+  /** Receives the payload of the arrival returned by the last poll into `into` (at least a.len bytes) or a fresh buffer. */
+  take(a: Arrival, into: Uint8Array | null): Uint8Array;
+  /** Blocks a little until something may have changed (a doorbell, or nothing on a spinning wire). */
+  idle(seq: number): void;
+  /** A counter that changes when new traffic may be waiting; read before progress(), pass to idle(). */
+  seq(): number;
+  wtime(): number;
+  abort(code: number): never;
+  finalize(): void;
+  processorName(): string;
+}
