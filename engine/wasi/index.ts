@@ -1,4 +1,5 @@
-import { WASI } from 'node:wasi';
+import { createRequire } from 'node:module';
+import type { WASI as WasiClass } from 'node:wasi';
 
 /**
  * WASI preview1 for C guests, on node:wasi (uvwasi). Chosen over a home-made shim because it
@@ -32,7 +33,18 @@ const quiet = () => {
   return () => (process.emitWarning = emit);
 };
 
+/** node:wasi, loaded with its experimental warning silenced (it is emitted at load). */
+export function loadWasi(): typeof WasiClass {
+  const restore = quiet();
+  try {
+    return (createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi')).WASI;
+  } finally {
+    restore();
+  }
+}
+
 export function createWasi(o: WasiOptions): Wasi {
+  const WASI = loadWasi();
   const restore = quiet();
   const wasi = new WASI({
     version: 'preview1',
@@ -45,7 +57,7 @@ export function createWasi(o: WasiOptions): Wasi {
   });
   restore();
   return {
-    imports: wasi.getImportObject().wasi_snapshot_preview1 as WebAssembly.ModuleImports,
+    imports: (wasi.getImportObject() as Record<string, unknown>).wasi_snapshot_preview1 as WebAssembly.ModuleImports,
     start: (instance) => wasi.start(instance),
   };
 }

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from '../command.ts';
+import { RoamError } from '../../errors.ts';
+import { parseMpirun } from '../../mpi/options.ts';
+
+const mpirun: Command = {
+  name: 'mpirun',
+  summary: 'run a Wasm MPI program on N ranks (embedded MPI, or the system MPI with --mpi native)',
+  help: `Usage: roam mpirun [-np N] [--mpi embedded|native] [--timeout SECONDS] [--dir] PROGRAM.wasm [ARGS...]
+
+  -np N          number of ranks (default 1)
+  --mpi embedded ranks are worker threads in this process over SharedArrayBuffer (default)
+  --mpi native   ranks are Node processes started by the system mpiexec (MPICH/Open MPI),
+                 each forwarding MPI calls through the native-host addon
+  --timeout S    tear the job down after S seconds, naming where each rank waits
+  --dir          preopen the current directory for the guest (WASI)
+
+Ranks write straight to this process's stdout/stderr (pass-through, like mpirun).
+The job's exit code is the first failing rank's (1 for a trap or an MPI error, 124 on timeout).`,
+  async run(argv) {
+    const o = parseMpirun(argv);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(o.program);
+    } catch {
+      throw new RoamError('E_NOENT', `cannot read ${o.program}`);
+    }
+    if (o.mpi === 'native') {
+      const { runNative } = await import('../../mpi/native-launch.ts');
+      return runNative(o);
+    }
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(new Uint8Array(bytes));
+    } catch (e) {
+      throw new RoamError('E_BUNDLE', `${o.program} is not a valid Wasm module: ${(e as Error).message}`);
+    }
+    const { runEmbedded } = await import('../../mpi/embedded.ts');
+    const { checkImportsStatic } = await import('../../mpi/check.ts');
+    checkImportsStatic(module);
+    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs });
+    if (r.error) process.stderr.write(`roam mpirun: ${r.error}\n`);
+    return r.code;
+  },
+};
+export default mpirun;

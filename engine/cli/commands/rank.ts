@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from '../command.ts';
+import { RoamError } from '../../errors.ts';
+
+const rank: Command = {
+  name: 'rank',
+  summary: 'run one rank of a Wasm MPI program under the system mpiexec',
+  help: `Usage: mpiexec -n N npx roam rank [--dir] PROGRAM.wasm [ARGS...]
+
+Runs this process as one MPI rank: the guest's MPI calls go to the system libmpi (MPICH or
+Open MPI) through the native-host addon, so multi-node jobs use the real MPI and its network.`,
+  async run(argv) {
+    let i = 0;
+    const preopenCwd = argv[0] === '--dir';
+    if (preopenCwd) i++;
+    const program = argv[i];
+    if (!program) throw new RoamError('E_USAGE', 'usage: roam rank PROGRAM.wasm [ARGS...]');
+    const module = await WebAssembly.compile(new Uint8Array(readFileSync(program)));
+    const { loadNativeHost } = await import('../../../native-host/index.ts');
+    const { NativeTransport } = await import('../../mpi/native-transport.ts');
+    const { runRank } = await import('../../mpi/rank.ts');
+    let host;
+    try {
+      host = loadNativeHost();
+    } catch (e) {
+      throw new RoamError('E_NATIVE', (e as Error).message);
+    }
+    const t = new NativeTransport(host.mpi);
+    try {
+      const code = runRank(module, t, { args: [basename(program), ...argv.slice(i + 1)], env: {}, preopenCwd });
+      if (code !== 0) {
+        process.stderr.write(`roam rank: rank ${t.rank}: exited with code ${code}\n`);
+        host.mpi.abort(code);
+      }
+      return code;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`roam rank: ${msg.startsWith('rank ') ? msg : `rank ${t.rank}: ${e instanceof WebAssembly.RuntimeError ? 'trap: ' : ''}${msg}`}\n`);
+      host.mpi.abort(1);
+      return 1;
+    }
+  },
+};
+export default rank;

@@ -1,0 +1,19 @@
+// `npm install` step for the native-host addon: builds it with node-gyp when a system MPI
+// (mpicc) is present; otherwise says so and leaves the embedded paths working.
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+if (spawnSync('mpicc', ['-show'], { stdio: 'ignore' }).status !== 0 && spawnSync('mpicc', ['--showme'], { stdio: 'ignore' }).status !== 0) {
+  console.warn('roam native-host: no mpicc found; skipping the addon (roam mpirun --mpi native needs MPICH or Open MPI)');
+  process.exit(0);
+}
+const npmDir = dirname(process.env.npm_execpath ?? '');
+const gyp = process.env.npm_config_node_gyp ?? `${npmDir}/../node_modules/node-gyp/bin/node-gyp.js`;
+// Build against the local Node headers (no download) when they are installed beside node.
+const nodedir = process.env.npm_config_nodedir ?? dirname(dirname(process.execPath));
+const args = existsSync(`${nodedir}/include/node/node_api.h`) ? [`--nodedir=${nodedir}`] : [];
+const r = spawnSync(process.execPath, [gyp, 'rebuild', ...args], { cwd: here, stdio: 'inherit' });
+if (r.status !== 0) console.warn('roam native-host: addon build failed; roam mpirun --mpi native will be unavailable');

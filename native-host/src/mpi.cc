@@ -1,0 +1,201 @@
+// MPI forwarding to the system libmpi. roam's MPI core (engine/mpi) does matching,
+// communicators and collectives; this file moves bytes between world ranks, zero-copy:
+// sends read and receives write the guest's linear memory through the Uint8Array view
+// the caller passes (a view of the Wasm memory's ArrayBuffer, already bounds-checked).
+#include <mpi.h>
+#include <node_api.h>
+#include <cstdint>
+#include <unordered_map>
+
+namespace {
+
+struct Pending {
+  MPI_Request req;
+  napi_ref keep;  // keeps the ArrayBuffer alive while MPI reads it
+};
+std::unordered_map<int32_t, Pending> sends;
+int32_t next_id = 1;
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, nullptr, "roam native-host: N-API failed"); \
+      return nullptr;                                                 \
+    }                                                                 \
+  } while (0)
+
+napi_value Throw(napi_env env, const char* what, int rc) {
+  char msg[MPI_MAX_ERROR_STRING + 64];
+  char err[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, err, &len);
+  snprintf(msg, sizeof msg, "%s failed: %s", what, err);
+  napi_throw_error(env, nullptr, msg);
+  return nullptr;
+}
+
+napi_value Num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+bool Args(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
+  size_t argc = n;
+  return napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) == napi_ok && argc >= n;
+}
+
+int32_t I32(napi_env env, napi_value v) {
+  int32_t r = 0;
+  napi_get_value_int32(env, v, &r);
+  return r;
+}
+
+// A Uint8Array's bytes (pointer into its ArrayBuffer: zero copy).
+bool Bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  void* p;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_uint8_array) return false;
+  *data = static_cast<uint8_t*>(p);
+  return true;
+}
+
+napi_value Init(napi_env env, napi_callback_info) {
+  int flag = 0;
+  MPI_Initialized(&flag);
+  if (!flag) {
+    int provided;
+    int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SINGLE, &provided);
+    if (rc != MPI_SUCCESS) return Throw(env, "MPI_Init_thread", rc);
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  int rank, size, *tagub, ok;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &tagub, &ok);
+  napi_value r;
+  CHECK(napi_create_object(env, &r));
+  napi_set_named_property(env, r, "rank", Num(env, rank));
+  napi_set_named_property(env, r, "size", Num(env, size));
+  napi_set_named_property(env, r, "tagUb", Num(env, ok ? *tagub : 32767));
+  return r;
+}
+
+napi_value Finalize(napi_env env, napi_callback_info) {
+  int flag = 0;
+  MPI_Finalized(&flag);
+  if (!flag) MPI_Finalize();
+  return nullptr;
+}
+
+// isend(dest, tag, bytes) -> id: MPI_Isend of the view's bytes, no copy.
+napi_value Isend(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  if (!Args(env, info, 3, a)) return nullptr;
+  uint8_t* p;
+  size_t n;
+  if (!Bytes(env, a[2], &p, &n)) {
+    napi_throw_type_error(env, nullptr, "isend: bytes must be a Uint8Array");
+    return nullptr;
+  }
+  Pending s;
+  int rc = MPI_Isend(p, (int)n, MPI_BYTE, I32(env, a[0]), I32(env, a[1]), MPI_COMM_WORLD, &s.req);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Isend", rc);
+  CHECK(napi_create_reference(env, a[2], 1, &s.keep));
+  int32_t id = next_id++;
+  sends[id] = s;
+  return Num(env, id);
+}
+
+// testSend(id) -> bool
+napi_value TestSend(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
+  auto it = sends.find(I32(env, a[0]));
+  bool done = true;
+  if (it != sends.end()) {
+    int flag = 0;
+    int rc = MPI_Test(&it->second.req, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return Throw(env, "MPI_Test", rc);
+    done = flag != 0;
+    if (done) {
+      napi_delete_reference(env, it->second.keep);
+      sends.erase(it);
+    }
+  }
+  napi_value r;
+  napi_get_boolean(env, done, &r);
+  return r;
+}
+
+// iprobe() -> [src, tag, len] | null
+napi_value Iprobe(napi_env env, napi_callback_info) {
+  int flag = 0;
+  MPI_Status st;
+  int rc = MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Iprobe", rc);
+  napi_value r;
+  if (!flag) {
+    napi_get_null(env, &r);
+    return r;
+  }
+  int count = 0;
+  MPI_Get_count(&st, MPI_BYTE, &count);
+  napi_create_array_with_length(env, 3, &r);
+  napi_set_element(env, r, 0, Num(env, st.MPI_SOURCE));
+  napi_set_element(env, r, 1, Num(env, st.MPI_TAG));
+  napi_set_element(env, r, 2, Num(env, count));
+  return r;
+}
+
+// recv(src, tag, bytes): receives the probed message straight into the view.
+napi_value Recv(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  if (!Args(env, info, 3, a)) return nullptr;
+  uint8_t* p;
+  size_t n;
+  if (!Bytes(env, a[2], &p, &n)) {
+    napi_throw_type_error(env, nullptr, "recv: bytes must be a Uint8Array");
+    return nullptr;
+  }
+  int rc = MPI_Recv(p, (int)n, MPI_BYTE, I32(env, a[0]), I32(env, a[1]), MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Recv", rc);
+  return nullptr;
+}
+
+napi_value Wtime(napi_env env, napi_callback_info) { return Num(env, MPI_Wtime()); }
+
+napi_value Abort(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
+  MPI_Abort(MPI_COMM_WORLD, I32(env, a[0]));
+  return nullptr;
+}
+
+napi_value ProcessorName(napi_env env, napi_callback_info) {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  MPI_Get_processor_name(name, &len);
+  napi_value r;
+  napi_create_string_utf8(env, name, len, &r);
+  return r;
+}
+
+}  // namespace
+
+napi_value RoamMpiInit(napi_env env, napi_value) {
+  napi_value o;
+  napi_create_object(env, &o);
+  struct { const char* name; napi_callback cb; } fns[] = {
+      {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
+      {"recv", Recv}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+  };
+  for (auto& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
+    napi_set_named_property(env, o, f.name, fn);
+  }
+  return o;
+}
