@@ -11,6 +11,8 @@ export interface NativeMpi {
   iprobe(): [number, number, number] | null;
   /** MPI_Recv of exactly that message into the view. */
   recv(src: number, tag: number, bytes: Uint8Array): void;
+  /** sched_yield, or a 20 µs sleep once `spins` passes 200 (ranks may outnumber cores). */
+  yield(spins: number): void;
   wtime(): number;
   abort(code: number): void;
   processorName(): string;

@@ -50,11 +50,17 @@ export class NativeTransport implements Transport {
     this.next = null;
     return into ?? buf;
   }
+  private spins = 0;
+  private lastSeq = -1;
   seq(): number {
-    return 0;
+    return this.spins;
   }
-  idle(): void {
-    // libmpi progresses inside MPI_Iprobe/MPI_Test; spinning is what MPI implementations do too.
+  idle(seq: number): void {
+    // libmpi progresses inside MPI_Iprobe/MPI_Test; spin, but yield the core (ranks may
+    // outnumber cores) and back off to short sleeps when a wait drags on.
+    if (seq !== this.lastSeq + 1) this.spins = 0;
+    this.lastSeq = seq;
+    this.mpi.yield(this.spins++);
   }
   wtime(): number {
     return this.mpi.wtime();

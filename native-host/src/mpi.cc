@@ -4,6 +4,8 @@
 // the caller passes (a view of the Wasm memory's ArrayBuffer, already bounds-checked).
 #include <mpi.h>
 #include <node_api.h>
+#include <sched.h>
+#include <time.h>
 #include <cstdint>
 #include <unordered_map>
 
@@ -165,6 +167,19 @@ napi_value Recv(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// yield(spins): lets other ranks run when this one has nothing to do (ranks may outnumber cores).
+napi_value Yield(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
+  if (I32(env, a[0]) < 200) {
+    sched_yield();
+  } else {
+    struct timespec ts = {0, 20000};
+    nanosleep(&ts, nullptr);
+  }
+  return nullptr;
+}
+
 napi_value Wtime(napi_env env, napi_callback_info) { return Num(env, MPI_Wtime()); }
 
 napi_value Abort(napi_env env, napi_callback_info info) {
@@ -190,7 +205,7 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_create_object(env, &o);
   struct { const char* name; napi_callback cb; } fns[] = {
       {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
-      {"recv", Recv}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+      {"recv", Recv}, {"yield", Yield}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
   };
   for (auto& f : fns) {
     napi_value fn;

@@ -28,7 +28,8 @@ Open MPI) through the native-host addon, so multi-node jobs use the real MPI and
     }
     const t = new NativeTransport(host.mpi);
     try {
-      const code = runRank(module, t, { args: [basename(program), ...argv.slice(i + 1)], env: {}, preopenCwd });
+      const trace = process.env.ROAM_MPI_TRACE ? { enter: (n: string) => process.stderr.write(`[rank ${t.rank}] ${n}\n`) } : undefined;
+      const code = runRank(module, t, { args: [basename(program), ...argv.slice(i + 1)], env: {}, preopenCwd, hooks: trace });
       if (code !== 0) {
         process.stderr.write(`roam rank: rank ${t.rank}: exited with code ${code}\n`);
         host.mpi.abort(code);

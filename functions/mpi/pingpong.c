@@ -1,0 +1,46 @@
+/* ping-pong between ranks 0 and 1 (latency, bandwidth) and MPI_Allreduce latency on all ranks.
+ * Usage: pingpong [MAX_BYTES] [ITERS]   prints: "pingpong BYTES USEC_ONE_WAY MBPS" and "allreduce RANKS USEC". */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  long max = argc > 1 ? atol(argv[1]) : 4 << 20;
+  int iters0 = argc > 2 ? atoi(argv[2]) : 1000;
+  char *buf = malloc(max > 0 ? max : 1);
+  memset(buf, rank, max > 0 ? max : 1);
+  for (long bytes = 0; bytes <= max; bytes = bytes ? bytes * 4 : 1) {
+    int iters = bytes >= 65536 ? iters0 / 10 + 5 : iters0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int i = 0; i < iters + 5; i++) {
+      if (i == 5) t0 = MPI_Wtime(); /* warm-up */
+      if (rank == 0) {
+        MPI_Send(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD);
+        MPI_Recv(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      } else if (rank == 1) {
+        MPI_Recv(buf, (int)bytes, MPI_BYTE, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(buf, (int)bytes, MPI_BYTE, 0, 7, MPI_COMM_WORLD);
+      }
+    }
+    double us = (MPI_Wtime() - t0) * 1e6 / iters / 2;
+    if (rank == 0) printf("pingpong %ld %.3f %.1f\n", bytes, us, us > 0 ? bytes / us : 0.0);
+    if (bytes == max) break;
+    if (bytes * 4 > max && bytes != max) bytes = max / 4; /* always end at max */
+  }
+  double x = rank, y = 0;
+  int iters = iters0;
+  MPI_Barrier(MPI_COMM_WORLD);
+  double t0 = MPI_Wtime();
+  for (int i = 0; i < iters; i++) MPI_Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  double us = (MPI_Wtime() - t0) * 1e6 / iters;
+  if (rank == 0) printf("allreduce %d %.3f (sum %g)\n", size, us, y);
+  free(buf);
+  MPI_Finalize();
+  return 0;
+}
