@@ -26,19 +26,19 @@ The job's exit code is the first failing rank's (1 for a trap or an MPI error, 1
     } catch {
       throw new RoamError('E_NOENT', `cannot read ${o.program}`);
     }
-    if (o.mpi === 'native') {
-      const { runNative } = await import('../../mpi/native-launch.ts');
-      return runNative(o);
-    }
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(new Uint8Array(bytes));
     } catch (e) {
       throw new RoamError('E_BUNDLE', `${o.program} is not a valid Wasm module: ${(e as Error).message}`);
     }
-    const { runEmbedded } = await import('../../mpi/embedded.ts');
     const { checkImportsStatic } = await import('../../mpi/check.ts');
     checkImportsStatic(module);
+    if (o.mpi === 'native') {
+      const { runNative } = await import('../../mpi/native-launch.ts');
+      return runNative(o);
+    }
+    const { runEmbedded } = await import('../../mpi/embedded.ts');
     const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs });
     if (r.error) process.stderr.write(`roam mpirun: ${r.error}\n`);
     return r.code;

@@ -1,0 +1,30 @@
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileC } from './cc.ts';
+
+/** functions/mpi, where the example guests live. */
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../functions/mpi', import.meta.url));
+export const C_EXAMPLES = ['ring', 'pi', 'pingpong', 'stencil', 'coverage', 'bad', 'unknown-import'] as const;
+
+/** Compiles an AssemblyScript MPI guest with the assemblyscript package's asc API. */
+export async function compileAs(entry: string, out: string): Promise<void> {
+  const asc = (await import('assemblyscript/asc')).default;
+  // asc resolves --use element paths relative to the working directory.
+  const abortAt = relative(process.cwd(), fileURLToPath(new URL('../../guest-sdk/assembly/mpi', import.meta.url)));
+  const { error, stderr } = await asc.main([entry, '-o', out, '-O3', '--runtime', 'stub', '--use', `abort=${abortAt}/abort`]);
+  if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
+}
+
+/** Builds every example into `dir` (NAME.wasm, allreduce-as.wasm); returns the paths by name. */
+export async function buildExamples(dir: string): Promise<Record<string, string>> {
+  mkdirSync(dir, { recursive: true });
+  const out: Record<string, string> = {};
+  for (const n of C_EXAMPLES) {
+    out[n] = join(dir, `${n}.wasm`);
+    compileC([join(EXAMPLES_DIR, `${n}.c`)], out[n]);
+  }
+  out['allreduce-as'] = join(dir, 'allreduce-as.wasm');
+  await compileAs(join(EXAMPLES_DIR, 'allreduce-as', 'allreduce.ts'), out['allreduce-as']);
+  return out;
+}

@@ -1,0 +1,26 @@
+/* bad: faults for roam's tests. Usage: bad MODE where MODE is one of
+ * oob, count, handle, trap, exit, deadlock, truncate, abort. Rank 1 misbehaves. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const char *mode = argc > 1 ? argv[1] : "";
+  if (!strcmp(mode, "oob") && rank == 1) MPI_Send((void *)0x7ffffff0, 4, MPI_INT, 0, 0, MPI_COMM_WORLD);
+  if (!strcmp(mode, "count") && rank == 1) MPI_Send(x, 1 << 28, MPI_INT, 0, 0, MPI_COMM_WORLD);
+  if (!strcmp(mode, "handle") && rank == 1) MPI_Send(x, 1, MPI_INT, 0, 0, (MPI_Comm)0x7777);
+  if (!strcmp(mode, "trap") && rank == 1) __builtin_trap();
+  if (!strcmp(mode, "exit") && rank == 1) return 3;
+  if (!strcmp(mode, "abort") && rank == 1) MPI_Abort(MPI_COMM_WORLD, 7);
+  if (!strcmp(mode, "deadlock")) MPI_Recv(x, 1, MPI_INT, MPI_ANY_SOURCE, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (!strcmp(mode, "truncate")) {
+    if (rank == 0) MPI_Send(x, 8, MPI_INT, 1, 0, MPI_COMM_WORLD);
+    if (rank == 1) MPI_Recv(x, 4, MPI_INT, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  MPI_Finalize();
+  return 0;
+}
