@@ -25,6 +25,7 @@ export class NativeTransport implements Transport {
     if (wire > this.tagUb) throw new Error(`context ${ctx} does not fit this MPI's tag range (MPI_TAG_UB ${this.tagUb})`);
     const bytes = (typeof data === 'function' ? data() : data).subarray(0, len);
     const id = this.mpi.isend(dest, wire, bytes);
+    this.spins = 0;
     const mpi = this.mpi;
     let done = false;
     return {
@@ -41,6 +42,7 @@ export class NativeTransport implements Transport {
     const p = this.mpi.iprobe();
     if (!p) return null;
     const [src, wire, len] = p;
+    this.spins = 0;
     this.next = { src, ctx: wire >>> 16, tag: wire & 0x7fff, flags: (wire >> 15) & 1, len };
     return this.next;
   }
@@ -50,17 +52,16 @@ export class NativeTransport implements Transport {
     this.next = null;
     return into ?? buf;
   }
+  /** Fruitless polls since traffic last moved (reset by any send or arrival). */
   private spins = 0;
-  private lastSeq = -1;
   seq(): number {
     return this.spins;
   }
-  idle(seq: number): void {
-    // libmpi progresses inside MPI_Iprobe/MPI_Test; spin, but yield the core (ranks may
-    // outnumber cores) and back off to short sleeps when a wait drags on.
-    if (seq !== this.lastSeq + 1) this.spins = 0;
-    this.lastSeq = seq;
-    this.mpi.yield(this.spins++);
+  idle(): void {
+    // libmpi progresses inside MPI_Iprobe/MPI_Test. Spin first (latency), then yield the core
+    // (ranks may outnumber cores), then back off to short sleeps when a wait drags on.
+    const n = this.spins++;
+    if (n >= 2000) this.mpi.yield(n < 20000 ? 0 : 1000);
   }
   wtime(): number {
     return this.mpi.wtime();
