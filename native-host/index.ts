@@ -13,6 +13,11 @@ export interface NativeMpi {
   recv(src: number, tag: number, bytes: Uint8Array): void;
   /** sched_yield, or a 20 µs sleep once `spins` passes 200 (ranks may outnumber cores). */
   yield(spins: number): void;
+  /** MPI_Allreduce on MPI_COMM_WORLD (send null = MPI_IN_PLACE); false when the type or op has no libmpi twin. */
+  allreduce(send: Uint8Array | null, recv: Uint8Array, count: number, type: number, op: number): boolean;
+  /** MPI_Bcast of the view's bytes on MPI_COMM_WORLD. */
+  bcast(bytes: Uint8Array, root: number): boolean;
+  barrier(): boolean;
   wtime(): number;
   abort(code: number): void;
   processorName(): string;

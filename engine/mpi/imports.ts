@@ -297,9 +297,14 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
       return 0;
     },
 
-    MPI_Barrier: (ch) => { C.barrier(core, comm(ch)); return 0; },
+    MPI_Barrier: (ch) => {
+      const c = comm(ch);
+      if (!(c === core.world && t.world?.barrier())) C.barrier(core, c);
+      return 0;
+    },
     MPI_Bcast: (b, n, th, root, ch) => {
       const c = comm(ch), d = dtype(th); count(n); rankIn(c, root, 'root');
+      if (c === core.world && t.world && d.contiguous && t.world.bcast(mem.range(b, n * d.size), root)) return 0;
       const data = C.bcast(core, c, root, c.rank === root ? packedCopy(b, n, d) : null);
       if (c.rank !== root) store(data, b, n, d);
       return 0;
@@ -313,6 +318,12 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     },
     MPI_Allreduce: (sb, rb, n, th, oh, ch) => {
       const c = comm(ch), d = dtype(th); count(n);
+      // On the system MPI, COMM_WORLD with a predefined type and op goes to libmpi's own allreduce, zero-copy.
+      if (c === core.world && t.world && d.predefined && oh in OPS_BY_VALUE) {
+        const recv = mem.range(rb, n * d.size);
+        const send = sb === A.IN_PLACE ? null : mem.range(sb, n * d.size);
+        if (t.world.allreduce(send, recv, n, th, oh)) return 0;
+      }
       const mine = packedCopy(sb === A.IN_PLACE ? rb : sb, n, d);
       store(C.allreduce(core, c, mine, combine(oh, d, th)), rb, n, d);
       return 0;

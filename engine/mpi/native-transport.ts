@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { NativeMpi } from '../../native-host/index.ts';
-import type { Arrival, SendToken, Source, Transport } from './transport.ts';
+import type { Arrival, SendToken, Source, Transport, WorldCollectives } from './transport.ts';
 
 /**
  * Wire on the system MPI (one Node process per rank): each message is one MPI message on
@@ -12,12 +12,14 @@ export class NativeTransport implements Transport {
   readonly size: number;
   readonly tagUb: number;
   private next: Arrival | null = null;
+  readonly world: WorldCollectives;
 
   constructor(private readonly mpi: NativeMpi) {
     const r = mpi.init();
     this.rank = r.rank;
     this.size = r.size;
     this.tagUb = r.tagUb;
+    this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier };
   }
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {

@@ -18,7 +18,19 @@ export interface SendToken {
   done: boolean;
 }
 
+/**
+ * Collectives a wire can run itself on MPI_COMM_WORLD (the system libmpi's tuned ones), on views
+ * of guest memory; each returns false when it cannot (then roam's own algorithm runs).
+ */
+export interface WorldCollectives {
+  allreduce(send: Uint8Array | null, recv: Uint8Array, count: number, type: number, op: number): boolean;
+  bcast(bytes: Uint8Array, root: number): boolean;
+  barrier(): boolean;
+}
+
 export interface Transport {
+  /** Present on wires with their own collectives (native). */
+  readonly world?: WorldCollectives;
   readonly rank: number;
   readonly size: number;
   /** Largest tag value the wire can carry. */

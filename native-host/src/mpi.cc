@@ -180,6 +180,82 @@ napi_value Yield(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ABI handle (wasm32 sizes) -> this libmpi's datatype, or MPI_DATATYPE_NULL when roam's own
+// reduction must run instead (the caller then falls back).
+MPI_Datatype Dt(int h) {
+  switch (h) {
+    case 0x201: return MPI_INT32_T;       // MPI_AINT: 4 bytes on wasm32
+    case 0x202: case 0x203: return MPI_INT64_T;
+    case 0x208: return MPI_SHORT;
+    case 0x209: case 0x250: case 0x20a: return MPI_INT32_T;  // int, int32_t, long (4 bytes on wasm32)
+    case 0x20b: case 0x258: return MPI_INT64_T;
+    case 0x20c: case 0x249: return MPI_UINT16_T;
+    case 0x20d: case 0x251: case 0x20e: return MPI_UINT32_T;
+    case 0x20f: case 0x259: return MPI_UINT64_T;
+    case 0x210: return MPI_FLOAT;
+    case 0x214: return MPI_DOUBLE;
+    case 0x229: return MPI_DOUBLE_INT;   // {double, int} padded to 16 on both
+    case 0x22b: return MPI_2INT;
+    case 0x228: return MPI_FLOAT_INT;
+    case 0x240: case 0x243: case 0x244: return MPI_INT8_T;
+    case 0x241: case 0x245: return MPI_UINT8_T;
+    case 0x247: return MPI_BYTE;
+    case 0x248: return MPI_INT16_T;
+    default: return MPI_DATATYPE_NULL;
+  }
+}
+MPI_Op Op(int h) {
+  switch (h) {
+    case 0x21: return MPI_SUM; case 0x22: return MPI_MIN; case 0x23: return MPI_MAX; case 0x24: return MPI_PROD;
+    case 0x28: return MPI_BAND; case 0x29: return MPI_BOR; case 0x2a: return MPI_BXOR;
+    case 0x30: return MPI_LAND; case 0x31: return MPI_LOR; case 0x32: return MPI_LXOR;
+    case 0x38: return MPI_MINLOC; case 0x39: return MPI_MAXLOC;
+    default: return MPI_OP_NULL;
+  }
+}
+
+napi_value Bool(napi_env env, bool b) {
+  napi_value r;
+  napi_get_boolean(env, b, &r);
+  return r;
+}
+
+// allreduce(send | null (in place), recv, count, typeHandle, opHandle) -> false when unmapped.
+napi_value Allreduce(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  if (!Args(env, info, 5, a)) return nullptr;
+  MPI_Datatype dt = Dt(I32(env, a[3]));
+  MPI_Op op = Op(I32(env, a[4]));
+  if (dt == MPI_DATATYPE_NULL || op == MPI_OP_NULL) return Bool(env, false);
+  uint8_t *sp = nullptr, *rp;
+  size_t sn, rn;
+  napi_valuetype t;
+  napi_typeof(env, a[0], &t);
+  if (t != napi_null && !Bytes(env, a[0], &sp, &sn)) return Bool(env, false);
+  if (!Bytes(env, a[1], &rp, &rn)) return Bool(env, false);
+  int rc = MPI_Allreduce(sp ? (void*)sp : MPI_IN_PLACE, rp, I32(env, a[2]), dt, op, MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Allreduce", rc);
+  return Bool(env, true);
+}
+
+// bcast(view, root): the view's bytes from root on MPI_COMM_WORLD.
+napi_value Bcast(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  if (!Args(env, info, 2, a)) return nullptr;
+  uint8_t* p;
+  size_t n;
+  if (!Bytes(env, a[0], &p, &n)) return Bool(env, false);
+  int rc = MPI_Bcast(p, (int)n, MPI_BYTE, I32(env, a[1]), MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Bcast", rc);
+  return Bool(env, true);
+}
+
+napi_value Barrier(napi_env env, napi_callback_info) {
+  int rc = MPI_Barrier(MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Barrier", rc);
+  return Bool(env, true);
+}
+
 napi_value Wtime(napi_env env, napi_callback_info) { return Num(env, MPI_Wtime()); }
 
 napi_value Abort(napi_env env, napi_callback_info info) {
@@ -205,7 +281,7 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_create_object(env, &o);
   struct { const char* name; napi_callback cb; } fns[] = {
       {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
-      {"recv", Recv}, {"yield", Yield}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+      {"recv", Recv}, {"yield", Yield}, {"allreduce", Allreduce}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
   };
   for (auto& f : fns) {
     napi_value fn;
