@@ -79,7 +79,10 @@ export async function buildProject(dir: string, opts: BuildOptions = {}): Promis
     stderr: { write: (s: string | Uint8Array) => (stderr.push(String(s)), true) },
   } as never);
   if (error) {
-    const detail = stderr.join('').split('\n').find((l) => /ERROR/.test(l)) ?? error.message;
+    const lines = stderr.join('').split('\n');
+    const at = lines.findIndex((l) => /ERROR/.test(l));
+    const where = lines.slice(at).find((l) => /└─ in /.test(l))?.replace(/.*└─ in /, ' in ') ?? '';
+    const detail = at >= 0 ? lines[at]! + where : error.message;
     throw new RoamError('E_BUILD', `AssemblyScript compile failed: ${detail.trim()}`);
   }
   const wasm = outputs.get('out.wasm');
