@@ -1,0 +1,33 @@
+/** Messages between the gateway thread and its function workers (structured-clone friendly). */
+import type { Descriptor, PayloadPoolInit } from '../chains/payload-pool.ts';
+import type { HopStat } from '../chains/runner.ts';
+import type { RequestHead } from '../chains/request-codec.ts';
+import type { EngineLimits } from '../verify/verify.ts';
+
+/** A deployed bundle as workers see it: the compiled module is shared, not recompiled per worker. */
+export interface BundleRef {
+  hash: string;
+  module: WebAssembly.Module;
+  /** The original bundle bytes (backed by a SharedArrayBuffer, so cloning shares rather than copies). */
+  bytes: Uint8Array;
+}
+
+export interface WorkerInit {
+  pool: PayloadPoolInit;
+  limits: EngineLimits;
+}
+
+export interface RunTask {
+  route: string | null;
+  steps: string[];
+  /** Function name → the bundle that serves it, for every function the run may reach. */
+  targets: Record<string, BundleRef>;
+  head: RequestHead;
+  /** The encoded first request: a descriptor into the payload pool, or the bytes when they did not fit. */
+  input: Descriptor | Uint8Array;
+  maxHops: number;
+}
+
+export type RunResult =
+  | { ok: true; output: Descriptor | Uint8Array; hops: HopStat[] }
+  | { ok: false; code: string; message: string; fn: string; appStatus: number | null; hops: HopStat[] };
