@@ -9,6 +9,9 @@ import { PayloadPool } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
 import type { RunResult, RunTask, WorkerInit } from './task.ts';
 
+/** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
+const CLOCKS = 4096;
+
 export interface ExecutorOptions {
   threads?: number;
   /** Watchdog deadline per run (default 10 s). */
@@ -23,12 +26,16 @@ export class Executor {
   private readonly piscina: Piscina;
   private readonly timeoutMs: number;
   timeouts = 0;
+  private readonly clocks: BigInt64Array;
+  private readonly freeClocks: number[] = [];
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
     this.threads = Math.max(1, opts.threads ?? availableParallelism());
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    const workerData: WorkerInit = { pool: this.pool.init, limits: opts.limits };
+    this.clocks = new BigInt64Array(new SharedArrayBuffer(8 * CLOCKS));
+    for (let i = CLOCKS - 1; i >= 0; i--) this.freeClocks.push(i);
+    const workerData: WorkerInit = { pool: this.pool.init, limits: opts.limits, clocks: this.clocks.buffer as SharedArrayBuffer };
     this.piscina = new Piscina({
       filename: new URL('./worker-boot.mjs', import.meta.url).href,
       minThreads: this.threads,
@@ -40,12 +47,26 @@ export class Executor {
     });
   }
 
-  /** Runs a task; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog fired. */
-  async run(task: RunTask): Promise<RunResult> {
+  /**
+   * Runs a task; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog fired.
+   * The deadline counts from when the worker starts the run (it stamps a shared clock slot), so time
+   * spent queued or waiting for a replacement worker to boot is not held against the function.
+   */
+  async run(task: Omit<RunTask, 'clock'>): Promise<RunResult> {
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+    const clock = this.freeClocks.pop();
+    if (clock === undefined) throw new Error('executor: more runs in flight than clock slots');
+    Atomics.store(this.clocks, clock, 0n);
+    let timer: NodeJS.Timeout;
+    const check = () => {
+      const started = Number(Atomics.load(this.clocks, clock));
+      const left = started === 0 ? this.timeoutMs : started + this.timeoutMs - Date.now();
+      if (started !== 0 && left <= 0) ac.abort();
+      else timer = setTimeout(check, Math.max(left, 1));
+    };
+    timer = setTimeout(check, this.timeoutMs);
     try {
-      return (await this.piscina.run(task, { signal: ac.signal })) as RunResult;
+      return (await this.piscina.run({ ...task, clock }, { signal: ac.signal })) as RunResult;
     } catch (e) {
       if (ac.signal.aborted) {
         this.timeouts++;
@@ -53,7 +74,8 @@ export class Executor {
       }
       return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
     } finally {
-      clearTimeout(timer);
+      clearTimeout(timer!);
+      this.freeClocks.push(clock);
     }
   }
 

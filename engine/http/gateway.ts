@@ -194,7 +194,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const d = pool.alloc(h.size + body.length);
     const buf = d ? pool.view(d) : new Uint8Array(h.size + body.length);
     buf.set(body, writeHead(h, body.length, buf, 0));
-    const task: RunTask = { route: kind === 'fn' ? null : name, steps, targets, head, input: d ?? buf, maxHops };
+    const task: Omit<RunTask, 'clock'> = { route: kind === 'fn' ? null : name, steps, targets, head, input: d ?? buf, maxHops };
     let r: RunResult;
     try {
       r = await scheduler.submit(tenant, metrics.cost(steps), () => executor.run(task));

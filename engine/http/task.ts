@@ -14,6 +14,8 @@ export interface BundleRef {
 
 export interface WorkerInit {
   pool: PayloadPoolInit;
+  /** Per-run start times (ms since epoch, 0 = not started), so the watchdog counts run time, not queueing. */
+  clocks: SharedArrayBuffer;
   limits: EngineLimits;
 }
 
@@ -26,6 +28,8 @@ export interface RunTask {
   /** The encoded first request: a descriptor into the payload pool, or the bytes when they did not fit. */
   input: Descriptor | Uint8Array;
   maxHops: number;
+  /** Index in the start-time array the worker stamps when the run begins. */
+  clock: number;
 }
 
 export type RunResult =

@@ -14,6 +14,7 @@ import type { RunResult, RunTask, WorkerInit, BundleRef } from './task.ts';
 const init = workerData as WorkerInit;
 const pool = PayloadPool.attach(init.pool);
 const engine = new Engine({ limits: init.limits });
+const clocks = new BigInt64Array(init.clocks);
 const deployments = new Map<string, Deployment>();
 const MAX_CACHED = 256;
 
@@ -30,6 +31,7 @@ function deployment(ref: BundleRef): Deployment {
 const isDescriptor = (x: Descriptor | Uint8Array): x is Descriptor => !(x instanceof Uint8Array);
 
 export default function run(task: RunTask): RunResult {
+  Atomics.store(clocks, task.clock, BigInt(Date.now()));
   const input = isDescriptor(task.input) ? pool.view(task.input) : task.input;
   const reachable = new Set(Object.keys(task.targets));
   try {
