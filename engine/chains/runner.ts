@@ -40,6 +40,7 @@ export class ChainError extends RoamError {
 
 interface Frame {
   fn: string;
+  pos: number;
   state: string | null;
 }
 
@@ -51,6 +52,7 @@ export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, 
   const baseHeaders = head.headers.filter(([n]) => !CHAIN_HEADERS.has(n.toLowerCase()));
   const stack: Frame[] = [];
   let fn = plan.steps[0]!;
+  const at = { pos: 0 }; // position in the declared steps; -1 once a hop went off script
   let data = input;
   let held: Descriptor | null = null; // the pool slot `data` lives in, freed once the next hop has read it
   try {
@@ -70,7 +72,7 @@ export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, 
       held = null;
       if (plan.route === null) return { reply: r.reply, hops };
       const res = decodeResponse(r.reply);
-      const next = pickNext(plan, fn, res, stack);
+      const next = pickNext(plan, fn, res, stack, at);
       if (next === null) return { reply: r.reply, hops };
       const extra: Array<[string, string]> = [['x-roam-chain', plan.route], ['x-roam-from', fn]];
       if (next.returning) {
@@ -96,7 +98,7 @@ function header(res: FnResponse, name: string): string | null {
   return null;
 }
 
-function pickNext(plan: ChainPlan, fn: string, res: FnResponse, stack: Frame[]): { fn: string; returning: boolean; state: string | null } | null {
+function pickNext(plan: ChainPlan, fn: string, res: FnResponse, stack: Frame[], at: { pos: number }): { fn: string; returning: boolean; state: string | null } | null {
   if (res.status >= 400) return null;
   const reach = (name: string, how: string) => {
     if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, []);
@@ -104,14 +106,22 @@ function pickNext(plan: ChainPlan, fn: string, res: FnResponse, stack: Frame[]):
   };
   const callee = header(res, 'x-roam-call');
   if (callee) {
-    stack.push({ fn, state: header(res, 'x-roam-state') });
+    stack.push({ fn, pos: at.pos, state: header(res, 'x-roam-state') });
+    at.pos = -1;
     return { fn: reach(callee, 'call'), returning: false, state: null };
   }
   const nx = header(res, 'x-roam-next');
   if (nx === '-') return null;
-  if (nx) return { fn: reach(nx, 'continue with'), returning: false, state: null };
+  if (nx) {
+    at.pos = at.pos >= 0 && plan.steps[at.pos + 1] === nx ? at.pos + 1 : plan.steps.indexOf(nx);
+    return { fn: reach(nx, 'continue with'), returning: false, state: null };
+  }
   const frame = stack.pop();
-  if (frame) return { fn: frame.fn, returning: true, state: frame.state };
-  const i = plan.steps.indexOf(fn);
-  return i >= 0 && i + 1 < plan.steps.length ? { fn: plan.steps[i + 1]!, returning: false, state: null } : null;
+  if (frame) {
+    at.pos = frame.pos;
+    return { fn: frame.fn, returning: true, state: frame.state };
+  }
+  if (at.pos < 0 || at.pos + 1 >= plan.steps.length) return null;
+  at.pos++;
+  return { fn: plan.steps[at.pos]!, returning: false, state: null };
 }
