@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { Readable } from 'node:stream';
 import { contentHash } from '../engine/bundle/bundle.ts';
 import { buildFixture, ROOT, variant } from './http-fixtures.ts';
 
@@ -82,7 +83,7 @@ describe('state directory', () => {
       await stalled; // the rest never comes before the kill
       yield v2.subarray(half);
     }
-    const upload = request(`${a.url}/v1/bundles/fnkit`, { method: 'PUT', body: body(), headers: { ...auth, 'content-length': String(v2.length) } }).catch((e: Error) => e);
+    const upload = request(`${a.url}/v1/bundles/fnkit`, { method: 'PUT', body: Readable.from(body()), headers: { ...auth, 'content-length': String(v2.length) } }).catch((e: Error) => e);
     await new Promise((r) => setTimeout(r, 200)); // let the first half reach the server
     await kill9(a.child);
     release();
