@@ -30,6 +30,9 @@ beforeAll(async () => {
   await put('/v1/chains/rpc', JSON.stringify({ steps: ['rpc', 'exclaim'], also: ['upper'] }));
   await put('/v1/chains/forever', JSON.stringify({ steps: ['loop'] }));
   await put('/v1/chains/fails', JSON.stringify({ steps: ['upper', 'teapot', 'exclaim'] }));
+  await put('/v1/chains/shout-http', JSON.stringify({ steps: ['upper', 'exclaim', 'exclaim'], hops: 'http' }));
+  await put('/v1/chains/rpc-http', JSON.stringify({ steps: ['rpc', 'exclaim'], also: ['upper'], hops: 'http' }));
+  await put('/v1/chains/fails-http', JSON.stringify({ steps: ['upper', 'teapot', 'exclaim'], hops: 'http' }));
   await put('/v1/chains/broken', JSON.stringify({ steps: ['upper', 'missing'] }));
 });
 afterAll(async () => {
@@ -88,6 +91,22 @@ describe('chains', () => {
     expect(r.text).toBe(big + '!');
     await Promise.all(Array.from({ length: 40 }, (_, i) => post('/chain/shout/', `m${i}`)));
     expect(gw.executor.pool.used()).toBe(0);
+  });
+});
+
+describe('chains with every hop over HTTP (the baseline)', () => {
+  it('gives the same answers as the shared-memory hand-off', async () => {
+    expect((await post('/chain/shout-http/', 'hello')).text).toBe('HELLO!!');
+    expect((await post('/chain/rpc-http/', 'abc')).text).toBe('rpc(ABC)[s1] from upper!');
+    const f = await post('/chain/fails-http/', 'x');
+    expect(f.status).toBe(418);
+    expect(JSON.parse(f.text)).toMatchObject({ error: 'E_HANDLER', function: 'teapot' });
+  });
+
+  it('refuses an unknown hop transport', async () => {
+    const r = await request(url + '/v1/chains/odd', { method: 'PUT', body: JSON.stringify({ steps: ['upper'], hops: 'pigeon' }), headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(r.statusCode).toBe(400);
+    expect(((await r.body.json()) as { message: string }).message).toMatch(/"hops"/);
   });
 });
 

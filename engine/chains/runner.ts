@@ -38,13 +38,13 @@ export class ChainError extends RoamError {
   }
 }
 
-interface Frame {
+export interface Frame {
   fn: string;
   pos: number;
   state: string | null;
 }
 
-const CHAIN_HEADERS = new Set(['x-roam-next', 'x-roam-call', 'x-roam-state', 'x-roam-return', 'x-roam-from', 'x-roam-chain']);
+export const CHAIN_HEADERS = new Set(['x-roam-next', 'x-roam-call', 'x-roam-state', 'x-roam-return', 'x-roam-from', 'x-roam-chain']);
 
 /** Runs `plan` on the encoded first request `input`; returns the last hop's raw reply (response encoding). */
 export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, call: CallFn, pool: PayloadPool | null): { reply: Uint8Array; hops: HopStat[] } {
@@ -74,12 +74,7 @@ export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, 
       const res = decodeResponse(r.reply);
       const next = pickNext(plan, fn, res, stack, at);
       if (next === null) return { reply: r.reply, hops };
-      const extra: Array<[string, string]> = [['x-roam-chain', plan.route], ['x-roam-from', fn]];
-      if (next.returning) {
-        extra.push(['x-roam-return', fn]);
-        if (next.state !== null) extra.push(['x-roam-state', next.state]);
-      }
-      const h = encodeHead({ method: 'POST', path: head.path, headers: [...baseHeaders, ...extra] });
+      const h = encodeHead({ method: 'POST', path: head.path, headers: [...baseHeaders, ...hopHeaders(plan.route, fn, next)] });
       const size = h.size + res.body.length;
       const d = pool?.alloc(size) ?? null;
       const out = d ? pool!.view(d) : new Uint8Array(size);
@@ -93,12 +88,29 @@ export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, 
   }
 }
 
+/** Headers a hop adds for the next one: which chain, who answered, and the return state of a call. */
+export function hopHeaders(route: string, from: string, next: NextHop): Array<[string, string]> {
+  const extra: Array<[string, string]> = [['x-roam-chain', route], ['x-roam-from', from]];
+  if (next.returning) {
+    extra.push(['x-roam-return', from]);
+    if (next.state !== null) extra.push(['x-roam-state', next.state]);
+  }
+  return extra;
+}
+
+export interface NextHop {
+  fn: string;
+  returning: boolean;
+  state: string | null;
+}
+
 function header(res: FnResponse, name: string): string | null {
   for (const [n, v] of res.headers) if (n.toLowerCase() === name) return v;
   return null;
 }
 
-function pickNext(plan: ChainPlan, fn: string, res: FnResponse, stack: Frame[], at: { pos: number }): { fn: string; returning: boolean; state: string | null } | null {
+/** The next hop after `fn` answered `res` (null = the chain ends with `res`). Shared by both hop transports. */
+export function pickNext(plan: ChainPlan, fn: string, res: FnResponse, stack: Frame[], at: { pos: number }): NextHop | null {
   if (res.status >= 400) return null;
   const reach = (name: string, how: string) => {
     if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, []);

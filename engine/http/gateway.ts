@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { RoamError } from '../errors.ts';
 import { Engine } from '../runtime/engine.ts';
-import { decodeResponse } from '../runtime/http-abi.ts';
+import { decodeResponse, type FnResponse } from '../runtime/http-abi.ts';
+import { Pool } from 'undici';
+import { runChainOverHttp } from '../chains/http-hops.ts';
 import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { encodeHead, writeHead } from '../chains/request-codec.ts';
 import type { Descriptor } from '../chains/payload-pool.ts';
@@ -40,6 +42,8 @@ export interface GatewayOptions {
   maxHops?: number;
   limits?: Partial<EngineLimits>;
   logger?: Logger;
+  /** This gateway's own base URL, for chains declared with `"hops": "http"` (set by `listen`). */
+  selfUrl?: string;
 }
 
 export interface Gateway {
@@ -55,7 +59,7 @@ export interface Gateway {
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 /** Headers a function may not set: the gateway frames the response itself. */
-const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'x-roam-next', 'x-roam-call']);
+const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const limits = { ...DEFAULT_ENGINE_LIMITS, ...opts.limits };
@@ -70,6 +74,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
   const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads);
   await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
+  let selfUrl = opts.selfUrl ?? null;
+  let selfPool: Pool | null = null;
+  const self = () => {
+    if (!selfUrl) throw new RoamError('E_CHAIN', 'chains with "hops": "http" need the gateway to know its own URL (listen, or the selfUrl option)');
+    return (selfPool ??= new Pool(selfUrl, { connections: 64, pipelining: 1 }));
+  };
   const perBundle = new Map<string, { calls: number; errors: number; fuel: number }>();
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -180,14 +190,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       steps = spec.steps;
       targets = registry.resolveChain(name, spec);
       tenant = registry.chainTenant(spec);
+      if (spec.hops === 'http') {
+        const body = await readBody(req, maxBody);
+        const { res: fr } = await runChainOverHttp({ route: name, steps, reachable: new Set(Object.keys(targets)), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
+        writeFnResponse(res, fr);
+        metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
+        return;
+      }
     }
     const body = await readBody(req, maxBody);
-    const headers: Array<[string, string]> = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const n = req.rawHeaders[i]!.toLowerCase();
-      if (n !== 'authorization' && n !== 'host' && n !== 'connection') headers.push([n, req.rawHeaders[i + 1]!]);
-    }
-    const head = { method: req.method ?? 'GET', path: rest, headers };
+    const head = { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) };
     // Encode the first hop's request once, straight into the shared payload pool.
     const h = encodeHead(head);
     const pool = executor.pool;
@@ -226,17 +238,31 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const raw = isDesc ? pool.view(r.output as Descriptor) : (r.output as Uint8Array);
     let status = 500;
     try {
-      const fr = decodeResponse(raw);
-      status = fr.status >= 100 && fr.status <= 599 ? fr.status : 500;
-      const out: Record<string, string> = {};
-      for (const [n, v] of fr.headers) if (!HOP_BY_HOP.has(n.toLowerCase())) out[n] = v;
-      out['content-length'] = String(fr.body.length);
-      res.writeHead(status, out);
-      res.end(Buffer.from(fr.body)); // a copy: the pool slot is reused as soon as it is freed
+      // Buffer.from in writeFnResponse copies: the pool slot is reused as soon as it is freed.
+      status = writeFnResponse(res, decodeResponse(raw));
     } finally {
       if (isDesc) pool.free(r.output as Descriptor);
     }
     metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
+  }
+
+  function forwardHeaders(req: IncomingMessage): Array<[string, string]> {
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const n = req.rawHeaders[i]!.toLowerCase();
+      if (n !== 'authorization' && n !== 'host' && n !== 'connection') headers.push([n, req.rawHeaders[i + 1]!]);
+    }
+    return headers;
+  }
+
+  function writeFnResponse(res: ServerResponse, fr: FnResponse): number {
+    const status = fr.status >= 100 && fr.status <= 599 ? fr.status : 500;
+    const out: Record<string, string> = {};
+    for (const [n, v] of fr.headers) if (!HOP_BY_HOP.has(n.toLowerCase())) out[n] = v;
+    out['content-length'] = String(fr.body.length);
+    res.writeHead(status, out);
+    res.end(Buffer.from(fr.body));
+    return status;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -279,7 +305,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         server.listen(port, host, () => {
           server.off('error', reject);
           const a = server.address() as AddressInfo;
-          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+          const u = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+          selfUrl ??= u;
+          resolve(u);
         });
       });
     },
@@ -288,6 +316,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await selfPool?.destroy();
       await executor.close();
     },
   };

@@ -123,7 +123,8 @@ export class Registry {
     if (!ROUTE_RE.test(route)) throw new RoamError('E_CHAIN', `chain route must match ${ROUTE_RE}`);
     if (!Array.isArray(spec.steps) || spec.steps.length === 0 || spec.steps.some((s) => typeof s !== 'string')) throw new RoamError('E_CHAIN', 'a chain needs "steps": a non-empty array of function names');
     if (spec.also !== undefined && (!Array.isArray(spec.also) || spec.also.some((s) => typeof s !== 'string'))) throw new RoamError('E_CHAIN', '"also" must be an array of function names');
-    const clean: ChainSpec = { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}) };
+    if (spec.hops !== undefined && spec.hops !== 'shm' && spec.hops !== 'http') throw new RoamError('E_CHAIN', '"hops" must be "shm" or "http"');
+    const clean: ChainSpec = { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
     this.state?.putChain(route, clean);
     this.chains.set(route, clean);
   }

@@ -16,6 +16,9 @@ export interface ChainSpec {
   steps: string[];
   /** Functions a step may pick as its next hop or call besides the steps. */
   also?: string[];
+  /** How hops travel: `shm` (default: descriptors into the shared payload pool, in one worker) or
+   *  `http` (each hop an HTTP request to the next function; the baseline for comparison). */
+  hops?: 'shm' | 'http';
 }
 
 export interface StateIndex {
