@@ -74,6 +74,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
   const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads);
   await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
+  let closing = false;
   let selfUrl = opts.selfUrl ?? null;
   let selfPool: Pool | null = null;
   const self = () => {
@@ -182,7 +183,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const b = registry.bundleOf(name);
       if (!b) throw new RoamError('E_NOT_FOUND', `no function '${name}'`);
       steps = [name];
-      targets = { [name]: b.ref };
+      targets = { [name]: b.ref.hash };
       tenant = b.manifest.tenant;
     } else {
       const spec = registry.chain(name);
@@ -209,12 +210,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const task: Omit<RunTask, 'clock'> = { route: kind === 'fn' ? null : name, steps, targets, head, input: d ?? buf, maxHops };
     let r: RunResult;
     try {
-      r = await scheduler.submit(tenant, metrics.cost(steps), () => executor.run(task));
+      r = await scheduler.submit(tenant, metrics.cost(steps), () => executor.run(task, (h) => registry.ref(h)));
     } catch (e) {
       if (d) pool.free(d);
       throw e;
     }
-    if (!r.ok && (r.code === 'E_TIMEOUT' || r.code === 'E_WORKER') && d) pool.free(d); // the worker died before freeing it
+    if (!r.ok && (r.code === 'E_TIMEOUT' || r.code === 'E_WORKER' || r.code === 'E_NOT_FOUND') && d) pool.free(d); // no worker got to free it
     metrics.recordHops(tenant, r.hops, r.ok ? null : r.code);
     for (const hop of r.hops) {
       const bn = registry.bundleOf(hop.fn)?.name;
@@ -229,7 +230,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       if (r.hops.length === 0) metrics.recordFailure(r.fn, tenant, r.code);
       const status = httpStatus(r.code, r.appStatus);
       const out = { error: r.code, message: r.message, function: r.fn };
-      if (status >= 500) log('error', 'function failed', { kind, name, ...out });
+      if (status >= 500 && !closing) log('error', 'function failed', { kind, name, ...out });
       send(res, status, out);
       metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
       return;
@@ -312,6 +313,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
     },
     async close() {
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -15,6 +15,8 @@ export class GatewayMetrics {
   readonly queueDepth: Gauge<'tenant'>;
   /** Recent mean service time per function (ms), the scheduler's cost estimate. */
   private readonly ewma = new Map<string, number>();
+  /** Labelled children cached per function and tenant: label lookup is most of a prom-client update. */
+  private readonly children = new Map<string, { calls: Counter.Internal; fuel: Counter.Internal; seconds: Histogram.Internal<'function' | 'place'> }>();
 
   constructor(collectQueues: () => Record<string, number>) {
     const registers = [this.registry];
@@ -37,9 +39,15 @@ export class GatewayMetrics {
   recordHops(tenant: string, hops: HopStat[], failedCode: string | null): void {
     for (let i = 0; i < hops.length; i++) {
       const h = hops[i]!;
-      this.calls.inc({ function: h.fn, tenant, place: 'host' });
-      this.fuel.inc({ function: h.fn, tenant }, h.fuel);
-      this.fnSeconds.observe({ function: h.fn, place: 'host' }, h.ms / 1000);
+      const key = `${h.fn}\0${tenant}`;
+      let c = this.children.get(key);
+      if (!c) {
+        c = { calls: this.calls.labels({ function: h.fn, tenant, place: 'host' }), fuel: this.fuel.labels({ function: h.fn, tenant }), seconds: this.fnSeconds.labels({ function: h.fn, place: 'host' }) };
+        this.children.set(key, c);
+      }
+      c.calls.inc();
+      c.fuel.inc(h.fuel);
+      c.seconds.observe(h.ms / 1000);
       if (!h.ok && failedCode) this.errors.inc({ function: h.fn, tenant, code: failedCode });
       const prev = this.ewma.get(h.fn);
       this.ewma.set(h.fn, prev === undefined ? h.ms : prev * 0.9 + h.ms * 0.1);

@@ -143,15 +143,21 @@ export class Registry {
     return [...this.chains];
   }
 
-  /** Resolves every function a chain may reach to its bundle; throws E_NOT_FOUND naming a missing one. */
-  resolveChain(route: string, spec: ChainSpec): Record<string, BundleRef> {
-    const targets: Record<string, BundleRef> = {};
+  /** Resolves every function a chain may reach to its bundle's hash; throws E_NOT_FOUND naming a missing one. */
+  resolveChain(route: string, spec: ChainSpec): Record<string, string> {
+    const targets: Record<string, string> = {};
     for (const fn of [...spec.steps, ...(spec.also ?? [])]) {
       const b = this.bundleOf(fn);
       if (!b) throw new RoamError('E_NOT_FOUND', `chain '${route}' uses function '${fn}', which no deployed bundle serves`);
-      targets[fn] = b.ref;
+      targets[fn] = b.ref.hash;
     }
     return targets;
+  }
+
+  /** A deployed bundle's worker reference by content hash (any name serving it). */
+  ref(hash: string): BundleRef | undefined {
+    for (const b of this.bundles.values()) if (b.ref.hash === hash) return b.ref;
+    return undefined;
   }
 
   /** The tenant a chain runs as: its first step's bundle owner. */

@@ -14,7 +14,8 @@ export interface BundleRef {
 
 export interface WorkerInit {
   pool: PayloadPoolInit;
-  /** Per-run start times (ms since epoch, 0 = not started), so the watchdog counts run time, not queueing. */
+  /** Per run: [start time in ms since epoch (0 = not started), worker thread id], so the watchdog counts
+   *  run time, not queueing, and knows which worker to terminate. */
   clocks: SharedArrayBuffer;
   limits: EngineLimits;
 }
@@ -22,8 +23,10 @@ export interface WorkerInit {
 export interface RunTask {
   route: string | null;
   steps: string[];
-  /** Function name → the bundle that serves it, for every function the run may reach. */
-  targets: Record<string, BundleRef>;
+  /** Function name → hash of the bundle that serves it, for every function the run may reach. */
+  targets: Record<string, string>;
+  /** Bundles by hash, sent only when a worker said it lacks them (keeps the common task small). */
+  refs?: Record<string, BundleRef>;
   head: RequestHead;
   /** The encoded first request: a descriptor into the payload pool, or the bytes when they did not fit. */
   input: Descriptor | Uint8Array;
@@ -35,3 +38,6 @@ export interface RunTask {
 export type RunResult =
   | { ok: true; output: Descriptor | Uint8Array; hops: HopStat[] }
   | { ok: false; code: string; message: string; fn: string; appStatus: number | null; hops: HopStat[] };
+
+/** What a worker answers: a result, or "I have not seen these bundles yet" (nothing ran, input untouched). */
+export type WorkerReply = RunResult | { miss: string[] };

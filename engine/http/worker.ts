@@ -3,13 +3,13 @@
  * and runs single functions and whole chains. Calls are synchronous; the gateway's watchdog terminates
  * this thread if a call outlives its deadline.
  */
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import { readBundle } from '../bundle/bundle.ts';
 import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
 import { ChainError, runChain } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
 import { Deployment, Engine } from '../runtime/engine.ts';
-import type { RunResult, RunTask, WorkerInit, BundleRef } from './task.ts';
+import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
 
 const init = workerData as WorkerInit;
 const pool = PayloadPool.attach(init.pool);
@@ -18,20 +18,24 @@ const clocks = new BigInt64Array(init.clocks);
 const deployments = new Map<string, Deployment>();
 const MAX_CACHED = 256;
 
-function deployment(ref: BundleRef): Deployment {
-  let d = deployments.get(ref.hash);
-  if (!d) {
-    if (deployments.size >= MAX_CACHED) deployments.delete(deployments.keys().next().value!);
-    d = new Deployment(engine, readBundle(ref.bytes), ref.module, 1);
-    deployments.set(ref.hash, d);
-  }
-  return d;
+function install(ref: BundleRef): void {
+  if (deployments.has(ref.hash)) return;
+  if (deployments.size >= MAX_CACHED) deployments.delete(deployments.keys().next().value!);
+  deployments.set(ref.hash, new Deployment(engine, readBundle(ref.bytes), ref.module, 1));
 }
 
 const isDescriptor = (x: Descriptor | Uint8Array): x is Descriptor => !(x instanceof Uint8Array);
 
-export default function run(task: RunTask): RunResult {
-  Atomics.store(clocks, task.clock, BigInt(Date.now()));
+export default function run(task: RunTask): WorkerReply {
+  Atomics.store(clocks, 2 * task.clock + 1, BigInt(threadId));
+  Atomics.store(clocks, 2 * task.clock, BigInt(Date.now()));
+  if (task.refs) for (const ref of Object.values(task.refs)) install(ref);
+  const missing = [...new Set(Object.values(task.targets))].filter((h) => !deployments.has(h));
+  if (missing.length > 0) return { miss: missing };
+  return execute(task);
+}
+
+function execute(task: RunTask): RunResult {
   const input = isDescriptor(task.input) ? pool.view(task.input) : task.input;
   const reachable = new Set(Object.keys(task.targets));
   try {
@@ -39,7 +43,7 @@ export default function run(task: RunTask): RunResult {
       { route: task.route, steps: task.steps, reachable, maxHops: task.maxHops },
       task.head,
       input,
-      (fn, bytes) => deployment(task.targets[fn]!).call(fn, bytes),
+      (fn, bytes) => deployments.get(task.targets[fn]!)!.call(fn, bytes),
       pool,
     );
     const d = pool.alloc(reply.length);
