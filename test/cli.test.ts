@@ -1,7 +1,7 @@
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { embedManifest, readBundle } from '../engine/index.ts';
+import { embedManifest, readBundle, validateManifest } from '../engine/index.ts';
 import { roam } from './helpers/cli.ts';
 import { bundleFile, bundleOf, tmp } from './helpers/build.ts';
 import { abiModule } from './helpers/wasm.ts';
@@ -74,7 +74,7 @@ describe('roam CLI: bad input gets one clear line and a non-zero exit', () => {
   it('malformed bytes, no manifest, disallowed import, bad export, memory over limit', async () => {
     const dir = tmp();
     const file = (name: string, bytes: Uint8Array) => { const p = join(dir, name); writeFileSync(p, bytes); return p; };
-    const mf = { name: 't', version: '1', handlers: [{ name: 'h' }], capabilities: [], regions: [], functions: [], limits: { memoryPages: 16, fuel: 1000 }, tenant: 'default' };
+    const mf = validateManifest({ name: 't', version: '1', handlers: [{ name: 'h' }], limits: { memoryPages: 16, fuel: 1000 } });
     oneLineError(await roam(['run', file('junk.wasm', Buffer.from('\0asm\x01\0\0\0garbage')), '--handler', 'h']), /^roam run: malformed Wasm module/);
     oneLineError(await roam(['run', file('bare.wasm', abiModule()), '--handler', 'h']), /not a roam bundle: no 'roam\.manifest' custom section/);
     oneLineError(await roam(['inspect', file('bare2.wasm', abiModule())]), /not a roam bundle/);

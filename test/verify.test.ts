@@ -96,7 +96,7 @@ describe('verifier', () => {
   });
 
   it('refuses reserved export names and invalid manifests', () => {
-    const bytes = abiModule({ exports: [{ name: 'roam_fuel', func: 2 }] });
+    const bytes = abiModule({ exports: [{ name: 'roam_fuel_left', func: 2 }] });
     expect(refusal(embedManifest(bytes, manifest())).message).toMatch(/reserved/);
     expect(() => validateManifest({ name: 't', version: '1', handlers: [{ name: 'a', type: 1 }, { name: 'b', type: 1 }] })).toThrow(/type 1 used twice/);
     expect(() => validateManifest({ name: 't', version: '1', handlers: [{ name: 'a', regions: ['x'] }] })).toThrow(/undeclared region 'x'/);
