@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
 const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--server URL] [--token T]
@@ -18,7 +18,7 @@ export const command: Command = {
   summary: 'upload a bundle (and chain routes) to a running server',
   help,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' } } });
+    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' } });
     const [target] = positionals;
     if (!target && !values.chains) throw new RoamError('E_USAGE', 'give a bundle .wasm or a project directory (see roam deploy --help)');
     const { clientFrom } = await import('../../http/client.ts');

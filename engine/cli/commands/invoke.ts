@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
 const help = `Usage: roam invoke NAME [PATH] [--data TEXT|@FILE] [--method M] [--chain] [--header 'k: v'] [--server URL] [-i]
@@ -18,10 +18,7 @@ export const command: Command = {
   summary: 'call a function or chain on a running server',
   help,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parse(argv, {
         server: { type: 'string' },
         token: { type: 'string' },
         data: { type: 'string', short: 'd' },
@@ -29,8 +26,7 @@ export const command: Command = {
         chain: { type: 'boolean', default: false },
         header: { type: 'string', short: 'H', multiple: true },
         include: { type: 'boolean', short: 'i', default: false },
-      },
-    });
+      });
     const [name, path = '/'] = positionals;
     if (!name) throw new RoamError('E_USAGE', 'give a function name (see roam invoke --help)');
     const body = values.data === undefined ? undefined : values.data.startsWith('@') ? readFileSync(values.data.slice(1)) : values.data;

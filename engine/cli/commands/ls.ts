@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
 
 const help = `Usage: roam ls [--json] [--server URL] [--token T]
 
@@ -18,7 +18,7 @@ export const command: Command = {
   summary: 'list bundles and chains on a running server',
   help,
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { server: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } } });
+    const { values } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } }, false);
     const { clientFrom } = await import('../../http/client.ts');
     const client = clientFrom(values);
     const { bundles } = await client.control<{ bundles: Listed[] }>('GET', '/v1/bundles');

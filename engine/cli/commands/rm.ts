@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
 const help = `Usage: roam rm NAME [--chain] [--server URL] [--token T]
@@ -11,7 +11,7 @@ export const command: Command = {
   summary: 'remove a bundle or chain from a running server',
   help,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { server: { type: 'string' }, token: { type: 'string' }, chain: { type: 'boolean', default: false } } });
+    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chain: { type: 'boolean', default: false } });
     const [name] = positionals;
     if (!name) throw new RoamError('E_USAGE', 'give a bundle name (see roam rm --help)');
     const { clientFrom } = await import('../../http/client.ts');

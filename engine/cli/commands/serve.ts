@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
@@ -27,21 +27,22 @@ export const command: Command = {
   summary: 'serve functions and chains over HTTP (control API, /fn, /chain, /metrics)',
   help,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: '127.0.0.1' },
-        token: { type: 'string' },
-        'no-auth': { type: 'boolean', default: false },
-        state: { type: 'string' },
-        tenants: { type: 'string' },
-        chains: { type: 'string' },
-        threads: { type: 'string' },
-        'max-body': { type: 'string' },
-        'timeout-ms': { type: 'string' },
+    const { values } = parse(
+      argv,
+      {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      token: { type: 'string' },
+      'no-auth': { type: 'boolean', default: false },
+      state: { type: 'string' },
+      tenants: { type: 'string' },
+      chains: { type: 'string' },
+      threads: { type: 'string' },
+      'max-body': { type: 'string' },
+      'timeout-ms': { type: 'string' },
       },
-    });
+      false,
+    );
     const token = values.token ?? process.env.ROAM_TOKEN ?? null;
     if (token === null && !values['no-auth']) throw new RoamError('E_USAGE', 'give --token T (or ROAM_TOKEN), or --no-auth to leave the control API open');
     const int = (v: string | undefined, what: string) => {
