@@ -22,7 +22,7 @@ export function authenticate(req: IncomingMessage, adminToken: string | null, te
   if (adminToken === null && token === null) return { tenant: null };
   if (token === null) throw new RoamError('E_UNAUTHORIZED', 'missing bearer token (Authorization: Bearer <token>)');
   if (adminToken !== null && same(token, adminToken)) return { tenant: null };
-  const t = tenants.byToken(token);
+  const t = tenants.all.find((c) => c.token !== undefined && same(token, c.token));
   if (t) return { tenant: t.name };
   throw new RoamError('E_UNAUTHORIZED', 'invalid bearer token');
 }
