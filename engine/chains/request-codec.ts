@@ -23,6 +23,12 @@ export function encodeHead(head: RequestHead): EncodedHead {
   return { method, path, headers, size };
 }
 
+/** `base` (encoded once per chain) with a hop's few extra headers appended: only the extras are encoded. */
+export function extendHead(base: EncodedHead, extra: Array<[string, string]>): EncodedHead {
+  const more = extra.map(([n, v]) => [enc.encode(n), enc.encode(v)] as [Uint8Array, Uint8Array]);
+  return { method: base.method, path: base.path, headers: base.headers.concat(more), size: base.size + more.reduce((s, [n, v]) => s + 6 + n.length + v.length, 0) };
+}
+
 /** Bytes the encoded request takes. */
 export const requestSize = (h: EncodedHead, bodyLength: number): number => h.size + bodyLength;
 

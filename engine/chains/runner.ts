@@ -10,7 +10,7 @@
 import { RoamError } from '../errors.ts';
 import { decodeResponse, type FnResponse } from '../runtime/http-abi.ts';
 import type { Descriptor, PayloadPool } from './payload-pool.ts';
-import { encodeHead, type RequestHead, writeHead } from './request-codec.ts';
+import { encodeHead, extendHead, type RequestHead, writeHead } from './request-codec.ts';
 
 /** How a hop reaches its function (resolved by the caller: a deployment in this thread). */
 export type CallFn = (fn: string, input: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
@@ -49,7 +49,7 @@ export const CHAIN_HEADERS = new Set(['x-roam-next', 'x-roam-call', 'x-roam-stat
 /** Runs `plan` on the encoded first request `input`; returns the last hop's raw reply (response encoding). */
 export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, call: CallFn, pool: PayloadPool | null): { reply: Uint8Array; hops: HopStat[] } {
   const hops: HopStat[] = [];
-  const baseHeaders = head.headers.filter(([n]) => !CHAIN_HEADERS.has(n.toLowerCase()));
+  const base = encodeHead({ method: 'POST', path: head.path, headers: head.headers.filter(([n]) => !CHAIN_HEADERS.has(n.toLowerCase())) });
   const stack: Frame[] = [];
   let fn = plan.steps[0]!;
   const at = { pos: 0 }; // position in the declared steps; -1 once a hop went off script
@@ -74,7 +74,7 @@ export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, 
       const res = decodeResponse(r.reply);
       const next = pickNext(plan, fn, res, stack, at);
       if (next === null) return { reply: r.reply, hops };
-      const h = encodeHead({ method: 'POST', path: head.path, headers: [...baseHeaders, ...hopHeaders(plan.route, fn, next)] });
+      const h = extendHead(base, hopHeaders(plan.route, fn, next));
       const size = h.size + res.body.length;
       const d = pool?.alloc(size) ?? null;
       const out = d ? pool!.view(d) : new Uint8Array(size);
