@@ -188,3 +188,16 @@ describe('watchdog', () => {
     }
   });
 });
+
+describe('state in regions', () => {
+  it('shares a function bundle’s regions between all workers', async () => {
+    const counter = await buildFixture('test/fixtures/counter');
+    expect((await call('PUT', '/v1/bundles/counter', { body: counter, token: ADMIN })).status).toBe(201);
+    const counts = await Promise.all(Array.from({ length: 40 }, async () => Number((await call('POST', '/fn/hit/')).text)));
+    // one counter for both workers: every call saw a distinct value
+    expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // and a new version of the bundle keeps the state
+    expect((await call('PUT', '/v1/bundles/counter', { body: variant(counter, { version: '2.0.0' }), token: ADMIN })).status).toBe(201);
+    expect((await call('POST', '/fn/hit/')).text).toBe('41');
+  });
+});

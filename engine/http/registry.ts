@@ -78,7 +78,11 @@ export class Registry {
     this.checkMemory(m, old);
     const module = await WebAssembly.compile(metered as BufferSource);
     if (persist) this.state?.putBundle(name, bundle.hash, bytes);
-    const d: DeployedBundle = { name, manifest: m, ref: { hash: bundle.hash, module, bytes: shared(bytes) }, size: bytes.length, deployedAt: new Date().toISOString() };
+    // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
+    // and survives a new version of the bundle (same keys).
+    const regions: Record<string, SharedArrayBuffer> = {};
+    for (const r of m.regions) regions[`${m.name}/${r.name}`] = this.engine.regions.buffer(m.name, r) as SharedArrayBuffer;
+    const d: DeployedBundle = { name, manifest: m, ref: { hash: bundle.hash, module, bytes: shared(bytes), regions }, size: bytes.length, deployedAt: new Date().toISOString() };
     if (old) for (const f of old.manifest.functions) this.functions.delete(f.name);
     this.bundles.set(name, d);
     for (const f of m.functions) this.functions.set(f.name, name);

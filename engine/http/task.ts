@@ -10,6 +10,8 @@ export interface BundleRef {
   module: WebAssembly.Module;
   /** The original bundle bytes (backed by a SharedArrayBuffer, so cloning shares rather than copies). */
   bytes: Uint8Array;
+  /** The bundle's regions by RegionStore key (`bundle/region`): one memory for every worker. */
+  regions: Record<string, SharedArrayBuffer>;
 }
 
 export interface WorkerInit {

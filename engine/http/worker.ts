@@ -9,11 +9,21 @@ import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
 import { ChainError, runChain } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
 import { Deployment, Engine } from '../runtime/engine.ts';
+import { RegionStore } from '../regions/region-store.ts';
 import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
 
 const init = workerData as WorkerInit;
 const pool = PayloadPool.attach(init.pool);
-const engine = new Engine({ limits: init.limits });
+/** Region memory comes from the gateway (see BundleRef.regions), never allocated here. */
+const sharedRegions = new Map<string, SharedArrayBuffer>();
+const engine = new Engine({
+  limits: init.limits,
+  regions: new RegionStore((key, size) => {
+    const b = sharedRegions.get(key);
+    if (!b || b.byteLength < size) throw new Error(`region ${key} was not shared with this worker`);
+    return b;
+  }),
+});
 const clocks = new BigInt64Array(init.clocks);
 const deployments = new Map<string, Deployment>();
 const MAX_CACHED = 256;
@@ -21,6 +31,7 @@ const MAX_CACHED = 256;
 function install(ref: BundleRef): void {
   if (deployments.has(ref.hash)) return;
   if (deployments.size >= MAX_CACHED) deployments.delete(deployments.keys().next().value!);
+  for (const [key, buf] of Object.entries(ref.regions)) sharedRegions.set(key, buf);
   deployments.set(ref.hash, new Deployment(engine, readBundle(ref.bytes), ref.module, 1));
 }
 
