@@ -64,7 +64,7 @@ describe('roam CLI against roam serve', () => {
     expect(bad.stdout).toMatch(/E_FUEL/);
     expect((await roam('rm', 'fnkit')).stdout).toBe('removed fnkit\n');
     expect((await roam('ls')).stdout).not.toMatch(/fnkit/);
-  });
+  }, 180_000); // nine CLI processes, each loading tsx: slow when the machine is shared
 
   it('reports a wrong token and an unreachable server in one line', async () => {
     const r = await roam('ls', '--token', 'nope');
