@@ -201,3 +201,23 @@ describe('state in regions', () => {
     expect((await call('POST', '/fn/hit/')).text).toBe('41');
   });
 });
+
+describe('embedding', () => {
+  it('serves sockets handed to its http.Server by another listener (the shared-port serve)', async () => {
+    const { createServer } = await import('node:net');
+    const g = await createGateway({ token: ADMIN, threads: 1, logger: silentLogger });
+    const front = createServer((socket) => g.server.emit('connection', socket));
+    try {
+      await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+      const u = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+      const d = await request(`${u}/v1/bundles/fnkit`, { method: 'PUT', body: fnkit, headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(d.statusCode).toBe(201);
+      await d.body.dump();
+      const r = await request(`${u}/fn/echo/x`, { method: 'POST', body: 'via front' });
+      expect(await r.body.text()).toBe('POST /x|via front');
+    } finally {
+      front.close();
+      await g.close();
+    }
+  });
+});
