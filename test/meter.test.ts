@@ -40,3 +40,15 @@ describe('fuel metering rewrite', () => {
     expect(tight.call('fib', new Uint8Array([10])).fuelUsed).toBe(f10);
   });
 });
+
+describe('unoptimised builds', () => {
+  it('builds, verifies and runs a -O0 guest (tables and all)', async () => {
+    const { buildProject } = await import('../engine/build/assemblyscript.ts');
+    const { tmp, ROOT } = await import('./helpers/build.ts');
+    const { join } = await import('node:path');
+    const r = await buildProject(join(ROOT, 'test/fixtures/misbehave'), { optimize: false, outFile: join(tmp(), 'o0.wasm') });
+    const d = new Engine().deploy(r.bytes);
+    expect(new TextDecoder().decode(d.invoke('echo', new TextEncoder().encode('debug build')))).toBe('debug build');
+    expect(() => d.call('spin', new Uint8Array(4))).toThrow(/fuel exhausted/);
+  });
+});

@@ -147,7 +147,7 @@ function parse(bytes: Uint8Array): WasmModule {
       case 8: m.start = s.u32(); break;
       default: if (id > 13) throw new RangeError(`unknown section id ${id}`);
     }
-    if (id >= 1 && id <= 8 && s.pos !== end) throw new RangeError(`section ${id} size mismatch`);
+    if (id !== 0 && id !== 4 && id <= 8 && s.pos !== end) throw new RangeError(`section ${id} size mismatch`);
     m.sections.push(sec);
     r.pos = end;
   }
