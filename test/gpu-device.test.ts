@@ -34,8 +34,9 @@ function close(actual: Float32Array, expected: ArrayLike<number>, tol = 1e-5): v
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   host = new GpuHost(new CpuDevice({ threads: 2 }));
+  await host.ready();
   host.register(FN, { share: 1, memoryMiB: 64 });
 });
 afterAll(() => host.close());

@@ -37,6 +37,8 @@ export interface DeviceCounters {
 export interface GpuDevice {
   readonly info: DeviceInfo;
   readonly counters: DeviceCounters;
+  /** Resolves when the device can run work at full speed (workers loaded, adapter opened). */
+  ready(): Promise<void>;
   createBuffer(bytes: number): number;
   destroyBuffer(id: number): void;
   bufferBytes(id: number): number | undefined;
@@ -46,7 +48,10 @@ export interface GpuDevice {
   compile(source: string, entryPoint: string, bufferCount: number): Promise<number>;
   /** Bytes each buffer of a user kernel must hold, or undefined if `kernel` is not a user kernel. */
   userKernel(kernel: number): { buffers: number; workgroups: number } | undefined;
-  /** Runs dispatches as one batch (one worker task / one command submission). */
-  run(batch: DeviceDispatch[]): Promise<void>;
+  /**
+   * Runs dispatches as one batch (one worker task / one command submission); resolves with the
+   * device time it took in ms (not counting thread start-up or queueing), which quotas charge.
+   */
+  run(batch: DeviceDispatch[]): Promise<number>;
   close(): Promise<void>;
 }

@@ -39,6 +39,10 @@ export class GpuHost {
     this.scheduler = new GpuScheduler(device, opts);
   }
 
+  ready(): Promise<void> {
+    return this.device.ready();
+  }
+
   /** Adds a function (or updates its quota). */
   register(id: string, q: GpuFunctionQuota): void {
     if (!(q.memoryMiB > 0)) throw new RoamError('E_GPU_QUOTA', `gpu memoryMiB for '${id}' must be positive`);
@@ -132,9 +136,8 @@ export class GpuHost {
         if (params.length !== 3 || params.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new RoamError('E_GPU_KERNEL', `a WGSL dispatch takes 3 workgroup counts in 1..65535, got (${params.join(', ')})`);
         work = params[0]! * params[1]! * params[2]! * 64;
       } else {
+        if (kernel === 1 && buffers.length === 3 && buffers.slice(0, -1).includes(buffers[2]!)) throw new RoamError('E_GPU_KERNEL', 'matmul output buffer must not alias an input');
         const spec = checkBuiltin(kernel, params, sizes);
-        const out = buffers[buffers.length - 1]!;
-        if (kernel === 1 && buffers.slice(0, -1).includes(out)) throw new RoamError('E_GPU_KERNEL', 'matmul output buffer must not alias an input');
         work = spec.work(params);
       }
       return this.scheduler.submit(fn, { kernel, buffers: [...buffers], params: [...params] }, work);
@@ -171,7 +174,7 @@ export class GpuHost {
   }
 
   async close(): Promise<void> {
-    this.scheduler.close();
+    await this.scheduler.close();
     for (const fn of this.owners.keys()) this.releaseAll(fn);
     await this.device.close();
   }

@@ -21,12 +21,21 @@ export class CpuDevice implements GpuDevice {
   private readonly pool: Piscina;
   private readonly buffers = new Map<number, SharedArrayBuffer>();
   private nextId = 1;
+  private readonly warm: Promise<void>;
 
   constructor(opts: CpuDeviceOptions = {}) {
     const threads = Math.max(1, opts.threads ?? availableParallelism());
     const memoryBytes = opts.memoryBytes ?? 2 ** 30;
     this.info = { kind: 'cpu', label: `cpu executor (${threads} worker threads, built-in kernels only)`, slots: threads, memoryBytes, maxBufferBytes: Math.min(memoryBytes, 2 ** 30), wgsl: false };
     this.pool = new Piscina({ filename: new URL('./worker.mjs', import.meta.url).href, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+    // Loading the TypeScript executor takes a worker a few hundred ms; do it now, once per thread,
+    // so the first dispatches are not charged for it.
+    const empty: CpuTask = { jobs: [] };
+    this.warm = Promise.all(Array.from({ length: threads }, () => this.pool.run(empty))).then(() => undefined);
+  }
+
+  ready(): Promise<void> {
+    return this.warm;
   }
 
   createBuffer(bytes: number): number {
@@ -75,11 +84,11 @@ export class CpuDevice implements GpuDevice {
     return undefined;
   }
 
-  async run(batch: DeviceDispatch[]): Promise<void> {
+  async run(batch: DeviceDispatch[]): Promise<number> {
     const task: CpuTask = { jobs: batch.map((d) => ({ kernel: d.kernel, params: d.params, buffers: d.buffers.map((b) => this.sab(b)) })) };
     this.counters.batches++;
     this.counters.dispatches += batch.length;
-    await this.pool.run(task);
+    return (await this.pool.run(task)) as number;
   }
 
   async close(): Promise<void> {

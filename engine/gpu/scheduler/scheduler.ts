@@ -97,6 +97,7 @@ export class GpuScheduler {
   private batches = 0;
   private dispatches = 0;
   private closed = false;
+  private readonly drained: Array<() => void> = [];
 
   constructor(private readonly device: GpuDevice, opts: SchedulerOptions = {}) {
     this.policy = opts.policy ?? 'share';
@@ -171,12 +172,15 @@ export class GpuScheduler {
     if (!best && !this.timer) {
       // Everyone waiting is over quota and we may not exceed it: look again when the window has slid.
       this.timer = setTimeout(() => ((this.timer = undefined), this.pump()), Math.max(1, this.windowMs / 20));
-      this.timer.unref?.();
     }
     return best;
   }
 
-  /** Takes the head job of `a` and same-kernel jobs queued behind it (own queue first, then others under quota). */
+  /**
+   * Takes the head job of `a` and same-kernel jobs queued behind it. Other functions' jobs ride
+   * along only while that leaves them no further ahead (used / share) than `a` will be, so
+   * batching never buys a function more than its share.
+   */
   private gather(a: Account, now: number): Job[] {
     const head = a.queue.shift()!;
     const batch = [head];
@@ -184,16 +188,21 @@ export class GpuScheduler {
     const kernel = head.d.kernel;
     let target = head.acct.quota.latencyTargetMs;
     let est = this.estimate(kernel, head.work);
-    const capacity = this.windowMs * this.slots;
-    const sources = [a, ...[...this.accounts.values()].filter((o) => o !== a && o.queue.length && o.used.sum(now) < o.quota.share * capacity)];
+    const added = new Map<Account, number>([[a, est]]);
+    const sources = [a, ...[...this.accounts.values()].filter((o) => o !== a && o.queue.length)];
     for (const src of sources) {
       while (batch.length < this.maxBatch && src.queue.length && src.queue[0]!.d.kernel === kernel) {
         const j = src.queue[0]!;
         const t = Math.min(target, j.acct.quota.latencyTargetMs);
-        const e = est + this.estimate(kernel, j.work);
-        if (e > t) break;
+        const je = this.estimate(kernel, j.work);
+        if (est + je > t) break;
+        if (src !== a) {
+          const mine = this.key(src, now) + ((added.get(src) ?? 0) + je) / src.quota.share;
+          if (mine > this.key(a, now) + (added.get(a) ?? 0) / a.quota.share) break;
+        }
         batch.push(src.queue.shift()!);
-        est = e;
+        added.set(src, (added.get(src) ?? 0) + je);
+        est += je;
         target = t;
       }
     }
@@ -223,13 +232,14 @@ export class GpuScheduler {
     for (const m of members.keys()) m.inFlight++;
     const t0 = performance.now();
     let error: unknown;
+    let ms = 0;
     try {
-      await this.device.run(batch.map((j) => j.d));
+      ms = await this.device.run(batch.map((j) => j.d));
     } catch (e) {
       error = e;
     }
     const t1 = performance.now();
-    const ms = t1 - t0;
+    if (error !== undefined) ms = t1 - t0;
     for (const [m, est] of members) {
       m.inFlight--;
       m.inFlightEstMs = Math.max(0, m.inFlightEstMs - est);
@@ -258,7 +268,10 @@ export class GpuScheduler {
       }));
     }
     this.running--;
-    this.pump();
+    for (const r of this.drained.splice(0)) r();
+    // Pump after the settled callers had a turn to submit again: pumping now would hand the slot
+    // to whoever still has work queued, not to whoever is most behind its share.
+    setImmediate(() => this.pump());
   }
 
   private settle(j: Job, now: number, error?: unknown): void {
@@ -303,10 +316,11 @@ export class GpuScheduler {
     };
   }
 
-  /** Fails queued work and stops scheduling. Running batches finish. */
-  close(): void {
+  /** Fails queued work, stops scheduling and resolves once running batches have finished. */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     for (const a of this.accounts.values()) for (const j of a.queue.splice(0)) j.reject(new RoamError('E_GPU_CLOSED', 'the gpu scheduler was closed'));
+    while (this.running > 0) await new Promise<void>((r) => this.drained.push(r));
   }
 }
