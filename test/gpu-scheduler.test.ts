@@ -158,7 +158,7 @@ describe('gpu bad input', () => {
     const load = saturate(h, 'good', good, n, 4, () => stop);
     const small = h.createBuffer('bad', 64);
     const big = h.createBuffer('bad', 4096);
-    expect(await codeOf(h.dispatch('bad', Kernel.matmul, [small, big, big], [8, 8, 8]))).toMatch(/^E_GPU_KERNEL: matmul output buffer must not alias/);
+    expect(await codeOf(h.dispatch('bad', Kernel.matmul, [small, big, big], [8, 8, 8]))).toMatch(/^E_GPU_KERNEL: kernel matmul: the output buffer must not also be an input/);
     const out = h.createBuffer('bad', 4096);
     expect(await codeOf(h.dispatch('bad', Kernel.matmul, [small, big, out], [8, 8, 8]))).toMatch(/^E_GPU_BOUNDS: kernel matmul: buffer 0 holds 64 bytes but \(m, k, n\) = \(8, 8, 8\) needs 256/);
     expect(await codeOf(h.dispatch('bad', Kernel.add, [big, big, good[0]!], [16, 16]))).toMatch(/^E_GPU_BUFFER: gpu buffer \d+ belongs to another function/);

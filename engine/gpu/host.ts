@@ -136,7 +136,8 @@ export class GpuHost {
         if (params.length !== 3 || params.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new RoamError('E_GPU_KERNEL', `a WGSL dispatch takes 3 workgroup counts in 1..65535, got (${params.join(', ')})`);
         work = params[0]! * params[1]! * params[2]! * 64;
       } else {
-        if (kernel === 1 && buffers.length === 3 && buffers.slice(0, -1).includes(buffers[2]!)) throw new RoamError('E_GPU_KERNEL', 'matmul output buffer must not alias an input');
+        // WebGPU cannot bind one buffer as both read and read_write in a dispatch; same rule on every device.
+        if (buffers.length > 1 && buffers.slice(0, -1).includes(buffers[buffers.length - 1]!)) throw new RoamError('E_GPU_KERNEL', `kernel ${kernelName(kernel)}: the output buffer must not also be an input`);
         const spec = checkBuiltin(kernel, params, sizes);
         work = spec.work(params);
       }

@@ -9,4 +9,5 @@ export const commands: Entry[] = [
   lazy('build', 'compile a guest project into one .wasm bundle', () => import('./build.ts')),
   lazy('inspect', 'print a bundle\'s manifest, imports, exports, size and hash', () => import('./inspect.ts')),
   lazy('run', 'verify, meter and invoke a handler or function in-process', () => import('./run.ts')),
+  lazy('gpu', 'show the gpu devices roam:gpu can use, and why one is missing', () => import('./gpu.ts')),
 ];

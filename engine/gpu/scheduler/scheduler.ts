@@ -78,7 +78,7 @@ class Account {
  * Shares one device between functions. Each function gets a share of device time over a sliding
  * window (weighted fair: the waiting function with the least used-time / share goes next); a
  * function over its share queues while others under theirs wait, and runs anyway when they don't
- * (work-conserving). Under contention a function holds at most ceil(share × slots) slots at once
+ * (work-conserving). Under contention a function holds at most floor(share × slots) + 1 slots at once
  * (the spatial part). Queued dispatches of the same kernel are batched into one device task while
  * the batch's estimated time stays within every member's latency target.
  */
@@ -148,6 +148,14 @@ export class GpuScheduler {
     return (a.used.sum(now) + a.inFlightEstMs) / a.quota.share;
   }
 
+  /**
+   * Slots a function may hold while others wait: the smallest whole number above share × slots,
+   * so a function can always reach its share (an exact cap would leave it no slack to catch up).
+   */
+  private spatialCap(a: Account): number {
+    return Math.floor(a.quota.share * this.slots) + 1;
+  }
+
   private pickFcfs(): Account | undefined {
     let best: Account | undefined;
     for (const a of this.accounts.values()) if (a.queue.length && (!best || a.queue[0]!.seq < best.queue[0]!.seq)) best = a;
@@ -158,7 +166,7 @@ export class GpuScheduler {
     const waiting = [...this.accounts.values()].filter((a) => a.queue.length > 0);
     if (waiting.length === 0) return undefined;
     const contended = waiting.length > 1;
-    const spatialOk = waiting.filter((a) => !contended || a.inFlight < Math.ceil(a.quota.share * this.slots));
+    const spatialOk = waiting.filter((a) => !contended || a.inFlight < this.spatialCap(a));
     const eligible = spatialOk.length ? spatialOk : waiting; // a free slot is never left idle by the spatial cap
     const capacity = this.windowMs * this.slots;
     const under = eligible.filter((a) => a.used.sum(now) + a.inFlightEstMs < a.quota.share * capacity);
