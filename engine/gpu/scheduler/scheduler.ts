@@ -27,6 +27,8 @@ export interface FunctionStats {
   /** Fraction of the device time used in the window that went to this function. */
   achievedShare: number;
   usedMs: number;
+  /** Device time used since the function was registered. */
+  totalMs: number;
   overQuota: boolean;
   queued: number;
   inFlight: number;
@@ -67,6 +69,7 @@ class Account {
   completed = 0;
   failed = 0;
   refused = 0;
+  totalMs = 0;
   readonly used: SlidingWindow;
   readonly lat = new LatencyRing();
   constructor(readonly id: string, public quota: Required<FunctionQuota>, windowMs: number) {
@@ -253,7 +256,10 @@ export class GpuScheduler {
       m.inFlightEstMs = Math.max(0, m.inFlightEstMs - est);
     }
     // Device time is split by work so a function pays for its part of a shared batch.
-    for (const j of batch) j.acct.used.add(t1, (ms * j.work) / work);
+    for (const j of batch) {
+      j.acct.used.add(t1, (ms * j.work) / work);
+      j.acct.totalMs += (ms * j.work) / work;
+    }
     this.deviceUsed.add(t1, ms);
     this.batches++;
     this.dispatches += batch.length;
@@ -315,7 +321,7 @@ export class GpuScheduler {
       functions: [...this.accounts.values()].map((a) => {
         const used = a.used.sum(now);
         return {
-          id: a.id, share: a.quota.share, achievedShare: total > 0 ? used / total : 0, usedMs: used,
+          id: a.id, share: a.quota.share, achievedShare: total > 0 ? used / total : 0, usedMs: used, totalMs: a.totalMs,
           overQuota: used >= a.quota.share * capacity, queued: a.queue.length, inFlight: a.inFlight,
           submitted: a.submitted, completed: a.completed, failed: a.failed, refused: a.refused,
           p50Ms: a.lat.percentile(50), p99Ms: a.lat.percentile(99),
