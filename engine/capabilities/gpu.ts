@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { RoamError } from '../errors.ts';
 import type { Capability, GuestContext } from './capability.ts';
 import { GpuClient, sharedGpuService } from '../gpu/bridge/client.ts';
@@ -111,6 +112,15 @@ export function createGpuCapability(connect: () => GpuClient = () => sharedGpuSe
       };
     },
   };
+}
+
+/**
+ * The capability for a thread whose guests share another thread's device: pass it a port from
+ * that thread's `GpuService.port()` (e.g. a host-place worker given the main thread's service).
+ */
+export function gpuCapabilityOverPort(port: MessagePort): Capability {
+  let client: GpuClient | undefined;
+  return createGpuCapability(() => (client ??= new GpuClient(port)));
 }
 
 /** The capability on the process-wide gpu service (started on a guest's first gpu call). */
