@@ -4,6 +4,7 @@ import { GpuHost } from '../engine/gpu/host.ts';
 import { Kernel } from '../engine/gpu/kernels/table.ts';
 import type { SchedulerOptions } from '../engine/gpu/scheduler/scheduler.ts';
 import { RoamError } from '../engine/errors.ts';
+import { gpuMetrics } from '../engine/gpu/metrics.ts';
 
 let host: GpuHost | undefined;
 afterEach(async () => {
@@ -223,5 +224,8 @@ describe('gpu bad input', () => {
     expect(c.buffersCreated - base.buffersCreated).toBe(3 * 150 * 3);
     expect(c.buffersDestroyed - base.buffersDestroyed).toBe(3 * 150 * 3);
     for (const m of h.stats().memory) expect(m).toMatchObject({ liveBytes: 0, liveBuffers: 0 });
+    const metrics = gpuMetrics(h.stats());
+    expect(metrics).toMatch(/^roam_gpu_live_buffers 0$/m);
+    expect(metrics).toMatch(/^roam_gpu_completed_total\{function="l1"\} \d+$/m);
   });
 });

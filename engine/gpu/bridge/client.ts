@@ -1,5 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { RoamError } from '../../errors.ts';
+import type { GpuStats } from '../host.ts';
 import type { Op, Ops, Reply, ServiceOptions } from './protocol.ts';
 
 /** A synchronous connection to the gpu service: the calling thread blocks until the reply. */
@@ -66,6 +67,11 @@ export class GpuService {
 }
 
 let shared: GpuService | undefined;
+
+/** Statistics of the process-wide gpu service, or undefined when no guest has used the gpu yet. */
+export function sharedGpuStats(): GpuStats | undefined {
+  return shared?.connect().call('stats');
+}
 
 /** The process-wide service, started on first use. ROAM_GPU_DEVICE=cpu|webgpu picks the device (default auto). */
 export function sharedGpuService(): GpuService {
