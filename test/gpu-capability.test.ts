@@ -4,7 +4,10 @@ import { createGpuCapability } from '../engine/capabilities/gpu.ts';
 import { GpuService, type GpuClient } from '../engine/gpu/bridge/client.ts';
 import { probeDevices } from '../engine/gpu/detect.ts';
 import { reference, samples, weights } from '../functions/mlp/model.ts';
-import { bundleOf } from './helpers/build.ts';
+import { bundleOf, ROOT } from './helpers/build.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { weightsSource } from '../functions/mlp/gen-weights.ts';
 
 const f32 = (b: Uint8Array) => new Float32Array(b.slice().buffer);
 const MODEL = weights();
@@ -29,6 +32,12 @@ function expectClose(actual: Float32Array, expected: Float64Array, tol: number):
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < actual.length; i++) expect(Math.abs(actual[i]! - expected[i]!), `element ${i}`).toBeLessThan(tol);
 }
+
+describe('functions/mlp weights', () => {
+  it('ships exactly the weights the seeded generator produces', () => {
+    expect(readFileSync(join(ROOT, 'functions/mlp/assembly/weights.ts'), 'utf8')).toBe(weightsSource());
+  });
+});
 
 describe('functions/mlp through the engine on the cpu device', () => {
   let service: GpuService;
