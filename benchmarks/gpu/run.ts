@@ -7,8 +7,9 @@ import { openDevice } from '../../engine/gpu/detect.ts';
 import { GpuHost } from '../../engine/gpu/host.ts';
 import { Kernel } from '../../engine/gpu/kernels/table.ts';
 import type { SchedulerOptions } from '../../engine/gpu/scheduler/scheduler.ts';
+import { buildVariants, endToEnd } from './end-to-end.ts';
 
-const { values } = parseArgs({ options: { device: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '4' }, threads: { type: 'string' } } });
+const { values } = parseArgs({ options: { device: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '4' }, threads: { type: 'string' }, 'no-e2e': { type: 'boolean' } } });
 const SECONDS = Number(values.seconds);
 const SHARES = { a: 0.5, b: 0.3, c: 0.2 } as const;
 /** Requests each function keeps outstanding: enough that every function always has work queued. */
@@ -100,6 +101,24 @@ for (const w of WORKLOADS) {
   share.fns.forEach((f, i) => {
     const g = fcfs.fns[i]!;
     out.push(`| ${f.id} | ${f.share} | ${pct(f.achieved)} | ${((f.achieved - f.share) / f.share * 100).toFixed(1)}% | ${f.p50.toFixed(2)} / ${f.p99.toFixed(2)} | ${pct(g.achieved)} | ${g.p50.toFixed(2)} / ${g.p99.toFixed(2)} |`);
+  });
+  out.push('');
+}
+if (!values['no-e2e']) {
+  const bundles = await buildVariants();
+  const GUESTS = 2, ROWS = 32;
+  const share = await endToEnd(bundles, 'share', SECONDS, GUESTS, ROWS);
+  const fcfs = await endToEnd(bundles, 'fcfs', SECONDS, GUESTS, ROWS);
+  out.push('## End to end: functions/mlp through the engine (cpu device)', '',
+    `Three copies of functions/mlp (mlp-a/b/c, shares 0.5/0.3/0.2), ${GUESTS} guest threads each, each calling \`infer\` on ${ROWS} rows`,
+    'in a loop; every call goes engine → roam:gpu → gpu service → scheduler → cpu device (9 kernels, ~20 synchronous host calls).', '');
+  out.push('| policy | calls/s | ratio vs fcfs | avg batch | device utilization (last window) |', '|---|---|---|---|---|');
+  out.push(`| share | ${share.callsPerSec.toFixed(0)} | ${(share.callsPerSec / fcfs.callsPerSec).toFixed(2)}× | ${share.avgBatch.toFixed(2)} | ${pct(share.utilization)} |`);
+  out.push(`| fcfs (baseline) | ${fcfs.callsPerSec.toFixed(0)} | 1.00× | ${fcfs.avgBatch.toFixed(2)} | ${pct(fcfs.utilization)} |`, '');
+  out.push('| function | quota | achieved (share) | calls | p99 ms (share) | achieved (fcfs) | p99 ms (fcfs) |', '|---|---|---|---|---|---|---|');
+  share.fns.forEach((f, i) => {
+    const g = fcfs.fns[i]!;
+    out.push(`| ${f.id} | ${f.share} | ${pct(f.achieved)} | ${f.calls} | ${f.p99.toFixed(2)} | ${pct(g.achieved)} | ${g.p99.toFixed(2)} |`);
   });
   out.push('');
 }

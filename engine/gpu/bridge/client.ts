@@ -61,6 +61,7 @@ export class GpuService {
 
   async close(): Promise<void> {
     const done = new Promise((r) => this.worker.once('exit', r));
+    this.worker.ref(); // unref'd while idle; waiting for its exit must keep the process alive
     this.worker.postMessage({ close: true });
     await done;
   }

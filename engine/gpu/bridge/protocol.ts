@@ -34,4 +34,6 @@ export interface ServiceOptions {
   threads?: number;
   memoryBytes?: number;
   windowMs?: number;
+  /** Scheduler policy (default share; fcfs is the benchmark's baseline). */
+  policy?: 'share' | 'fcfs';
 }

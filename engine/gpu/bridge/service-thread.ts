@@ -8,7 +8,7 @@ import type { Hello, Reply, Request, ServiceOptions } from './protocol.ts';
 // thread's event loop runs the scheduler, so synchronous guest calls can wait for queued work.
 const opts = workerData as ServiceOptions;
 const hostReady = (async () => {
-  const h = new GpuHost(await openDevice(opts.device, { threads: opts.threads, memoryBytes: opts.memoryBytes }), { windowMs: opts.windowMs });
+  const h = new GpuHost(await openDevice(opts.device, { threads: opts.threads, memoryBytes: opts.memoryBytes }), { windowMs: opts.windowMs, policy: opts.policy });
   await h.ready();
   return h;
 })();
