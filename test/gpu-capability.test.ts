@@ -102,9 +102,12 @@ describe('functions/mlp through the engine on the cpu device', () => {
     const after = client.call('stats');
     expect(after.counters.liveBuffers).toBe(before.counters.liveBuffers);
     expect(after.counters.liveBytes).toBe(before.counters.liveBytes);
-    expect(after.counters.buffersCreated - before.counters.buffersCreated).toBe(150 * 10);
-    // The six weight buffers stay on the device for the instance; nothing else does.
-    expect(after.memory.find((m) => m.id === 'default/mlp')!.liveBuffers).toBe(6);
+    // Weights (6) and activations (10, sized for the largest batch so far) stay; nothing else is made.
+    expect(after.counters.buffersCreated).toBe(before.counters.buffersCreated);
+    expect(after.memory.find((m) => m.id === 'default/mlp')!.liveBuffers).toBe(16);
+    // A bigger batch replaces the activations rather than adding to them.
+    mlp.invoke('infer', new Uint8Array(samples(64).buffer));
+    expect(client.call('stats').memory.find((m) => m.id === 'default/mlp')!.liveBuffers).toBe(16);
     const fn = after.scheduler.functions.find((f) => f.id === 'default/mlp')!;
     expect(fn.failed).toBe(0);
   });

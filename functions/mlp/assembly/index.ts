@@ -1,6 +1,7 @@
-// A small MLP (16 → 32 → 32 → 4, relu, softmax) running on roam:gpu. The weights are uploaded once
-// per instance and stay on the device; each call uploads its inputs, runs the layers as kernels
-// and downloads the class probabilities.
+// A small MLP (16 → 32 → 32 → 4, relu, softmax) running on roam:gpu. The weights and the activation
+// buffers are allocated once per instance and stay on the device (activations grow to the largest
+// batch seen); each call uploads its inputs, runs the layers as kernels and downloads the class
+// probabilities: 11 host calls per inference.
 import { inputPtr, output, fail, replyString, request, respond, Response } from "roam";
 import { GpuBuffer, Kernel, matmul, binary, unary, softmax, deviceKind } from "roam/gpu";
 import { LAYERS, W0, B0, W1, B1, W2, B2 } from "./weights";
@@ -10,32 +11,34 @@ const OUT: i32 = 4;
 const MAX_ROWS: i32 = 256;
 
 let weights: GpuBuffer[] = [];
+/** Input, then per layer: pre-activation, with bias, activation. Sized for `capacity` rows. */
+let scratch: GpuBuffer[] = [];
+let capacity: i32 = 0;
 
-function ensureWeights(): void {
-  if (weights.length > 0) return;
-  weights = [GpuBuffer.from(W0), GpuBuffer.from(B0), GpuBuffer.from(W1), GpuBuffer.from(B1), GpuBuffer.from(W2), GpuBuffer.from(B2)];
+function ensureBuffers(rows: i32): void {
+  if (weights.length == 0) weights = [GpuBuffer.from(W0), GpuBuffer.from(B0), GpuBuffer.from(W1), GpuBuffer.from(B1), GpuBuffer.from(W2), GpuBuffer.from(B2)];
+  if (rows <= capacity) return;
+  for (let i = 0; i < scratch.length; i++) scratch[i].free();
+  scratch = [GpuBuffer.create(rows * IN)];
+  for (let l = 0; l < 3; l++) for (let j = 0; j < 3; j++) scratch.push(GpuBuffer.create(rows * LAYERS[l + 1]));
+  capacity = rows;
 }
 
 /** Runs the network on `rows` inputs at `ptr` (f32, row-major); returns rows × 4 probabilities. */
 function forward(ptr: usize, rows: i32): StaticArray<f32> {
-  ensureWeights();
-  let h = GpuBuffer.create(rows * IN);
+  ensureBuffers(rows);
+  let h = scratch[0];
   h.uploadRaw(ptr, rows * IN);
   for (let l = 0; l < 3; l++) {
     const fin = LAYERS[l], fout = LAYERS[l + 1];
-    const z = GpuBuffer.create(rows * fout);
+    const z = scratch[1 + l * 3], zb = scratch[2 + l * 3], a = scratch[3 + l * 3];
     matmul(h, weights[l * 2], z, rows, fin, fout);
-    const zb = GpuBuffer.create(rows * fout);
     binary(Kernel.ADD, z, weights[l * 2 + 1], zb, rows * fout, fout);
-    const a = GpuBuffer.create(rows * fout);
     if (l < 2) unary(Kernel.RELU, zb, a, rows * fout);
     else softmax(zb, a, rows, fout);
-    h.free(); z.free(); zb.free();
     h = a;
   }
-  const probs = h.download(rows * OUT);
-  h.free();
-  return probs;
+  return h.download(rows * OUT);
 }
 
 /** Handler: input rows × 16 f32 (little-endian), reply rows × 4 f32 probabilities. */
