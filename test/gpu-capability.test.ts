@@ -116,6 +116,20 @@ describe('functions/mlp through the engine on the cpu device', () => {
 const webgpu = (await probeDevices({ threads: 1 })).find((p) => p.kind === 'webgpu')!;
 if (!webgpu.available) console.warn(`[gpu-capability.test] webgpu mlp run SKIPPED: ${webgpu.detail}`);
 
+describe.skipIf(webgpu.available)('a function forced onto webgpu where there is no adapter', () => {
+  it('fails its gpu calls with the reason, not a hang', async () => {
+    const service = new GpuService({ device: 'webgpu' });
+    try {
+      const d = engineOn(service).deploy(await bundleOf('functions/mlp'));
+      const e = failure(d, 'device');
+      expect(e.code).toBe('E_GPU_NO_DEVICE');
+      expect(e.message).toMatch(/^'device': webgpu device unavailable: /);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
 describe.skipIf(!webgpu.available)(`functions/mlp on webgpu (${webgpu.available ? webgpu.detail : `skipped: ${webgpu.detail}`})`, () => {
   it('gives the same answers as the reference (and so as the cpu device) within float tolerance', async () => {
     const service = new GpuService({ device: 'webgpu' });

@@ -40,11 +40,18 @@ export class GpuClient {
 export class GpuService {
   private readonly worker: Worker;
   private local: GpuClient | undefined;
+  /** Set if the service thread died; its clients then time out (E_GPU_TIMEOUT). */
+  failure: Error | undefined;
 
   constructor(opts: ServiceOptions) {
     this.worker = new Worker(new URL('./service.mjs', import.meta.url), { workerData: opts });
     // Guests may finish without closing the service; it must not keep the process alive.
     this.worker.unref();
+    // A dead service must not take the host process down with it.
+    this.worker.on('error', (e) => {
+      this.failure = e;
+      process.stderr.write(`roam: gpu service thread failed: ${e.message}\n`);
+    });
   }
 
   /** A port for another thread; wrap it there with `new GpuClient(port)`. */

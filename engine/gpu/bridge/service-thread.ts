@@ -12,6 +12,8 @@ const hostReady = (async () => {
   await h.ready();
   return h;
 })();
+// A device that fails to open is reported to every request (E_GPU_NO_DEVICE …), not as a crash.
+hostReady.catch(() => {});
 
 function serve(port: MessagePort): void {
   let flag: Int32Array | undefined;
@@ -49,5 +51,5 @@ function serve(port: MessagePort): void {
 
 parentPort!.on('message', (m: { port?: MessagePort; close?: boolean }) => {
   if (m.port) serve(m.port);
-  if (m.close) void hostReady.then((h) => h.close()).finally(() => process.exit(0));
+  if (m.close) void hostReady.then((h) => h.close(), () => {}).finally(() => process.exit(0));
 });
