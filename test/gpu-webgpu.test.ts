@@ -3,6 +3,9 @@ import { openDevice, probeDevices } from '../engine/gpu/detect.ts';
 import { GpuHost } from '../engine/gpu/host.ts';
 import { CpuDevice } from '../engine/gpu/cpu/device.ts';
 import { Kernel } from '../engine/gpu/kernels/table.ts';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './helpers/build.ts';
 
 // Runs on a machine with a WebGPU adapter; elsewhere it skips and says why (the probe's reason).
 const probe = await probeDevices({ threads: 2 });
@@ -80,32 +83,27 @@ describe.skipIf(!webgpu.available)(`webgpu device (${webgpu.available ? webgpu.d
 
 // Dawn's null backend validates and compiles (Tint) like a real device but computes nothing. It
 // checks the webgpu device's API use and every built-in WGSL shader where no GPU exists; results
-// are deliberately not compared.
-async function nullAdapter(): Promise<any> {
-  try {
-    const { create } = (await import('webgpu')) as any;
-    return (await create(['backend=null']).requestAdapter()) ?? undefined;
-  } catch {
-    return undefined;
+// are deliberately not compared. It runs in a child process: without a GPU, dawn.node sometimes
+// aborts while its process exits (a pthread mutex assertion), after the work is done.
+function nullBackendCheck(): { ok: boolean; detail: string } {
+  let last = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const p = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/gpu-null-backend-check.ts')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const line = p.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (line) return JSON.parse(line);
+    last = `no result (exit ${p.status ?? p.signal}): ${p.stderr.split('\n').filter((l) => l && !/Vulkan|BackendVk/.test(l)).slice(-2).join(' | ')}`;
   }
+  return { ok: false, detail: last };
 }
-const nul = await nullAdapter();
-if (!nul) console.warn('[gpu-webgpu.test] null-backend validation SKIPPED: the webgpu package or its null adapter is unavailable');
 
-describe.skipIf(!nul)('webgpu device on Dawn\'s null backend (validation only, no results checked)', () => {
-  it('compiles and validates every built-in kernel, rejects bad WGSL with the compiler message, and frees its buffers', async () => {
-    const { WebGpuDevice } = await import('../engine/gpu/webgpu/device.ts');
-    const { KERNELS } = await import('../engine/gpu/kernels/table.ts');
-    const h = new GpuHost(new WebGpuDevice(await nul.requestDevice(), 'Dawn null backend', 2 ** 26));
-    h.register('t', { share: 1, memoryMiB: 16 });
-    const [a, b, c] = [h.createBuffer('t', 4096), h.createBuffer('t', 4096), h.createBuffer('t', 4096)];
-    await h.write('t', a, 2, new Uint8Array([1, 2, 3])); // unaligned: exercises read-modify-write
-    expect((await h.read('t', a, 1, 5)).length).toBe(5);
-    for (const k of KERNELS.values()) await h.dispatch('t', k.id, k.buffers === 3 ? [a, b, c] : [a, c], k.params.map(() => 8));
-    await expect(h.compile('t', '@compute @workgroup_size(64) fn main() { let x: f32 = nope; }', 'main', 1)).rejects.toMatchObject({ code: 'E_GPU_WGSL', message: expect.stringMatching(/^WGSL kernel does not compile: line 1:\d+: unresolved value 'nope'/) });
-    const k = await h.compile('t', '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) { if (id.x < arrayLength(&x)) { x[id.x] = x[id.x] * 2.0; } }', 'main', 1);
-    await h.dispatch('t', k, [a], [1, 1, 1]);
-    await h.close();
-    expect(h.device.counters).toMatchObject({ liveBuffers: 0, liveBytes: 0, buffersCreated: 3, buffersDestroyed: 3 });
+describe('webgpu device on Dawn\'s null backend (validation only, no results checked)', () => {
+  it('compiles and validates every built-in kernel, rejects bad WGSL with the compiler message, and frees its buffers', () => {
+    const r = nullBackendCheck();
+    if (r.detail.startsWith('SKIP')) {
+      console.warn(`[gpu-webgpu.test] null-backend validation ${r.detail}`);
+      return;
+    }
+    expect(r.detail).toBe('all checks passed');
+    expect(r.ok).toBe(true);
   });
 });

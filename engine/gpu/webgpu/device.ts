@@ -91,7 +91,10 @@ export class WebGpuDevice implements GpuDevice {
       enc.copyBufferToBuffer(buf, lo, staging, 0, hi - lo);
       this.device.queue.submit([enc.finish()]);
       await staging.mapAsync(MAP_MODE_READ);
-      return new Uint8Array(staging.getMappedRange()).slice(offset - lo, offset - lo + len);
+      const out = new Uint8Array(staging.getMappedRange()).slice(offset - lo, offset - lo + len);
+      // Unmap before destroy: it detaches the mapped ArrayBuffer, which must not outlive Dawn's memory.
+      staging.unmap();
+      return out;
     } finally {
       staging.destroy();
     }
