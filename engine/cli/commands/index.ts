@@ -14,4 +14,5 @@ export const commands: Entry[] = [
   lazy('invoke', 'call a function or chain on a running server', () => import('./invoke.ts')),
   lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
   lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
+  lazy('gpu', 'show the gpu devices roam:gpu can use, and why one is missing', () => import('./gpu.ts')),
 ];
