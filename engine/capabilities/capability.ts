@@ -1,4 +1,5 @@
 import type { Manifest } from '../bundle/manifest.ts';
+import type { BoundRegion } from '../regions/region-store.ts';
 
 /**
  * What a capability's host functions can reach of the guest they serve.
@@ -10,6 +11,10 @@ export interface GuestContext {
   memory: WebAssembly.Memory;
   /** Bytes of guest memory [ptr, ptr+len), bounds-checked; throws RoamError E_GUEST_BOUNDS. */
   bytes(ptr: number, len: number): Uint8Array;
+  /** The bundle's regions, in manifest order (index = region id in the ABI). */
+  readonly regions: ReadonlyArray<BoundRegion>;
+  /** allowed[i] = 1 when the running handler declared region i; set by the runtime before each call. */
+  allowed: Uint8Array;
   /** Per-instance state a capability may keep (keyed by capability name). */
   readonly state: Map<string, unknown>;
 }

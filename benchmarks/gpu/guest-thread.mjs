@@ -1,0 +1,20 @@
+// One guest thread of the end-to-end gpu benchmark: an Engine running an mlp bundle whose roam:gpu
+// uses the main thread's gpu service, calling `infer` until told to stop; reports calls and latencies.
+import { parentPort, workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+register();
+const { Engine } = await import('../../engine/index.ts');
+const { gpuCapabilityOverPort } = await import('../../engine/capabilities/gpu.ts');
+const { port, bundle, input, stop } = workerData;
+const flag = new Int32Array(stop);
+const d = new Engine({ capabilities: [gpuCapabilityOverPort(port)] }).deploy(bundle);
+d.invoke('infer', input); // warm: weights uploaded, JIT
+const lat = [];
+let counting = false;
+while (Atomics.load(flag, 0) !== 2) {
+  if (!counting && Atomics.load(flag, 0) === 1) counting = true;
+  const t0 = performance.now();
+  d.invoke('infer', input);
+  if (counting && Atomics.load(flag, 0) === 1) lat.push(performance.now() - t0);
+}
+parentPort.postMessage({ lat });

@@ -1,0 +1,127 @@
+import type { MessagePort } from 'node:worker_threads';
+import { RoamError } from '../errors.ts';
+import type { Capability, GuestContext } from './capability.ts';
+import { GpuClient, sharedGpuService } from '../gpu/bridge/client.ts';
+import type { GpuFunctionQuota } from '../gpu/host.ts';
+
+/** Quota for a bundle that declares the `gpu` capability without a `gpu` section. */
+export const DEFAULT_GPU_QUOTA: GpuFunctionQuota = { share: 0.1, memoryMiB: 64 };
+const MAX_LIST = 16;
+
+interface InstanceState {
+  fn: string;
+  /** Buffers this instance created and has not freed; released if the instance goes away. */
+  buffers: Set<number>;
+}
+
+// An instance that trapped in guest code is dropped by its pool without telling us: free its
+// buffers when it is collected (the memory cap bounds what it can hold until then).
+const orphans = new FinalizationRegistry<{ client: GpuClient; fn: string; ids: Set<number> }>(({ client, fn, ids }) => {
+  try {
+    if (ids.size) client.call('release', fn, [...ids]);
+  } catch {
+    /* the service is gone; nothing left to free */
+  }
+});
+
+/**
+ * roam:gpu — device buffers, copies and kernels (guest-sdk/assembly/gpu.ts), on the device and
+ * under the quota of the process's gpu service. The function's identity for quotas is
+ * `tenant/bundle`. Errors trap the call with a clear RoamError (E_GPU_*), after this instance's
+ * buffers are freed (the pool replaces a trapped instance).
+ */
+export function createGpuCapability(connect: () => GpuClient = () => sharedGpuService().connect()): Capability {
+  return {
+    name: 'gpu',
+    module: 'roam:gpu',
+    functions: {
+      device_kind: '()->i32',
+      buffer_create: '(i32)->i32',
+      buffer_destroy: '(i32)->()',
+      upload: '(i32,i32,i32,i32)->()',
+      download: '(i32,i32,i32,i32)->()',
+      dispatch: '(i32,i32,i32,i32,i32)->()',
+      compile: '(i32,i32,i32,i32,i32)->i32',
+    },
+    imports(ctx: GuestContext) {
+      let client: GpuClient | undefined;
+      let st: InstanceState | undefined;
+      const open = (): { c: GpuClient; s: InstanceState } => {
+        if (!client || !st) {
+          client = connect();
+          const m = ctx.manifest;
+          st = { fn: `${m.tenant}/${m.name}`, buffers: new Set() };
+          client.call('register', st.fn, m.gpu ?? DEFAULT_GPU_QUOTA);
+          ctx.state.set('gpu', st);
+          orphans.register(ctx, { client, fn: st.fn, ids: st.buffers });
+        }
+        return { c: client, s: st };
+      };
+      // Any failure traps the call; the instance is then discarded, so free what it holds first.
+      const guard = <A extends unknown[], R>(f: (...a: A) => R) => (...a: A): R => {
+        try {
+          return f(...a);
+        } catch (e) {
+          if (client && st && st.buffers.size) {
+            try {
+              client.call('release', st.fn, [...st.buffers]);
+              st.buffers.clear();
+            } catch {
+              /* keep the original error */
+            }
+          }
+          throw e;
+        }
+      };
+      const i32s = (ptr: number, n: number, what: string): number[] => {
+        if (n < 0 || n > MAX_LIST) throw new RoamError('E_GPU_ARG', `gpu dispatch: ${what} count ${n} is not in 0..${MAX_LIST}`);
+        const b = ctx.bytes(ptr >>> 0, n * 4);
+        return Array.from(new Int32Array(b.slice().buffer));
+      };
+      const text = (ptr: number, len: number) => Buffer.from(ctx.bytes(ptr >>> 0, len >>> 0)).toString('utf8');
+      return {
+        device_kind: guard(() => (open().c.call('info').kind === 'webgpu' ? 1 : 0)),
+        buffer_create: guard((bytes: number) => {
+          const { c, s } = open();
+          const id = c.call('create', s.fn, bytes);
+          s.buffers.add(id);
+          return id;
+        }),
+        buffer_destroy: guard((id: number) => {
+          const { c, s } = open();
+          c.call('destroy', s.fn, id);
+          s.buffers.delete(id);
+        }),
+        upload: guard((id: number, offset: number, ptr: number, len: number) => {
+          const { c, s } = open();
+          c.call('write', s.fn, id, offset, ctx.bytes(ptr >>> 0, len >>> 0).slice());
+        }),
+        download: guard((id: number, offset: number, ptr: number, len: number) => {
+          const { c, s } = open();
+          const dst = ctx.bytes(ptr >>> 0, len >>> 0);
+          dst.set(c.call('read', s.fn, id, offset, len >>> 0));
+        }),
+        dispatch: guard((kernel: number, bufPtr: number, nbuf: number, paramPtr: number, nparam: number) => {
+          const { c, s } = open();
+          c.call('dispatch', s.fn, kernel, i32s(bufPtr, nbuf, 'buffer'), i32s(paramPtr, nparam, 'param'));
+        }),
+        compile: guard((srcPtr: number, srcLen: number, entryPtr: number, entryLen: number, nbuf: number) => {
+          const { c, s } = open();
+          return c.call('compile', s.fn, text(srcPtr, srcLen), text(entryPtr, entryLen), nbuf);
+        }),
+      };
+    },
+  };
+}
+
+/**
+ * The capability for a thread whose guests share another thread's device: pass it a port from
+ * that thread's `GpuService.port()` (e.g. a host-place worker given the main thread's service).
+ */
+export function gpuCapabilityOverPort(port: MessagePort): Capability {
+  let client: GpuClient | undefined;
+  return createGpuCapability(() => (client ??= new GpuClient(port)));
+}
+
+/** The capability on the process-wide gpu service (started on a guest's first gpu call). */
+export const gpu: Capability = createGpuCapability();

@@ -1,0 +1,68 @@
+import { RoamError } from '../errors.ts';
+import type { BoundRegion } from '../regions/region-store.ts';
+import type { Capability, GuestContext } from './capability.ts';
+
+type Mode = 'r' | 'w';
+
+/** Resolves region `id` for an access of `len` bytes at `offset`, or throws a clear E_REGION error. */
+function region(ctx: GuestContext, id: number, offset: number, len: number, mode: Mode, align = 1): BoundRegion {
+  const r = ctx.regions[id];
+  if (!r) throw new RoamError('E_REGION', `region ${id} is not declared by bundle '${ctx.manifest.name}'`);
+  if (ctx.allowed[id] !== 1) throw new RoamError('E_REGION', `handler did not declare region '${r.decl.name}'`);
+  if (!r.decl.access.includes(mode)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
+  if (offset + len > r.decl.size) throw new RoamError('E_REGION', `region '${r.decl.name}' access out of bounds: offset ${offset} + ${len} > size ${r.decl.size}`);
+  if (offset % align !== 0) throw new RoamError('E_REGION', `region '${r.decl.name}' atomic access at offset ${offset} is not ${align}-byte aligned`);
+  return r;
+}
+
+/** roam:regions — one-sided reads/writes and atomics on declared regions (see guest-sdk/assembly/regions.ts). */
+export const regions: Capability = {
+  name: 'regions',
+  module: 'roam:regions',
+  functions: {
+    read: '(i32,i32,i32,i32)->()',
+    write: '(i32,i32,i32,i32)->()',
+    load_u32: '(i32,i32)->i32',
+    store_u32: '(i32,i32,i32)->()',
+    cas_u32: '(i32,i32,i32,i32)->i32',
+    fetch_add_u32: '(i32,i32,i32)->i32',
+    cas_u64: '(i32,i32,i64,i64)->i64',
+    fetch_add_u64: '(i32,i32,i64)->i64',
+  },
+  imports: (ctx) => ({
+    read(id: number, offset: number, dst: number, len: number): void {
+      offset >>>= 0; len >>>= 0;
+      const r = region(ctx, id, offset, len, 'r');
+      ctx.bytes(dst >>> 0, len).set(r.u8.subarray(offset, offset + len));
+    },
+    write(id: number, offset: number, src: number, len: number): void {
+      offset >>>= 0; len >>>= 0;
+      const r = region(ctx, id, offset, len, 'w');
+      r.u8.set(ctx.bytes(src >>> 0, len), offset);
+    },
+    load_u32(id: number, offset: number): number {
+      offset >>>= 0;
+      return Atomics.load(region(ctx, id, offset, 4, 'r', 4).u32, offset >>> 2) | 0;
+    },
+    store_u32(id: number, offset: number, value: number): void {
+      offset >>>= 0;
+      Atomics.store(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, value >>> 0);
+    },
+    cas_u32(id: number, offset: number, expected: number, desired: number): number {
+      offset >>>= 0;
+      return Atomics.compareExchange(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, expected >>> 0, desired >>> 0) | 0;
+    },
+    fetch_add_u32(id: number, offset: number, delta: number): number {
+      offset >>>= 0;
+      return Atomics.add(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, delta >>> 0) | 0;
+    },
+    cas_u64(id: number, offset: number, expected: bigint, desired: bigint): bigint {
+      offset >>>= 0;
+      return Atomics.compareExchange(region(ctx, id, offset, 8, 'w', 8).i64, offset >>> 3, expected, desired);
+    },
+    fetch_add_u64(id: number, offset: number, delta: bigint): bigint {
+      offset >>>= 0;
+      return Atomics.add(region(ctx, id, offset, 8, 'w', 8).i64, offset >>> 3, delta);
+    },
+  }),
+};

@@ -1,0 +1,39 @@
+import type { GpuFunctionQuota, GpuStats } from '../host.ts';
+import type { DeviceInfo } from '../device.ts';
+
+/** Operations a client thread asks the gpu service for; each maps to one GpuHost method. */
+export interface Ops {
+  info: { args: []; result: DeviceInfo };
+  register: { args: [fn: string, quota: GpuFunctionQuota]; result: void };
+  create: { args: [fn: string, bytes: number]; result: number };
+  destroy: { args: [fn: string, id: number]; result: void };
+  release: { args: [fn: string, ids: number[]]; result: void };
+  write: { args: [fn: string, id: number, offset: number, data: Uint8Array]; result: void };
+  read: { args: [fn: string, id: number, offset: number, len: number]; result: Uint8Array };
+  compile: { args: [fn: string, source: string, entryPoint: string, buffers: number]; result: number };
+  dispatch: { args: [fn: string, kernel: number, buffers: number[], params: number[]]; result: void };
+  stats: { args: []; result: GpuStats };
+}
+export type Op = keyof Ops;
+
+export interface Request {
+  id: number;
+  op: Op;
+  args: unknown[];
+}
+
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; code: string; message: string };
+
+/** First message on a client's port: the shared flag the service raises when a reply is posted. */
+export interface Hello {
+  flag: SharedArrayBuffer;
+}
+
+export interface ServiceOptions {
+  device: 'auto' | 'cpu' | 'webgpu';
+  threads?: number;
+  memoryBytes?: number;
+  windowMs?: number;
+  /** Scheduler policy (default share; fcfs is the benchmark's baseline). */
+  policy?: 'share' | 'fcfs';
+}

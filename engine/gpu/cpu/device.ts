@@ -1,0 +1,97 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { RoamError } from '../../errors.ts';
+import type { DeviceCounters, DeviceDispatch, DeviceInfo, GpuDevice } from '../device.ts';
+import type { CpuTask } from './executor.ts';
+
+export interface CpuDeviceOptions {
+  /** Worker threads (default: available cores). */
+  threads?: number;
+  /** Device memory handed out, bytes (default 1 GiB). */
+  memoryBytes?: number;
+}
+
+/**
+ * The cpu device: built-in kernels on a pool of worker threads, buffers in SharedArrayBuffers so a
+ * dispatch moves no data. A real executor, always labelled `cpu` so nobody mistakes it for a GPU.
+ */
+export class CpuDevice implements GpuDevice {
+  readonly info: DeviceInfo;
+  readonly counters: DeviceCounters = { liveBuffers: 0, liveBytes: 0, buffersCreated: 0, buffersDestroyed: 0, batches: 0, dispatches: 0 };
+  private readonly pool: Piscina;
+  private readonly buffers = new Map<number, SharedArrayBuffer>();
+  private nextId = 1;
+  private readonly warm: Promise<void>;
+
+  constructor(opts: CpuDeviceOptions = {}) {
+    const threads = Math.max(1, opts.threads ?? availableParallelism());
+    const memoryBytes = opts.memoryBytes ?? 2 ** 30;
+    this.info = { kind: 'cpu', label: `cpu executor (${threads} worker threads, built-in kernels only)`, slots: threads, memoryBytes, maxBufferBytes: Math.min(memoryBytes, 2 ** 30), wgsl: false };
+    this.pool = new Piscina({ filename: new URL('./worker.mjs', import.meta.url).href, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+    // Loading the TypeScript executor takes a worker a few hundred ms; do it now, once per thread,
+    // so the first dispatches are not charged for it.
+    const empty: CpuTask = { jobs: [] };
+    this.warm = Promise.all(Array.from({ length: threads }, () => this.pool.run(empty))).then(() => undefined);
+  }
+
+  ready(): Promise<void> {
+    return this.warm;
+  }
+
+  createBuffer(bytes: number): number {
+    // Rounded up to 4 so every buffer is a whole number of f32s.
+    const sab = new SharedArrayBuffer(Math.ceil(bytes / 4) * 4);
+    const id = this.nextId++;
+    this.buffers.set(id, sab);
+    this.counters.liveBuffers++;
+    this.counters.liveBytes += sab.byteLength;
+    this.counters.buffersCreated++;
+    return id;
+  }
+
+  destroyBuffer(id: number): void {
+    const sab = this.buffers.get(id);
+    if (!sab) return;
+    this.buffers.delete(id);
+    this.counters.liveBuffers--;
+    this.counters.liveBytes -= sab.byteLength;
+    this.counters.buffersDestroyed++;
+  }
+
+  bufferBytes(id: number): number | undefined {
+    return this.buffers.get(id)?.byteLength;
+  }
+
+  private sab(id: number): SharedArrayBuffer {
+    const sab = this.buffers.get(id);
+    if (!sab) throw new RoamError('E_GPU_BUFFER', `device buffer ${id} does not exist`);
+    return sab;
+  }
+
+  async write(id: number, offset: number, data: Uint8Array): Promise<void> {
+    new Uint8Array(this.sab(id)).set(data, offset);
+  }
+
+  async read(id: number, offset: number, len: number): Promise<Uint8Array> {
+    return new Uint8Array(this.sab(id), offset, len).slice();
+  }
+
+  async compile(): Promise<number> {
+    throw new RoamError('E_GPU_UNSUPPORTED', 'user WGSL kernels need the webgpu device; the cpu device runs built-in kernels only (see roam gpu info)');
+  }
+
+  userKernel(): undefined {
+    return undefined;
+  }
+
+  async run(batch: DeviceDispatch[]): Promise<number> {
+    const task: CpuTask = { jobs: batch.map((d) => ({ kernel: d.kernel, params: d.params, buffers: d.buffers.map((b) => this.sab(b)) })) };
+    this.counters.batches++;
+    this.counters.dispatches += batch.length;
+    return (await this.pool.run(task)) as number;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,57 @@
+/** What `roam gpu info` and outputs print about a device. */
+export interface DeviceInfo {
+  kind: 'cpu' | 'webgpu';
+  /** Human label; the cpu device always says it is the cpu executor. */
+  label: string;
+  /** Dispatches the device runs at once (cpu: worker threads; webgpu: queued submissions). */
+  slots: number;
+  /** Device memory the engine hands out, bytes. */
+  memoryBytes: number;
+  /** Largest single buffer, bytes. */
+  maxBufferBytes: number;
+  /** Whether user WGSL kernels can run. */
+  wgsl: boolean;
+}
+
+/** A dispatch whose buffers are resolved to device buffer ids and already checked. */
+export interface DeviceDispatch {
+  kernel: number;
+  buffers: number[];
+  params: number[];
+}
+
+/** Live device memory, for leak checks. */
+export interface DeviceCounters {
+  liveBuffers: number;
+  liveBytes: number;
+  buffersCreated: number;
+  buffersDestroyed: number;
+  batches: number;
+  dispatches: number;
+}
+
+/**
+ * A compute device: buffers, copies and batched dispatches. The scheduler decides what runs when;
+ * the device only executes. Buffer ids are device-wide; ownership is checked above (GpuHost).
+ */
+export interface GpuDevice {
+  readonly info: DeviceInfo;
+  readonly counters: DeviceCounters;
+  /** Resolves when the device can run work at full speed (workers loaded, adapter opened). */
+  ready(): Promise<void>;
+  createBuffer(bytes: number): number;
+  destroyBuffer(id: number): void;
+  bufferBytes(id: number): number | undefined;
+  write(id: number, offset: number, data: Uint8Array): Promise<void>;
+  read(id: number, offset: number, len: number): Promise<Uint8Array>;
+  /** Compiles a user WGSL kernel; returns its kernel id. Throws E_GPU_WGSL or E_GPU_UNSUPPORTED. */
+  compile(source: string, entryPoint: string, bufferCount: number): Promise<number>;
+  /** Bytes each buffer of a user kernel must hold, or undefined if `kernel` is not a user kernel. */
+  userKernel(kernel: number): { buffers: number; workgroups: number } | undefined;
+  /**
+   * Runs dispatches as one batch (one worker task / one command submission); resolves with the
+   * device time it took in ms (not counting thread start-up or queueing), which quotas charge.
+   */
+  run(batch: DeviceDispatch[]): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,181 @@
+import { RoamError } from '../../errors.ts';
+import type { DeviceCounters, DeviceDispatch, DeviceInfo, GpuDevice } from '../device.ts';
+import { KERNELS, USER_KERNEL_BASE } from '../kernels/table.ts';
+import { invocations, SHADERS, WG } from './shaders.ts';
+
+// The WebGPU objects come from Dawn's Node bindings; typed loosely at this one boundary.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type GPUDeviceLike = any;
+type GPUBufferLike = any;
+
+// GPUBufferUsage / GPUMapMode values from the WebGPU spec (globals are not installed in Node).
+const MAP_READ = 1, COPY_SRC = 4, COPY_DST = 8, UNIFORM = 64, STORAGE = 128;
+const MAP_MODE_READ = 1;
+
+interface Pipeline {
+  pipeline: any;
+  /** Storage buffers bound (the uniform, for built-ins, comes after them). */
+  buffers: number;
+  builtin: boolean;
+}
+
+/**
+ * The webgpu device: built-in kernels as WGSL compute shaders and user WGSL kernels, on a real
+ * adapter opened through the `webgpu` npm package (Dawn). A batch is one command buffer.
+ */
+export class WebGpuDevice implements GpuDevice {
+  readonly info: DeviceInfo;
+  readonly counters: DeviceCounters = { liveBuffers: 0, liveBytes: 0, buffersCreated: 0, buffersDestroyed: 0, batches: 0, dispatches: 0 };
+  private readonly buffers = new Map<number, GPUBufferLike>();
+  private readonly pipelines = new Map<number, Pipeline>();
+  private nextBuffer = 1;
+  private nextKernel = USER_KERNEL_BASE;
+
+  constructor(private readonly device: GPUDeviceLike, adapterName: string, memoryBytes: number) {
+    const maxBuf = Number(device.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20);
+    this.info = { kind: 'webgpu', label: `webgpu: ${adapterName}`, slots: 2, memoryBytes, maxBufferBytes: Math.min(maxBuf, memoryBytes), wgsl: true };
+  }
+
+  async ready(): Promise<void> {}
+
+  createBuffer(bytes: number): number {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const buf = this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
+    const id = this.nextBuffer++;
+    this.buffers.set(id, buf);
+    this.counters.liveBuffers++;
+    this.counters.liveBytes += size;
+    this.counters.buffersCreated++;
+    return id;
+  }
+
+  destroyBuffer(id: number): void {
+    const buf = this.buffers.get(id);
+    if (!buf) return;
+    this.buffers.delete(id);
+    this.counters.liveBuffers--;
+    this.counters.liveBytes -= buf.size;
+    this.counters.buffersDestroyed++;
+    buf.destroy();
+  }
+
+  bufferBytes(id: number): number | undefined {
+    return this.buffers.get(id)?.size;
+  }
+
+  private buf(id: number): GPUBufferLike {
+    const b = this.buffers.get(id);
+    if (!b) throw new RoamError('E_GPU_BUFFER', `device buffer ${id} does not exist`);
+    return b;
+  }
+
+  async write(id: number, offset: number, data: Uint8Array): Promise<void> {
+    const buf = this.buf(id);
+    // writeBuffer wants 4-byte aligned offsets and sizes: widen to the aligned range, keep the edges.
+    const lo = offset & ~3, hi = Math.ceil((offset + data.length) / 4) * 4;
+    let chunk = data;
+    if (lo !== offset || hi !== offset + data.length) {
+      chunk = await this.read(id, lo, hi - lo);
+      chunk.set(data, offset - lo);
+    }
+    if (chunk.length) this.device.queue.writeBuffer(buf, lo, chunk.buffer, chunk.byteOffset, chunk.length);
+  }
+
+  async read(id: number, offset: number, len: number): Promise<Uint8Array> {
+    const buf = this.buf(id);
+    const lo = offset & ~3, hi = Math.ceil((offset + len) / 4) * 4;
+    if (hi === lo) return new Uint8Array(0);
+    const staging = this.device.createBuffer({ size: hi - lo, usage: MAP_READ | COPY_DST });
+    try {
+      const enc = this.device.createCommandEncoder();
+      enc.copyBufferToBuffer(buf, lo, staging, 0, hi - lo);
+      this.device.queue.submit([enc.finish()]);
+      await staging.mapAsync(MAP_MODE_READ);
+      const out = new Uint8Array(staging.getMappedRange()).slice(offset - lo, offset - lo + len);
+      // Unmap before destroy: it detaches the mapped ArrayBuffer, which must not outlive Dawn's memory.
+      staging.unmap();
+      return out;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Compiles WGSL into a pipeline, turning compiler and validation errors into E_GPU_WGSL. */
+  private async pipeline(code: string, entryPoint: string): Promise<any> {
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code });
+    const info = await module.getCompilationInfo();
+    const err = info.messages.find((m: any) => m.type === 'error');
+    if (err) {
+      await this.device.popErrorScope();
+      throw new RoamError('E_GPU_WGSL', `WGSL kernel does not compile: line ${err.lineNum}:${err.linePos}: ${String(err.message).split('\n')[0]}`);
+    }
+    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint } });
+    const verr = await this.device.popErrorScope();
+    if (verr) throw new RoamError('E_GPU_WGSL', `WGSL kernel is invalid: ${String(verr.message).split('\n')[0]}`);
+    return pipeline;
+  }
+
+  async compile(source: string, entryPoint: string, bufferCount: number): Promise<number> {
+    const pipeline = await this.pipeline(source, entryPoint);
+    const id = this.nextKernel++;
+    this.pipelines.set(id, { pipeline, buffers: bufferCount, builtin: false });
+    return id;
+  }
+
+  userKernel(kernel: number): { buffers: number; workgroups: number } | undefined {
+    const p = kernel >= USER_KERNEL_BASE ? this.pipelines.get(kernel) : undefined;
+    return p ? { buffers: p.buffers, workgroups: 0 } : undefined;
+  }
+
+  private async builtin(kernel: number): Promise<Pipeline> {
+    let p = this.pipelines.get(kernel);
+    if (!p) {
+      const spec = KERNELS.get(kernel)!;
+      p = { pipeline: await this.pipeline(SHADERS.get(kernel)!, 'main'), buffers: spec.buffers, builtin: true };
+      this.pipelines.set(kernel, p);
+    }
+    return p;
+  }
+
+  async run(batch: DeviceDispatch[]): Promise<number> {
+    const t0 = performance.now();
+    const pipes = await Promise.all(batch.map((d) => (d.kernel >= USER_KERNEL_BASE ? this.pipelines.get(d.kernel)! : this.builtin(d.kernel))));
+    const uniforms: GPUBufferLike[] = [];
+    this.device.pushErrorScope('validation');
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    batch.forEach((d, i) => {
+      const p = pipes[i]!;
+      const entries = d.buffers.map((b, binding) => ({ binding, resource: { buffer: this.buf(b) } }));
+      let groups: [number, number, number];
+      if (p.builtin) {
+        const u = this.device.createBuffer({ size: 16, usage: UNIFORM | COPY_DST });
+        this.device.queue.writeBuffer(u, 0, new Uint32Array([d.params[0] ?? 0, d.params[1] ?? 0, d.params[2] ?? 0, 0]));
+        uniforms.push(u);
+        entries.push({ binding: d.buffers.length, resource: { buffer: u } });
+        const wgs = Math.ceil(invocations(d.kernel, d.params) / WG);
+        groups = [Math.min(wgs, 65535), Math.ceil(wgs / 65535), 1];
+      } else {
+        groups = [d.params[0]!, d.params[1]!, d.params[2]!];
+      }
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, this.device.createBindGroup({ layout: p.pipeline.getBindGroupLayout(0), entries }));
+      pass.dispatchWorkgroups(...groups);
+    });
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    const verr = await this.device.popErrorScope();
+    await this.device.queue.onSubmittedWorkDone();
+    for (const u of uniforms) u.destroy();
+    this.counters.batches++;
+    this.counters.dispatches += batch.length;
+    if (verr) throw new RoamError('E_GPU_DISPATCH', `webgpu rejected the dispatch: ${String(verr.message).split('\n')[0]}`);
+    return performance.now() - t0;
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.buffers.keys()]) this.destroyBuffer(id);
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+import type { Manifest, RegionDecl } from '../bundle/manifest.ts';
+
+/** A region's bytes with the typed views host functions need (Atomics work on shared and plain buffers). */
+export interface BoundRegion {
+  readonly decl: RegionDecl;
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly i64: BigInt64Array;
+}
+
+/** Where region memory comes from: SharedArrayBuffer in one process, POSIX shm across processes. */
+export type RegionAllocator = (key: string, size: number) => ArrayBufferLike;
+
+export const sharedArrayAllocator: RegionAllocator = (_key, size) => new SharedArrayBuffer(size);
+
+export function bindRegion(decl: RegionDecl, buffer: ArrayBufferLike): BoundRegion {
+  const len8 = Math.floor(buffer.byteLength / 8);
+  return {
+    decl,
+    u8: new Uint8Array(buffer, 0, decl.size),
+    u32: new Uint32Array(buffer, 0, len8 * 2),
+    i64: new BigInt64Array(buffer, 0, len8),
+  };
+}
+
+/**
+ * Owns region memory, keyed by bundle name and region name, so every instance and every version of a
+ * bundle sees the same bytes (state lives in regions, not in guest memory, which is per instance).
+ */
+export class RegionStore {
+  private readonly buffers = new Map<string, ArrayBufferLike>();
+  constructor(private readonly allocate: RegionAllocator = sharedArrayAllocator) {}
+
+  buffer(bundle: string, decl: RegionDecl): ArrayBufferLike {
+    const key = `${bundle}/${decl.name}`;
+    let buf = this.buffers.get(key);
+    if (!buf || buf.byteLength < decl.size) {
+      buf = this.allocate(key, Math.ceil(decl.size / 8) * 8);
+      this.buffers.set(key, buf);
+    }
+    return buf;
+  }
+
+  bind(manifest: Manifest): BoundRegion[] {
+    return manifest.regions.map((d) => bindRegion(d, this.buffer(manifest.name, d)));
+  }
+}

@@ -1,0 +1,149 @@
+import { RoamError } from '../errors.ts';
+import type { Bundle } from '../bundle/bundle.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { CAPABILITIES, IMPLICIT } from '../capabilities/index.ts';
+import type { Capability } from '../capabilities/capability.ts';
+import { meter } from '../meter/meter.ts';
+import { RegionStore } from '../regions/region-store.ts';
+import { DEFAULT_ENGINE_LIMITS, verifyBundle, type EngineLimits } from '../verify/verify.ts';
+import { type CallResult, type EntryPoint, GuestInstance } from './guest-instance.ts';
+
+export interface EngineOptions {
+  limits?: Partial<EngineLimits>;
+  /** Extra capabilities (gpu, mpi, …) besides the built-in ones. */
+  capabilities?: Capability[];
+  /** Capability names this engine refuses even when declared (e.g. a place without GPU). */
+  deny?: string[];
+  regions?: RegionStore;
+  /** Instances kept ready per deployment (default 1: calls are synchronous in one thread). */
+  poolSize?: number;
+}
+
+export interface DeploymentStats {
+  calls: number;
+  errors: number;
+  traps: number;
+  fuelUsed: number;
+  instancesCreated: number;
+}
+
+/**
+ * The embedder: verifies, meters and compiles bundles (cached by content hash) and hands out
+ * deployments. Like wasmtime's Engine: one per process or place, shared by many bundles.
+ */
+export class Engine {
+  readonly limits: EngineLimits;
+  readonly capabilities: ReadonlyMap<string, Capability>;
+  readonly regions: RegionStore;
+  private readonly compiled = new Map<string, WebAssembly.Module>();
+  private readonly poolSize: number;
+
+  constructor(opts: EngineOptions = {}) {
+    this.limits = { ...DEFAULT_ENGINE_LIMITS, ...opts.limits };
+    const caps = new Map(CAPABILITIES);
+    for (const c of opts.capabilities ?? []) caps.set(c.name, c);
+    for (const d of opts.deny ?? []) caps.delete(d);
+    this.capabilities = caps;
+    this.regions = opts.regions ?? new RegionStore();
+    this.poolSize = Math.max(1, opts.poolSize ?? 1);
+  }
+
+  /** Verifies and meters without compiling; returns the bundle and the instrumented bytes. */
+  prepare(bytes: Uint8Array): { bundle: Bundle; metered: Uint8Array } {
+    const bundle = verifyBundle(bytes, this.capabilities, this.limits);
+    const pages = Math.min(bundle.manifest.limits.memoryPages, this.limits.maxMemoryPages);
+    return { bundle, metered: meter(bundle.module, pages, Math.min(bundle.manifest.limits.fuel, this.limits.maxFuel)) };
+  }
+
+  /** Verifies, meters and compiles a bundle (synchronously; compiled modules are cached by hash). */
+  deploy(bytes: Uint8Array): Deployment {
+    const { bundle, metered } = this.prepare(bytes);
+    let module = this.compiled.get(bundle.hash);
+    if (!module) {
+      try {
+        module = new WebAssembly.Module(metered as BufferSource);
+      } catch (e) {
+        throw new RoamError('E_METER', `instrumented module failed to compile (engine bug): ${(e as Error).message}`);
+      }
+      this.compiled.set(bundle.hash, module);
+    }
+    return new Deployment(this, bundle, module, this.poolSize);
+  }
+}
+
+/** A deployed bundle: its entry points and a pool of instances that replaces any instance that traps. */
+export class Deployment {
+  readonly manifest: Manifest;
+  readonly hash: string;
+  readonly fuelBudget: number;
+  readonly stats: DeploymentStats = { calls: 0, errors: 0, traps: 0, fuelUsed: 0, instancesCreated: 0 };
+  private readonly entries = new Map<string, EntryPoint>();
+  private readonly free: GuestInstance[] = [];
+  private readonly caps: Capability[];
+
+  constructor(private readonly engine: Engine, readonly bundle: Bundle, readonly module: WebAssembly.Module, poolSize: number) {
+    this.manifest = bundle.manifest;
+    this.hash = bundle.hash;
+    this.fuelBudget = Math.min(this.manifest.limits.fuel, engine.limits.maxFuel);
+    const regionIndex = new Map(this.manifest.regions.map((r, i) => [r.name, i]));
+    const mask = (names: string[]) => {
+      const m = new Uint8Array(this.manifest.regions.length);
+      for (const n of names) m[regionIndex.get(n)!] = 1;
+      return m;
+    };
+    for (const h of this.manifest.handlers) this.entries.set(h.name, { index: this.entries.size, name: h.name, export: h.export, allowed: mask(h.regions) });
+    const all = this.manifest.regions.map((r) => r.name);
+    for (const f of this.manifest.functions) this.entries.set(f.name, { index: this.entries.size, name: f.name, export: f.export, allowed: mask(all) });
+    this.caps = [...IMPLICIT, ...this.manifest.capabilities].map((n) => engine.capabilities.get(n)!);
+    for (let i = 0; i < poolSize; i++) this.free.push(this.instantiate());
+  }
+
+  private instantiate(): GuestInstance {
+    this.stats.instancesCreated++;
+    try {
+      return new GuestInstance(this.module, this.manifest, this.caps, this.engine.regions.bind(this.manifest));
+    } catch (e) {
+      if (e instanceof RoamError) throw e;
+      throw new RoamError('E_INSTANTIATE', `bundle '${this.manifest.name}' failed to instantiate: ${(e as Error).message}`);
+    }
+  }
+
+  /** Entry point names (handlers and functions). */
+  get names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  entry(name: string): EntryPoint {
+    const e = this.entries.get(name);
+    if (!e) throw new RoamError('E_NO_ENTRY', `bundle '${this.manifest.name}' has no handler or function '${name}' (has: ${this.names.join(', ')})`);
+    return e;
+  }
+
+  /** Invokes a handler or function with raw input; returns reply and fuel used. A trap fails only this call. */
+  call(name: string, input: Uint8Array): CallResult {
+    return this.callEntry(this.entry(name), input);
+  }
+
+  /** Hot path for callers that resolved the entry point once. */
+  callEntry(entry: EntryPoint, input: Uint8Array): CallResult {
+    const inst = this.free.pop() ?? this.instantiate();
+    this.stats.calls++;
+    let r: CallResult;
+    try {
+      r = inst.call(entry, input, this.fuelBudget);
+    } catch (e) {
+      this.stats.errors++;
+      if (inst.broken) this.stats.traps++;
+      else this.free.push(inst);
+      throw e;
+    }
+    this.free.push(inst);
+    this.stats.fuelUsed += r.fuelUsed;
+    return r;
+  }
+
+  /** Convenience: the reply only. */
+  invoke(name: string, input: Uint8Array): Uint8Array {
+    return this.call(name, input).reply;
+  }
+}
