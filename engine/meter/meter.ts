@@ -2,32 +2,32 @@ import { concat, i32leb, Reader, section, u32leb } from '../bundle/leb.ts';
 import type { WasmModule } from '../bundle/wasm-module.ts';
 import { OPENS_FRAME, skipImmediates } from './instructions.ts';
 
-/** Export names the instrumented module gains. */
-export const FUEL_EXPORT = 'roam_fuel';
-export const GROW_FAILED_EXPORT = 'roam_grow_failed';
+/** Functions the instrumented module exports for the host (calls are cheaper than WebAssembly.Global access). */
+export const SET_FUEL_EXPORT = 'roam_set_fuel'; // (fuel: i32) -> (): sets the budget and clears the grow flag
+export const FUEL_LEFT_EXPORT = 'roam_fuel_left'; // () -> i32: negative after "fuel exhausted"
+export const GROW_FAILED_EXPORT = 'roam_grow_failed'; // () -> i32: 1 if a memory.grow was refused since set_fuel
 
 /** Canonical order of non-custom sections (data count sits before code). */
 const RANK: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12, 13: 6.5 };
 
 /**
- * Rewrites a module for bounded execution, like eBPF's verifier-enforced bounds but by metering:
- * - an exported i32 global `roam_fuel` is decremented at every function entry and loop header by the
- *   static instruction count of that function/loop body (charge per block, not per instruction),
- *   and the guest traps (unreachable) when it goes negative; the host reads it back to tell
- *   "fuel exhausted" from other traps and to report fuel used;
- * - every `memory.grow` goes through a helper that sets `roam_grow_failed` when growth is refused,
- *   so the trap that follows (AssemblyScript aborts on a failed allocation) is reported as the
- *   memory limit;
+ * Rewrites a verified module for bounded execution, like eBPF's bounds but enforced by metering:
+ * - an i32 fuel global is decremented at every function entry and loop header by the static
+ *   instruction count of that function/loop body (charge per block, not per instruction), and the
+ *   guest traps (unreachable) when it goes negative; the host reads it back to tell "fuel exhausted"
+ *   from other traps and to report fuel used;
+ * - every `memory.grow` goes through a helper that raises a flag when growth is refused, so the trap
+ *   that follows (AssemblyScript aborts on a failed allocation) is reported as the memory limit;
  * - a memory without a maximum gets `memoryPages` as its maximum;
  * - the start function (instantiation) runs on `startFuel`.
- * Only appends globals, a type and a function, so no existing index moves.
+ * Only appends globals, types and functions, so no existing index moves.
  */
 export function meter(m: WasmModule, memoryPages: number, startFuel: number): Uint8Array {
+  if (m.memories.length !== 1) throw new RangeError('meter expects a verified module with one memory');
   const bytes = m.bytes;
   const fuelGlobal = m.importedGlobals + m.definedGlobals;
   const growGlobal = fuelGlobal + 1;
-  const hasMemory = m.memories.length > 0;
-  const growType = m.types.length;
+  const t = m.types.length; // appended types: t = (i32)->i32, t+1 = (i32)->(), t+2 = ()->i32
   const growFunc = m.importedFuncs + m.funcTypes.length;
 
   const body = (id: number): { count: number; rest: Uint8Array } => {
@@ -37,30 +37,32 @@ export function meter(m: WasmModule, memoryPages: number, startFuel: number): Ui
     const count = r.u32();
     return { count, rest: bytes.subarray(r.pos, s.end) };
   };
-  const vec = (id: number, extra: number[][], rest?: Uint8Array): Uint8Array => {
+  const vec = (id: number, extra: number[][]): Uint8Array => {
     const b = body(id);
-    return section(id, [...u32leb(b.count + extra.length), ...(rest ?? b.rest), ...extra.flat()]);
+    return section(id, [...u32leb(b.count + extra.length), ...b.rest, ...extra.flat()]);
   };
 
+  const g = u32leb(fuelGlobal);
+  const gg = u32leb(growGlobal);
   const mutI32 = (init: number) => [0x7f, 0x01, 0x41, ...i32leb(init), 0x0b];
-  const exportGlobal = (name: string, idx: number) => [...u32leb(name.length), ...Buffer.from(name), 0x03, ...u32leb(idx)];
+  const exportFunc = (name: string, idx: number) => [...u32leb(name.length), ...Buffer.from(name), 0x00, ...u32leb(idx)];
+  const fn = (locals: number[], code: number[]) => [...u32leb(locals.length + code.length + 1), ...locals, ...code, 0x0b];
+  const helpers = [
+    // grow(delta) -> old pages | -1, raising the flag on -1
+    fn([0x01, 0x01, 0x7f], [0x20, 0x00, 0x40, 0x00, 0x22, 0x01, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x41, 0x01, 0x24, ...gg, 0x0b, 0x20, 0x01]),
+    fn([0x00], [0x20, 0x00, 0x24, ...g, 0x41, 0x00, 0x24, ...gg]), // set_fuel(n)
+    fn([0x00], [0x23, ...g]), // fuel_left()
+    fn([0x00], [0x23, ...gg]), // grow_failed()
+  ];
   const replaced = new Map<number, Uint8Array>();
+  replaced.set(1, vec(1, [[0x60, 0x01, 0x7f, 0x01, 0x7f], [0x60, 0x01, 0x7f, 0x00], [0x60, 0x00, 0x01, 0x7f]]));
+  replaced.set(3, vec(3, [u32leb(t), u32leb(t + 1), u32leb(t + 2), u32leb(t + 2)]));
   replaced.set(6, vec(6, [mutI32(startFuel), mutI32(0)]));
-  replaced.set(7, vec(7, [exportGlobal(FUEL_EXPORT, fuelGlobal), exportGlobal(GROW_FAILED_EXPORT, growGlobal)]));
-  const code = instrumentCode(m, fuelGlobal, hasMemory ? growFunc : -1);
-  if (hasMemory) {
-    replaced.set(1, vec(1, [[0x60, 0x01, 0x7f, 0x01, 0x7f]]));
-    replaced.set(3, vec(3, [u32leb(growType)]));
-    const helper = [0x01, 0x01, 0x7f, 0x20, 0x00, 0x40, 0x00, 0x22, 0x01, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x41, 0x01, 0x24, ...u32leb(growGlobal), 0x0b, 0x20, 0x01, 0x0b];
-    replaced.set(10, section(10, [...u32leb(code.count + 1), ...code.bodies, ...u32leb(helper.length), ...helper]));
-    const mems = m.memories.map((l) => {
-      const max = l.max ?? memoryPages;
-      return [(l.shared ? 2 : 0) | 1, ...u32leb(l.min), ...u32leb(max)];
-    });
-    replaced.set(5, section(5, [...u32leb(mems.length), ...mems.flat()]));
-  } else if (code.count > 0) {
-    replaced.set(10, section(10, [...u32leb(code.count), ...code.bodies]));
-  }
+  replaced.set(7, vec(7, [exportFunc(SET_FUEL_EXPORT, growFunc + 1), exportFunc(FUEL_LEFT_EXPORT, growFunc + 2), exportFunc(GROW_FAILED_EXPORT, growFunc + 3)]));
+  const code = instrumentCode(m, fuelGlobal, growFunc);
+  replaced.set(10, section(10, [...u32leb(code.count + helpers.length), ...code.bodies, ...helpers.flat()]));
+  const mems = m.memories.map((l) => [(l.shared ? 2 : 0) | 1, ...u32leb(l.min), ...u32leb(l.max ?? memoryPages)]);
+  replaced.set(5, section(5, [...u32leb(mems.length), ...mems.flat()]));
 
   const out: Uint8Array[] = [bytes.subarray(0, 8)];
   const pending = [...replaced.keys()].filter((id) => !m.sections.some((s) => s.id === id)).sort((a, b) => RANK[a]! - RANK[b]!);
@@ -98,7 +100,7 @@ function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { 
   const r = new Reader(m.bytes, s.bodyStart, s.end);
   const count = r.u32();
   const g = u32leb(fuelGlobal);
-  const callGrow = growFunc >= 0 ? [0x10, ...u32leb(growFunc)] : [];
+  const callGrow = [0x10, ...u32leb(growFunc)];
   const bodies: number[] = [];
   for (let f = 0; f < count; f++) {
     const size = r.u32();
@@ -108,15 +110,19 @@ function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { 
     for (let n = r.u32(); n > 0; n--) { r.u32(); r.byte(); }
     for (let i = declStart; i < r.pos; i++) out.push(m.bytes[i]!);
     // Frames: `cost` is the patch position of a metered frame (function or loop), -1 for plain blocks.
+    const entryCheck = out.length;
     const frames: Array<{ at: number; n: number } | null> = [{ at: check(out, g), n: 0 }];
+    const entryCheckLen = out.length - entryCheck;
     const metered: Array<{ at: number; n: number }> = [frames[0]!];
+    let leaf = true; // no loop and no call: straight-line code, bounded by its size
     while (r.pos < end) {
       const opStart = r.pos;
       const op = r.byte();
       skipImmediates(op, r);
       metered[metered.length - 1]!.n++;
-      if (op === 0x40 && callGrow.length > 0) out.push(...callGrow);
+      if (op === 0x40) out.push(...callGrow);
       else for (let i = opStart; i < r.pos; i++) out.push(m.bytes[i]!);
+      if (op === 0x03 || (op >= 0x10 && op <= 0x13)) leaf = false;
       if (op === 0x03) {
         const frame = { at: check(out, g), n: 0 };
         frames.push(frame);
@@ -133,6 +139,8 @@ function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { 
       }
     }
     if (frames.length !== 0 || r.pos !== end) throw new RangeError(`function ${f} body is malformed`);
+    // A leaf can neither loop nor recurse: skip its entry check (its few instructions go uncharged).
+    if (leaf) out.splice(entryCheck, entryCheckLen);
     bodies.push(...u32leb(out.length), ...out);
   }
   return { count, bodies };

@@ -91,9 +91,9 @@ export class Deployment {
       for (const n of names) m[regionIndex.get(n)!] = 1;
       return m;
     };
-    for (const h of this.manifest.handlers) this.entries.set(h.name, { name: h.name, export: h.export, allowed: mask(h.regions) });
+    for (const h of this.manifest.handlers) this.entries.set(h.name, { index: this.entries.size, name: h.name, export: h.export, allowed: mask(h.regions) });
     const all = this.manifest.regions.map((r) => r.name);
-    for (const f of this.manifest.functions) this.entries.set(f.name, { name: f.name, export: f.export, allowed: mask(all) });
+    for (const f of this.manifest.functions) this.entries.set(f.name, { index: this.entries.size, name: f.name, export: f.export, allowed: mask(all) });
     this.caps = [...IMPLICIT, ...this.manifest.capabilities].map((n) => engine.capabilities.get(n)!);
     for (let i = 0; i < poolSize; i++) this.free.push(this.instantiate());
   }
@@ -121,20 +121,25 @@ export class Deployment {
 
   /** Invokes a handler or function with raw input; returns reply and fuel used. A trap fails only this call. */
   call(name: string, input: Uint8Array): CallResult {
-    const entry = this.entry(name);
+    return this.callEntry(this.entry(name), input);
+  }
+
+  /** Hot path for callers that resolved the entry point once. */
+  callEntry(entry: EntryPoint, input: Uint8Array): CallResult {
     const inst = this.free.pop() ?? this.instantiate();
     this.stats.calls++;
+    let r: CallResult;
     try {
-      const r = inst.call(entry, input, this.fuelBudget);
-      this.stats.fuelUsed += r.fuelUsed;
-      return r;
+      r = inst.call(entry, input, this.fuelBudget);
     } catch (e) {
       this.stats.errors++;
       if (inst.broken) this.stats.traps++;
+      else this.free.push(inst);
       throw e;
-    } finally {
-      if (!inst.broken) this.free.push(inst);
     }
+    this.free.push(inst);
+    this.stats.fuelUsed += r.fuelUsed;
+    return r;
   }
 
   /** Convenience: the reply only. */

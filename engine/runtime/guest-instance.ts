@@ -2,12 +2,14 @@ import { RoamError } from '../errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Capability, GuestContext } from '../capabilities/capability.ts';
 import type { BoundRegion } from '../regions/region-store.ts';
-import { FUEL_EXPORT, GROW_FAILED_EXPORT } from '../meter/meter.ts';
+import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 
 type Entry = (len: number) => number;
 
 /** A callable entry point (handler or function) resolved once per instance. */
 export interface EntryPoint {
+  /** Position among the deployment's entry points (indexes per-instance caches). */
+  index: number;
   name: string;
   export: string;
   /** allowed[i] = 1 when the entry declared region i. */
@@ -29,13 +31,14 @@ export class GuestInstance {
   private readonly exports: WebAssembly.Exports;
   private readonly roamIn: Entry;
   private readonly roamOut: () => number;
-  private readonly fuel: WebAssembly.Global;
-  private readonly growFailed: WebAssembly.Global;
+  private readonly setFuel: (fuel: number) => void;
+  private readonly fuelLeft: () => number;
+  private readonly growFailed: () => number;
   private readonly ctx: GuestContext;
-  private readonly fns = new Map<string, Entry>();
+  private readonly fns: Entry[] = [];
   private inPtr = 0;
   private inCap = 0;
-  private u8: Uint8Array;
+  private u8: Uint8Array = new Uint8Array(0);
 
   constructor(module: WebAssembly.Module, manifest: Manifest, caps: Capability[], regions: BoundRegion[]) {
     const state = new Map<string, unknown>();
@@ -46,9 +49,9 @@ export class GuestInstance {
       allowed: new Uint8Array(regions.length),
       state,
       bytes: (ptr, len) => {
-        const buf = ctx.memory.buffer;
-        if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) throw new RoamError('E_GUEST_BOUNDS', `guest pointer ${ptr}+${len} is outside linear memory (${buf.byteLength} bytes)`);
-        return new Uint8Array(buf, ptr, len);
+        const mem = this.view();
+        if (ptr < 0 || len < 0 || ptr + len > mem.length) throw new RoamError('E_GUEST_BOUNDS', `guest pointer ${ptr}+${len} is outside linear memory (${mem.length} bytes)`);
+        return mem.subarray(ptr, ptr + len);
       },
     };
     const importObject: WebAssembly.Imports = {};
@@ -59,26 +62,25 @@ export class GuestInstance {
     this.ctx = ctx;
     this.roamIn = this.exports.roam_in as Entry;
     this.roamOut = this.exports.roam_out as () => number;
-    this.fuel = this.exports[FUEL_EXPORT] as WebAssembly.Global;
-    this.growFailed = this.exports[GROW_FAILED_EXPORT] as WebAssembly.Global;
-    this.u8 = new Uint8Array(ctx.memory.buffer);
+    this.setFuel = this.exports[SET_FUEL_EXPORT] as (fuel: number) => void;
+    this.fuelLeft = this.exports[FUEL_LEFT_EXPORT] as () => number;
+    this.growFailed = this.exports[GROW_FAILED_EXPORT] as () => number;
   }
 
-  private view(): Uint8Array {
-    // Growth detaches the old buffer (byteLength 0) and replaces it.
-    if (this.u8.byteLength === 0 || this.u8.buffer !== this.ctx.memory.buffer) this.u8 = new Uint8Array(this.ctx.memory.buffer);
+  /** A cached view of linear memory; growth detaches the old buffer (length 0), which triggers a refresh. */
+  view(): Uint8Array {
+    if (this.u8.length === 0) this.u8 = new Uint8Array(this.ctx.memory.buffer);
     return this.u8;
   }
 
   /** Runs `entry` on `input` with `budget` fuel. Throws RoamError; sets `broken` on traps. */
   call(entry: EntryPoint, input: Uint8Array, budget: number): CallResult {
-    let fn = this.fns.get(entry.export);
+    let fn = this.fns[entry.index];
     if (!fn) {
       fn = this.exports[entry.export] as Entry;
-      this.fns.set(entry.export, fn);
+      this.fns[entry.index] = fn;
     }
-    this.fuel.value = budget;
-    this.growFailed.value = 0;
+    this.setFuel(budget);
     let n: number;
     try {
       if (input.length > this.inCap) {
@@ -92,7 +94,7 @@ export class GuestInstance {
       this.broken = true;
       throw this.explain(e, entry, budget);
     }
-    const fuelUsed = budget - (this.fuel.value as number);
+    const fuelUsed = budget - this.fuelLeft();
     if (n === 0) return { reply: new Uint8Array(0), fuelUsed };
     let at = this.roamOut();
     const mem = this.view();
@@ -113,8 +115,8 @@ export class GuestInstance {
 
   private explain(e: unknown, entry: EntryPoint, budget: number): RoamError {
     const who = `'${entry.name}'`;
-    if ((this.fuel.value as number) < 0) return new RoamError('E_FUEL', `fuel exhausted: ${who} used more than its ${budget} fuel per message`, { cause: e });
-    if (this.growFailed.value === 1) {
+    if (this.fuelLeft() < 0) return new RoamError('E_FUEL', `fuel exhausted: ${who} used more than its ${budget} fuel per message`, { cause: e });
+    if (this.growFailed() === 1) {
       const pages = (this.ctx.memory.buffer.byteLength / 65536) | 0;
       return new RoamError('E_MEMORY_LIMIT', `memory limit exceeded: ${who} tried to grow memory past ${pages} pages (${pages * 64} KiB)`, { cause: e });
     }

@@ -3,7 +3,7 @@ import { readBundle, type Bundle } from '../bundle/bundle.ts';
 import { funcType, sigString, type WasmModule } from '../bundle/wasm-module.ts';
 import { Reader } from '../bundle/leb.ts';
 import { skipImmediates } from '../meter/instructions.ts';
-import { FUEL_EXPORT, GROW_FAILED_EXPORT } from '../meter/meter.ts';
+import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 import type { Capability } from '../capabilities/capability.ts';
 
 /** What the engine allows, whatever a manifest asks for. */
@@ -61,7 +61,7 @@ export function verifyBundle(bytes: Uint8Array, capabilities: ReadonlyMap<string
 
   // Exports: memory, the ABI, and every declared handler/function.
   const exports = new Map(m.exports.map((e) => [e.name, e]));
-  for (const reserved of [FUEL_EXPORT, GROW_FAILED_EXPORT]) if (exports.has(reserved)) refuse('E_EXPORT', `export '${reserved}' is reserved for the engine`);
+  for (const reserved of [SET_FUEL_EXPORT, FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT]) if (exports.has(reserved)) refuse('E_EXPORT', `export '${reserved}' is reserved for the engine`);
   if (exports.get('memory')?.kind !== 'memory') refuse('E_EXPORT', `missing export 'memory'`);
   const entries: Array<[string, string]> = [
     ...Object.entries(ABI_EXPORTS),

@@ -1,5 +1,17 @@
 import type { Command } from '../command.ts';
 
+type Entry = { name: string; summary: string; load: () => Promise<Command> };
+const lazy = (name: string, summary: string, load: () => Promise<{ default: Command }>): Entry => ({ name, summary, load: async () => (await load()).default });
+
 /** Every sub-command, in the order `roam --help` lists them. Lazy so a command's deps load only when used. */
-export const commands: Array<{ name: string; summary: string; load: () => Promise<Command> }> = [
+export const commands: Entry[] = [
+  lazy('init', 'scaffold an AssemblyScript guest project', () => import('./init.ts')),
+  lazy('build', 'compile a guest project into one .wasm bundle', () => import('./build.ts')),
+  lazy('inspect', 'print a bundle\'s manifest, imports, exports, size and hash', () => import('./inspect.ts')),
+  lazy('run', 'verify, meter and invoke a handler or function in-process', () => import('./run.ts')),
+  lazy('serve', 'serve functions and chains over HTTP (control API, /fn, /chain, /metrics)', () => import('./serve.ts')),
+  lazy('deploy', 'upload a bundle (and chain routes) to a running server', () => import('./deploy.ts')),
+  lazy('invoke', 'call a function or chain on a running server', () => import('./invoke.ts')),
+  lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
+  lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
 ];

@@ -1,0 +1,28 @@
+import type { Command } from '../command.ts';
+import { parse, usage } from '../args.ts';
+import { buildProject } from '../../build/assemblyscript.ts';
+
+const command: Command = {
+  name: 'build',
+  summary: 'compile an AssemblyScript guest project into one .wasm bundle',
+  help: `Usage: roam build [DIR] [-o FILE] [--debug]
+
+Compiles DIR (default .) — roam.json (the manifest) + assembly/index.ts — with the AssemblyScript
+compiler into one .wasm bundle with the manifest embedded in a custom section.
+
+Options:
+  -o, --out FILE   where to write the bundle (default DIR/build/<name>.wasm)
+  --debug          compile without optimisation (-O0)
+
+Examples:
+  roam build functions/kv
+  roam build my-fn -o my-fn.wasm`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' } });
+    if (positionals.length > 1) usage('build takes one project directory');
+    const r = await buildProject(positionals[0] ?? '.', { ...(values.out ? { outFile: values.out } : {}), optimize: !values.debug });
+    process.stdout.write(`built ${r.outFile} (${r.bytes.length} bytes): ${r.manifest.name}@${r.manifest.version}, ${r.manifest.handlers.length} handler(s), ${r.manifest.functions.length} function(s)\n`);
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,104 @@
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { embedManifest, readBundle, validateManifest } from '../engine/index.ts';
+import { roam } from './helpers/cli.ts';
+import { bundleFile, bundleOf, tmp } from './helpers/build.ts';
+import { abiModule } from './helpers/wasm.ts';
+
+/** A CLI failure is exactly one line on stderr naming the problem, and a non-zero exit. */
+function oneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('roam CLI: init → build → inspect → run', () => {
+  it('scaffolds, builds, inspects and runs a new project', async () => {
+    const dir = join(tmp(), 'my-fn');
+    const init = await roam(['init', dir]);
+    expect(init.code).toBe(0);
+    for (const f of ['roam.json', 'assembly/index.ts', 'package.json', 'README.md']) expect(existsSync(join(dir, f))).toBe(true);
+
+    const build = await roam(['build', dir]);
+    expect(build.stderr).toBe('');
+    expect(build.stdout).toMatch(/built .*my-fn\.wasm \(\d+ bytes\): my-fn@0\.1\.0, 1 handler\(s\), 1 function\(s\)/);
+    const wasm = join(dir, 'build', 'my-fn.wasm');
+
+    const human = await roam(['inspect', wasm]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/hash\s+sha256:[0-9a-f]{64}/);
+    expect(human.stdout).toMatch(/echo\s+1\s+echo/);
+    const json = JSON.parse((await roam(['inspect', wasm, '--json'])).stdout);
+    expect(json.manifest.handlers[0]).toMatchObject({ name: 'echo', type: 1 });
+    expect(json.hash).toBe(readBundle(new Uint8Array(readFileSync(wasm))).hash);
+    expect(json.exports.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['echo', 'hello', 'roam_in', 'roam_out', 'memory']));
+
+    const run = await roam(['run', wasm, '--handler', 'echo', '--input', 'hi there']);
+    expect(run).toMatchObject({ code: 0, stdout: 'echo: hi there\n' });
+    const fn = await roam(['run', wasm, '--function', 'hello', '--method', 'POST', '--path', '/x']);
+    expect(fn.code).toBe(0);
+    expect(fn.stdout).toMatch(/^200\ncontent-type: application\/json\n\n\{"hello":"\/x"\}\n$/);
+  });
+
+  it('runs kv calls in order against the same regions, with every input form', async () => {
+    const kv = await bundleFile('functions/kv');
+    const dir = tmp();
+    writeFileSync(join(dir, 'key.bin'), Buffer.from('0900000000000000', 'hex'));
+    const r = await roam(['run', kv, '--call', 'put=u64:9,nine', '--call', 'get=@' + join(dir, 'key.bin'), '--call', 'get=hex:0900000000000000', '--call', 'del=0x0900000000000000']);
+    expect(r).toMatchObject({ code: 0, stdout: '\nnine\nnine\n\n' });
+  });
+
+  it('prints help for every command', async () => {
+    const top = await roam(['--help']);
+    expect(top.code).toBe(0);
+    for (const cmd of ['init', 'build', 'inspect', 'run']) {
+      expect(top.stdout).toContain(cmd);
+      const h = await roam([cmd, '--help']);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(/^Usage: roam /);
+      expect(h.stdout).toMatch(/Examples?:/);
+    }
+  });
+});
+
+describe('roam CLI: bad input gets one clear line and a non-zero exit', () => {
+  it('usage errors', async () => {
+    oneLineError(await roam(['frobnicate']), /unknown command 'frobnicate'/);
+    oneLineError(await roam(['run']), /run takes one bundle file/);
+    oneLineError(await roam(['run', 'x.wasm', '--bogus']), /Unknown option '--bogus'/);
+    oneLineError(await roam(['inspect', '/no/such/file.wasm']), /cannot read \/no\/such\/file\.wasm: ENOENT/);
+  });
+
+  it('malformed bytes, no manifest, disallowed import, bad export, memory over limit', async () => {
+    const dir = tmp();
+    const file = (name: string, bytes: Uint8Array) => { const p = join(dir, name); writeFileSync(p, bytes); return p; };
+    const mf = validateManifest({ name: 't', version: '1', handlers: [{ name: 'h' }], limits: { memoryPages: 16, fuel: 1000 } });
+    oneLineError(await roam(['run', file('junk.wasm', Buffer.from('\0asm\x01\0\0\0garbage')), '--handler', 'h']), /^roam run: malformed Wasm module/);
+    oneLineError(await roam(['run', file('bare.wasm', abiModule()), '--handler', 'h']), /not a roam bundle: no 'roam\.manifest' custom section/);
+    oneLineError(await roam(['inspect', file('bare2.wasm', abiModule())]), /not a roam bundle/);
+    const imp = abiModule({ imports: [{ module: 'env', name: 'seed', type: [[], ['f64']] }] });
+    oneLineError(await roam(['run', file('imp.wasm', embedManifest(imp, mf)), '--handler', 'h']), /import env\.seed: no such capability module/);
+    oneLineError(await roam(['run', file('exp.wasm', embedManifest(abiModule(), { ...mf, handlers: [{ name: 'h', type: 1, export: 'nope', regions: [] }] })), '--handler', 'h']), /missing export 'nope'/);
+    oneLineError(await roam(['run', file('mem.wasm', embedManifest(abiModule({ memory: [1, 100] }), mf)), '--handler', 'h']), /memory maximum 100 pages is over the limit of 16 pages/);
+  });
+
+  it('infinite loop, recursion, memory growth and traps at run time', async () => {
+    const bad = await bundleFile('test/fixtures/misbehave');
+    oneLineError(await roam(['run', bad, '--handler', 'spin']), /^roam run: fuel exhausted: 'spin'/);
+    oneLineError(await roam(['run', bad, '--handler', 'recurse']), /^roam run: (call stack exhausted|fuel exhausted).*'recurse'/);
+    oneLineError(await roam(['run', bad, '--handler', 'grow']), /^roam run: memory limit exceeded: 'grow'/);
+    oneLineError(await roam(['run', bad, '--handler', 'boom']), /^roam run: 'boom' trapped: unreachable$/);
+    oneLineError(await roam(['run', bad, '--handler', 'missing']), /has no handler or function 'missing'/);
+  });
+
+  it('build errors name the file and line', async () => {
+    const dir = join(tmp(), 'broken');
+    expect((await roam(['init', dir])).code).toBe(0);
+    writeFileSync(join(dir, 'assembly', 'index.ts'), 'export function echo(len: i32): i32 { return nope; }\n');
+    oneLineError(await roam(['build', dir]), /AssemblyScript compile failed: .*Cannot find name 'nope'.* in assembly\/index\.ts\(1,/);
+    oneLineError(await roam(['init', dir]), /exists and is not empty/);
+    await bundleOf('functions/hello');
+  });
+});
