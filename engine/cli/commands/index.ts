@@ -14,4 +14,5 @@ export const commands: Entry[] = [
   lazy('invoke', 'call a function or chain on a running server', () => import('./invoke.ts')),
   lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
   lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
+  lazy('dpu-agent', 'run a DPU agent (handlers over POSIX shm) for a roam server', () => import('./dpu-agent.ts')),
 ];

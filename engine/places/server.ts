@@ -1,18 +1,20 @@
 import net from 'node:net';
 import { RoamError, isRoamError } from '../errors.ts';
-import { HostPool, type HostPoolOptions } from '../places/host-pool.ts';
-import { Registry, type Registered } from '../places/registry.ts';
-import type { Pending, Place, PlaceResult, ServerPlace } from '../places/types.ts';
+import { HostPool, type HostPoolOptions } from './host-pool.ts';
+import { Registry, type Registered } from './registry.ts';
+import { RegionStore } from '../regions/region-store.ts';
+import { DpuPlace } from '../places/dpu-place.ts';
+import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
-import { FrameDecoder } from './decoder.ts';
-import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, encodeFrame, errorPayload, type Frame } from './frame.ts';
+import { FrameDecoder } from '../wire/decoder.ts';
+import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, encodeFrame, errorPayload, type Frame } from '../wire/frame.ts';
 import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
   maxFrame?: number;
   host?: HostPoolOptions;
-  /** An extra place (the DPU agent) when one is attached. */
+  /** The dpu place (a DpuPlace, already started); regions then live in POSIX shm. */
   dpu?: Place;
   steering?: SteeringOptions;
   registry?: Registry;
@@ -33,6 +35,7 @@ export interface WireServer {
   deploy(bytes: Uint8Array): Registered;
   readonly registry: Registry;
   readonly host: HostPool;
+  readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). */
@@ -42,7 +45,7 @@ export interface WireServer {
 
 export function createWireServer(opts: WireServerOptions = {}): WireServer {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
-  const registry = opts.registry ?? new Registry();
+  const registry = opts.registry ?? new Registry(opts.dpu instanceof DpuPlace ? new RegionStore(opts.dpu.allocator) : undefined);
   const host = new HostPool(opts.host);
   const dpu = opts.dpu;
   const places: Place[] = dpu ? [host, dpu] : [host];
@@ -81,7 +84,7 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     else p.done(fail('E_PLACE_UNAVAILABLE', 'no place can run messages right now'));
   };
   host.onOrphan = reroute;
-  if (dpu && 'onOrphan' in dpu) (dpu as { onOrphan: (p: Pending) => void }).onOrphan = reroute;
+  if (dpu instanceof DpuPlace) dpu.onOrphan = reroute;
 
   function handleSocket(socket: net.Socket): void {
     sockets.add(socket);
@@ -172,6 +175,7 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     handleSocket,
     registry,
     host,
+    dpu,
     steering,
     stats,
     dispatch,

@@ -1,6 +1,6 @@
 import { RoamError } from '../errors.ts';
-import type { Registered } from '../places/registry.ts';
-import { AtomicOp } from './frame.ts';
+import type { Registered } from './registry.ts';
+import { AtomicOp } from '../wire/frame.ts';
 
 function region(b: Registered, index: number, offset: number, len: number, mode: 'r' | 'w', align = 1) {
   const r = b.regions[index];
