@@ -3,7 +3,7 @@ import { RoamError, isRoamError } from '../errors.ts';
 import { HostPool, type HostPoolOptions } from './host-pool.ts';
 import { Registry, type Registered } from './registry.ts';
 import { RegionStore } from '../regions/region-store.ts';
-import { DpuPlace } from '../places/dpu-place.ts';
+import { DpuPlace } from './dpu-place.ts';
 import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
