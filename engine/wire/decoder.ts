@@ -1,4 +1,4 @@
-import { HEADER, MAGIC, type Frame } from './frame.ts';
+import { HEADER, MAGIC, VERSION, type Frame } from './frame.ts';
 
 export interface DecoderEvents {
   frame(f: Frame): void;
@@ -35,8 +35,13 @@ export class FrameDecoder {
         this.on.corrupt(`bad magic 0x${b[at]!.toString(16)} at frame start (expected 0x${MAGIC.toString(16)})`);
         return;
       }
+      if (b[at + 1] !== VERSION) {
+        this.dead = true;
+        this.on.corrupt(`unsupported protocol version ${b[at + 1]} (this side speaks ${VERSION})`);
+        return;
+      }
       const len = b.readUInt32LE(at + 12);
-      const head = { kind: b[at + 1]!, place: b[at + 2]!, flags: b[at + 3]!, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10) };
+      const head = { kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10) };
       if (len > this.maxFrame) {
         const have = Math.min(len, b.length - at - HEADER);
         this.skip = len - have;

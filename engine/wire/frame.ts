@@ -1,13 +1,14 @@
 // roam wire framing (spec: engine/wire/README.md). One 16-byte header, then the payload.
 //  0  u8   magic 0xB7 (not ASCII: an HTTP request line cannot start with it)
-//  1  u8   kind
-//  2  u8   place (requested in calls, the one that ran it in replies)
-//  3  u8   flags
+//  1  u8   version (1)
+//  2  u8   kind
+//  3  u8   place (low 4 bits: requested in calls, the one that ran it in replies) | flags (high 4 bits)
 //  4  u32  request id (echoed in the reply)
 //  8  u16  bundle id
 // 10  u16  handler type / region index / status
 // 12  u32  payload length
 export const MAGIC = 0xb7;
+export const VERSION = 1;
 export const HEADER = 16;
 export const DEFAULT_MAX_FRAME = 1 << 20;
 
@@ -47,9 +48,9 @@ export interface Frame {
 export function writeFrame(out: Uint8Array, at: number, f: Omit<Frame, 'payload'>, payload: Uint8Array): number {
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   dv.setUint8(at, MAGIC);
-  dv.setUint8(at + 1, f.kind);
-  dv.setUint8(at + 2, f.place);
-  dv.setUint8(at + 3, f.flags);
+  dv.setUint8(at + 1, VERSION);
+  dv.setUint8(at + 2, f.kind);
+  dv.setUint8(at + 3, (f.place & 0x0f) | ((f.flags & 0x0f) << 4));
   dv.setUint32(at + 4, f.id >>> 0, true);
   dv.setUint16(at + 8, f.bundle, true);
   dv.setUint16(at + 10, f.code, true);
