@@ -15,4 +15,5 @@ export const commands: Entry[] = [
   lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
   lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
   lazy('dpu-agent', 'run a DPU agent (handlers over POSIX shm) for a roam server', () => import('./dpu-agent.ts')),
+  lazy('demo', 'kv under YCSB-B; host made busy halfway; steering shifts load to the DPU agent', () => import('./demo.ts')),
 ];
