@@ -1,11 +1,9 @@
-import { buildProject } from '../engine/build/assemblyscript.ts';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cachedBuild } from '../engine/places/cached-build.ts';
 
 let kv: Promise<Uint8Array> | undefined;
 /** The kv bundle, built once per test file. */
 export function kvBundle(): Promise<Uint8Array> {
-  kv ??= buildProject('functions/kv', { outFile: join(tmpdir(), `roam-kv-${process.pid}.wasm`) }).then((r) => r.bytes);
+  kv ??= cachedBuild('functions/kv');
   return kv;
 }
 

@@ -4,11 +4,14 @@ import { RoamError } from '../errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
 import { AtomicOp, DEFAULT_MAX_FRAME, HEADER, Kind, PLACE_NAMES, type PlaceName, parseError, placeCode, writeFrame } from '../wire/frame.ts';
+import { ClientSteering } from '../steering/client-steering.ts';
+import type { SteeringOptions } from '../steering/policy.ts';
+import { ClientPlace } from './client-place.ts';
 
 export type { PlaceName } from '../wire/frame.ts';
 
 export interface SendOptions {
-  /** Where the handler runs: auto (server steers), host, dpu; client is not available yet (see engine/places/README.md). */
+  /** Where the handler runs: auto (steered per message), client (this process), host or dpu (pinned). */
   place?: PlaceName;
 }
 
@@ -22,6 +25,9 @@ export interface ConnectOptions {
   host?: string;
   port: number;
   maxFrame?: number;
+  /** Let 'auto' run messages at the client place (default true); 'client' works either way. */
+  clientPlace?: boolean;
+  steering?: SteeringOptions;
 }
 
 interface Waiter {
@@ -42,8 +48,15 @@ export class Client {
   private flushing = false;
   private closed: Error | undefined;
   private readonly decoder: FrameDecoder;
+  private local: ClientPlace | undefined;
+  private readonly localReady = new Set<number>();
+  private readonly autoClient: boolean;
+  /** Client-side steering (client place vs server); its `policy.shifts` records every switch. */
+  readonly steering: ClientSteering;
 
-  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME) {
+  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions } = {}) {
+    this.autoClient = opts.clientPlace ?? true;
+    this.steering = new ClientSteering(opts.steering);
     socket.setNoDelay(true);
     this.decoder = new FrameDecoder(maxFrame, {
       frame: (f) => {
@@ -104,24 +117,50 @@ export class Client {
     return p;
   }
 
-  private async handlerType(target: string): Promise<{ id: number; type: number }> {
+  private clientPlace(): ClientPlace {
+    this.local ??= new ClientPlace((kind, bundle, code, payload) => {
+      const t0 = performance.now();
+      return this.request(kind, bundle, code, 0, payload).then((f) => {
+        if (kind !== Kind.FETCH_BUNDLE) this.steering.recordRtt(performance.now() - t0);
+        return f.payload;
+      });
+    });
+    return this.local;
+  }
+
+  private async runLocal(target: string, id: number, name: string, payload: Uint8Array): Promise<Reply> {
+    const t0 = performance.now();
+    const r = await this.clientPlace().run(id, name, payload);
+    this.steering.recordClient(target, performance.now() - t0, r);
+    return { bytes: r.reply, place: 'client' };
+  }
+
+  private async handlerType(target: string): Promise<{ id: number; type: number; name: string }> {
     const slash = target.indexOf('/');
     if (slash < 0) throw new RoamError('E_USAGE', `handler '${target}' must be named 'bundle/handler', e.g. 'kv/get'`);
     const { id, manifest } = await this.resolve(target.slice(0, slash));
     const name = target.slice(slash + 1);
     const h = manifest.handlers.find((x) => x.name === name);
     if (!h) throw new RoamError('E_NO_HANDLER', `bundle '${manifest.name}' has no handler '${name}' (has: ${manifest.handlers.map((x) => x.name).join(', ')})`);
-    return { id, type: h.type };
+    return { id, type: h.type, name };
   }
 
   /** Sends one message to `bundle/handler`; resolves with the reply bytes and the place that ran it. */
   async call(target: string, payload: Uint8Array, opts: SendOptions = {}): Promise<Reply> {
     const place = opts.place ?? 'auto';
-    if (place === 'client') throw new RoamError('E_PLACE_UNAVAILABLE', 'client-place execution is not available in this version (see engine/places/README.md, "Not done")');
     const code = placeCode(place);
     if (code < 0) throw new RoamError('E_USAGE', `unknown place '${String(place)}' (auto, client, dpu, host)`);
-    const { id, type } = await this.handlerType(target);
+    const { id, type, name } = await this.handlerType(target);
+    if (place === 'client') return this.runLocal(target, id, name, payload);
+    if (place === 'auto' && this.autoClient) {
+      const cp = this.clientPlace();
+      if (!this.localReady.has(id)) cp.prepare(id).then(() => this.localReady.add(id), () => {});
+      const side = this.steering.choose(target, { available: this.localReady.has(id), queue: cp.depth, parallelism: 1 });
+      if (side === 'client') return this.runLocal(target, id, name, payload);
+    }
+    const t0 = performance.now();
     const f = await this.request(Kind.CALL, id, type, code, payload);
+    if (place === 'auto') this.steering.recordServer(target, performance.now() - t0);
     return { bytes: f.payload, place: PLACE_NAMES[f.place] ?? 'auto' };
   }
 
@@ -171,13 +210,23 @@ export class Client {
 
   close(): void {
     this.fail(new RoamError('E_DISCONNECTED', 'client closed'));
+    void this.local?.close();
   }
 }
 
-/** Connects to a roam server (`roam serve`). */
-export async function connect(opts: ConnectOptions | number): Promise<Client> {
-  const o = typeof opts === 'number' ? { port: opts } : opts;
+/** Connects to a roam server (`roam serve`): `connect('roam://127.0.0.1:7878')`, `connect(7878)` or options. */
+export async function connect(target: ConnectOptions | number | string, more: Omit<ConnectOptions, 'port' | 'host'> = {}): Promise<Client> {
+  const o = { ...more, ...parseTarget(target) };
   const socket = net.connect(o.port, o.host ?? '127.0.0.1');
   await new Promise<void>((res, rej) => socket.once('connect', res).once('error', (e) => rej(new RoamError('E_CONNECT', `cannot connect to ${o.host ?? '127.0.0.1'}:${o.port}: ${e.message}`))));
-  return new Client(socket, o.maxFrame);
+  return new Client(socket, o.maxFrame, o);
+}
+
+function parseTarget(t: ConnectOptions | number | string): ConnectOptions {
+  if (typeof t === 'number') return { port: t };
+  if (typeof t !== 'string') return t;
+  const u = new URL(t.includes('://') ? t : `roam://${t}`);
+  const port = Number(u.port);
+  if (!port) throw new RoamError('E_USAGE', `'${t}' names no port (e.g. roam://127.0.0.1:7878)`);
+  return { host: u.hostname || '127.0.0.1', port };
 }

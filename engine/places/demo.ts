@@ -1,17 +1,17 @@
-import { buildProject } from '../build/assemblyscript.ts';
+import { cachedBuild } from './cached-build.ts';
 import { connect } from '../client/index.ts';
 import { listenWire } from './server.ts';
 import { DpuPlace } from './dpu-place.ts';
 import { loadKeys, percentile, runYcsb, shiftAfter, type Sample } from './ycsb.ts';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
+const stamp = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 import { fileURLToPath } from 'node:url';
 
 const NAMES = ['?', 'client', 'dpu', 'host'];
 
 export async function runDemo(o: { seconds: number; window: number }): Promise<number> {
   const kvDir = fileURLToPath(new URL('../../functions/kv', import.meta.url));
-  const kv = await buildProject(kvDir, { outFile: join(tmpdir(), `roam-demo-kv-${process.pid}.wasm`) });
+  const kv = { bytes: await cachedBuild(kvDir) };
   const dpu = new DpuPlace();
   await dpu.start();
   const server = await listenWire({ host: { workers: 2 }, dpu });

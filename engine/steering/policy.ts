@@ -5,6 +5,8 @@ export interface Candidate<P extends string = string> {
   signals: PlaceSignals;
   /** Extra latency a message pays to reach this place (e.g. remote reads at the client), ms. */
   extraMs?: number;
+  /** Multiplier on the estimate: a standing preference (e.g. slower DPU cores). */
+  bias?: number;
 }
 
 export interface SteeringOptions {
@@ -26,7 +28,7 @@ export function estimateMs(c: Candidate): number {
   const s = c.signals;
   const service = Math.max(s.serviceMs, 0.001);
   const queued = ((s.queue + 1) / Math.max(1, s.parallelism)) * service;
-  return Math.max(s.sojournMs, queued) / Math.max(0.05, 1 - Math.min(s.busy, 0.95) * 0.5) + (c.extraMs ?? 0);
+  return (c.bias ?? 1) * (Math.max(s.sojournMs, queued) / Math.max(0.05, 1 - Math.min(s.busy, 0.95) * 0.5)) + (c.extraMs ?? 0);
 }
 
 /** Estimated cost of running at the client: one RTT per remote region read plus transfer time. */
