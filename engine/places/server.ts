@@ -20,6 +20,10 @@ export interface WireServerOptions {
   /** Multiplier on the dpu place's estimated reply time (default 1.5: host preferred when equal). */
   dpuBias?: number;
   registry?: Registry;
+  /** Bundles (.wasm bytes) deployed at start. */
+  bundles?: Uint8Array[];
+  /** Host worker threads (shorthand for host.workers). */
+  hostWorkers?: number;
 }
 
 export interface WireServerStats {
@@ -45,7 +49,14 @@ export interface WireServer {
   close(): Promise<void>;
 }
 
+/** A server for the binary protocol: owns the bundles' regions, runs handlers at its places; sockets are handed in. */
 export function createWireServer(opts: WireServerOptions = {}): WireServer {
+  const ws = createCore(opts.hostWorkers === undefined ? opts : { ...opts, host: { ...opts.host, workers: opts.hostWorkers } });
+  for (const b of opts.bundles ?? []) ws.deploy(b);
+  return ws;
+}
+
+function createCore(opts: WireServerOptions): WireServer {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
   const registry = opts.registry ?? new Registry(opts.dpu instanceof DpuPlace ? new RegionStore(opts.dpu.allocator) : undefined);
   const host = new HostPool(opts.host);

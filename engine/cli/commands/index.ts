@@ -14,6 +14,7 @@ export const commands: Entry[] = [
   lazy('invoke', 'call a function or chain on a running server', () => import('./invoke.ts')),
   lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
   lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
+  lazy('serve-places', 'serve bundles over the roam binary protocol (host workers, steering; merges into serve)', () => import('./serve-places.ts')),
   lazy('dpu-agent', 'run a DPU agent (handlers over POSIX shm) for a roam server', () => import('./dpu-agent.ts')),
   lazy('demo', 'kv under YCSB-B; host made busy halfway; steering shifts load to the DPU agent', () => import('./demo.ts')),
 ];
