@@ -7,6 +7,7 @@ import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import { onLines, sendLine, type FromAgent } from './agent-protocol.ts';
 import type { Pending, Place, PlaceSignals } from './types.ts';
+import { Fifo } from './fifo.ts';
 
 const ALPHA = 0.2;
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
@@ -35,7 +36,7 @@ export class DpuPlace implements Place {
   private readonly mbName: string;
   private readonly free: number[] = [];
   private readonly inflight = new Map<number, Pending>();
-  private readonly backlog: Pending[] = [];
+  private readonly backlog = new Fifo<Pending>();
   private readonly bundles: BundleInfo[] = [];
   private readonly listener: net.Server;
   private agent: net.Socket | undefined;
@@ -193,7 +194,7 @@ export class DpuPlace implements Place {
         else p.done({ ok: false, code: 'E_PLACE_LOST', message: 'dpu agent died while running this message; its outcome is unknown and it was not retried', place: 'dpu' });
       }
     }
-    for (const p of this.backlog.splice(0)) this.onOrphan(p);
+    for (const p of this.backlog.drain()) this.onOrphan(p);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import type { FromWorker, ToWorker } from './host-worker.ts';
 import type { Pending, Place, PlaceSignals } from './types.ts';
+import { Fifo } from './fifo.ts';
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
 const ENTRY = new URL('./host-worker.ts', import.meta.url).href;
@@ -37,7 +38,7 @@ export class HostPool implements Place {
   readonly name = 'host' as const;
   readonly maxPayload: number;
   private readonly lanes: Lane[] = [];
-  private readonly backlog: Pending[] = [];
+  private readonly backlog = new Fifo<Pending>();
   private readonly bundles: BundleInfo[] = [];
   private readonly slots: number;
   private flushScheduled = false;
@@ -137,7 +138,15 @@ export class HostPool implements Place {
   private completed(lane: Lane, m: FromWorker): void {
     lane.busyNs = m.busyNs;
     for (const s of m.slots) this.deliver(lane, s);
-    while (this.backlog.length > 0 && this.lanes.some((l) => l.alive && l.free.length > 0)) this.place(this.backlog.shift()!);
+    this.drainBacklog();
+  }
+
+  private drainBacklog(): void {
+    while (this.backlog.length > 0) {
+      const l = this.lanes.find((x) => x.alive && x.free.length > 0);
+      if (!l) return;
+      this.place(this.backlog.shift()!);
+    }
   }
 
   private deliver(lane: Lane, slot: number): void {
@@ -175,12 +184,12 @@ export class HostPool implements Place {
     }
     if (this.closing) return;
     this.lanes[i] = this.spawn();
-    while (this.backlog.length > 0 && this.lanes.some((l) => l.alive && l.free.length > 0)) this.place(this.backlog.shift()!);
+    this.drainBacklog();
   }
 
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.lanes.map((l) => l.worker.terminate()));
-    for (const p of this.backlog.splice(0)) p.done({ ok: false, code: 'E_SHUTDOWN', message: 'server is shutting down' });
+    for (const p of this.backlog.drain()) p.done({ ok: false, code: 'E_SHUTDOWN', message: 'server is shutting down' });
   }
 }

@@ -67,10 +67,16 @@ export class ClientSteering {
     const first = l.clientRuns === 0;
     l.clientMs = first ? sojournMs : l.clientMs + ALPHA * (sojournMs - l.clientMs);
     l.clientServiceMs = first ? run.ms : l.clientServiceMs + ALPHA * (run.ms - l.clientServiceMs);
-    l.ops += ALPHA * (run.ops - l.ops);
-    l.bytes += ALPHA * (run.bytes - l.bytes);
+    l.ops = first ? run.ops : l.ops + ALPHA * (run.ops - l.ops);
+    l.bytes = first ? run.bytes : l.bytes + ALPHA * (run.bytes - l.bytes);
     l.clientRuns++;
     l.clientDone = now;
+  }
+
+  /** Remote operations per message this handler made at the client place (EWMA), undefined before its first run there. */
+  remoteOps(handler: string): number | undefined {
+    const l = this.learned.get(handler);
+    return l && l.clientRuns > 0 ? l.ops : undefined;
   }
 
   recordRtt(ms: number): void {
