@@ -64,4 +64,29 @@ describe('client place: handlers run in the caller, region accesses go to the se
     expect(busy.client ?? 0).toBeGreaterThan(0);
     expect(client.steering.policy.shifts.some((s) => s.handler === 'kv/get' && s.to === 'client')).toBe(true);
   });
+
+  it('gives every message one reply when the client-place worker dies, and starts a new one', async () => {
+    await client.send('kv/put', putMsg(700, 'still-here'), { place: 'host' });
+    const sends = Array.from({ length: 40 }, () => client.send('kv/get', key(700), { place: 'client' }));
+    setImmediate(() => void client.localPlace!.crash());
+    const res = await Promise.allSettled(sends);
+    for (const r of res) {
+      if (r.status === 'fulfilled') expect(Buffer.from(r.value).toString()).toBe('still-here');
+      else expect((r.reason as { code: string }).code).toBe('E_PLACE_LOST');
+    }
+    expect(res.some((r) => r.status === 'rejected')).toBe(true);
+    expect(Buffer.from(await client.send('kv/get', key(700), { place: 'client' })).toString()).toBe('still-here');
+  });
+
+  it('fails client-place messages with E_DISCONNECTED when the connection drops mid-batch', async () => {
+    const c2 = await connect(server.port);
+    await c2.send('kv/get', key(1), { place: 'client' });
+    const sends = Array.from({ length: 20 }, () => c2.send('kv/get', key(1), { place: 'client' }));
+    setImmediate(() => c2.close());
+    const res = await Promise.allSettled(sends);
+    for (const r of res) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toMatch(/E_DISCONNECTED|E_PLACE_LOST/);
+    expect(res.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+    // The server keeps serving others.
+    expect(Buffer.from(await client.send('kv/get', key(1), { place: 'host' })).toString()).toBe('from-host');
+  });
 });

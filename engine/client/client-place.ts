@@ -147,6 +147,11 @@ export class ClientPlace {
     for (const j of this.queue.splice(0)) j.reject(err);
   }
 
+  /** Test hook: kills the worker as a crash would (running and queued messages get E_PLACE_LOST). */
+  async crash(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const w = this.worker;

@@ -128,6 +128,11 @@ export class Client {
     return this.local;
   }
 
+  /** The client place, once a message has used it (stats, tests). */
+  get localPlace(): ClientPlace | undefined {
+    return this.local;
+  }
+
   private async runLocal(target: string, id: number, name: string, payload: Uint8Array): Promise<Reply> {
     const t0 = performance.now();
     const r = await this.clientPlace().run(id, name, payload);
