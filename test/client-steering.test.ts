@@ -62,3 +62,12 @@ describe('client-side steering (client place vs server)', () => {
     expect(picks.size).toBe(1);
   });
 });
+
+describe('client-side steering and writes', () => {
+  it('keeps a handler that wrote server data at the server once it has seen it write', () => {
+    const s = new ClientSteering({ probeEvery: 0 });
+    s.recordServer('kv/put', 50);
+    s.recordClient('kv/put', 0.3, { ms: 0.3, ops: 5, bytes: 200, writes: 3 });
+    expect(s.choose('kv/put', ready)).toBe('server');
+  });
+});

@@ -12,5 +12,5 @@ export type ToClientWorker =
 export type FromClientWorker =
   | { type: 'io' }
   | { type: 'deployed'; bundle: number; error?: string }
-  | { type: 'done'; id: number; ok: true; reply: Uint8Array; ops: number; bytes: number; ms: number }
-  | { type: 'done'; id: number; ok: false; code: string; message: string; ops: number; bytes: number; ms: number };
+  | { type: 'done'; id: number; ok: true; reply: Uint8Array; ops: number; bytes: number; writes: number; ms: number }
+  | { type: 'done'; id: number; ok: false; code: string; message: string; ops: number; bytes: number; writes: number; ms: number };

@@ -15,6 +15,8 @@ export interface ClientRun {
   /** Remote region operations the message made, and the bytes they moved. */
   ops: number;
   bytes: number;
+  /** Of those, writes and modifying atomics (the handler changes server data). */
+  writes: number;
   /** Execution time in the worker incl. remote operations, ms. */
   ms: number;
 }
@@ -110,7 +112,7 @@ export class ClientPlace {
     const j = this.running;
     if (!j || j.id !== m.id) return;
     this.running = undefined;
-    if (m.ok) j.resolve({ reply: m.reply, ops: m.ops, bytes: m.bytes, ms: m.ms });
+    if (m.ok) j.resolve({ reply: m.reply, ops: m.ops, bytes: m.bytes, writes: m.writes, ms: m.ms });
     else j.reject(new RoamError(m.code, m.message));
     this.pump();
   }

@@ -6,6 +6,7 @@ import { Engine, type Deployment } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
 import { RoamError, isRoamError } from '../errors.ts';
 import { remoteRegions } from './remote-regions.ts';
+import { AtomicOp, Kind } from '../wire/frame.ts';
 import { IoState, IO_DATA, type FromClientWorker, type ToClientWorker } from './client-io.ts';
 
 const port = parentPort!;
@@ -13,6 +14,7 @@ let ctl: Int32Array;
 let data: Uint8Array;
 let ops = 0;
 let bytes = 0;
+let writes = 0;
 
 function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
   if (payload.length > data.length) throw new RoamError('E_TOO_LARGE', `remote operation of ${payload.length} bytes exceeds the ${data.length}-byte channel`);
@@ -30,6 +32,7 @@ function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
   Atomics.store(ctl, 0, IoState.IDLE);
   ops++;
   bytes += len + payload.length;
+  if (kind === Kind.REGION_WRITE || (kind === Kind.REGION_ATOMIC && payload[0] !== AtomicOp.LOAD_U32)) writes++;
   if (failed) {
     const s = Buffer.from(out).toString('utf8');
     const sp = s.indexOf(' ');
@@ -60,14 +63,15 @@ port.on('message', (m: ToClientWorker) => {
   const t0 = performance.now();
   ops = 0;
   bytes = 0;
+  writes = 0;
   let msg: FromClientWorker;
   try {
     const dep = deployments.get(m.bundle);
     if (!dep) throw new RoamError('E_NO_BUNDLE', `bundle ${m.bundle} is not deployed at the client place`);
     const r = dep.call(m.handler, m.input);
-    msg = { type: 'done', id: m.id, ok: true, reply: r.reply, ops, bytes, ms: performance.now() - t0 };
+    msg = { type: 'done', id: m.id, ok: true, reply: r.reply, ops, bytes, writes, ms: performance.now() - t0 };
   } catch (e) {
-    msg = { type: 'done', id: m.id, ok: false, code: isRoamError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message, ops, bytes, ms: performance.now() - t0 };
+    msg = { type: 'done', id: m.id, ok: false, code: isRoamError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message, ops, bytes, writes, ms: performance.now() - t0 };
   }
   port.postMessage(msg);
 });

@@ -15,6 +15,8 @@ interface Learned {
   ops: number;
   bytes: number;
   clientRuns: number;
+  /** The handler wrote server data when it ran at the client: auto keeps it where the data lives. */
+  writes: boolean;
 }
 
 /**
@@ -35,12 +37,14 @@ export class ClientSteering {
 
   private of(handler: string): Learned {
     let l = this.learned.get(handler);
-    if (!l) this.learned.set(handler, (l = { serverMs: 0, serverDone: 0, clientMs: 0, clientServiceMs: 0, clientDone: 0, ops: 2, bytes: 128, clientRuns: 0 }));
+    if (!l) this.learned.set(handler, (l = { serverMs: 0, serverDone: 0, clientMs: 0, clientServiceMs: 0, clientDone: 0, ops: 2, bytes: 128, clientRuns: 0, writes: false }));
     return l;
   }
 
   choose(handler: string, client: { available: boolean; queue: number; parallelism: number }, now = performance.now()): ClientSide {
     const l = this.of(handler);
+    // Writes run where the data lives (and a client dying mid-write would leave a slot locked).
+    if (l.writes) return 'server';
     const server: PlaceSignals = { available: true, queue: 0, parallelism: 1, sojournMs: l.serverMs, serviceMs: l.serverMs, busy: 0, lastDone: l.serverDone };
     // Before the client place has run this handler, its cost is what its remote operations would take.
     const guess = clientExtraMs(l.ops, l.bytes, this.rttMs);
@@ -62,8 +66,9 @@ export class ClientSteering {
     l.serverDone = now;
   }
 
-  recordClient(handler: string, sojournMs: number, run: { ms: number; ops: number; bytes: number }, now = performance.now()): void {
+  recordClient(handler: string, sojournMs: number, run: { ms: number; ops: number; bytes: number; writes?: number }, now = performance.now()): void {
     const l = this.of(handler);
+    if (run.writes) l.writes = true;
     const first = l.clientRuns === 0;
     l.clientMs = first ? sojournMs : l.clientMs + ALPHA * (sojournMs - l.clientMs);
     l.clientServiceMs = first ? run.ms : l.clientServiceMs + ALPHA * (run.ms - l.clientServiceMs);
