@@ -82,10 +82,10 @@ export function percentile(xs: number[], p: number): number {
 }
 
 /**
- * Shift time: from `t0` (congestion) to the start of the first 10 ms window in which most messages were
- * sent to `to`. Also the p99 of messages sent between t0 and the end of the shift (+100 ms).
+ * Shift time: from `t0` (congestion) to the start of the first 10 ms window in which at least `share` of
+ * the messages were sent to `to`. Also the p99 of messages sent between t0 and the end of the shift (+100 ms).
  */
-export function shiftAfter(samples: Sample[], t0: number, to: number): { shiftMs: number; p99DuringMs: number } {
+export function shiftAfter(samples: Sample[], t0: number, to: number, share = 0.8): { shiftMs: number; p99DuringMs: number } {
   const after = samples.filter((s) => s.sent >= t0);
   const bins = 5000;
   const total = new Int32Array(bins), hit = new Int32Array(bins);
@@ -100,7 +100,7 @@ export function shiftAfter(samples: Sample[], t0: number, to: number): { shiftMs
   for (let w = 0; w + 10 <= bins; w++) {
     let n = 0, h = 0;
     for (let k = w; k < w + 10; k++) (n += total[k]!), (h += hit[k]!);
-    if (n >= 5 && h > n / 2) {
+    if (n >= 5 && h >= n * share) {
       shiftMs = w;
       break;
     }
