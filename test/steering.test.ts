@@ -40,6 +40,12 @@ describe('steering policy', () => {
     expect(picks.filter((p) => p === 'dpu').length).toBe(2);
   });
 
+  it('leaves a place that holds messages but has completed nothing for a while', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    expect(s.choose('h', cands({ queue: 10, lastDone: 1000 }, { sojournMs: 0.5, lastDone: 1000 }), 1000)).toBe('host');
+    expect(s.choose('h', cands({ queue: 10, lastDone: 1000 }, { sojournMs: 0.5, lastDone: 1003 }), 1004)).toBe('dpu');
+  });
+
   it('skips places that are not available', () => {
     const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
     expect(s.choose('h', cands({ sojournMs: 9 }, { available: false }))).toBe('host');

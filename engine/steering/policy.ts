@@ -24,11 +24,15 @@ export interface SteeringOptions {
  * reacts at once when a place congests (every message sent there raises it), the EWMAs within a few
  * replies, which is what lets steering shift within milliseconds.
  */
-export function estimateMs(c: Candidate): number {
+export function estimateMs(c: Candidate, now = performance.now()): number {
   const s = c.signals;
+  // A place holding messages that has completed nothing for a while is stalled: its EWMAs are frozen at
+  // the last completion, so the stall itself is the estimate. This is the signal that reacts within
+  // milliseconds when host cores are taken by other work.
+  const stalled = s.queue > 0 && s.lastDone > 0 ? now - s.lastDone : 0;
   const service = Math.max(s.serviceMs, 0.001);
   const queued = ((s.queue + 1) / Math.max(1, s.parallelism)) * service;
-  return (c.bias ?? 1) * (Math.max(s.sojournMs, queued) / Math.max(0.05, 1 - Math.min(s.busy, 0.95) * 0.5)) + (c.extraMs ?? 0);
+  return (c.bias ?? 1) * (Math.max(s.sojournMs, queued, stalled) / Math.max(0.05, 1 - Math.min(s.busy, 0.95) * 0.5)) + (c.extraMs ?? 0);
 }
 
 /** Estimated cost of running at the client: one RTT per remote region read plus transfer time. */
@@ -64,13 +68,13 @@ export class Steering<P extends string = string> {
     st.count++;
     const cur = live.find((c) => c.name === st.current);
     let best = live[0]!;
-    let bestEst = estimateMs(best);
+    let bestEst = estimateMs(best, now);
     for (const c of live.slice(1)) {
-      const e = estimateMs(c);
+      const e = estimateMs(c, now);
       if (e < bestEst) (best = c), (bestEst = e);
     }
     let pick = best;
-    if (cur && cur !== best && bestEst > estimateMs(cur) * (1 - this.margin)) pick = cur;
+    if (cur && cur !== best && bestEst > estimateMs(cur, now) * (1 - this.margin)) pick = cur;
     if (pick.name !== st.current) {
       this.shifts.push({ handler, from: st.current, to: pick.name, at: now });
       if (this.shifts.length > 1000) this.shifts.shift();
