@@ -155,6 +155,11 @@ out.push('## Many tenants', '', '| deployed bundles | kv get p99 (32 in flight, 
 out.push(`| 1 | ${one.toFixed(3)} ms |`, `| 500 (each called once, so compiled in the workers) | ${many.toFixed(3)} ms (${(many / one).toFixed(2)}x) |`, '');
 
 out.push('## Redis comparison', '', 'Not run: `redis-server` / `redis-benchmark` are not installed on this machine (Debian package redis-server; `.ci/run` does not install it because no test needs it). To compare: `redis-benchmark -P 16 -t get,set -n 200000 -q` against the "pipeline depth 16" row above.', '');
+out.push('## Notes', '',
+  '- The host pool reaches a fraction of the bare batched cross-thread limit: the limit moves indexes only, while each host message also pays a Wasm call with fuel metering (see the in-process row: the whole kv get path costs ~2 µs) plus slot bookkeeping and a promise per message on the server thread. Both host workers, the server thread and the load generator share 2 cores here, so the host pool cannot use two full cores.',
+  '- The client place blocks its worker on every remote read (kv get = read the 64-byte slot + re-load its version: ≥ 2 round trips); on loopback that is far slower than shipping the message, which is why auto steering keeps kv at the server. It pays off only where RTT is a few µs (RDMA) or the server is saturated.',
+  '- The steering run makes both host workers spin 95 % of the time; on a 2-core machine that also starves the DPU agent and the client, so absolute latencies during the shift are pessimistic.',
+  '');
 out.push('Command: `npm run bench:places`.');
 client.close();
 await server.close();
