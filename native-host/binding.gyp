@@ -1,10 +1,23 @@
 {
+  "variables": { "with_mpi": "<!(sh mpi-flags.sh --has)" },
   "targets": [
     {
-      "target_name": "roam_native",
-      "sources": ["src/addon.cc", "src/mpi.cc"],
-      "cflags_cc": ["-O2", "-std=c++17", "<!@(sh mpi-flags.sh --cflags)"],
-      "libraries": ["<!@(sh mpi-flags.sh --libs)"]
+      "target_name": "roam_shm",
+      "sources": ["src/shm.cc"],
+      "cflags_cc": ["-std=c++17"],
+      "libraries": ["-lrt"]
     }
+  ],
+  "conditions": [
+    ["with_mpi==1", {
+      "targets": [
+        {
+          "target_name": "roam_native",
+          "sources": ["src/addon.cc", "src/mpi.cc"],
+          "cflags_cc": ["-O2", "-std=c++17", "<!@(sh mpi-flags.sh --cflags)"],
+          "libraries": ["<!@(sh mpi-flags.sh --libs)"]
+        }
+      ]
+    }]
   ]
 }

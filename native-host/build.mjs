@@ -1,5 +1,6 @@
-// `npm install` step for the native-host addon: builds it with node-gyp when a system MPI
-// (mpicc) is present; otherwise says so and leaves the embedded paths working.
+// `npm install` step for the native-host addons: roam_shm (POSIX shm, for the DPU place) always, and
+// roam_native (MPI forwarding) when a system MPI (mpicc) is present; otherwise says so and leaves the
+// embedded paths working.
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -7,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 if (spawnSync('mpicc', ['-show'], { stdio: 'ignore' }).status !== 0 && spawnSync('mpicc', ['--showme'], { stdio: 'ignore' }).status !== 0) {
-  console.warn('roam native-host: no mpicc found; skipping the addon (roam mpirun --mpi native needs MPICH or Open MPI)');
-  process.exit(0);
+  console.warn('roam native-host: no mpicc found; building POSIX shm only (roam mpirun --mpi native needs MPICH or Open MPI)');
 }
 const npmDir = dirname(process.env.npm_execpath ?? '');
 const gyp = process.env.npm_config_node_gyp ?? `${npmDir}/../node_modules/node-gyp/bin/node-gyp.js`;
@@ -16,4 +16,4 @@ const gyp = process.env.npm_config_node_gyp ?? `${npmDir}/../node_modules/node-g
 const nodedir = process.env.npm_config_nodedir ?? dirname(dirname(process.execPath));
 const args = existsSync(`${nodedir}/include/node/node_api.h`) ? [`--nodedir=${nodedir}`] : [];
 const r = spawnSync(process.execPath, [gyp, 'rebuild', ...args], { cwd: here, stdio: 'inherit' });
-if (r.status !== 0) console.warn('roam native-host: addon build failed; roam mpirun --mpi native will be unavailable');
+if (r.status !== 0) console.warn('roam native-host: addon build failed; the DPU place and roam mpirun --mpi native will be unavailable');

@@ -1,0 +1,77 @@
+// The client place's thread: runs handlers in the client process. Region accesses block this thread
+// (Atomics.wait) while the main thread does the one-sided operation over the connection, so a synchronous
+// Wasm call can read remote memory without JSPI.
+import { parentPort } from 'node:worker_threads';
+import { Engine, type Deployment } from '../runtime/engine.ts';
+import { RegionStore } from '../regions/region-store.ts';
+import { RoamError, isRoamError } from '../errors.ts';
+import { remoteRegions } from './remote-regions.ts';
+import { AtomicOp, Kind } from '../wire/frame.ts';
+import { IoState, IO_DATA, type FromClientWorker, type ToClientWorker } from './client-io.ts';
+
+const port = parentPort!;
+let ctl: Int32Array;
+let data: Uint8Array;
+let ops = 0;
+let bytes = 0;
+let writes = 0;
+
+function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
+  if (payload.length > data.length) throw new RoamError('E_TOO_LARGE', `remote operation of ${payload.length} bytes exceeds the ${data.length}-byte channel`);
+  data.set(payload);
+  ctl[1] = kind;
+  ctl[2] = region;
+  ctl[3] = payload.length;
+  Atomics.store(ctl, 0, IoState.REQUEST);
+  port.postMessage({ type: 'io' } satisfies FromClientWorker);
+  // The main thread always answers (reply, error, or E_DISCONNECTED); the timeout only guards a wedged process.
+  if (Atomics.wait(ctl, 0, IoState.REQUEST, 30_000) === 'timed-out') throw new RoamError('E_TIMEOUT', 'remote region operation got no answer in 30 s');
+  const len = ctl[3]!;
+  const out = data.slice(0, len);
+  const failed = ctl[4] !== 0;
+  Atomics.store(ctl, 0, IoState.IDLE);
+  ops++;
+  bytes += len + payload.length;
+  if (kind === Kind.REGION_WRITE || (kind === Kind.REGION_ATOMIC && payload[0] !== AtomicOp.LOAD_U32)) writes++;
+  if (failed) {
+    const s = Buffer.from(out).toString('utf8');
+    const sp = s.indexOf(' ');
+    throw new RoamError(s.slice(0, sp), s.slice(sp + 1));
+  }
+  return out;
+}
+
+// Region bytes are never touched here (the capability goes remote); the store only satisfies binding.
+const engine = new Engine({ regions: new RegionStore((_k, size) => new ArrayBuffer(size)), capabilities: [remoteRegions(io)] });
+const deployments = new Map<number, Deployment>();
+
+port.on('message', (m: ToClientWorker) => {
+  if (m.type === 'init') {
+    ctl = new Int32Array(m.channel, 0, IO_DATA / 4);
+    data = new Uint8Array(m.channel, IO_DATA);
+    return;
+  }
+  if (m.type === 'deploy') {
+    try {
+      deployments.set(m.bundle, engine.deploy(m.bytes));
+      port.postMessage({ type: 'deployed', bundle: m.bundle } satisfies FromClientWorker);
+    } catch (e) {
+      port.postMessage({ type: 'deployed', bundle: m.bundle, error: `${isRoamError(e) ? e.code : 'E_DEPLOY'} ${(e as Error).message}` } satisfies FromClientWorker);
+    }
+    return;
+  }
+  const t0 = performance.now();
+  ops = 0;
+  bytes = 0;
+  writes = 0;
+  let msg: FromClientWorker;
+  try {
+    const dep = deployments.get(m.bundle);
+    if (!dep) throw new RoamError('E_NO_BUNDLE', `bundle ${m.bundle} is not deployed at the client place`);
+    const r = dep.call(m.handler, m.input);
+    msg = { type: 'done', id: m.id, ok: true, reply: r.reply, ops, bytes, writes, ms: performance.now() - t0 };
+  } catch (e) {
+    msg = { type: 'done', id: m.id, ok: false, code: isRoamError(e) ? e.code : 'E_INTERNAL', message: (e as Error).message, ops, bytes, writes, ms: performance.now() - t0 };
+  }
+  port.postMessage(msg);
+});

@@ -1,0 +1,237 @@
+// roam/client: sends messages to a roam server over the binary wire protocol (engine/wire/README.md).
+import net from 'node:net';
+import { RoamError } from '../errors.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { FrameDecoder } from '../wire/decoder.ts';
+import { AtomicOp, DEFAULT_MAX_FRAME, HEADER, Kind, PLACE_NAMES, type PlaceName, parseError, placeCode, writeFrame } from '../wire/frame.ts';
+import { ClientSteering } from '../steering/client-steering.ts';
+import type { SteeringOptions } from '../steering/policy.ts';
+import { ClientPlace } from './client-place.ts';
+
+export type { PlaceName } from '../wire/frame.ts';
+
+export interface SendOptions {
+  /** Where the handler runs: auto (steered per message), client (this process), host or dpu (pinned). */
+  place?: PlaceName;
+}
+
+export interface Reply {
+  bytes: Uint8Array;
+  /** The place that ran it. */
+  place: PlaceName;
+}
+
+export interface ConnectOptions {
+  host?: string;
+  port: number;
+  maxFrame?: number;
+  /** Let 'auto' run messages at the client place (default true); 'client' works either way. */
+  clientPlace?: boolean;
+  steering?: SteeringOptions;
+}
+
+interface Waiter {
+  resolve(f: { payload: Uint8Array; place: number; bundle: number }): void;
+  reject(e: Error): void;
+}
+
+/**
+ * One connection. Calls are pipelined (any number in flight, matched by request id) and batched: every
+ * frame written in the same event-loop turn leaves in one socket write.
+ */
+export class Client {
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly resolved = new Map<string, Promise<{ id: number; manifest: Manifest }>>();
+  private nextId = 1;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushing = false;
+  private closed: Error | undefined;
+  private readonly decoder: FrameDecoder;
+  private local: ClientPlace | undefined;
+  private readonly localReady = new Set<number>();
+  private readonly autoClient: boolean;
+  /** Client-side steering (client place vs server); its `policy.shifts` records every switch. */
+  readonly steering: ClientSteering;
+
+  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions } = {}) {
+    this.autoClient = opts.clientPlace ?? true;
+    this.steering = new ClientSteering(opts.steering);
+    socket.setNoDelay(true);
+    this.decoder = new FrameDecoder(maxFrame, {
+      frame: (f) => {
+        const w = this.waiters.get(f.id);
+        if (!w) return;
+        this.waiters.delete(f.id);
+        if (f.kind === Kind.ERROR) {
+          const { code, message } = parseError(f.payload);
+          w.reject(new RoamError(code, message));
+        } else w.resolve({ payload: Uint8Array.prototype.slice.call(f.payload), place: f.place, bundle: f.bundle });
+      },
+      oversize: (h, len) => this.waiters.get(h.id)?.reject(new RoamError('E_TOO_LARGE', `reply of ${len} bytes exceeds this client's maxFrame`)),
+      corrupt: (reason) => this.fail(new RoamError('E_FRAME', `server sent a corrupt stream: ${reason}`)),
+    });
+    socket.on('data', (c: Buffer) => this.decoder.push(c));
+    socket.on('error', (e) => this.fail(new RoamError('E_DISCONNECTED', `connection failed: ${e.message}`)));
+    socket.on('close', () => this.fail(new RoamError('E_DISCONNECTED', 'connection closed before the reply arrived')));
+  }
+
+  private fail(e: Error): void {
+    this.closed ??= e;
+    for (const w of this.waiters.values()) w.reject(e);
+    this.waiters.clear();
+    this.socket.destroy();
+  }
+
+  private request(kind: number, bundle: number, code: number, place: number, payload: Uint8Array) {
+    if (this.closed) return Promise.reject(this.closed);
+    const id = this.nextId;
+    this.nextId = (this.nextId + 1) >>> 0 || 1;
+    const buf = Buffer.allocUnsafe(HEADER + payload.length);
+    writeFrame(buf, 0, { kind, place, flags: 0, id, bundle, code }, payload);
+    this.out.push(buf);
+    this.outBytes += buf.length;
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+    }
+    return new Promise<{ payload: Uint8Array; place: number; bundle: number }>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    if (this.out.length === 0 || this.closed) return;
+    this.socket.write(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes));
+    this.out = [];
+    this.outBytes = 0;
+  }
+
+  /** Looks a bundle up by name (cached): its wire id and manifest. */
+  resolve(bundle: string): Promise<{ id: number; manifest: Manifest }> {
+    let p = this.resolved.get(bundle);
+    if (!p) {
+      p = this.request(Kind.RESOLVE, 0, 0, 0, Buffer.from(bundle)).then((f) => JSON.parse(Buffer.from(f.payload).toString('utf8')));
+      p.catch(() => this.resolved.delete(bundle));
+      this.resolved.set(bundle, p);
+    }
+    return p;
+  }
+
+  private clientPlace(): ClientPlace {
+    this.local ??= new ClientPlace((kind, bundle, code, payload) => {
+      const t0 = performance.now();
+      return this.request(kind, bundle, code, 0, payload).then((f) => {
+        if (kind !== Kind.FETCH_BUNDLE) this.steering.recordRtt(performance.now() - t0);
+        return f.payload;
+      });
+    });
+    return this.local;
+  }
+
+  /** The client place, once a message has used it (stats, tests). */
+  get localPlace(): ClientPlace | undefined {
+    return this.local;
+  }
+
+  private async runLocal(target: string, id: number, name: string, payload: Uint8Array): Promise<Reply> {
+    const t0 = performance.now();
+    const r = await this.clientPlace().run(id, name, payload);
+    this.steering.recordClient(target, performance.now() - t0, r);
+    return { bytes: r.reply, place: 'client' };
+  }
+
+  private async handlerType(target: string): Promise<{ id: number; type: number; name: string }> {
+    const slash = target.indexOf('/');
+    if (slash < 0) throw new RoamError('E_USAGE', `handler '${target}' must be named 'bundle/handler', e.g. 'kv/get'`);
+    const { id, manifest } = await this.resolve(target.slice(0, slash));
+    const name = target.slice(slash + 1);
+    const h = manifest.handlers.find((x) => x.name === name);
+    if (!h) throw new RoamError('E_NO_HANDLER', `bundle '${manifest.name}' has no handler '${name}' (has: ${manifest.handlers.map((x) => x.name).join(', ')})`);
+    return { id, type: h.type, name };
+  }
+
+  /** Sends one message to `bundle/handler`; resolves with the reply bytes and the place that ran it. */
+  async call(target: string, payload: Uint8Array, opts: SendOptions = {}): Promise<Reply> {
+    const place = opts.place ?? 'auto';
+    const code = placeCode(place);
+    if (code < 0) throw new RoamError('E_USAGE', `unknown place '${String(place)}' (auto, client, dpu, host)`);
+    const { id, type, name } = await this.handlerType(target);
+    if (place === 'client') return this.runLocal(target, id, name, payload);
+    if (place === 'auto' && this.autoClient) {
+      const cp = this.clientPlace();
+      if (!this.localReady.has(id)) cp.prepare(id).then(() => this.localReady.add(id), () => {});
+      const side = this.steering.choose(target, { available: this.localReady.has(id), queue: cp.depth, parallelism: 1 });
+      if (side === 'client') return this.runLocal(target, id, name, payload);
+    }
+    const t0 = performance.now();
+    const f = await this.request(Kind.CALL, id, type, code, payload);
+    if (place === 'auto') this.steering.recordServer(target, performance.now() - t0);
+    return { bytes: f.payload, place: PLACE_NAMES[f.place] ?? 'auto' };
+  }
+
+  /** Like call, the reply bytes only. */
+  async send(target: string, payload: Uint8Array, opts: SendOptions = {}): Promise<Uint8Array> {
+    return (await this.call(target, payload, opts)).bytes;
+  }
+
+  /** Sends with an already-resolved bundle id and handler type (hot loops, benchmarks, fault tests). */
+  sendRaw(bundle: number, type: number, payload: Uint8Array, place: PlaceName = 'auto'): Promise<{ payload: Uint8Array; place: number }> {
+    return this.request(Kind.CALL, bundle, type, placeCode(place), payload);
+  }
+
+  /** One-sided read of a server region (bundle name, region index in its manifest). */
+  async readRegion(bundle: string, region: number, offset: number, length: number): Promise<Uint8Array> {
+    const { id } = await this.resolve(bundle);
+    const p = Buffer.alloc(8);
+    p.writeUInt32LE(offset, 0);
+    p.writeUInt32LE(length, 4);
+    return (await this.request(Kind.REGION_READ, id, region, 0, p)).payload;
+  }
+
+  async writeRegion(bundle: string, region: number, offset: number, bytes: Uint8Array): Promise<void> {
+    const { id } = await this.resolve(bundle);
+    const p = Buffer.alloc(4 + bytes.length);
+    p.writeUInt32LE(offset, 0);
+    p.set(bytes, 4);
+    await this.request(Kind.REGION_WRITE, id, region, 0, p);
+  }
+
+  /** Remote atomic; returns the old value. */
+  async atomic(bundle: string, region: number, op: keyof typeof AtomicOp, offset: number, a: bigint, b = 0n): Promise<bigint> {
+    const { id } = await this.resolve(bundle);
+    const p = Buffer.alloc(24);
+    p.writeUInt8(AtomicOp[op], 0);
+    p.writeUInt32LE(offset, 4);
+    p.writeBigUInt64LE(BigInt.asUintN(64, a), 8);
+    p.writeBigUInt64LE(BigInt.asUintN(64, b), 16);
+    const r = await this.request(Kind.REGION_ATOMIC, id, region, 0, p);
+    return Buffer.from(r.payload).readBigUInt64LE(0);
+  }
+
+  /** The server's live place signals and counters. */
+  async stats(): Promise<unknown> {
+    return JSON.parse(Buffer.from((await this.request(Kind.STATS, 0, 0, 0, new Uint8Array(0))).payload).toString('utf8'));
+  }
+
+  close(): void {
+    this.fail(new RoamError('E_DISCONNECTED', 'client closed'));
+    void this.local?.close();
+  }
+}
+
+/** Connects to a roam server (`roam serve`): `connect('roam://127.0.0.1:7878')`, `connect(7878)` or options. */
+export async function connect(target: ConnectOptions | number | string, more: Omit<ConnectOptions, 'port' | 'host'> = {}): Promise<Client> {
+  const o = { ...more, ...parseTarget(target) };
+  const socket = net.connect(o.port, o.host ?? '127.0.0.1');
+  await new Promise<void>((res, rej) => socket.once('connect', res).once('error', (e) => rej(new RoamError('E_CONNECT', `cannot connect to ${o.host ?? '127.0.0.1'}:${o.port}: ${e.message}`))));
+  return new Client(socket, o.maxFrame, o);
+}
+
+function parseTarget(t: ConnectOptions | number | string): ConnectOptions {
+  if (typeof t === 'number') return { port: t };
+  if (typeof t !== 'string') return t;
+  const u = new URL(t.includes('://') ? t : `roam://${t}`);
+  const port = Number(u.port);
+  if (!port) throw new RoamError('E_USAGE', `'${t}' names no port (e.g. roam://127.0.0.1:7878)`);
+  return { host: u.hostname || '127.0.0.1', port };
+}

@@ -1,0 +1,28 @@
+// The DPU agent: a separate process that maps the server's regions and slot table through POSIX shm and
+// runs the slots the server rings for. On a real DPU the same code runs on its Arm cores.
+import net from 'node:net';
+import { openShm } from '../shm/index.ts';
+import { Mailbox } from './mailbox.ts';
+import { SlotRunner } from './slot-runner.ts';
+import { onLines, sendLine, type ToAgent } from './agent-protocol.ts';
+
+export async function runAgent(host: string, port: number): Promise<void> {
+  const sock = net.connect(port, host);
+  sock.setNoDelay(true);
+  await new Promise<void>((res, rej) => sock.once('connect', res).once('error', rej));
+  const runner = new SlotRunner();
+  let mb: Mailbox | undefined;
+  onLines<ToAgent>(sock, (m) => {
+    if (m.t === 'init') mb = new Mailbox(openShm(m.mailbox, m.shape.slots * m.shape.slotSize), m.shape);
+    else if (m.t === 'deploy') {
+      const regions: Record<string, ArrayBufferLike> = {};
+      for (const [k, r] of Object.entries(m.regions)) regions[k] = openShm(r.shm, r.size);
+      runner.deploy({ id: m.id, bytes: Buffer.from(m.bytes, 'base64'), regions });
+    } else if (m.t === 'run') {
+      for (const s of m.s) runner.run(mb!, s);
+      sendLine(sock, { t: 'done', s: m.s, busyNs: runner.busyNs });
+    }
+  });
+  sendLine(sock, { t: 'ready', pid: process.pid });
+  await new Promise((res) => sock.once('close', res));
+}

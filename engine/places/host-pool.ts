@@ -1,0 +1,195 @@
+import { Worker } from 'node:worker_threads';
+import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
+import type { BundleInfo } from './slot-runner.ts';
+import type { FromWorker, ToWorker } from './host-worker.ts';
+import type { Pending, Place, PlaceSignals } from './types.ts';
+import { Fifo } from './fifo.ts';
+
+const BOOT = new URL('./boot.mjs', import.meta.url);
+const ENTRY = new URL('./host-worker.ts', import.meta.url).href;
+const ALPHA = 0.2;
+
+export interface HostPoolOptions {
+  workers?: number;
+  /** Largest message or reply a slot holds (bytes). */
+  maxPayload?: number;
+  /** Slots (messages in flight) per worker. */
+  slotsPerWorker?: number;
+}
+
+interface Lane {
+  worker: Worker;
+  mb: Mailbox;
+  free: number[];
+  inflight: Map<number, Pending>;
+  ring: number[];
+  busyNs: number;
+  alive: boolean;
+}
+
+/**
+ * Host cores: long-lived worker threads, each with its own slot table in a SharedArrayBuffer. The
+ * server writes messages into slots and sends one postMessage per batch carrying only slot indexes
+ * (flushed once per event-loop turn), so payloads are never cloned. A worker that dies is replaced; its
+ * slots are recovered from their shared state: done → the reply is delivered, queued → run elsewhere,
+ * running → one E_PLACE_LOST error (outcome unknown, never re-run, so no put is applied twice).
+ */
+export class HostPool implements Place {
+  readonly name = 'host' as const;
+  readonly maxPayload: number;
+  private readonly lanes: Lane[] = [];
+  private readonly backlog = new Fifo<Pending>();
+  private readonly bundles: BundleInfo[] = [];
+  private readonly slots: number;
+  private flushScheduled = false;
+  private closing = false;
+  private queue = 0;
+  private sojournMs = 0;
+  private serviceMs = 0;
+  private lastDone = 0;
+  private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
+  private load = 0;
+  /** Called for queued messages recovered from a dead worker (the router re-steers them). */
+  onOrphan: (p: Pending) => void = (p) => this.submit(p);
+
+  constructor(opts: HostPoolOptions = {}) {
+    this.maxPayload = opts.maxPayload ?? 16 * 1024;
+    this.slots = opts.slotsPerWorker ?? 512;
+    for (let i = 0; i < Math.max(1, opts.workers ?? 2); i++) this.lanes.push(this.spawn());
+  }
+
+  private spawn(): Lane {
+    const shape = { slots: this.slots, slotSize: Math.ceil((this.maxPayload + SLOT_HEADER) / 8) * 8 };
+    const buffer = new SharedArrayBuffer(shape.slots * shape.slotSize);
+    const worker = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
+    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Map(), ring: [], busyNs: 0, alive: true };
+    for (let s = shape.slots - 1; s >= 0; s--) lane.free.push(s);
+    const post = (m: ToWorker) => worker.postMessage(m);
+    post({ type: 'init', buffer, shape });
+    for (const info of this.bundles) post({ type: 'deploy', info });
+    if (this.load) post({ type: 'load', fraction: this.load });
+    worker.on('message', (m: FromWorker) => this.completed(lane, m));
+    worker.on('error', () => {});
+    worker.on('exit', () => this.lost(lane));
+    return lane;
+  }
+
+  signals(): PlaceSignals {
+    const now = performance.now();
+    const w = this.busyWindow;
+    if (now - w.at > 250) {
+      const ns = this.lanes.reduce((a, l) => a + l.busyNs, 0);
+      w.busy = Math.min(1, (ns - w.ns) / 1e6 / (now - w.at) / this.lanes.length);
+      w.at = now;
+      w.ns = ns;
+    }
+    return { available: this.lanes.some((l) => l.alive), queue: this.queue, parallelism: this.lanes.length, sojournMs: this.sojournMs, serviceMs: this.serviceMs, busy: w.busy, lastDone: this.lastDone };
+  }
+
+  deploy(info: BundleInfo): void {
+    const i = this.bundles.findIndex((b) => b.id === info.id);
+    if (i >= 0) this.bundles[i] = info;
+    else this.bundles.push(info);
+    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'deploy', info } satisfies ToWorker);
+  }
+
+  /** Simulated co-located load on every worker (fraction of each 10 ms spent spinning). */
+  setLoad(fraction: number): void {
+    this.load = fraction;
+    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'load', fraction } satisfies ToWorker);
+  }
+
+  /** Test hook: makes worker `i` fail with an uncaught error (a real crash of a real thread). */
+  crashWorker(i: number): void {
+    this.lanes[i]?.worker.postMessage({ type: 'crash' } satisfies ToWorker);
+  }
+
+  submit(p: Pending): void {
+    this.queue++;
+    this.place(p);
+  }
+
+  private place(p: Pending): void {
+    let best: Lane | undefined;
+    for (const l of this.lanes) if (l.alive && l.free.length > 0 && (!best || l.inflight.size < best.inflight.size)) best = l;
+    if (!best) {
+      this.backlog.push(p);
+      return;
+    }
+    const slot = best.free.pop()!;
+    best.mb.put(slot, p.bundle, p.handler, p.payload);
+    best.inflight.set(slot, p);
+    best.ring.push(slot);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const l of this.lanes) {
+      if (l.ring.length === 0 || !l.alive) continue;
+      l.worker.postMessage({ type: 'run', slots: l.ring } satisfies ToWorker);
+      l.ring = [];
+    }
+  }
+
+  private completed(lane: Lane, m: FromWorker): void {
+    lane.busyNs = m.busyNs;
+    for (const s of m.slots) this.deliver(lane, s);
+    this.drainBacklog();
+  }
+
+  private drainBacklog(): void {
+    while (this.backlog.length > 0) {
+      const l = this.lanes.find((x) => x.alive && x.free.length > 0);
+      if (!l) return;
+      this.place(this.backlog.shift()!);
+    }
+  }
+
+  private deliver(lane: Lane, slot: number): void {
+    const p = lane.inflight.get(slot);
+    if (!p) return;
+    lane.inflight.delete(slot);
+    const r = lane.mb.take(slot);
+    lane.free.push(slot);
+    this.queue--;
+    const now = performance.now();
+    this.lastDone = now;
+    this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
+    this.serviceMs += ALPHA * (r.serviceNs / 1e6 - this.serviceMs);
+    if (r.status === 0) p.done({ ok: true, reply: r.out, place: 'host', serviceNs: r.serviceNs });
+    else {
+      const s = Buffer.from(r.out).toString('utf8');
+      const sp = s.indexOf(' ');
+      p.done({ ok: false, code: s.slice(0, sp), message: s.slice(sp + 1), place: 'host' });
+    }
+  }
+
+  private lost(lane: Lane): void {
+    lane.alive = false;
+    const i = this.lanes.indexOf(lane);
+    for (const [slot, p] of [...lane.inflight]) {
+      const st = lane.mb.state(slot);
+      if (st === SlotState.DONE) this.deliver(lane, slot);
+      else {
+        lane.inflight.delete(slot);
+        this.queue--;
+        // QUEUED → claim it ourselves so a zombie can never run it, then run it elsewhere.
+        if (st === SlotState.QUEUED && lane.mb.claim(slot)) this.onOrphan(p);
+        else p.done({ ok: false, code: 'E_PLACE_LOST', message: 'host worker died while running this message; its outcome is unknown and it was not retried', place: 'host' });
+      }
+    }
+    if (this.closing) return;
+    this.lanes[i] = this.spawn();
+    this.drainBacklog();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
+    for (const p of this.backlog.drain()) p.done({ ok: false, code: 'E_SHUTDOWN', message: 'server is shutting down' });
+  }
+}

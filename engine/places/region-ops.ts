@@ -1,0 +1,54 @@
+import { RoamError } from '../errors.ts';
+import type { Registered } from './registry.ts';
+import { AtomicOp } from '../wire/frame.ts';
+
+function region(b: Registered, index: number, offset: number, len: number, mode: 'r' | 'w', align = 1) {
+  const r = b.regions[index];
+  if (!r) throw new RoamError('E_REGION', `bundle '${b.manifest.name}' declares no region ${index}`);
+  if (!r.decl.access.includes(mode)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
+  if (offset + len > r.decl.size) throw new RoamError('E_REGION', `region '${r.decl.name}' access out of bounds: offset ${offset} + ${len} > size ${r.decl.size}`);
+  if (offset % align !== 0) throw new RoamError('E_REGION', `region '${r.decl.name}' atomic access at offset ${offset} is not ${align}-byte aligned`);
+  return r;
+}
+
+const need = (p: Uint8Array, n: number, what: string) => {
+  if (p.length < n) throw new RoamError('E_FRAME', `${what} payload is ${p.length} bytes, needs ${n}`);
+  return new DataView(p.buffer, p.byteOffset, p.byteLength);
+};
+
+/** One-sided read: payload u32 offset, u32 length → the bytes (a copy taken in one go). */
+export function regionRead(b: Registered, index: number, p: Uint8Array, maxLen: number): Uint8Array {
+  const dv = need(p, 8, 'REGION_READ');
+  const off = dv.getUint32(0, true), len = dv.getUint32(4, true);
+  if (len > maxLen) throw new RoamError('E_TOO_LARGE', `read of ${len} bytes exceeds the ${maxLen}-byte frame limit`);
+  return region(b, index, off, len, 'r').u8.slice(off, off + len);
+}
+
+/** One-sided write: payload u32 offset, then the bytes. */
+export function regionWrite(b: Registered, index: number, p: Uint8Array): void {
+  const dv = need(p, 4, 'REGION_WRITE');
+  const off = dv.getUint32(0, true);
+  region(b, index, off, p.length - 4, 'w').u8.set(p.subarray(4), off);
+}
+
+/** Atomic: payload u8 op, 3 pad, u32 offset, u64 a, u64 b → u64 old value (LE). */
+export function regionAtomic(b: Registered, index: number, p: Uint8Array): Uint8Array {
+  const dv = need(p, 24, 'REGION_ATOMIC');
+  const op = dv.getUint8(0), off = dv.getUint32(4, true);
+  const a = dv.getBigUint64(8, true), c = dv.getBigUint64(16, true);
+  let old: bigint;
+  const u32 = (mode: 'r' | 'w') => region(b, index, off, 4, mode, 4).u32;
+  const i64 = () => region(b, index, off, 8, 'w', 8).i64;
+  switch (op) {
+    case AtomicOp.LOAD_U32: old = BigInt(Atomics.load(u32('r'), off >>> 2)); break;
+    case AtomicOp.STORE_U32: old = BigInt(Atomics.exchange(u32('w'), off >>> 2, Number(a & 0xffffffffn))); break;
+    case AtomicOp.CAS_U32: old = BigInt(Atomics.compareExchange(u32('w'), off >>> 2, Number(a & 0xffffffffn), Number(c & 0xffffffffn))); break;
+    case AtomicOp.ADD_U32: old = BigInt(Atomics.add(u32('w'), off >>> 2, Number(a & 0xffffffffn))); break;
+    case AtomicOp.CAS_U64: old = BigInt.asUintN(64, Atomics.compareExchange(i64(), off >>> 3, BigInt.asIntN(64, a), BigInt.asIntN(64, c))); break;
+    case AtomicOp.ADD_U64: old = BigInt.asUintN(64, Atomics.add(i64(), off >>> 3, BigInt.asIntN(64, a))); break;
+    default: throw new RoamError('E_FRAME', `unknown atomic op ${op}`);
+  }
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, old), true);
+  return out;
+}

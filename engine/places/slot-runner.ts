@@ -1,0 +1,78 @@
+import { Engine, type Deployment } from '../runtime/engine.ts';
+import { RegionStore } from '../regions/region-store.ts';
+import { RoamError, isRoamError } from '../errors.ts';
+import { Mailbox } from './mailbox.ts';
+
+/** What a place needs to run a bundle: its bytes and the region buffers, keyed `bundle/region`. */
+export interface BundleInfo {
+  id: number;
+  bytes: Uint8Array;
+  regions: Record<string, ArrayBufferLike>;
+}
+
+interface Loaded {
+  bytes: Uint8Array;
+  dep?: Deployment;
+  names?: Map<number, string>;
+}
+
+/**
+ * The running side of a place (a host worker thread or the DPU agent): claims queued slots, runs the
+ * handler and writes the reply back into the slot. Bundles are compiled on first use, so hundreds of
+ * deployed tenants cost nothing until they receive messages.
+ */
+export class SlotRunner {
+  private readonly buffers = new Map<string, ArrayBufferLike>();
+  private readonly engine: Engine;
+  private readonly bundles = new Map<number, Loaded>();
+  busyNs = 0;
+
+  constructor() {
+    this.engine = new Engine({
+      regions: new RegionStore((key, size) => {
+        const b = this.buffers.get(key);
+        if (!b || b.byteLength < size) throw new RoamError('E_REGION', `region '${key}' was not shared with this place`);
+        return b;
+      }),
+    });
+  }
+
+  deploy(info: BundleInfo): void {
+    for (const [k, b] of Object.entries(info.regions)) this.buffers.set(k, b);
+    this.bundles.set(info.id, { bytes: info.bytes });
+  }
+
+  private load(id: number): { dep: Deployment; names: Map<number, string> } {
+    const b = this.bundles.get(id);
+    if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${id} at this place`);
+    if (!b.dep) {
+      b.dep = this.engine.deploy(b.bytes);
+      b.names = new Map(b.dep.manifest.handlers.map((h) => [h.type, h.name]));
+    }
+    return { dep: b.dep, names: b.names! };
+  }
+
+  /** Runs one slot if still queued. Never throws: failures become error replies. */
+  run(mb: Mailbox, slot: number): void {
+    if (!mb.claim(slot)) return;
+    const t0 = process.hrtime.bigint();
+    const { bundle, handler, input } = mb.message(slot);
+    let status: 0 | 1 = 0;
+    let out: Uint8Array;
+    let fuel = 0;
+    try {
+      const { dep, names } = this.load(bundle);
+      const name = names.get(handler);
+      if (name === undefined) throw new RoamError('E_NO_HANDLER', `bundle '${dep.manifest.name}' has no handler with type ${handler}`);
+      const r = dep.call(name, input);
+      out = r.reply;
+      fuel = r.fuelUsed;
+    } catch (e) {
+      status = 1;
+      out = Buffer.from(isRoamError(e) ? `${e.code} ${e.message}` : `E_INTERNAL ${(e as Error)?.message ?? String(e)}`);
+    }
+    const ns = Number(process.hrtime.bigint() - t0);
+    this.busyNs += ns;
+    mb.finish(slot, status, out, ns, fuel);
+  }
+}

@@ -1,0 +1,45 @@
+import type { BundleInfo } from './slot-runner.ts';
+
+export type ServerPlace = 'host' | 'dpu';
+
+/** The outcome of one message at a place: exactly one per message. */
+export type PlaceResult =
+  | { ok: true; reply: Uint8Array; place: ServerPlace; serviceNs: number }
+  | { ok: false; code: string; message: string; place?: ServerPlace };
+
+/** A message on its way to a place. `done` is called exactly once. */
+export interface Pending {
+  bundle: number;
+  handler: number;
+  payload: Uint8Array;
+  /** performance.now() when the server accepted it. */
+  accepted: number;
+  done(r: PlaceResult): void;
+}
+
+/** Live signals steering reads (per place). */
+export interface PlaceSignals {
+  available: boolean;
+  /** Messages accepted and not yet replied. */
+  queue: number;
+  /** Lanes that run in parallel (worker threads, agent processes). */
+  parallelism: number;
+  /** EWMA of accept→reply time, ms. */
+  sojournMs: number;
+  /** EWMA of pure execution time per message, ms. */
+  serviceMs: number;
+  /** Share of the last second the place's lanes spent running handlers (0..1). */
+  busy: number;
+  /** performance.now() of the last completion. */
+  lastDone: number;
+}
+
+/** An executor on the server side of a place. Host (worker pool) and dpu (agent process) implement it. */
+export interface Place {
+  readonly name: ServerPlace;
+  readonly maxPayload: number;
+  signals(): PlaceSignals;
+  deploy(info: BundleInfo, shmNames?: Record<string, string>): void;
+  submit(p: Pending): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+import type { PlaceSignals } from '../places/types.ts';
+
+export interface Candidate<P extends string = string> {
+  name: P;
+  signals: PlaceSignals;
+  /** Extra latency a message pays to reach this place (e.g. remote reads at the client), ms. */
+  extraMs?: number;
+  /** Multiplier on the estimate: a standing preference (e.g. slower DPU cores). */
+  bias?: number;
+}
+
+export interface SteeringOptions {
+  /** Switch only when the other place is estimated this much faster (0.3 = 30 %): hysteresis. */
+  margin?: number;
+  /** Every Nth message goes to a stale alternative so its signals stay live (0 = never). */
+  probeEvery?: number;
+  /** An alternative's signals are stale when it completed nothing for this long, ms. */
+  staleMs?: number;
+}
+
+/**
+ * Estimated reply time at a place from live signals: the larger of the measured sojourn (EWMA) and the
+ * queue ahead of the message spread over the place's lanes times the EWMA service time. Queue depth
+ * reacts at once when a place congests (every message sent there raises it), the EWMAs within a few
+ * replies, which is what lets steering shift within milliseconds.
+ */
+export function estimateMs(c: Candidate, now = performance.now()): number {
+  const s = c.signals;
+  // A place holding messages that has completed nothing for a while is stalled: its EWMAs are frozen at
+  // the last completion, so the stall itself is the estimate. This is the signal that reacts within
+  // milliseconds when host cores are taken by other work.
+  const stalled = s.queue > 0 && s.lastDone > 0 ? now - s.lastDone : 0;
+  const service = Math.max(s.serviceMs, 0.001);
+  const queued = ((s.queue + 1) / Math.max(1, s.parallelism)) * service;
+  return (c.bias ?? 1) * (Math.max(s.sojournMs, queued, stalled) / Math.max(0.05, 1 - Math.min(s.busy, 0.95) * 0.5)) + (c.extraMs ?? 0);
+}
+
+/** Estimated cost of running at the client: one RTT per remote region read plus transfer time. */
+export function clientExtraMs(roundTrips: number, bytes: number, rttMs: number, bytesPerMs = 1e6): number {
+  return roundTrips * rttMs + bytes / bytesPerMs;
+}
+
+interface HandlerState {
+  current: string | undefined;
+  count: number;
+}
+
+/** Per-handler, per-message place choice with hysteresis; pinned places bypass it (the caller honours them). */
+export class Steering<P extends string = string> {
+  private readonly state = new Map<string, HandlerState>();
+  private readonly margin: number;
+  private readonly probeEvery: number;
+  private readonly staleMs: number;
+  /** Place switches decided, for stats and the demo. */
+  readonly shifts: Array<{ handler: string; from: string | undefined; to: string; at: number }> = [];
+
+  constructor(opts: SteeringOptions = {}) {
+    this.margin = opts.margin ?? 0.3;
+    this.probeEvery = opts.probeEvery ?? 64;
+    this.staleMs = opts.staleMs ?? 20;
+  }
+
+  choose(handler: string, candidates: Candidate<P>[], now = performance.now()): P | undefined {
+    const live = candidates.filter((c) => c.signals.available);
+    if (live.length === 0) return undefined;
+    let st = this.state.get(handler);
+    if (!st) this.state.set(handler, (st = { current: undefined, count: 0 }));
+    st.count++;
+    const cur = live.find((c) => c.name === st.current);
+    let best = live[0]!;
+    let bestEst = estimateMs(best, now);
+    for (const c of live.slice(1)) {
+      const e = estimateMs(c, now);
+      if (e < bestEst) (best = c), (bestEst = e);
+    }
+    let pick = best;
+    if (cur && cur !== best && bestEst > estimateMs(cur, now) * (1 - this.margin)) pick = cur;
+    if (pick.name !== st.current) {
+      this.shifts.push({ handler, from: st.current, to: pick.name, at: now });
+      if (this.shifts.length > 1000) this.shifts.shift();
+      st.current = pick.name;
+    }
+    if (this.probeEvery > 0 && st.count % this.probeEvery === 0) {
+      const stale = live.find((c) => c !== pick && now - c.signals.lastDone > this.staleMs);
+      if (stale) return stale.name;
+    }
+    return pick.name;
+  }
+}

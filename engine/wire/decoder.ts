@@ -1,0 +1,68 @@
+import { HEADER, MAGIC, VERSION, type Frame } from './frame.ts';
+
+export interface DecoderEvents {
+  frame(f: Frame): void;
+  /** A frame whose payload exceeds maxFrame: its bytes are skipped, the stream stays usable. */
+  oversize(header: Omit<Frame, 'payload'>, length: number): void;
+  /** The stream is not roam framing (bad magic): the caller should reply and close. */
+  corrupt(reason: string): void;
+}
+
+/**
+ * Incremental frame parser for a byte stream. Payloads are copied out only when a frame spans
+ * chunks; otherwise they are views into the chunk (valid until the handler returns).
+ */
+export class FrameDecoder {
+  private buf: Buffer = Buffer.alloc(0);
+  private skip = 0;
+  private dead = false;
+
+  constructor(private readonly maxFrame: number, private readonly on: DecoderEvents) {}
+
+  push(chunk: Buffer): void {
+    if (this.dead) return;
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, chunk.length);
+      this.skip -= n;
+      chunk = chunk.subarray(n);
+      if (chunk.length === 0) return;
+    }
+    let b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    let at = 0;
+    while (b.length - at >= HEADER) {
+      if (b[at] !== MAGIC) {
+        this.dead = true;
+        this.on.corrupt(`bad magic 0x${b[at]!.toString(16)} at frame start (expected 0x${MAGIC.toString(16)})`);
+        return;
+      }
+      if (b[at + 1] !== VERSION) {
+        this.dead = true;
+        this.on.corrupt(`unsupported protocol version ${b[at + 1]} (this side speaks ${VERSION})`);
+        return;
+      }
+      const len = b.readUInt32LE(at + 12);
+      const head = { kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10) };
+      if (len > this.maxFrame) {
+        const have = Math.min(len, b.length - at - HEADER);
+        this.skip = len - have;
+        at += HEADER + have;
+        this.on.oversize(head, len);
+        continue;
+      }
+      if (b.length - at - HEADER < len) break;
+      this.on.frame({ ...head, payload: b.subarray(at + HEADER, at + HEADER + len) });
+      if (this.dead) return;
+      at += HEADER + len;
+    }
+    this.buf = at === b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(at));
+  }
+
+  /** Bytes of an incomplete frame still buffered (non-zero at close = truncated frame). */
+  get pending(): number {
+    return this.buf.length + this.skip;
+  }
+
+  kill(): void {
+    this.dead = true;
+  }
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { Steering, estimateMs, clientExtraMs, type Candidate } from '../engine/steering/policy.ts';
+import type { PlaceSignals } from '../engine/places/types.ts';
+
+const sig = (o: Partial<PlaceSignals> = {}): PlaceSignals => ({ available: true, queue: 0, parallelism: 1, sojournMs: 0.05, serviceMs: 0.01, busy: 0, lastDone: 0, ...o });
+const cands = (host: Partial<PlaceSignals>, dpu: Partial<PlaceSignals>): Candidate<'host' | 'dpu'>[] => [
+  { name: 'host', signals: sig({ parallelism: 2, ...host }) },
+  { name: 'dpu', signals: sig(dpu) },
+];
+
+describe('steering policy', () => {
+  it('prefers the place with the lower estimated reply time', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    expect(s.choose('kv:get', cands({}, { sojournMs: 0.2 }))).toBe('host');
+  });
+
+  it('shifts on the next message once the host queue builds up', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    expect(s.choose('kv:get', cands({}, { sojournMs: 0.08 }))).toBe('host');
+    expect(s.choose('kv:get', cands({ queue: 400 }, { sojournMs: 0.08 }))).toBe('dpu');
+  });
+
+  it('does not flap between places whose estimates differ by less than the margin', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0, margin: 0.3 });
+    s.choose('h', cands({ sojournMs: 0.1 }, { sojournMs: 0.2 }));
+    const picks = new Set<string | undefined>();
+    for (let i = 0; i < 100; i++) picks.add(s.choose('h', cands({ sojournMs: 0.1 + (i % 2) * 0.02 }, { sojournMs: 0.1 })));
+    expect([...picks]).toEqual(['host']);
+  });
+
+  it('keeps per-handler decisions apart', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    expect(s.choose('kv:get', cands({ sojournMs: 5 }, { sojournMs: 0.1 }))).toBe('dpu');
+    expect(s.choose('btree:lookup', cands({ sojournMs: 0.1 }, { sojournMs: 5 }))).toBe('host');
+  });
+
+  it('probes a stale alternative now and then so its signals stay live', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 4, staleMs: 10 });
+    const picks = Array.from({ length: 8 }, () => s.choose('h', cands({ lastDone: 1000 }, { sojournMs: 9, lastDone: 0 }), 1000));
+    expect(picks.filter((p) => p === 'dpu').length).toBe(2);
+  });
+
+  it('leaves a place that holds messages but has completed nothing for a while', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    expect(s.choose('h', cands({ queue: 10, lastDone: 1000 }, { sojournMs: 0.5, lastDone: 1000 }), 1000)).toBe('host');
+    expect(s.choose('h', cands({ queue: 10, lastDone: 1000 }, { sojournMs: 0.5, lastDone: 1003 }), 1004)).toBe('dpu');
+  });
+
+  it('skips places that are not available', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    expect(s.choose('h', cands({ sojournMs: 9 }, { available: false }))).toBe('host');
+    expect(s.choose('h', cands({ available: false }, { available: false }))).toBeUndefined();
+  });
+
+  it('charges the client place one round trip per remote read', () => {
+    const base = estimateMs({ name: 'client', signals: sig() });
+    expect(estimateMs({ name: 'client', signals: sig(), extraMs: clientExtraMs(4, 256, 0.05) })).toBeGreaterThan(base + 0.19);
+  });
+});
