@@ -6,25 +6,29 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '../engine/client/index.ts';
 import { kvBundle, key, putMsg } from './places-helpers.ts';
 
-describe('roam serve-places', () => {
-  it('serves a bundle over the wire protocol from the CLI and exits 0 on SIGTERM', async () => {
+describe('roam serve: HTTP and the wire protocol on one port', () => {
+  it('serves a bundle over the wire protocol and HTTP on the same port, and exits 0 on SIGTERM', async () => {
     const file = join(tmpdir(), `roam-kv-cli-${process.pid}.wasm`);
     writeFileSync(file, await kvBundle());
-    const p = spawn(process.execPath, ['bin/roam.js', 'serve-places', '--bundle', file, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--threads', '1', '--bundle', file, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const port = await new Promise<number>((res, rej) => {
       p.stdout.on('data', (c) => {
         out += c;
-        const m = /listening on [\d.]+:(\d+)/.exec(out);
+        const m = /serving on http:\/\/[\d.]+:(\d+)/.exec(out);
         if (m) res(Number(m[1]));
       });
       p.once('exit', (code) => rej(new Error(`exited ${code}: ${out}`)));
     });
-    expect(out).toContain('deployed kv (id 0): get, put, del');
+    expect(out).toContain('handlers of kv (bundle id 0): get, put, del');
     const c = await connect(`roam://127.0.0.1:${port}`, { clientPlace: false });
     await c.send('kv/put', putMsg(42, 'answer'));
     expect(Buffer.from(await c.send('kv/get', key(42))).toString()).toBe('answer');
     c.close();
+    // The same port answers HTTP.
+    const health = await fetch(`http://127.0.0.1:${port}/v1/bundles`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toBeDefined();
     const code = await new Promise<number | null>((res) => {
       p.once('exit', res);
       p.kill('SIGTERM');
@@ -32,12 +36,12 @@ describe('roam serve-places', () => {
     expect(code).toBe(0);
   });
 
-  it('refuses to start without a bundle', async () => {
-    const p = spawn(process.execPath, ['bin/roam.js', 'serve-places'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('refuses a bundle file it cannot read, naming it', async () => {
+    const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', '--bundle', '/no/such.wasm'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     p.stderr.on('data', (c) => (err += c));
     const code = await new Promise<number | null>((res) => p.once('exit', res));
     expect(code).not.toBe(0);
-    expect(err).toMatch(/--bundle/);
+    expect(err).toMatch(/no\/such\.wasm/);
   });
 });

@@ -2,6 +2,8 @@
 import { readChainsFile } from '../chains/chains-file.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { createGateway, type Gateway } from './gateway.ts';
+import { shareHttpPort } from '../server/shared-port.ts';
+import type { WireServer } from '../places/server.ts';
 
 export interface ServeOptions {
   port: number;
@@ -13,9 +15,12 @@ export interface ServeOptions {
   threads?: number;
   maxBodyBytes?: number;
   timeoutMs?: number;
+  /** Message handlers over the binary protocol on the same port (engine/places). */
+  wire?: WireServer;
 }
 
-export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string }> {
+/** Starts the gateway (and shares its port with the wire server, if given); `close` stops both. */
+export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string; close: () => Promise<void> }> {
   const gateway = await createGateway({
     token: o.token,
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
@@ -25,6 +30,13 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
   });
   if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
+  if (o.wire) {
+    const wire = o.wire;
+    shareHttpPort(gateway.server, (socket) => wire.handleSocket(socket));
+  }
   const url = await gateway.listen(o.port, o.host);
-  return { gateway, url };
+  const close = async () => {
+    await Promise.all([gateway.close(), o.wire?.close()]);
+  };
+  return { gateway, url, close };
 }

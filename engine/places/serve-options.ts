@@ -43,9 +43,20 @@ export async function startWire(o: WireServeOptions, log: (line: string) => void
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
   const ws = createWireServer({ maxFrame: o.maxFrame, host: { workers: o.workers }, ...(dpu ? { dpu } : {}) });
-  for (const f of o.bundles) {
-    const r = ws.deploy(readFileSync(f));
-    log(`handlers of ${r.manifest.name} (bundle id ${r.id}): ${r.manifest.handlers.map((h) => h.name).join(', ')}`);
+  try {
+    for (const f of o.bundles) {
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(f);
+      } catch (e) {
+        throw new RoamError('E_FILE', `cannot read bundle ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const r = ws.deploy(bytes);
+      log(`handlers of ${r.manifest.name} (bundle id ${r.id}): ${r.manifest.handlers.map((h) => h.name).join(', ')}`);
+    }
+  } catch (e) {
+    await ws.close(); // the host workers (and agent) would otherwise keep the process alive
+    throw e;
   }
   return ws;
 }

@@ -18,7 +18,6 @@ export const commands: Entry[] = [
   lazy('mpirun', 'run a Wasm MPI program on N ranks (embedded or system MPI)', () => import('./mpirun.ts')),
   lazy('rank', 'run one rank of a Wasm MPI program under the system mpiexec', () => import('./rank.ts')),
   lazy('gpu', 'show the gpu devices roam:gpu can use, and why one is missing', () => import('./gpu.ts')),
-  lazy('serve-places', 'serve bundles over the roam binary protocol (host workers, steering; merges into serve)', () => import('./serve-places.ts')),
   lazy('dpu-agent', 'run a DPU agent (handlers over POSIX shm) for a roam server', () => import('./dpu-agent.ts')),
   lazy('demo', 'kv under YCSB-B; host made busy halfway; steering shifts load to the DPU agent', () => import('./demo.ts')),
 ];

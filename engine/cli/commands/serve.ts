@@ -2,10 +2,16 @@ import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
-const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
+import { WIRE_SERVE_HELP } from '../../places/serve-options.ts';
 
-Serves functions and chains over HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/...,
-POST /chain/ROUTE/..., GET /metrics (Prometheus). See engine/http/README.md.
+const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
+                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B]
+
+One port, two protocols (told apart by each connection's first byte):
+- HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/..., POST /chain/ROUTE/...,
+  GET /metrics (Prometheus). See engine/http/README.md.
+- the roam binary protocol for message handlers (clients: import { connect } from 'roam/client'),
+  run on host worker threads or a DPU agent and steered per message. See engine/places/README.md.
 
 Options:
   --port P          port (default 8080; 0 = any free port, printed on start)
@@ -19,12 +25,16 @@ Options:
   --max-body BYTES  largest invocation body (default 1048576)
   --timeout-ms MS   watchdog per run (default 10000)
 
-Example:
-  ROAM_TOKEN=secret roam serve --port 8080 --state .roam`;
+
+${WIRE_SERVE_HELP}
+
+Examples:
+  ROAM_TOKEN=secret roam serve --port 8080 --state .roam
+  roam serve --no-auth --port 7878 --bundle functions/kv/build/kv.wasm --dpu`;
 
 export const command: Command = {
   name: 'serve',
-  summary: 'serve functions and chains over HTTP (control API, /fn, /chain, /metrics)',
+  summary: 'serve functions (HTTP) and message handlers (binary protocol) on one port',
   help,
   async run(argv) {
     const { values } = parse(
@@ -40,6 +50,10 @@ export const command: Command = {
         threads: { type: 'string' },
         'max-body': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        bundle: { type: 'string', multiple: true },
+        workers: { type: 'string', default: '2' },
+        dpu: { type: 'boolean', default: false },
+        'max-frame': { type: 'string', default: String(1 << 20) },
       },
       false,
     );
@@ -52,7 +66,18 @@ export const command: Command = {
       return n;
     };
     const { serve } = await import('../../http/serve.ts');
-    const { gateway, url } = await serve({
+    const { startWire } = await import('../../places/serve-options.ts');
+    const positive = (v: string, what: string) => {
+      const n = int(v, what)!;
+      if (n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer`);
+      return n;
+    };
+    const wire = await startWire(
+      { bundles: values.bundle ?? [], workers: positive(values.workers!, '--workers'), dpu: values.dpu!, maxFrame: positive(values['max-frame']!, '--max-frame') },
+      (line) => process.stdout.write(`roam: ${line}\n`),
+    );
+    const { url, close } = await serve({
+      wire,
       port: int(values.port, '--port')!,
       host: values.host!,
       token,
@@ -65,7 +90,7 @@ export const command: Command = {
     });
     process.stdout.write(`roam: serving on ${url}\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => void gateway.close().then(resolve);
+      const stop = () => void close().then(resolve);
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
