@@ -44,7 +44,7 @@ export function report(title: string, rows: Rate[], ratios: Array<[string, Rate,
   const out = [`## ${title}`, '', '| case | ops/s |', '|---|---|', ...rows.map((r) => `| ${r.name} | ${fmt(r.opsPerSec)} |`), '', '| ratio | value | goal |', '|---|---|---|'];
   for (const [label, a, b, goal] of ratios) {
     const v = a.opsPerSec / b.opsPerSec;
-    out.push(`| ${label} | ${v.toFixed(2)}x | ≥ ${goal}x ${v >= goal ? '(met)' : '(NOT met)'} |`);
+    out.push(`| ${label} | ${v.toFixed(2)}x | ${goal > 0 ? `≥ ${goal}x ${v >= goal ? '(met)' : '(NOT met)'}` : '(reported)'} |`);
   }
   return out.join('\n');
 }
