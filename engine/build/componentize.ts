@@ -7,10 +7,9 @@ import { validateManifest, type Manifest } from '../bundle/manifest.ts';
 import { embedComponentManifest } from '../components/component-binary.ts';
 import { cacheDir } from '../components/cache-dir.ts';
 import { glueSource } from './component-glue.ts';
+import { ROAM_WIT, ROAM_WIT_PACKAGE } from './roam-wit.ts';
+import { watToComponent } from './wat-component.ts';
 
-/** roam's WIT package; a JS/TS function is componentized against its world `function`. */
-export const ROAM_WIT = fileURLToPath(new URL('../../guest-sdk/wit/roam.wit', import.meta.url));
-export const ROAM_WIT_PACKAGE = 'roam:function@0.1.0';
 
 /**
  * StarlingMonkey features left out: stdio (console goes to the `log` capability instead),
@@ -27,10 +26,14 @@ export interface ComponentBuildResult {
   componentizeMs: number;
 }
 
-/** True when a project's entry is JS/TS for componentize-js rather than AssemblyScript. */
+const JS_ENTRY = /\.(m?[jt]s)$/;
+
+/** True when a project builds into a component: its entry is JS/TS (componentize-js) or WebAssembly text. */
 export function isComponentProject(dir: string): boolean {
+  const configPath = join(resolve(dir), 'roam.json');
+  if (!existsSync(configPath)) return false;
   const entry = readConfig(resolve(dir)).entry;
-  return typeof entry === 'string' && /\.(m?[jt]s)$/.test(entry) && !entry.startsWith('assembly/');
+  return typeof entry === 'string' && (JS_ENTRY.test(entry) || entry.endsWith('.wat')) && !entry.startsWith('assembly/');
 }
 
 function readConfig(projectDir: string): Record<string, unknown> {
@@ -96,9 +99,9 @@ async function componentizeCached(js: string, wit: string): Promise<{ component:
 }
 
 /**
- * Builds a JS/TS project (roam.json with `entry: "handler.ts"`) into a component bundle:
- * esbuild strips types and bundles, componentize-js embeds the JS engine, and the manifest goes
- * into a component-level `roam.manifest` custom section.
+ * Builds a component project into a component bundle. A JS/TS entry (`entry: "handler.ts"`):
+ * esbuild strips types and bundles, componentize-js embeds the JS engine. A `.wat` entry: wasm-tools
+ * assembles and wraps it. Either way the manifest goes into a component-level `roam.manifest` section.
  */
 export async function buildComponentProject(dir: string, opts: { outFile?: string } = {}): Promise<ComponentBuildResult> {
   const projectDir = resolve(dir);
@@ -106,8 +109,13 @@ export async function buildComponentProject(dir: string, opts: { outFile?: strin
   const manifest = validateManifest(manifestRaw);
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
   if (manifest.functions.length !== 1 || manifest.handlers.length > 0) throw new RoamError('E_BUILD', 'a JS/TS component project declares exactly one function and no message handlers');
-  const js = await bundleJs(projectDir, entry);
-  const { component, cached, ms } = await componentizeCached(js, readFileSync(ROAM_WIT, 'utf8'));
+  let built: { component: Uint8Array; cached: boolean; ms: number };
+  if (entry.endsWith('.wat')) {
+    const t0 = performance.now();
+    built = { component: await watToComponent(join(projectDir, entry)), cached: false, ms: 0 };
+    built.ms = performance.now() - t0;
+  } else built = await componentizeCached(await bundleJs(projectDir, entry), readFileSync(ROAM_WIT, 'utf8'));
+  const { component, cached, ms } = built;
   const bytes = embedComponentManifest(component, manifest);
   const outFile = resolve(opts.outFile ?? join(projectDir, 'build', `${manifest.name}.wasm`));
   mkdirSync(dirname(outFile), { recursive: true });

@@ -7,6 +7,17 @@ import { cacheDir } from './cache-dir.ts';
 export const ENTRY = 'component.js';
 
 /**
+ * jco's generated glue reads `process.env.JCO_DEBUG` on every lifted call (a slow interceptor in
+ * Node; a quarter of a hello call's time when profiled). Read it once at module load instead.
+ */
+export function hoistDebugFlag(js: Uint8Array): string | Uint8Array {
+  const text = new TextDecoder().decode(js);
+  const needle = 'globalThis?.process?.env?.JCO_DEBUG';
+  if (!text.includes(needle)) return js;
+  return `const __roamJcoDebug = ${needle};\n${text.replaceAll(needle, '__roamJcoDebug')}`;
+}
+
+/**
  * Transpiles a component with jco once per content hash into `.roam-cache/components/<hash>/`.
  * Instantiation mode 'async': the generated ESM exports `instantiate(getCoreModule, imports)` and
  * imports nothing itself, so the worker decides every import (no ambient preview2-shim access).
@@ -29,7 +40,7 @@ export async function transpileCached(bytes: Uint8Array, hash: string): Promise<
   for (const [name, data] of Object.entries(files)) {
     const p = join(tmp, name);
     mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, data);
+    writeFileSync(p, name === ENTRY ? hoistDebugFlag(data) : data);
   }
   writeFileSync(join(tmp, 'package.json'), '{"type":"module"}\n');
   try {
