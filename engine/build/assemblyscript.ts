@@ -25,7 +25,8 @@ export interface BuildOptions {
 
 /**
  * Builds an AssemblyScript guest project into one .wasm bundle.
- * The project holds `roam.json` (the manifest, plus optional `entry`, default `assembly/index.ts`).
+ * The project holds `roam.json`: the manifest, plus build-only keys `entry` (default `assembly/index.ts`)
+ * and `build.enable` (extra Wasm features for asc, e.g. `["simd"]`).
  * `import ... from "roam"` resolves to guest-sdk/assembly; a virtual second entry re-exports the SDK's
  * `roam_in`/`roam_out` (through the same package path, so the SDK is compiled once), and `abort` is
  * routed to `roam:core`.
@@ -40,7 +41,9 @@ export async function buildProject(dir: string, opts: BuildOptions = {}): Promis
   } catch (e) {
     throw new RoamError('E_BUILD', `roam.json is not valid JSON: ${(e as Error).message}`);
   }
-  const { entry = 'assembly/index.ts', ...manifestRaw } = config;
+  const { entry = 'assembly/index.ts', build = {}, ...manifestRaw } = config;
+  const enable = (build as { enable?: unknown }).enable ?? [];
+  if (!Array.isArray(enable) || enable.some((f) => typeof f !== 'string' || !/^[a-z0-9-]+$/.test(f))) throw new RoamError('E_BUILD', 'roam.json build.enable must be a list of AssemblyScript feature names (e.g. ["simd"])');
   const manifest = validateManifest(manifestRaw);
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
 
@@ -58,6 +61,7 @@ export async function buildProject(dir: string, opts: BuildOptions = {}): Promis
     '--runtime', 'incremental',
     '--use', 'abort=~lib/roam/core/roam_abort',
     ...(opts.optimize === false ? ['-O0'] : ['-O3']),
+    ...(enable as string[]).flatMap((f) => ['--enable', f]),
   ];
   const { error } = await asc.main(args, {
     readFile(name: string, baseDir: string) {

@@ -9,4 +9,9 @@ export const commands: Entry[] = [
   lazy('build', 'compile a guest project into one .wasm bundle', () => import('./build.ts')),
   lazy('inspect', 'print a bundle\'s manifest, imports, exports, size and hash', () => import('./inspect.ts')),
   lazy('run', 'verify, meter and invoke a handler or function in-process', () => import('./run.ts')),
+  lazy('serve', 'serve functions and chains over HTTP (control API, /fn, /chain, /metrics)', () => import('./serve.ts')),
+  lazy('deploy', 'upload a bundle (and chain routes) to a running server', () => import('./deploy.ts')),
+  lazy('invoke', 'call a function or chain on a running server', () => import('./invoke.ts')),
+  lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
+  lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
 ];

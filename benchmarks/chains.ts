@@ -1,0 +1,220 @@
+/**
+ * npm run bench:chains [-- --duration S --threads N --connections C]
+ *
+ * The boutique checkout chain (six functions) on a real `roam serve` process, load from autocannon:
+ *   (a) shared-memory hand-off: the chain runs in one worker, hops pass descriptors into the payload pool
+ *   (b) baseline: every hop is an HTTP request to the next function (sidecar/broker pattern)
+ * plus cold start (deploy → first reply), fairness between 3 tenants weighted 6:1:2 under overload, and
+ * the server's CPU while idle. Writes benchmarks/RESULTS-chains.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { request } from 'undici';
+import { buildProject } from '../engine/build/assemblyscript.ts';
+import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
+import type { Manifest } from '../engine/bundle/manifest.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TOKEN = 'bench-token';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const { values: args } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, threads: { type: 'string' }, connections: { type: 'string', default: '32' }, out: { type: 'string', default: join(ROOT, 'benchmarks/RESULTS-chains.md') } },
+});
+const DURATION = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const THREADS = args.threads ? Number(args.threads) : undefined;
+
+const ORDER = 'user=u42\ncurrency=EUR\nitems=OLJCESPC7Z:2,9SIQT8TOJO:1,1YMWWN1N4O:1,L9ECAV7KIM:1\n';
+
+/** Builds an AssemblyScript project unless its build output is newer than its sources. */
+async function bundle(dir: string, name: string): Promise<Uint8Array> {
+  const out = join(ROOT, dir, 'build', `${name}.wasm`);
+  const newest = (d: string): number => Math.max(...readdirSync(d, { withFileTypes: true }).map((f) => (f.isDirectory() ? newest(join(d, f.name)) : statSync(join(d, f.name)).mtimeMs)));
+  if (existsSync(out) && statSync(out).mtimeMs > Math.max(newest(join(ROOT, dir, 'assembly')), statSync(join(ROOT, dir, 'roam.json')).mtimeMs, newest(join(ROOT, 'guest-sdk/assembly')))) return readFileSync(out);
+  return (await buildProject(join(ROOT, dir))).bytes;
+}
+
+const variant = (bytes: Uint8Array, change: Partial<Manifest>) => {
+  const { manifest, module } = readBundle(bytes);
+  return embedManifest(module.bytes, { ...manifest, ...change });
+};
+
+async function startServer(extra: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--token', TOKEN, ...(THREADS ? ['--threads', String(THREADS)] : []), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c) => {
+      out += c;
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+async function api(url: string, method: string, path: string, body?: Uint8Array | string): Promise<any> {
+  const r = await request(url + path, { method: method as 'GET', headers: AUTH, ...(body !== undefined ? { body } : {}) });
+  const text = await r.body.text();
+  if (r.statusCode >= 400) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`);
+  return JSON.parse(text);
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  total: number;
+}
+
+async function load(url: string, path: string, seconds: number, connections = CONNECTIONS, body = ORDER): Promise<Load> {
+  const r = await autocannon({ url: url + path, method: 'POST', body, connections, duration: seconds, pipelining: 1 });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const f1 = (x: number) => x.toFixed(1);
+
+async function main(): Promise<void> {
+  const boutique = await bundle('functions/boutique', 'boutique');
+  const hello = await bundle('functions/hello', 'hello');
+  const lines: string[] = [];
+  const say = (s = '') => {
+    process.stdout.write(s + '\n');
+    lines.push(s);
+  };
+
+  // ---- (a) vs (b): the same chain, two hop transports ----
+  const s1 = await startServer();
+  await api(s1.url, 'PUT', '/v1/bundles/boutique', boutique);
+  const steps = ['frontend', 'cart', 'catalog', 'currency', 'shipping', 'checkout'];
+  await api(s1.url, 'PUT', '/v1/chains/checkout', JSON.stringify({ steps }));
+  await api(s1.url, 'PUT', '/v1/chains/checkout-http', JSON.stringify({ steps, hops: 'http' }));
+  const check = await request(`${s1.url}/chain/checkout/`, { method: 'POST', body: ORDER });
+  const sample = await check.body.text();
+  if (check.statusCode !== 200) throw new Error(`checkout failed: ${sample}`);
+  const viaHttp = await (await request(`${s1.url}/chain/checkout-http/`, { method: 'POST', body: ORDER })).body.text();
+  if (viaHttp !== sample) throw new Error('the two transports disagree');
+  await load(s1.url, '/chain/checkout/', 2);
+  const shm = await load(s1.url, '/chain/checkout/', DURATION);
+  await load(s1.url, '/chain/checkout-http/', 2);
+  const http = await load(s1.url, '/chain/checkout-http/', DURATION);
+  const single = await load(s1.url, '/fn/frontend/', DURATION);
+  const stats = await api(s1.url, 'GET', '/v1/stats');
+
+  // ---- idle CPU of the server process after the load ----
+  await new Promise((r) => setTimeout(r, 1000));
+  const c0 = cpuSeconds(s1.child.pid!);
+  const IDLE = 5;
+  await new Promise((r) => setTimeout(r, IDLE * 1000));
+  const idlePct = ((cpuSeconds(s1.child.pid!) - c0) / IDLE) * 100;
+
+  // ---- cold start: deploy → first reply, a fresh bundle (new hash) each time ----
+  const cold: number[] = [];
+  const deployOnly: number[] = [];
+  for (let i = 0; i < 25; i++) {
+    const b = variant(hello, { version: `cold.${i}.${Date.now()}` });
+    const t0 = performance.now();
+    const r = await request(`${s1.url}/v1/bundles/hello`, { method: 'PUT', body: b, headers: AUTH });
+    await r.body.dump();
+    const t1 = performance.now();
+    const g = await request(`${s1.url}/fn/greet/cold`);
+    await g.body.dump();
+    if (g.statusCode !== 200) throw new Error('cold call failed');
+    const t2 = performance.now();
+    if (i >= 5) {
+      deployOnly.push(t1 - t0);
+      cold.push(t2 - t0);
+    }
+  }
+  s1.child.kill('SIGTERM');
+
+  // ---- fairness: 3 tenants 6:1:2, equal offered load far above capacity ----
+  const tenantsFile = join(ROOT, '.roam-cache/bench-tenants.json');
+  writeFileSync(tenantsFile, JSON.stringify({ tenants: { gold: { weight: 6 }, bronze: { weight: 1 }, silver: { weight: 2 } } }));
+  const s2 = await startServer(['--tenants', tenantsFile]);
+  const tenants = ['gold', 'bronze', 'silver'];
+  for (const t of tenants) {
+    const fns = steps.map((s) => ({ name: `${t}.${s}`, export: s }));
+    await api(s2.url, 'PUT', `/v1/bundles/shop-${t}`, variant(boutique, { name: `shop-${t}`, tenant: t, functions: fns }));
+    await api(s2.url, 'PUT', `/v1/chains/${t}`, JSON.stringify({ steps: fns.map((f) => f.name) }));
+  }
+  await Promise.all(tenants.map((t) => load(s2.url, `/chain/${t}/`, 2, 16)));
+  const before = (await api(s2.url, 'GET', '/v1/stats')).tenants;
+  const fair = await Promise.all(tenants.map((t) => load(s2.url, `/chain/${t}/`, DURATION, 16)));
+  const after = (await api(s2.url, 'GET', '/v1/stats')).tenants;
+  s2.child.kill('SIGTERM');
+  const done = tenants.map((t) => after[t].completed - before[t].completed);
+  const served = tenants.map((t) => after[t].servedMs - before[t].servedMs);
+  const sumDone = done.reduce((a, b) => a + b, 0);
+  const sumServed = served.reduce((a, b) => a + b, 0);
+  const want = [6 / 9, 1 / 9, 2 / 9];
+
+  // ---- report ----
+  const cpu = cpus();
+  say('# Chains benchmark (`npm run bench:chains`)');
+  say();
+  say(`Run ${new Date().toISOString()} on ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`);
+  say(`Command: \`npm run bench:chains -- --duration ${DURATION} --connections ${CONNECTIONS}${THREADS ? ` --threads ${THREADS}` : ''}\`; server \`roam serve\` in its own process with ${stats.workers} function workers; load from autocannon (same machine, ${CONNECTIONS} connections, ${DURATION} s after a 2 s warm-up).`);
+  say();
+  say('## Boutique checkout chain: shared-memory hand-off vs every hop over HTTP');
+  say();
+  say('Six functions: frontend → cart → catalog → currency → shipping → checkout (4-item order priced in EUR).');
+  say();
+  say('| transport | req/s | p50 ms | p99 ms | non-2xx | errors |');
+  say('|---|---:|---:|---:|---:|---:|');
+  say(`| (a) shared-memory hand-off (descriptors into the payload pool, one worker per chain) | ${f1(shm.rps)} | ${shm.p50} | ${shm.p99} | ${shm.non2xx} | ${shm.errors} |`);
+  say(`| (b) baseline: each hop an HTTP request to the next function | ${f1(http.rps)} | ${http.p50} | ${http.p99} | ${http.non2xx} | ${http.errors} |`);
+  say(`| for scale: one function (frontend) over HTTP | ${f1(single.rps)} | ${single.p50} | ${single.p99} | ${single.non2xx} | ${single.errors} |`);
+  say();
+  say(`**Ratio (a)/(b): ${(shm.rps / http.rps).toFixed(2)}x req/s, p99 ${(http.p99 / Math.max(shm.p99, 0.001)).toFixed(2)}x lower.** (Goal ≥ 10x.)`);
+  say();
+  say('## Cold start: deploy → first reply');
+  say();
+  say(`hello bundle (${hello.length} bytes), a new version (new hash, so nothing cached) each time, on a warm server; 20 runs after 5 warm-up runs.`);
+  say();
+  say(`| | median ms | p90 ms |`);
+  say('|---|---:|---:|');
+  say(`| PUT /v1/bundles (upload, verify, meter, compile, persist-free) | ${f1(median(deployOnly))} | ${f1(pct(deployOnly, 0.9))} |`);
+  say(`| deploy → first reply (adds the first call: instantiate in a worker) | ${f1(median(cold))} | ${f1(pct(cold, 0.9))} |`);
+  say();
+  say('Goal ≤ 10 ms.');
+  say();
+  say('## Fairness: 3 tenants weighted 6:1:2 under overload');
+  say();
+  say(`Each tenant runs its own copy of the checkout chain; each is offered the same load (16 connections, ${DURATION} s), together far above capacity.`);
+  say();
+  say('| tenant | weight | completed | share of completions | share of worker time | target share |');
+  say('|---|---:|---:|---:|---:|---:|');
+  tenants.forEach((t, i) => say(`| ${t} | ${[6, 1, 2][i]} | ${done[i]} | ${((done[i]! / sumDone) * 100).toFixed(1)}% | ${((served[i]! / sumServed) * 100).toFixed(1)}% | ${(want[i]! * 100).toFixed(1)}% |`));
+  say();
+  say(`Offered load per tenant: ${fair.map((r, i) => `${tenants[i]} ${f1(r.rps)} req/s, p99 ${r.p99} ms`).join('; ')}.`);
+  say();
+  say('## Idle');
+  say();
+  say(`Server process CPU over ${IDLE} s idle after the load, all threads: ${idlePct.toFixed(2)}% of one core.`);
+  say();
+  say('Sample checkout reply:');
+  say();
+  say('```json');
+  say(sample);
+  say('```');
+  writeFileSync(args.out!, lines.join('\n') + '\n');
+}
+
+await main();

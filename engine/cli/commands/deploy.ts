@@ -1,0 +1,51 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
+import { RoamError } from '../../errors.ts';
+
+const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--server URL] [--token T]
+
+Uploads a bundle to a running roam server (PUT /v1/bundles/NAME; NAME is the manifest's name).
+A project directory (with roam.json) is built first. --chains also declares the chain routes in the
+file. The server and token come from --server/--token or ROAM_SERVER/ROAM_TOKEN.
+
+Example:
+  roam deploy functions/hello/build/hello.wasm --server http://127.0.0.1:8080 --token secret`;
+
+export const command: Command = {
+  name: 'deploy',
+  summary: 'upload a bundle (and chain routes) to a running server',
+  help,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' } });
+    const [target] = positionals;
+    if (!target && !values.chains) throw new RoamError('E_USAGE', 'give a bundle .wasm or a project directory (see roam deploy --help)');
+    const { clientFrom } = await import('../../http/client.ts');
+    const client = clientFrom(values);
+    if (target) {
+      let bytes: Uint8Array;
+      if (existsSync(target) && statSync(target).isDirectory() && existsSync(join(target, 'roam.json'))) {
+        const { buildProject } = await import('../../build/assemblyscript.ts');
+        bytes = (await buildProject(target)).bytes;
+      } else {
+        if (!existsSync(target)) throw new RoamError('E_USAGE', `no such file: ${target}`);
+        bytes = readFileSync(target);
+      }
+      const { readBundle } = await import('../../bundle/bundle.ts');
+      const name = readBundle(bytes).manifest.name;
+      const t0 = performance.now();
+      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[] }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes);
+      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) functions: ${r.functions.join(', ')} in ${(performance.now() - t0).toFixed(1)} ms\n`);
+    }
+    if (values.chains) {
+      const { readChainsFile } = await import('../../chains/chains-file.ts');
+      for (const [route, spec] of Object.entries(readChainsFile(values.chains))) {
+        await client.control('PUT', `/v1/chains/${encodeURIComponent(route)}`, JSON.stringify(spec));
+        process.stdout.write(`chain ${route}: ${spec.steps.join(' → ')}\n`);
+      }
+    }
+    return 0;
+  },
+};
+export default command;

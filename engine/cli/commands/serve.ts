@@ -1,0 +1,75 @@
+import type { Command } from '../command.ts';
+import { parse } from '../args.ts';
+import { RoamError } from '../../errors.ts';
+
+const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
+
+Serves functions and chains over HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/...,
+POST /chain/ROUTE/..., GET /metrics (Prometheus). See engine/http/README.md.
+
+Options:
+  --port P          port (default 8080; 0 = any free port, printed on start)
+  --host H          address to bind (default 127.0.0.1)
+  --token T         admin token for the control API (or ROAM_TOKEN)
+  --no-auth         leave the control API open (refused unless given explicitly)
+  --state DIR       persist deployed bundles and chains in DIR (they come back after a restart)
+  --tenants FILE    tenant weights, tokens and caps: { "tenants": { "shop": { "weight": 6 } } }
+  --chains FILE     chain routes (roam.chains.json): { "chains": { "checkout": { "steps": [...] } } }
+  --threads N       function worker threads (default: cores)
+  --max-body BYTES  largest invocation body (default 1048576)
+  --timeout-ms MS   watchdog per run (default 10000)
+
+Example:
+  ROAM_TOKEN=secret roam serve --port 8080 --state .roam`;
+
+export const command: Command = {
+  name: 'serve',
+  summary: 'serve functions and chains over HTTP (control API, /fn, /chain, /metrics)',
+  help,
+  async run(argv) {
+    const { values } = parse(
+      argv,
+      {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      token: { type: 'string' },
+      'no-auth': { type: 'boolean', default: false },
+      state: { type: 'string' },
+      tenants: { type: 'string' },
+      chains: { type: 'string' },
+      threads: { type: 'string' },
+      'max-body': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      },
+      false,
+    );
+    const token = values.token ?? process.env.ROAM_TOKEN ?? null;
+    if (token === null && !values['no-auth']) throw new RoamError('E_USAGE', 'give --token T (or ROAM_TOKEN), or --no-auth to leave the control API open');
+    const int = (v: string | undefined, what: string) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new RoamError('E_USAGE', `${what} must be a non-negative integer`);
+      return n;
+    };
+    const { serve } = await import('../../http/serve.ts');
+    const { gateway, url } = await serve({
+      port: int(values.port, '--port')!,
+      host: values.host!,
+      token,
+      ...(values.state ? { stateDir: values.state } : {}),
+      ...(values.tenants ? { tenantsFile: values.tenants } : {}),
+      ...(values.chains ? { chainsFile: values.chains } : {}),
+      ...(values.threads ? { threads: int(values.threads, '--threads')! } : {}),
+      ...(values['max-body'] ? { maxBodyBytes: int(values['max-body'], '--max-body')! } : {}),
+      ...(values['timeout-ms'] ? { timeoutMs: int(values['timeout-ms'], '--timeout-ms')! } : {}),
+    });
+    process.stdout.write(`roam: serving on ${url}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => void gateway.close().then(resolve);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
+export default command;

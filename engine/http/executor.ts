@@ -1,0 +1,114 @@
+/**
+ * Runs functions and chains off the gateway thread in a piscina worker pool, so a slow function never
+ * blocks the server. Fuel bounds every call; the watchdog (aborting the task, which terminates its
+ * worker) is the backstop for a call that outlives `timeoutMs` anyway.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { PayloadPool } from '../chains/payload-pool.ts';
+import type { EngineLimits } from '../verify/verify.ts';
+import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+
+/** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
+const CLOCKS = 4096;
+
+export interface ExecutorOptions {
+  threads?: number;
+  /** Watchdog deadline per run (default 10 s). */
+  timeoutMs?: number;
+  limits: EngineLimits;
+  pool?: PayloadPool;
+}
+
+export class Executor {
+  readonly pool: PayloadPool;
+  readonly threads: number;
+  private readonly piscina: Piscina;
+  private readonly timeoutMs: number;
+  timeouts = 0;
+  private readonly clocks: BigInt64Array;
+  private readonly freeClocks: number[] = [];
+
+  constructor(opts: ExecutorOptions) {
+    this.pool = opts.pool ?? PayloadPool.create();
+    this.threads = Math.max(1, opts.threads ?? availableParallelism());
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.clocks = new BigInt64Array(new SharedArrayBuffer(16 * CLOCKS));
+    for (let i = CLOCKS - 1; i >= 0; i--) this.freeClocks.push(i);
+    const workerData: WorkerInit = { pool: this.pool.init, limits: opts.limits, clocks: this.clocks.buffer as SharedArrayBuffer };
+    this.piscina = new Piscina({
+      filename: new URL('./worker-boot.mjs', import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      // Calls are synchronous: one task per worker at a time; queueing happens in the tenant scheduler.
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 2 ** 31 - 1,
+      workerData,
+    });
+  }
+
+  /**
+   * Runs a task; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog fired.
+   * The deadline counts from when the worker starts the run (it stamps a shared clock slot), so time
+   * spent queued or waiting for a replacement worker to boot is not held against the function.
+   */
+  async run(task: Omit<RunTask, 'clock'>, refs: (hash: string) => BundleRef | undefined): Promise<RunResult> {
+    const first = await this.once(task);
+    if (!('miss' in first)) return first;
+    // This worker has not seen some bundle yet: send the compiled modules along, once per worker.
+    const sent: Record<string, BundleRef> = {};
+    for (const h of first.miss) {
+      const ref = refs(h);
+      if (!ref) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+      sent[h] = ref;
+    }
+    const second = await this.once({ ...task, refs: sent });
+    if ('miss' in second) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+    return second;
+  }
+
+  private async once(task: Omit<RunTask, 'clock'>): Promise<WorkerReply> {
+    const clock = this.freeClocks.pop();
+    if (clock === undefined) throw new Error('executor: more runs in flight than clock slots');
+    Atomics.store(this.clocks, 2 * clock, 0n);
+    let fired = false;
+    let timer: NodeJS.Timeout;
+    // No AbortController per run (measurably costly at this rate): the worker stamps its start time and
+    // thread id; an overdue run's worker is terminated directly and piscina replaces it.
+    const check = () => {
+      const started = Number(Atomics.load(this.clocks, 2 * clock));
+      const left = started === 0 ? this.timeoutMs : started + this.timeoutMs - Date.now();
+      if (started !== 0 && left <= 0) {
+        const tid = Number(Atomics.load(this.clocks, 2 * clock + 1));
+        const w = this.piscina.threads.find((t) => t.threadId === tid);
+        if (w) {
+          fired = true;
+          void w.terminate();
+          return;
+        }
+      }
+      timer = setTimeout(check, Math.max(left, 1));
+    };
+    timer = setTimeout(check, this.timeoutMs);
+    try {
+      return (await this.piscina.run({ ...task, clock })) as WorkerReply;
+    } catch (e) {
+      if (fired) {
+        this.timeouts++;
+        return { ok: false, code: 'E_TIMEOUT', message: `'${task.route ?? task.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+      }
+      return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+    } finally {
+      clearTimeout(timer!);
+      this.freeClocks.push(clock);
+    }
+  }
+
+  get queued(): number {
+    return this.piscina.queueSize;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.close({ force: true });
+  }
+}

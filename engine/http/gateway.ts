@@ -1,0 +1,325 @@
+/**
+ * The HTTP gateway: control API (deploy, list, remove bundles and chains; stats), function and chain
+ * invocation, Prometheus metrics. Built around a plain `http.Server` so the composed `roam serve` can
+ * hand it sockets (`gateway.server.emit('connection', socket)`) next to the binary protocol.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RoamError } from '../errors.ts';
+import { Engine } from '../runtime/engine.ts';
+import { decodeResponse, type FnResponse } from '../runtime/http-abi.ts';
+import { Pool } from 'undici';
+import { runChainOverHttp } from '../chains/http-hops.ts';
+import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
+import { encodeHead, writeHead } from '../chains/request-codec.ts';
+import type { Descriptor } from '../chains/payload-pool.ts';
+import { StateStore, type ChainSpec } from '../state/store.ts';
+import { FairScheduler } from '../tenancy/scheduler.ts';
+import { TenantTable } from '../tenancy/tenants.ts';
+import { authenticate, type Principal } from './auth.ts';
+import { readBody } from './body.ts';
+import { errorBody, httpStatus } from './errors.ts';
+import { Executor } from './executor.ts';
+import { jsonLogger, type Logger } from './log.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { Registry, type DeployedBundle } from './registry.ts';
+import type { RunResult, RunTask } from './task.ts';
+
+export interface GatewayOptions {
+  /** Admin bearer token for the control API; null leaves it open (explicit opt-in only). */
+  token: string | null;
+  /** Directory for persistent state; omitted = in memory only. */
+  stateDir?: string;
+  tenants?: TenantTable;
+  /** Function worker threads (default: available cores). */
+  threads?: number;
+  /** Largest request body for invocations (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Largest bundle upload (default 16 MiB). */
+  maxBundleBytes?: number;
+  /** Watchdog per run (default 10 s). */
+  timeoutMs?: number;
+  maxHops?: number;
+  limits?: Partial<EngineLimits>;
+  logger?: Logger;
+  /** This gateway's own base URL, for chains declared with `"hops": "http"` (set by `listen`). */
+  selfUrl?: string;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly registry: Registry;
+  readonly executor: Executor;
+  readonly scheduler: FairScheduler;
+  readonly metrics: GatewayMetrics;
+  /** Listens (port 0 = any); resolves with the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+/** Headers a function may not set: the gateway frames the response itself. */
+const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const limits = { ...DEFAULT_ENGINE_LIMITS, ...opts.limits };
+  const tenants = opts.tenants ?? new TenantTable();
+  const log = opts.logger ?? jsonLogger();
+  const maxBody = opts.maxBodyBytes ?? 1 << 20;
+  const maxBundle = opts.maxBundleBytes ?? 16 << 20;
+  const maxHops = opts.maxHops ?? 64;
+  const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  const scheduler = new FairScheduler(executor.threads * 2, tenants);
+  const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
+  const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
+  const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads);
+  await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
+  let closing = false;
+  let selfUrl = opts.selfUrl ?? null;
+  let selfPool: Pool | null = null;
+  const self = () => {
+    if (!selfUrl) throw new RoamError('E_CHAIN', 'chains with "hops": "http" need the gateway to know its own URL (listen, or the selfUrl option)');
+    return (selfPool ??= new Pool(selfUrl, { connections: 64, pipelining: 1 }));
+  };
+  const perBundle = new Map<string, { calls: number; errors: number; fuel: number }>();
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { ...JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const fail = (res: ServerResponse, e: unknown, extra: Record<string, unknown> = {}) => {
+    const body = { ...errorBody(e), ...extra };
+    const status = httpStatus(body.error);
+    if (status >= 500) log('error', 'request failed', body as unknown as Record<string, unknown>);
+    if (status === 413) res.setHeader('connection', 'close');
+    send(res, status, body);
+  };
+
+  const bundleInfo = (b: DeployedBundle) => ({
+    name: b.name,
+    version: b.manifest.version,
+    tenant: b.manifest.tenant,
+    hash: b.ref.hash,
+    size: b.size,
+    functions: b.manifest.functions.map((f) => f.name),
+    deployedAt: b.deployedAt,
+  });
+  const own = (p: Principal, b: DeployedBundle) => {
+    if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
+  };
+
+  async function control(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
+    const p = authenticate(req, opts.token, tenants);
+    const [, , kind, name] = parts; // '', 'v1', kind, name
+    const m = req.method;
+    if (kind === 'bundles' && name === undefined && m === 'GET') {
+      return send(res, 200, { bundles: registry.list().filter((b) => p.tenant === null || b.manifest.tenant === p.tenant).map(bundleInfo) });
+    }
+    if (kind === 'bundles' && name !== undefined && parts.length === 4) {
+      if (m === 'PUT') {
+        const bytes = await readBody(req, maxBundle);
+        const t0 = performance.now();
+        const b = await registry.deploy(decodeURIComponent(name), bytes, p.tenant);
+        log('info', 'deployed', { bundle: b.name, version: b.manifest.version, tenant: b.manifest.tenant, hash: b.ref.hash, ms: +(performance.now() - t0).toFixed(2) });
+        return send(res, 201, bundleInfo(b));
+      }
+      const b = registry.get(decodeURIComponent(name));
+      own(p, b);
+      if (m === 'GET') return send(res, 200, { ...bundleInfo(b), manifest: b.manifest, stats: perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 } });
+      if (m === 'DELETE') {
+        registry.remove(b.name, p.tenant);
+        log('info', 'removed', { bundle: b.name });
+        return send(res, 200, { removed: b.name });
+      }
+    }
+    if (kind === 'chains' && name === undefined && m === 'GET') return send(res, 200, { chains: Object.fromEntries(registry.listChains()) });
+    if (kind === 'chains' && name !== undefined && parts.length === 4) {
+      const route = decodeURIComponent(name);
+      if (m === 'PUT') {
+        let spec: ChainSpec;
+        try {
+          spec = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8')) as ChainSpec;
+        } catch (e) {
+          throw e instanceof RoamError ? e : new RoamError('E_CHAIN', `chain spec is not JSON: ${(e as Error).message}`);
+        }
+        if (p.tenant !== null) for (const fn of [...(spec.steps ?? []), ...(spec.also ?? [])]) {
+          const b = registry.bundleOf(fn);
+          if (b) own(p, b);
+        }
+        registry.putChain(route, spec);
+        return send(res, 201, { route, ...spec });
+      }
+      if (m === 'GET') {
+        const c = registry.chain(route);
+        if (!c) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
+        return send(res, 200, { route, ...c });
+      }
+      if (m === 'DELETE') {
+        if (p.tenant !== null) throw new RoamError('E_FORBIDDEN', 'only the admin token may remove chains');
+        registry.removeChain(route);
+        return send(res, 200, { removed: route });
+      }
+    }
+    if (kind === 'stats' && m === 'GET') {
+      return send(res, 200, {
+        workers: executor.threads,
+        timeouts: executor.timeouts,
+        payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
+        tenants: scheduler.stats(),
+        bundles: Object.fromEntries(registry.list().filter((b) => p.tenant === null || b.manifest.tenant === p.tenant).map((b) => [b.name, perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
+      });
+    }
+    throw new RoamError(parts.length > 4 || !['bundles', 'chains', 'stats'].includes(kind ?? '') ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);
+  }
+
+  /** Invokes a function (`route` null) or a chain; writes the function's response. */
+  async function invoke(req: IncomingMessage, res: ServerResponse, kind: 'fn' | 'chain', name: string, rest: string): Promise<void> {
+    const t0 = performance.now();
+    let steps: string[];
+    let targets: RunTask['targets'];
+    let tenant: string;
+    if (kind === 'fn') {
+      const b = registry.bundleOf(name);
+      if (!b) throw new RoamError('E_NOT_FOUND', `no function '${name}'`);
+      steps = [name];
+      targets = { [name]: b.ref.hash };
+      tenant = b.manifest.tenant;
+    } else {
+      const spec = registry.chain(name);
+      if (!spec) throw new RoamError('E_NOT_FOUND', `no chain route '${name}'`);
+      steps = spec.steps;
+      targets = registry.resolveChain(name, spec);
+      tenant = registry.chainTenant(spec);
+      if (spec.hops === 'http') {
+        const body = await readBody(req, maxBody);
+        const { res: fr } = await runChainOverHttp({ route: name, steps, reachable: new Set(Object.keys(targets)), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
+        writeFnResponse(res, fr);
+        metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
+        return;
+      }
+    }
+    const body = await readBody(req, maxBody);
+    const head = { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) };
+    // Encode the first hop's request once, straight into the shared payload pool.
+    const h = encodeHead(head);
+    const pool = executor.pool;
+    const d = pool.alloc(h.size + body.length);
+    const buf = d ? pool.view(d) : new Uint8Array(h.size + body.length);
+    buf.set(body, writeHead(h, body.length, buf, 0));
+    const task: Omit<RunTask, 'clock'> = { route: kind === 'fn' ? null : name, steps, targets, head, input: d ?? buf, maxHops };
+    let r: RunResult;
+    try {
+      r = await scheduler.submit(tenant, metrics.cost(steps), () => executor.run(task, (h) => registry.ref(h)));
+    } catch (e) {
+      if (d) pool.free(d);
+      throw e;
+    }
+    if (!r.ok && (r.code === 'E_TIMEOUT' || r.code === 'E_WORKER' || r.code === 'E_NOT_FOUND') && d) pool.free(d); // no worker got to free it
+    metrics.recordHops(tenant, r.hops, r.ok ? null : r.code);
+    for (const hop of r.hops) {
+      const bn = registry.bundleOf(hop.fn)?.name;
+      if (!bn) continue;
+      const s = perBundle.get(bn) ?? { calls: 0, errors: 0, fuel: 0 };
+      s.calls++;
+      s.fuel += hop.fuel;
+      if (!hop.ok) s.errors++;
+      perBundle.set(bn, s);
+    }
+    if (!r.ok) {
+      if (r.hops.length === 0) metrics.recordFailure(r.fn, tenant, r.code);
+      const status = httpStatus(r.code, r.appStatus);
+      const out = { error: r.code, message: r.message, function: r.fn };
+      if (status >= 500 && !closing) log('error', 'function failed', { kind, name, ...out });
+      send(res, status, out);
+      metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
+      return;
+    }
+    const isDesc = !(r.output instanceof Uint8Array);
+    const raw = isDesc ? pool.view(r.output as Descriptor) : (r.output as Uint8Array);
+    let status = 500;
+    try {
+      // Buffer.from in writeFnResponse copies: the pool slot is reused as soon as it is freed.
+      status = writeFnResponse(res, decodeResponse(raw));
+    } finally {
+      if (isDesc) pool.free(r.output as Descriptor);
+    }
+    metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
+  }
+
+  function forwardHeaders(req: IncomingMessage): Array<[string, string]> {
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const n = req.rawHeaders[i]!.toLowerCase();
+      if (n !== 'authorization' && n !== 'host' && n !== 'connection') headers.push([n, req.rawHeaders[i + 1]!]);
+    }
+    return headers;
+  }
+
+  function writeFnResponse(res: ServerResponse, fr: FnResponse): number {
+    const status = fr.status >= 100 && fr.status <= 599 ? fr.status : 500;
+    const out: Record<string, string> = {};
+    for (const [n, v] of fr.headers) if (!HOP_BY_HOP.has(n.toLowerCase())) out[n] = v;
+    out['content-length'] = String(fr.body.length);
+    res.writeHead(status, out);
+    res.end(Buffer.from(fr.body));
+    return status;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const parts = path.split('/');
+    try {
+      if (parts[1] === 'fn' || parts[1] === 'chain') {
+        const name = decodeURIComponent(parts[2] ?? '');
+        if (!name) throw new RoamError('E_NOT_FOUND', `no ${parts[1]} name in ${path}`);
+        const restStart = 1 + parts[1].length + 1 + (parts[2] ?? '').length;
+        const rest = url.slice(restStart) || '/';
+        return await invoke(req, res, parts[1], name, rest.startsWith('/') ? rest : '/' + rest);
+      }
+      if (parts[1] === 'v1') return await control(req, res, parts);
+      if (path === '/metrics' && req.method === 'GET') {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        return void res.end(text);
+      }
+      if (path === '/healthz') return send(res, 200, { ok: true });
+      throw new RoamError('E_NOT_FOUND', `no route ${req.method} ${path}`);
+    } catch (e) {
+      if (!res.headersSent) fail(res, e);
+      else res.destroy();
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  return {
+    server,
+    registry,
+    executor,
+    scheduler,
+    metrics,
+    listen(port: number, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          const u = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+          selfUrl ??= u;
+          resolve(u);
+        });
+      });
+    },
+    async close() {
+      closing = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await selfPool?.destroy();
+      await executor.close();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The gateway's deployed bundles and chains: verifies and meters uploads on the gateway thread (so a
+ * refusal is a 400 before anything runs), compiles once and shares the compiled module with workers,
+ * persists through the state store, and resolves function names and chain routes.
+ */
+import { RoamError } from '../errors.ts';
+import { Engine } from '../runtime/engine.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import type { ChainSpec, StateStore } from '../state/store.ts';
+import type { TenantTable } from '../tenancy/tenants.ts';
+import type { BundleRef } from './task.ts';
+
+export interface DeployedBundle {
+  name: string;
+  manifest: Manifest;
+  ref: BundleRef;
+  size: number;
+  deployedAt: string;
+}
+
+const ROUTE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+/** Copies bytes into a SharedArrayBuffer so sending them to a worker shares instead of copying. */
+function shared(bytes: Uint8Array): Uint8Array {
+  const u8 = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  u8.set(bytes);
+  return u8;
+}
+
+export class Registry {
+  private readonly bundles = new Map<string, DeployedBundle>();
+  /** function name → bundle name */
+  private readonly functions = new Map<string, string>();
+  private readonly chains = new Map<string, ChainSpec>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly tenants: TenantTable,
+    private readonly state: StateStore | null,
+    /** Worker threads, each holding an instance: memory a bundle reserves = pages × 64 KiB × threads. */
+    private readonly threads: number,
+  ) {}
+
+  /** Loads what the state directory holds (a bundle that no longer verifies is skipped and reported). */
+  async restore(onSkip: (name: string, err: Error) => void): Promise<void> {
+    if (!this.state) return;
+    const snap = this.state.snapshot;
+    for (const [name, hash] of Object.entries(snap.bundles)) {
+      try {
+        await this.install(name, this.state.bundleBytes(hash), null, false);
+      } catch (e) {
+        onSkip(name, e as Error);
+      }
+    }
+    for (const [route, spec] of Object.entries(snap.chains)) this.chains.set(route, spec);
+  }
+
+  /**
+   * Verifies, meters and compiles `bytes` as bundle `name`. `asTenant` (null = admin) must own the
+   * bundle. Persists before it swaps the new version in, so a crash keeps the old one.
+   */
+  async deploy(name: string, bytes: Uint8Array, asTenant: string | null): Promise<DeployedBundle> {
+    return this.install(name, bytes, asTenant, true);
+  }
+
+  private async install(name: string, bytes: Uint8Array, asTenant: string | null, persist: boolean): Promise<DeployedBundle> {
+    const { bundle, metered } = this.engine.prepare(bytes);
+    const m = bundle.manifest;
+    if (m.name !== name) throw new RoamError('E_NAME', `bundle is named '${m.name}' in its manifest, not '${name}'`);
+    if (asTenant !== null && m.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle belongs to tenant '${m.tenant}'; this token is for tenant '${asTenant}'`);
+    const old = this.bundles.get(name);
+    if (asTenant !== null && old && old.manifest.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle '${name}' belongs to tenant '${old.manifest.tenant}'`);
+    if (m.functions.length === 0) throw new RoamError('E_EXPORT', `bundle '${name}' declares no functions (only message handlers); the gateway serves functions`);
+    for (const f of m.functions) {
+      const owner = this.functions.get(f.name);
+      if (owner && owner !== name) throw new RoamError('E_CONFLICT', `function '${f.name}' is already served by bundle '${owner}'`);
+    }
+    this.checkMemory(m, old);
+    const module = await WebAssembly.compile(metered as BufferSource);
+    if (persist) this.state?.putBundle(name, bundle.hash, bytes);
+    const d: DeployedBundle = { name, manifest: m, ref: { hash: bundle.hash, module, bytes: shared(bytes) }, size: bytes.length, deployedAt: new Date().toISOString() };
+    if (old) for (const f of old.manifest.functions) this.functions.delete(f.name);
+    this.bundles.set(name, d);
+    for (const f of m.functions) this.functions.set(f.name, name);
+    return d;
+  }
+
+  private checkMemory(m: Manifest, old: DeployedBundle | undefined): void {
+    const cap = this.tenants.get(m.tenant).maxMemoryMiB;
+    if (!Number.isFinite(cap)) return;
+    const mib = (x: Manifest) => (Math.min(x.limits.memoryPages, this.engine.limits.maxMemoryPages) * 64 * this.threads) / 1024;
+    let used = mib(m);
+    for (const b of this.bundles.values()) if (b !== old && b.manifest.tenant === m.tenant) used += mib(b.manifest);
+    if (used > cap) throw new RoamError('E_QUOTA', `tenant '${m.tenant}' would reserve ${used} MiB of linear memory (${this.threads} workers), over its cap of ${cap} MiB`);
+  }
+
+  remove(name: string, asTenant: string | null): DeployedBundle {
+    const b = this.get(name);
+    if (asTenant !== null && b.manifest.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle '${name}' belongs to tenant '${b.manifest.tenant}'`);
+    this.state?.removeBundle(name);
+    this.bundles.delete(name);
+    for (const f of b.manifest.functions) this.functions.delete(f.name);
+    return b;
+  }
+
+  get(name: string): DeployedBundle {
+    const b = this.bundles.get(name);
+    if (!b) throw new RoamError('E_NOT_FOUND', `no bundle named '${name}'`);
+    return b;
+  }
+
+  list(): DeployedBundle[] {
+    return [...this.bundles.values()];
+  }
+
+  /** The bundle serving function `fn`, or null. */
+  bundleOf(fn: string): DeployedBundle | null {
+    const b = this.functions.get(fn);
+    return b ? this.bundles.get(b)! : null;
+  }
+
+  putChain(route: string, spec: ChainSpec): void {
+    if (!ROUTE_RE.test(route)) throw new RoamError('E_CHAIN', `chain route must match ${ROUTE_RE}`);
+    if (!Array.isArray(spec.steps) || spec.steps.length === 0 || spec.steps.some((s) => typeof s !== 'string')) throw new RoamError('E_CHAIN', 'a chain needs "steps": a non-empty array of function names');
+    if (spec.also !== undefined && (!Array.isArray(spec.also) || spec.also.some((s) => typeof s !== 'string'))) throw new RoamError('E_CHAIN', '"also" must be an array of function names');
+    if (spec.hops !== undefined && spec.hops !== 'shm' && spec.hops !== 'http') throw new RoamError('E_CHAIN', '"hops" must be "shm" or "http"');
+    const clean: ChainSpec = { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
+    this.state?.putChain(route, clean);
+    this.chains.set(route, clean);
+  }
+
+  removeChain(route: string): void {
+    if (!this.chains.has(route)) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
+    this.state?.removeChain(route);
+    this.chains.delete(route);
+  }
+
+  chain(route: string): ChainSpec | null {
+    return this.chains.get(route) ?? null;
+  }
+
+  listChains(): Array<[string, ChainSpec]> {
+    return [...this.chains];
+  }
+
+  /** Resolves every function a chain may reach to its bundle's hash; throws E_NOT_FOUND naming a missing one. */
+  resolveChain(route: string, spec: ChainSpec): Record<string, string> {
+    const targets: Record<string, string> = {};
+    for (const fn of [...spec.steps, ...(spec.also ?? [])]) {
+      const b = this.bundleOf(fn);
+      if (!b) throw new RoamError('E_NOT_FOUND', `chain '${route}' uses function '${fn}', which no deployed bundle serves`);
+      targets[fn] = b.ref.hash;
+    }
+    return targets;
+  }
+
+  /** A deployed bundle's worker reference by content hash (any name serving it). */
+  ref(hash: string): BundleRef | undefined {
+    for (const b of this.bundles.values()) if (b.ref.hash === hash) return b.ref;
+    return undefined;
+  }
+
+  /** The tenant a chain runs as: its first step's bundle owner. */
+  chainTenant(spec: ChainSpec): string {
+    return this.bundleOf(spec.steps[0]!)?.manifest.tenant ?? 'default';
+  }
+}

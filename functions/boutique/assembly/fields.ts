@@ -1,0 +1,85 @@
+// The payload the boutique services pass along: "key=value" lines, each service adding its own.
+export class Fields {
+  keys: string[] = [];
+  values: string[] = [];
+
+  static parse(text: string): Fields {
+    const f = new Fields();
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      const eq = l.indexOf("=");
+      if (eq <= 0) continue;
+      f.keys.push(l.substring(0, eq));
+      f.values.push(l.substring(eq + 1));
+    }
+    return f;
+  }
+
+  get(key: string): string {
+    for (let i = this.keys.length - 1; i >= 0; i--) if (this.keys[i] == key) return this.values[i];
+    return "";
+  }
+
+  all(key: string): string[] {
+    const out = new Array<string>();
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == key) out.push(this.values[i]);
+    return out;
+  }
+
+  set(key: string, value: string): void {
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == key) { this.values[i] = value; return; }
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  add(key: string, value: string): void {
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  drop(key: string): void {
+    const k = new Array<string>();
+    const v = new Array<string>();
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] != key) { k.push(this.keys[i]); v.push(this.values[i]); }
+    this.keys = k;
+    this.values = v;
+  }
+
+  text(): string {
+    let s = "";
+    for (let i = 0; i < this.keys.length; i++) s += this.keys[i] + "=" + this.values[i] + "\n";
+    return s;
+  }
+}
+
+/** FNV-1a over a string's UTF-16 code units, `rounds` times (stands in for token checks, hashing). */
+export function fnv(s: string, rounds: i32 = 1): u64 {
+  let h: u64 = 0xcbf29ce484222325;
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < s.length; i++) {
+      h ^= <u64>s.charCodeAt(i);
+      h *= 0x100000001b3;
+    }
+    h ^= <u64>r;
+  }
+  return h;
+}
+
+export function hex(h: u64, digits: i32): string {
+  const d = "0123456789abcdef";
+  let s = "";
+  for (let i = 0; i < digits; i++) {
+    s += d.charAt(<i32>(h & 15));
+    h >>= 4;
+  }
+  return s;
+}
+
+/** Money as nanos of a unit (Online Boutique keeps units + nanos). */
+export function money(nanos: i64): string {
+  const units = nanos / 1000000000;
+  let cents = (nanos % 1000000000) / 10000000;
+  if (cents < 0) cents = -cents;
+  return units.toString() + "." + (cents < 10 ? "0" : "") + cents.toString();
+}

@@ -1,0 +1,159 @@
+// Chains on a real gateway: declared order, next-hop picking, call-and-return, limits, payload pool hygiene.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { Worker } from 'node:worker_threads';
+import { createGateway, type Gateway } from '../engine/http/gateway.ts';
+import { silentLogger } from '../engine/http/log.ts';
+import { PayloadPool } from '../engine/chains/payload-pool.ts';
+import { buildFixture } from './http-fixtures.ts';
+
+const ADMIN = 'chain-secret';
+let gw: Gateway;
+let url: string;
+
+async function put(path: string, body: Uint8Array | string) {
+  const r = await request(url + path, { method: 'PUT', body, headers: { authorization: `Bearer ${ADMIN}` } });
+  const text = await r.body.text();
+  expect(r.statusCode, text).toBe(201);
+}
+async function post(path: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
+  const r = await request(url + path, { method: 'POST', body, headers });
+  return { status: r.statusCode, headers: r.headers, text: await r.body.text() };
+}
+
+beforeAll(async () => {
+  gw = await createGateway({ token: ADMIN, threads: 2, logger: silentLogger, maxHops: 16, maxBodyBytes: 512 * 1024 });
+  url = await gw.listen(0);
+  await put('/v1/bundles/fnkit', await buildFixture('test/fixtures/fnkit'));
+  await put('/v1/chains/shout', JSON.stringify({ steps: ['upper', 'exclaim', 'exclaim'] }));
+  await put('/v1/chains/route', JSON.stringify({ steps: ['pick', 'exclaim'], also: ['upper', 'echo'] }));
+  await put('/v1/chains/rpc', JSON.stringify({ steps: ['rpc', 'exclaim'], also: ['upper'] }));
+  await put('/v1/chains/forever', JSON.stringify({ steps: ['loop'] }));
+  await put('/v1/chains/fails', JSON.stringify({ steps: ['upper', 'teapot', 'exclaim'] }));
+  await put('/v1/chains/shout-http', JSON.stringify({ steps: ['upper', 'exclaim', 'exclaim'], hops: 'http' }));
+  await put('/v1/chains/rpc-http', JSON.stringify({ steps: ['rpc', 'exclaim'], also: ['upper'], hops: 'http' }));
+  await put('/v1/chains/fails-http', JSON.stringify({ steps: ['upper', 'teapot', 'exclaim'], hops: 'http' }));
+  await put('/v1/chains/broken', JSON.stringify({ steps: ['upper', 'missing'] }));
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('chains', () => {
+  it('runs the declared steps in order, each getting the previous body', async () => {
+    const r = await post('/chain/shout/', 'hello');
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('HELLO!!');
+  });
+
+  it('lets a function pick its next hop, or end the chain', async () => {
+    expect((await post('/chain/route/', 'x', { 'x-next': 'upper' })).text).toBe('X');
+    expect((await post('/chain/route/', 'x', { 'x-next': '-' })).text).toBe('x');
+    expect((await post('/chain/route/', 'x')).text).toBe('x!');
+    const viaEcho = await post('/chain/route/p?q', 'body', { 'x-next': 'echo' });
+    expect(viaEcho.text).toBe('POST /p?q|body');
+    expect(viaEcho.headers['x-from']).toBe('pick');
+  });
+
+  it('refuses a next hop the chain does not declare', async () => {
+    const r = await post('/chain/route/', 'x', { 'x-next': 'spin' });
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.text)).toMatchObject({ error: 'E_CHAIN_HOP', function: 'pick' });
+  });
+
+  it('calls a function and returns to the caller with its answer and state', async () => {
+    const r = await post('/chain/rpc/', 'abc');
+    expect(r.text).toBe('rpc(ABC)[s1] from upper!');
+  });
+
+  it('stops a chain that keeps hopping with 508', async () => {
+    const r = await post('/chain/forever/', 'x');
+    expect(r.status).toBe(508);
+    expect(JSON.parse(r.text).error).toBe('E_CHAIN_LOOP');
+  });
+
+  it("ends the chain at a hop's error response", async () => {
+    const r = await post('/chain/fails/', 'x');
+    expect(r.status).toBe(418);
+    expect(JSON.parse(r.text)).toMatchObject({ error: 'E_HANDLER', function: 'teapot' });
+  });
+
+  it('answers 404 when a chain names a function nobody serves', async () => {
+    const r = await post('/chain/broken/', 'x');
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.text).message).toMatch(/'missing'/);
+  });
+
+  it('moves payloads bigger than a pool slot too, and leaves no pool slot in use', async () => {
+    const big = 'a'.repeat(70 * 1024);
+    const r = await post('/chain/route/', big);
+    expect(r.status, r.text.slice(0, 200)).toBe(200);
+    expect(r.text).toBe(big + '!');
+    await Promise.all(Array.from({ length: 40 }, (_, i) => post('/chain/shout/', `m${i}`)));
+    expect(gw.executor.pool.used()).toBe(0);
+  });
+});
+
+describe('chains with every hop over HTTP (the baseline)', () => {
+  it('gives the same answers as the shared-memory hand-off', async () => {
+    expect((await post('/chain/shout-http/', 'hello')).text).toBe('HELLO!!');
+    expect((await post('/chain/rpc-http/', 'abc')).text).toBe('rpc(ABC)[s1] from upper!');
+    const f = await post('/chain/fails-http/', 'x');
+    expect(f.status).toBe(418);
+    expect(JSON.parse(f.text)).toMatchObject({ error: 'E_HANDLER', function: 'teapot' });
+  });
+
+  it('refuses an unknown hop transport', async () => {
+    const r = await request(url + '/v1/chains/odd', { method: 'PUT', body: JSON.stringify({ steps: ['upper'], hops: 'pigeon' }), headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(r.statusCode).toBe(400);
+    expect(((await r.body.json()) as { message: string }).message).toMatch(/"hops"/);
+  });
+});
+
+describe('payload pool', () => {
+  it('never hands the same slot to two threads at once', async () => {
+    const pool = PayloadPool.create(64, 64);
+    const src = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const { buffer, slots, slotSize, me, rounds } = workerData;
+      const bits = new Int32Array(buffer, 0, Math.ceil(slots / 32));
+      const header = Math.ceil((bits.length * 4) / 64) * 64;
+      const u8 = new Uint8Array(buffer);
+      let clashes = 0;
+      for (let r = 0; r < rounds; r++) {
+        const held = [];
+        for (let k = 0; k < 8; k++) {
+          for (let w = 0; w < bits.length; w++) {
+            const cur = Atomics.load(bits, w);
+            if (cur === -1) continue;
+            const bit = 31 - Math.clz32(~cur & (cur + 1));
+            const slot = w * 32 + bit;
+            if (slot >= slots) continue;
+            if (Atomics.compareExchange(bits, w, cur, cur | (1 << bit)) === cur) { held.push(slot); break; }
+            w--;
+          }
+        }
+        for (const s of held) u8[header + s * slotSize] = me;
+        for (const s of held) if (u8[header + s * slotSize] !== me) clashes++;
+        for (const s of held) Atomics.and(bits, s >>> 5, ~(1 << (s & 31)));
+      }
+      parentPort.postMessage(clashes);`;
+    const run = (me: number) =>
+      new Promise<number>((resolve, reject) => {
+        const w = new Worker(src, { eval: true, workerData: { ...pool.init, me, rounds: 2000 } });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    // Two other threads run the pool's algorithm (same code shape) while this one uses the class.
+    const others = Promise.all([run(1), run(2)]);
+    let mine = 0;
+    for (let r = 0; r < 2000; r++) {
+      const held = [pool.alloc(10), pool.alloc(10)].filter((d) => d !== null);
+      for (const d of held) pool.u8[d!.offset] = 3;
+      for (const d of held) if (pool.u8[d!.offset] !== 3) mine++;
+      for (const d of held) pool.free(d!);
+    }
+    expect([mine, ...(await others)]).toEqual([0, 0, 0]);
+    expect(pool.used()).toBe(0);
+  });
+});

@@ -1,0 +1,119 @@
+// Persistence across restarts of a real `roam serve` process, including a kill -9 in the middle of a deploy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { Readable } from 'node:stream';
+import { contentHash } from '../engine/bundle/bundle.ts';
+import { buildFixture, ROOT, variant } from './http-fixtures.ts';
+
+const TOKEN = 'persist-secret';
+const auth = { authorization: `Bearer ${TOKEN}` };
+let dir: string;
+let v1: Uint8Array;
+let v2: Uint8Array;
+const children: ChildProcess[] = [];
+
+/** Starts `roam serve` on port 0 and resolves with its URL once it prints it. */
+function startServer(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--token', TOKEN, '--state', dir, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c) => {
+      out += c;
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.stderr!.on('data', (c) => (err += c));
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${err}`)));
+  });
+}
+
+function kill9(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+const version = async (url: string) => {
+  const r = await request(`${url}/v1/bundles/fnkit`, { headers: auth });
+  return ((await r.body.json()) as { version: string }).version;
+};
+const echo = async (url: string) => (await (await request(`${url}/fn/echo/`, { method: 'POST', body: 'hi' })).body.text());
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'roam-state-'));
+  v1 = await buildFixture('test/fixtures/fnkit');
+  v2 = variant(v1, { version: '2.0.0' });
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('state directory', () => {
+  it('brings deployed bundles and chains back after a restart', async () => {
+    const a = await startServer();
+    const put = await request(`${a.url}/v1/bundles/fnkit`, { method: 'PUT', body: v1, headers: auth });
+    expect(put.statusCode).toBe(201);
+    await put.body.dump();
+    const ch = await request(`${a.url}/v1/chains/shout`, { method: 'PUT', body: JSON.stringify({ steps: ['upper', 'exclaim'] }), headers: auth });
+    expect(ch.statusCode).toBe(201);
+    await ch.body.dump();
+    await kill9(a.child);
+    const b = await startServer();
+    expect(await version(b.url)).toBe('1.0.0');
+    expect(await echo(b.url)).toBe('POST /|hi');
+    expect(await (await request(`${b.url}/chain/shout/`, { method: 'POST', body: 'hey' })).body.text()).toBe('HEY!');
+    await kill9(b.child);
+  });
+
+  it('keeps the old version served when the server is killed in the middle of an upload', async () => {
+    const a = await startServer();
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    const half = v2.length >> 1;
+    async function* body() {
+      yield v2.subarray(0, half);
+      await stalled; // the rest never comes before the kill
+      yield v2.subarray(half);
+    }
+    const upload = request(`${a.url}/v1/bundles/fnkit`, { method: 'PUT', body: Readable.from(body()), headers: { ...auth, 'content-length': String(v2.length) } }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 200)); // let the first half reach the server
+    await kill9(a.child);
+    release();
+    expect(await upload).toBeInstanceOf(Error);
+    const b = await startServer();
+    expect(await version(b.url)).toBe('1.0.0');
+    expect(await echo(b.url)).toBe('POST /|hi');
+    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+    await kill9(b.child);
+  });
+
+  it('discards what a crash between writing the new bytes and switching the index left behind', async () => {
+    // What a crash inside a deploy leaves: a half-written temp file and the new bundle's bytes, with the
+    // index still naming the old version.
+    writeFileSync(join(dir, '.tmp-deadbeef'), '{"bundles":{"fnk');
+    writeFileSync(join(dir, 'bundles', `${contentHash(v2)}.wasm`), v2);
+    writeFileSync(join(dir, 'bundles', '.tmp-cafe'), v2.subarray(0, 100));
+    const b = await startServer();
+    expect(await version(b.url)).toBe('1.0.0');
+    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+    expect(readdirSync(join(dir, 'bundles'))).toEqual([`${contentHash(v1)}.wasm`]);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    expect(index.bundles).toEqual({ fnkit: contentHash(v1) });
+    // and a complete deploy after that switches versions for good
+    const put = await request(`${b.url}/v1/bundles/fnkit`, { method: 'PUT', body: v2, headers: auth });
+    expect(put.statusCode).toBe(201);
+    await put.body.dump();
+    await kill9(b.child);
+    const c = await startServer();
+    expect(await version(c.url)).toBe('2.0.0');
+    await kill9(c.child);
+  });
+});
