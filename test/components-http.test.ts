@@ -35,7 +35,7 @@ describe('component functions behind the gateway', () => {
     expect(ts.status).toBe(200);
     expect(ts.headers['content-type']).toBe('application/json');
     expect(JSON.parse(ts.text)).toEqual({ greeting: 'hello, grace', method: 'POST' });
-  });
+  }, 300_000); // componentize-js on a fresh machine (shared with components.test.ts through a lock)
 
   it('answers 400 naming the interface for an undeclared WASI import, 400 for a malformed component', async () => {
     const fs = await watComponent('(component (import "wasi:sockets/tcp@0.2.3" (instance)))', { name: 'net', functions: [{ name: 'net' }] }, true);

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ComponentFunction, embedComponentManifest, isComponent, parseComponent, verifyComponent } from '../engine/components/index.ts';
@@ -18,6 +18,13 @@ async function deploy(bytes: Uint8Array, opts: Parameters<typeof ComponentFuncti
 }
 afterAll(async () => {
   await Promise.all(open.map((f) => f.close()));
+});
+// componentize-js takes 14 s (more under load) per JS project on a fresh machine: start both builds
+// now, in parallel with the WAT tests; the tests that need them allow for the wait.
+const COMPONENTIZE_MS = 300_000;
+beforeAll(() => {
+  void componentOf('functions/hello-ts').catch(() => {});
+  void componentOf('test/fixtures/components/faulty-ts').catch(() => {});
 });
 
 describe('component bundles: recognition and the manifest section', () => {
@@ -66,7 +73,7 @@ describe('component functions: serving requests', () => {
     // pipelined calls are answered in order
     const many = await Promise.all(['a', 'b', 'c', 'd'].map((w) => fn.call(get(`/${w}`))));
     expect(many.map((m) => JSON.parse(text(m.body)).greeting)).toEqual(['hello, a', 'hello, b', 'hello, c', 'hello, d']);
-  });
+  }, COMPONENTIZE_MS);
 });
 
 describe('component functions: bad input', () => {
@@ -138,7 +145,7 @@ describe('component functions: bad input', () => {
     const ok = await fn.call(get('/echo', { method: 'PUT', headers: [['X-In', 'v1']], body: Buffer.from('payload') }));
     expect(ok).toMatchObject({ status: 201, headers: [['x-echo', 'v1']] });
     expect(text(ok.body)).toBe('PUT payload');
-  });
+  }, COMPONENTIZE_MS);
 });
 
 describe('roam build for component projects', () => {

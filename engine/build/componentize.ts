@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoamError } from '../errors.ts';
@@ -81,6 +81,33 @@ async function componentizeCached(js: string, wit: string): Promise<{ component:
   const file = join(dir, `${key}.wasm`);
   if (existsSync(file)) return { component: readFileSync(file), cached: true, ms: 0 };
   mkdirSync(dir, { recursive: true });
+  // Another process (a parallel test file, a second build) componentizing the same input: wait for it.
+  const lock = `${file}.lock`;
+  if (!tryLock(lock)) {
+    for (let waited = 0; waited < LOCK_STALE_MS && existsSync(lock) && !existsSync(file); waited += 250) await sleep(250);
+    if (existsSync(file)) return { component: readFileSync(file), cached: true, ms: 0 };
+    rmSync(lock, { force: true }); // stale: its owner died
+    tryLock(lock);
+  }
+  try {
+    return await componentizeNow(js, wit, dir, key, file);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+const LOCK_STALE_MS = 5 * 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function tryLock(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function componentizeNow(js: string, wit: string, dir: string, key: string, file: string): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
   // componentize-js wants a file path for the source; WIT is passed as text (a witPath failed here with os error 44).
   const src = join(dir, `${key}.js`);
   writeFileSync(src, js);
