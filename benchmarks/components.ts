@@ -12,6 +12,7 @@ import { ComponentFunction } from '../engine/components/index.ts';
 import { createGateway } from '../engine/http/gateway.ts';
 import { silentLogger } from '../engine/http/log.ts';
 import { Engine } from '../engine/runtime/engine.ts';
+import { setLogSink } from '../engine/capabilities/log.ts';
 import { encodeRequest, type FnRequest } from '../engine/runtime/http-abi.ts';
 import { fmt } from './harness.ts';
 
@@ -44,6 +45,8 @@ async function rate(call: () => Promise<unknown>, total: number, inflight: numbe
 export async function run(): Promise<string> {
   const out: string[] = ['## Components: the same hello function three ways', ''];
   const savedCache = process.env.ROAM_CACHE_DIR;
+  // Every hello logs one line per call; drop them in-process (components drop theirs: no onLog).
+  setLogSink(() => {});
 
   // Builds. componentize from an empty cache once, to time it.
   const as = await buildProject(join(ROOT, 'functions/hello'), { outFile: join(tmpdir(), 'bench-hello.wasm') });
