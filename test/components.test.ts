@@ -156,6 +156,12 @@ describe('roam build for component projects', () => {
     expect(isComponent(readFileSync(join(ROOT, 'tmp', 'cli-hello-wat.wasm')))).toBe(true);
   });
 
+  it('inspects a component bundle: manifest, WIT-level imports and exports', async () => {
+    const r = await roam(['inspect', join(ROOT, 'tmp', 'cli-hello-wat.wasm'), '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'component', manifest: { name: 'hello-wat' }, imports: ['roam:function/log@0.1.0', 'roam:function/types@0.1.0'], exports: ['roam:function/handler@0.1.0'] });
+  });
+
   it('reports a TypeScript syntax error with file and line', async () => {
     const r = await roam(['build', join(ROOT, 'test/fixtures/components/broken-ts')]);
     expect(r.code).not.toBe(0);
