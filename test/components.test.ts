@@ -62,6 +62,14 @@ describe('component functions: serving requests', () => {
     expect(lines).toContain('hello-wat called');
   });
 
+  it('recycles its worker after recycleAfterCalls calls without dropping any', async () => {
+    const fn = await deploy(await componentOf('functions/hello-wat'), { recycleAfterCalls: 3 });
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => fn.call(get(`/n${i}`))));
+    expect(replies.map((r) => text(r.body))).toEqual(Array.from({ length: 10 }, (_, i) => `hello, n${i}`));
+    expect(fn.stats.workersStarted).toBeGreaterThanOrEqual(3);
+    expect(fn.stats.errors).toBe(0);
+  });
+
   it('serves a plain TypeScript handler built with componentize-js', async () => {
     const lines: string[] = [];
     const fn = await deploy(await componentOf('functions/hello-ts'), { onLog: (l) => lines.push(l) });
