@@ -67,6 +67,8 @@ describe('component functions: serving requests', () => {
     const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => fn.call(get(`/n${i}`))));
     expect(replies.map((r) => text(r.body))).toEqual(Array.from({ length: 10 }, (_, i) => `hello, n${i}`));
     expect(fn.stats.workersStarted).toBeGreaterThanOrEqual(3);
+    // one at a time too (regression: the recycle once terminated the worker the triggering call was sent to)
+    for (let i = 0; i < 7; i++) expect(text((await fn.call(get(`/s${i}`))).body)).toBe(`hello, s${i}`);
     expect(fn.stats.errors).toBe(0);
   });
 

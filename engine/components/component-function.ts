@@ -146,13 +146,15 @@ export class ComponentFunction {
       }
     }
     const w = this.worker!;
-    const limit = this.opts.recycleAfterCalls ?? 5000;
-    if (limit > 0 && ++this.sinceStart >= limit && !this.recycling) this.recycling = this.recycle(w);
+
     return new Promise<FnResponse>((resolve, reject) => {
       const p: Pending = { id: this.nextId++, req, resolve, reject };
       this.inflight.push(p);
       if (this.inflight.length === 1) this.arm();
       w.postMessage({ id: p.id, req });
+      // Only after this call is queued on `w`, so the recycle waits for its reply too.
+      const limit = this.opts.recycleAfterCalls ?? 5000;
+      if (limit > 0 && ++this.sinceStart >= limit && !this.recycling) this.recycling = this.recycle(w);
     });
   }
 
