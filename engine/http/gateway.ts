@@ -339,6 +339,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       await selfPool?.destroy();
       await executor.close();
+      await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },
   };
 }
