@@ -8,3 +8,5 @@ export { verifyBundle, type EngineLimits } from './verify/verify.ts';
 export { RegionStore } from './regions/region-store.ts';
 export { buildProject } from './build/assemblyscript.ts';
 export { encodeRequest, decodeResponse, type FnRequest, type FnResponse } from './runtime/http-abi.ts';
+export { ComponentFunction, isComponent, verifyComponent, embedComponentManifest, type ComponentOptions, type ComponentStats } from './components/index.ts';
+export { buildComponentProject, isComponentProject } from './build/componentize.ts';

@@ -72,7 +72,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const scheduler = new FairScheduler(executor.threads * 2, tenants);
   const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
-  const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads);
+  const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads, opts.timeoutMs ?? 10_000);
   await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
   let closing = false;
   let selfUrl = opts.selfUrl ?? null;
@@ -182,6 +182,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (kind === 'fn') {
       const b = registry.bundleOf(name);
       if (!b) throw new RoamError('E_NOT_FOUND', `no function '${name}'`);
+      if (b.component) {
+        // A component runs in its own worker (engine/components), under the same fair scheduler.
+        const fn = b.component;
+        const request = { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req), body: await readBody(req, maxBody) };
+        const s = perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 };
+        perBundle.set(b.name, s);
+        s.calls++;
+        let status = 500;
+        try {
+          status = writeFnResponse(res, await scheduler.submit(b.manifest.tenant, metrics.cost([name]), () => fn.call(request)));
+        } catch (e) {
+          s.errors++;
+          status = httpStatus(errorBody(e).error);
+          throw e; // answered by handle() as { error, message } with that status
+        } finally {
+          metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
+        }
+        return;
+      }
       steps = [name];
       targets = { [name]: b.ref.hash };
       tenant = b.manifest.tenant;
@@ -320,6 +339,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       await selfPool?.destroy();
       await executor.close();
+      await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },
   };
 }

@@ -9,6 +9,9 @@ import type { Manifest } from '../bundle/manifest.ts';
 import type { ChainSpec, StateStore } from '../state/store.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
 import type { BundleRef } from './task.ts';
+import { isComponent } from '../components/component-binary.ts';
+import { ComponentFunction } from '../components/component-function.ts';
+import { verifyComponent } from '../components/verify-component.ts';
 
 export interface DeployedBundle {
   name: string;
@@ -16,7 +19,12 @@ export interface DeployedBundle {
   ref: BundleRef;
   size: number;
   deployedAt: string;
+  /** Set for a WebAssembly component: it runs in its own worker (engine/components), not in the executor's pool. */
+  component?: ComponentFunction;
 }
+
+/** Stands in for `ref.module` of a component (never sent to a core worker: see `ref`). */
+const NO_MODULE = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
 
 const ROUTE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
@@ -39,6 +47,8 @@ export class Registry {
     private readonly state: StateStore | null,
     /** Worker threads, each holding an instance: memory a bundle reserves = pages × 64 KiB × threads. */
     private readonly threads: number,
+    /** Per-call time limit for component functions (their worker is terminated past it). */
+    private readonly componentTimeLimitMs = 10_000,
   ) {}
 
   /** Loads what the state directory holds (a bundle that no longer verifies is skipped and reported). */
@@ -64,8 +74,10 @@ export class Registry {
   }
 
   private async install(name: string, bytes: Uint8Array, asTenant: string | null, persist: boolean): Promise<DeployedBundle> {
-    const { bundle, metered } = this.engine.prepare(bytes);
-    const m = bundle.manifest;
+    const comp = isComponent(bytes) ? verifyComponent(bytes) : null;
+    const prepared = comp ? null : this.engine.prepare(bytes);
+    const m = comp ? comp.manifest : prepared!.bundle.manifest;
+    const hash = comp ? comp.hash : prepared!.bundle.hash;
     if (m.name !== name) throw new RoamError('E_NAME', `bundle is named '${m.name}' in its manifest, not '${name}'`);
     if (asTenant !== null && m.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle belongs to tenant '${m.tenant}'; this token is for tenant '${asTenant}'`);
     const old = this.bundles.get(name);
@@ -76,14 +88,16 @@ export class Registry {
       if (owner && owner !== name) throw new RoamError('E_CONFLICT', `function '${f.name}' is already served by bundle '${owner}'`);
     }
     this.checkMemory(m, old);
-    const module = await WebAssembly.compile(metered as BufferSource);
-    if (persist) this.state?.putBundle(name, bundle.hash, bytes);
+    const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
+    const module = component ? NO_MODULE : await WebAssembly.compile(prepared!.metered as BufferSource);
+    if (persist) this.state?.putBundle(name, hash, bytes);
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
-    // and survives a new version of the bundle (same keys).
+    // and survives a new version of the bundle (same keys). Components get none (see engine/components/README.md).
     const regions: Record<string, SharedArrayBuffer> = {};
-    for (const r of m.regions) regions[`${m.name}/${r.name}`] = this.engine.regions.buffer(m.name, r) as SharedArrayBuffer;
-    const d: DeployedBundle = { name, manifest: m, ref: { hash: bundle.hash, module, bytes: shared(bytes), regions }, size: bytes.length, deployedAt: new Date().toISOString() };
+    if (!component) for (const r of m.regions) regions[`${m.name}/${r.name}`] = this.engine.regions.buffer(m.name, r) as SharedArrayBuffer;
+    const d: DeployedBundle = { name, manifest: m, ref: { hash, module, bytes: component ? new Uint8Array(0) : shared(bytes), regions }, size: bytes.length, deployedAt: new Date().toISOString(), ...(component ? { component } : {}) };
     if (old) for (const f of old.manifest.functions) this.functions.delete(f.name);
+    if (old?.component && old.component !== component) void old.component.close();
     this.bundles.set(name, d);
     for (const f of m.functions) this.functions.set(f.name, name);
     return d;
@@ -104,6 +118,7 @@ export class Registry {
     this.state?.removeBundle(name);
     this.bundles.delete(name);
     for (const f of b.manifest.functions) this.functions.delete(f.name);
+    void b.component?.close();
     return b;
   }
 
@@ -153,6 +168,7 @@ export class Registry {
     for (const fn of [...spec.steps, ...(spec.also ?? [])]) {
       const b = this.bundleOf(fn);
       if (!b) throw new RoamError('E_NOT_FOUND', `chain '${route}' uses function '${fn}', which no deployed bundle serves`);
+      if (b.component) throw new RoamError('E_CHAIN', `chain '${route}' uses component function '${fn}'; components cannot be chain steps yet`);
       targets[fn] = b.ref.hash;
     }
     return targets;
@@ -160,7 +176,7 @@ export class Registry {
 
   /** A deployed bundle's worker reference by content hash (any name serving it). */
   ref(hash: string): BundleRef | undefined {
-    for (const b of this.bundles.values()) if (b.ref.hash === hash) return b.ref;
+    for (const b of this.bundles.values()) if (b.ref.hash === hash && !b.component) return b.ref;
     return undefined;
   }
 

@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
 import { buildProject } from '../../build/assemblyscript.ts';
+import { buildComponentProject, isComponentProject } from '../../build/componentize.ts';
 
 const command: Command = {
   name: 'build',
@@ -9,6 +10,9 @@ const command: Command = {
 
 Compiles DIR (default .) — roam.json (the manifest) + assembly/index.ts — with the AssemblyScript
 compiler into one .wasm bundle with the manifest embedded in a custom section.
+When roam.json's "entry" is a .ts/.js file exporting a handler (export default { fetch(request) }),
+the bundle is a WebAssembly component built with componentize-js (world roam:function/function,
+guest-sdk/wit/roam.wit); a .wat entry is assembled into a component with wasm-tools.
 
 Options:
   -o, --out FILE   where to write the bundle (default DIR/build/<name>.wasm)
@@ -20,6 +24,12 @@ Examples:
   async run(argv) {
     const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' } });
     if (positionals.length > 1) usage('build takes one project directory');
+    if (isComponentProject(positionals[0] ?? '.')) {
+      // entry is .ts/.js (componentize-js) or .wat (wasm-tools): the bundle is a component
+      const c = await buildComponentProject(positionals[0] ?? '.', values.out ? { outFile: values.out } : {});
+      process.stdout.write(`built ${c.outFile} (${c.bytes.length} bytes): component ${c.manifest.name}@${c.manifest.version}${c.cached ? ' (componentize cache hit)' : ` in ${Math.round(c.componentizeMs)} ms`}\n`);
+      return 0;
+    }
     const r = await buildProject(positionals[0] ?? '.', { ...(values.out ? { outFile: values.out } : {}), optimize: !values.debug });
     process.stdout.write(`built ${r.outFile} (${r.bytes.length} bytes): ${r.manifest.name}@${r.manifest.version}, ${r.manifest.handlers.length} handler(s), ${r.manifest.functions.length} function(s)\n`);
     return 0;

@@ -3,6 +3,8 @@ import { parse, usage } from '../args.ts';
 import { readBundle } from '../../bundle/bundle.ts';
 import { funcType, sigString } from '../../bundle/wasm-module.ts';
 import { readInputFile } from './io.ts';
+import { isComponent, parseComponent } from '../../components/component-binary.ts';
+import { verifyComponent } from '../../components/verify-component.ts';
 
 const command: Command = {
   name: 'inspect',
@@ -22,6 +24,15 @@ Examples:
     const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
     if (positionals.length !== 1) usage('inspect takes one bundle file');
     const bytes = readInputFile(positionals[0]!);
+    if (isComponent(bytes)) {
+      // A component bundle: manifest from its component-level section, WIT-level imports and exports.
+      const c = verifyComponent(bytes);
+      const { imports, exports } = parseComponent(bytes);
+      const info = { file: positionals[0], kind: 'component', size: bytes.length, hash: c.hash, manifest: c.manifest, imports, exports };
+      const text = [`bundle     ${info.file} (component)`, `name       ${c.manifest.name}@${c.manifest.version} (tenant ${c.manifest.tenant})`, `size       ${bytes.length} bytes`, `hash       sha256:${c.hash}`, `caps       ${c.manifest.capabilities.join(', ') || '-'}`, '', 'imports', ...imports.map((i) => `  ${i}`), '', 'exports', ...exports.map((e) => `  ${e}`)].join('\n');
+      process.stdout.write((values.json ? JSON.stringify(info, null, 2) : text) + '\n');
+      return 0;
+    }
     const b = readBundle(bytes);
     const sig = (i: number) => { const t = funcType(b.module, i); return t ? sigString(t) : ''; };
     let fi = 0;

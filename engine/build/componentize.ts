@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RoamError } from '../errors.ts';
+import { validateManifest, type Manifest } from '../bundle/manifest.ts';
+import { embedComponentManifest } from '../components/component-binary.ts';
+import { cacheDir } from '../components/cache-dir.ts';
+import { glueSource } from './component-glue.ts';
+import { ROAM_WIT, ROAM_WIT_PACKAGE } from './roam-wit.ts';
+import { watToComponent } from './wat-component.ts';
+
+
+/**
+ * StarlingMonkey features left out: stdio (console goes to the `log` capability instead),
+ * http and fetch-event (a roam function is called through the `handler` export, not wasi:http).
+ */
+const DISABLED = ['stdio', 'http', 'fetch-event'] as const;
+
+export interface ComponentBuildResult {
+  outFile: string;
+  bytes: Uint8Array;
+  manifest: Manifest;
+  /** True when the component came from the on-disk cache (same bundled JS, WIT and toolchain). */
+  cached: boolean;
+  componentizeMs: number;
+}
+
+const JS_ENTRY = /\.(m?[jt]s)$/;
+
+/** True when a project builds into a component: its entry is JS/TS (componentize-js) or WebAssembly text. */
+export function isComponentProject(dir: string): boolean {
+  const configPath = join(resolve(dir), 'roam.json');
+  if (!existsSync(configPath)) return false;
+  const entry = readConfig(resolve(dir)).entry;
+  return typeof entry === 'string' && (JS_ENTRY.test(entry) || entry.endsWith('.wat')) && !entry.startsWith('assembly/');
+}
+
+function readConfig(projectDir: string): Record<string, unknown> {
+  const configPath = join(projectDir, 'roam.json');
+  if (!existsSync(configPath)) throw new RoamError('E_BUILD', `no roam.json in ${projectDir} (create one with roam init)`);
+  try {
+    return JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (e) {
+    throw new RoamError('E_BUILD', `roam.json is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Strips types and bundles the user's entry and its relative imports with roam's glue into one ES module. */
+async function bundleJs(projectDir: string, entry: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  try {
+    const r = await esbuild.build({
+      stdin: { contents: glueSource(join(projectDir, entry), ROAM_WIT_PACKAGE), resolveDir: projectDir, sourcefile: '__roam_glue__.js', loader: 'js' },
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      external: ['roam:*'],
+      write: false,
+      logLevel: 'silent',
+    });
+    return r.outputFiles[0]!.text;
+  } catch (e) {
+    const errs = (e as { errors?: Array<{ text: string; location?: { file: string; line: number } }> }).errors;
+    const first = errs?.[0];
+    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
+    throw new RoamError('E_BUILD', `cannot bundle ${entry}: ${first?.text ?? (e as Error).message}${where}`);
+  }
+}
+
+function toolchainVersion(): string {
+  const pkg = fileURLToPath(new URL('../../node_modules/@bytecodealliance/componentize-js/package.json', import.meta.url));
+  return existsSync(pkg) ? String(JSON.parse(readFileSync(pkg, 'utf8')).version) : 'unknown';
+}
+
+/** Runs componentize-js (≈14 s on 2 cores), cached on disk by the hash of everything that goes in. */
+async function componentizeCached(js: string, wit: string): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
+  const key = createHash('sha256').update(js).update('\0').update(wit).update('\0').update(toolchainVersion()).update(DISABLED.join(',')).digest('hex');
+  const dir = cacheDir('componentize');
+  const file = join(dir, `${key}.wasm`);
+  if (existsSync(file)) return { component: readFileSync(file), cached: true, ms: 0 };
+  mkdirSync(dir, { recursive: true });
+  // Another process (a parallel test file, a second build) componentizing the same input: wait for it.
+  const lock = `${file}.lock`;
+  if (!tryLock(lock)) {
+    for (let waited = 0; waited < LOCK_STALE_MS && existsSync(lock) && !existsSync(file); waited += 250) await sleep(250);
+    if (existsSync(file)) return { component: readFileSync(file), cached: true, ms: 0 };
+    rmSync(lock, { force: true }); // stale: its owner died
+    tryLock(lock);
+  }
+  try {
+    return await componentizeNow(js, wit, dir, key, file);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+const LOCK_STALE_MS = 5 * 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function tryLock(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function componentizeNow(js: string, wit: string, dir: string, key: string, file: string): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
+  // componentize-js wants a file path for the source; WIT is passed as text (a witPath failed here with os error 44).
+  const src = join(dir, `${key}.js`);
+  writeFileSync(src, js);
+  const { componentize } = await import('@bytecodealliance/componentize-js');
+  const t0 = performance.now();
+  let component: Uint8Array;
+  try {
+    ({ component } = await componentize({ sourcePath: src, witWorld: wit, worldName: 'function', disableFeatures: [...DISABLED] } as never));
+  } catch (e) {
+    throw new RoamError('E_BUILD', `componentize-js failed: ${String((e as Error).message ?? e).split('\n').slice(0, 6).join(' ')}`);
+  }
+  const ms = performance.now() - t0;
+  writeFileSync(`${file}.tmp`, component);
+  renameSync(`${file}.tmp`, file);
+  return { component, cached: false, ms };
+}
+
+/**
+ * Builds a component project into a component bundle. A JS/TS entry (`entry: "handler.ts"`):
+ * esbuild strips types and bundles, componentize-js embeds the JS engine. A `.wat` entry: wasm-tools
+ * assembles and wraps it. Either way the manifest goes into a component-level `roam.manifest` section.
+ */
+export async function buildComponentProject(dir: string, opts: { outFile?: string } = {}): Promise<ComponentBuildResult> {
+  const projectDir = resolve(dir);
+  const { entry, ...manifestRaw } = readConfig(projectDir);
+  const manifest = validateManifest(manifestRaw);
+  if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
+  if (manifest.functions.length !== 1 || manifest.handlers.length > 0) throw new RoamError('E_BUILD', 'a JS/TS component project declares exactly one function and no message handlers');
+  let built: { component: Uint8Array; cached: boolean; ms: number };
+  if (entry.endsWith('.wat')) {
+    const t0 = performance.now();
+    built = { component: await watToComponent(join(projectDir, entry)), cached: false, ms: 0 };
+    built.ms = performance.now() - t0;
+  } else built = await componentizeCached(await bundleJs(projectDir, entry), readFileSync(ROAM_WIT, 'utf8'));
+  const { component, cached, ms } = built;
+  const bytes = embedComponentManifest(component, manifest);
+  const outFile = resolve(opts.outFile ?? join(projectDir, 'build', `${manifest.name}.wasm`));
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, bytes);
+  return { outFile: relative(process.cwd(), outFile) || outFile, bytes, manifest, cached, componentizeMs: ms };
+}

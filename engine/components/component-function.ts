@@ -1,0 +1,239 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RoamError } from '../errors.ts';
+import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
+import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
+import { capMemory } from './cap-memory.ts';
+import { ENTRY, transpileCached } from './transpile-cache.ts';
+
+export interface ComponentOptions {
+  /** Wall-clock limit per call; the worker running the component is terminated past it (default 2000 ms). */
+  timeLimitMs?: number;
+  /** Engine-wide memory cap in 64 KiB pages; the manifest's limits.memoryPages applies below it (default 4096 = 256 MiB). */
+  maxMemoryPages?: number;
+  /**
+   * Replace the worker (a fresh instance) after this many calls (default 5000). A componentize-js
+   * guest's linear memory grows by about 1 KiB per call until it hits the cap and traps (measured:
+   * ~16 k hello calls at 512 pages); recycling keeps it under the cap. 0 = never.
+   */
+  recycleAfterCalls?: number;
+  /** Receives the guest's `log` lines (default: dropped). */
+  onLog?: (line: string, fn: string) => void;
+}
+
+export interface ComponentStats {
+  calls: number;
+  errors: number;
+  traps: number;
+  timeouts: number;
+  /** Workers started, including replacements after a trap or timeout. */
+  workersStarted: number;
+  transpileMs: number;
+  transpileCached: boolean;
+}
+
+interface Pending {
+  id: number;
+  req: FnRequest;
+  resolve: (r: FnResponse) => void;
+  reject: (e: Error) => void;
+}
+
+interface Reply {
+  t: 'ready' | 'failed' | 'reply' | 'trap' | 'log';
+  id?: number;
+  res?: FnResponse;
+  message?: string;
+  line?: string;
+}
+
+const WORKER_URL = new URL('./component-worker.mjs', import.meta.url);
+
+/**
+ * A deployed component function: verified at deploy, transpiled once (cached by content hash),
+ * run in its own worker thread. Calls are pipelined to the worker and answered in order; the call
+ * at the head has `timeLimitMs` to finish, else the worker is terminated (the watchdog) and the
+ * calls in flight fail with E_TIMEOUT. A trap fails its call with E_TRAP and the worker is replaced.
+ */
+export class ComponentFunction {
+  readonly stats: ComponentStats;
+  private worker: Worker | null = null;
+  private ready: Promise<void> | null = null;
+  private readonly inflight: Pending[] = [];
+  private nextId = 1;
+  private watchdog: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Calls sent to the current worker; a recycle waits for them to drain, then starts a fresh worker. */
+  private sinceStart = 0;
+  private recycling: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+
+  private constructor(
+    readonly component: VerifiedComponent,
+    private readonly dir: string,
+    private readonly modules: Record<string, WebAssembly.Module>,
+    private readonly opts: Required<Pick<ComponentOptions, 'timeLimitMs'>> & ComponentOptions,
+    transpile: { ms: number; cached: boolean },
+  ) {
+    this.stats = { calls: 0, errors: 0, traps: 0, timeouts: 0, workersStarted: 0, transpileMs: transpile.ms, transpileCached: transpile.cached };
+  }
+
+  /** Verifies, transpiles (cached), compiles and instantiates a component bundle; resolves once it can serve. */
+  static async deploy(bytes: Uint8Array, opts: ComponentOptions = {}): Promise<ComponentFunction> {
+    const component = verifyComponent(bytes);
+    const t = await transpileCached(bytes, component.hash);
+    const pages = Math.min(component.manifest.limits.memoryPages, opts.maxMemoryPages ?? 4096);
+    const modules: Record<string, WebAssembly.Module> = {};
+    for (const f of readdirSync(t.dir).filter((n) => n.endsWith('.wasm'))) {
+      try {
+        modules[f] = await WebAssembly.compile(capMemory(readFileSync(join(t.dir, f)), pages, `component '${component.manifest.name}'`) as BufferSource);
+      } catch (e) {
+        if (e instanceof RoamError) throw e;
+        throw new RoamError('E_MALFORMED', `component '${component.manifest.name}': core module ${f} does not compile: ${(e as Error).message}`);
+      }
+    }
+    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t);
+    await fn.start();
+    return fn;
+  }
+
+  get name(): string {
+    return this.component.manifest.name;
+  }
+
+  private start(): Promise<void> {
+    this.stats.workersStarted++;
+    const w = new Worker(WORKER_URL, {
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName },
+      // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
+      resourceLimits: { maxOldGenerationSizeMb: 128 },
+      stdout: true,
+      stderr: true,
+    });
+    this.worker = w;
+    this.ready = new Promise<void>((resolve, reject) => {
+      const onEarlyExit = (code: number) => reject(new RoamError('E_INSTANTIATE', `component '${this.name}' worker exited (${code}) before it was ready`));
+      w.once('exit', onEarlyExit);
+      w.once('error', (e) => reject(new RoamError('E_INSTANTIATE', `component '${this.name}' failed to start: ${e.message}`)));
+      w.on('message', (m: Reply) => {
+        if (m.t === 'ready') {
+          w.off('exit', onEarlyExit);
+          w.on('exit', () => this.onExit(w));
+          resolve();
+        } else if (m.t === 'failed') {
+          reject(new RoamError('E_INSTANTIATE', `component '${this.name}' failed to instantiate: ${m.message}`));
+          void w.terminate();
+        } else this.onMessage(m);
+      });
+    });
+    this.ready.catch(() => { if (this.worker === w) this.worker = null; });
+    return this.ready;
+  }
+
+  /** Serves one request. Rejects with a RoamError (E_TIMEOUT, E_TRAP) carrying the reason; never leaves the function unusable. */
+  async call(req: FnRequest): Promise<FnResponse> {
+    if (this.closed) throw new RoamError('E_CLOSED', `component '${this.name}' is closed`);
+    this.stats.calls++;
+    // Loop: while we awaited, a recycle may have begun or the worker may have been replaced.
+    for (;;) {
+      if (this.recycling) await this.recycling;
+      else if (!this.worker) await this.start();
+      else {
+        const w = this.worker;
+        await this.ready;
+        if (this.worker === w && !this.recycling) break;
+      }
+    }
+    const w = this.worker!;
+
+    return new Promise<FnResponse>((resolve, reject) => {
+      const p: Pending = { id: this.nextId++, req, resolve, reject };
+      this.inflight.push(p);
+      if (this.inflight.length === 1) this.arm();
+      w.postMessage({ id: p.id, req });
+      // Only after this call is queued on `w`, so the recycle waits for its reply too.
+      const limit = this.opts.recycleAfterCalls ?? 5000;
+      if (limit > 0 && ++this.sinceStart >= limit && !this.recycling) this.recycling = this.recycle(w);
+    });
+  }
+
+  /** After the calls already sent to `w` are answered, swaps in a fresh worker. */
+  private async recycle(w: Worker): Promise<void> {
+    try {
+      if (this.inflight.length > 0) await new Promise<void>((r) => (this.drained = r));
+      if (this.worker === w) {
+        this.worker = null;
+        this.ready = null;
+        void w.terminate();
+      }
+    } finally {
+      this.sinceStart = 0;
+      this.recycling = null;
+    }
+  }
+
+  private arm(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = this.inflight.length > 0 ? setTimeout(() => this.onTimeout(), this.opts.timeLimitMs) : null;
+  }
+
+  private onMessage(m: Reply): void {
+    if (m.t === 'log') {
+      this.opts.onLog?.(m.line!, this.name);
+      return;
+    }
+    const head = this.inflight.shift();
+    if (!head || head.id !== m.id) return; // a reply from a worker already given up on
+    if (m.t === 'reply') {
+      head.resolve(m.res!);
+      this.arm();
+      if (this.inflight.length === 0) this.signalDrained();
+    } else {
+      this.stats.errors++;
+      this.stats.traps++;
+      head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}`));
+      this.replaceWorker('an earlier call trapped');
+    }
+  }
+
+  private onTimeout(): void {
+    this.stats.timeouts++;
+    const head = this.inflight.shift();
+    if (head) {
+      this.stats.errors++;
+      head.reject(new RoamError('E_TIMEOUT', `component '${this.name}' exceeded its time limit of ${this.opts.timeLimitMs} ms (worker terminated)`));
+    }
+    this.replaceWorker('an earlier call exceeded the time limit');
+  }
+
+  /** Terminates the current worker and fails the calls queued behind the bad one; the next call starts a fresh worker. */
+  private replaceWorker(why: string): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    const w = this.worker;
+    this.worker = null;
+    this.ready = null;
+    for (const p of this.inflight.splice(0)) {
+      this.stats.errors++;
+      p.reject(new RoamError('E_ABORTED', `component '${this.name}' call aborted: ${why}`));
+    }
+    if (w) void w.terminate();
+    this.signalDrained();
+  }
+
+  private signalDrained(): void {
+    const d = this.drained;
+    this.drained = null;
+    d?.();
+  }
+
+  private onExit(w: Worker): void {
+    if (this.worker === w && !this.closed) this.replaceWorker('the worker exited');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.replaceWorker('the function was closed');
+  }
+}

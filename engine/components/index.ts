@@ -1,0 +1,5 @@
+// Components (WASI 0.2 / component model) run through jco: the public face of this folder.
+export { ComponentFunction, type ComponentOptions, type ComponentStats } from './component-function.ts';
+export { verifyComponent, type VerifiedComponent } from './verify-component.ts';
+export { isComponent, parseComponent, embedComponentManifest, type ComponentInfo } from './component-binary.ts';
+export { checkComponentImports } from './import-policy.ts';
