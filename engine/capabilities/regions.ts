@@ -5,7 +5,7 @@ import type { Capability, GuestContext } from './capability.ts';
 type Mode = 'r' | 'w';
 
 /** Resolves region `id` for an access of `len` bytes at `offset`, or throws a clear E_REGION error. */
-function region(ctx: GuestContext, id: number, offset: number, len: number, mode: Mode, align = 1): BoundRegion {
+export function region(ctx: GuestContext, id: number, offset: number, len: number, mode: Mode, align = 1): BoundRegion {
   const r = ctx.regions[id];
   if (!r) throw new RoamError('E_REGION', `region ${id} is not declared by bundle '${ctx.manifest.name}'`);
   if (ctx.allowed[id] !== 1) throw new RoamError('E_REGION', `handler did not declare region '${r.decl.name}'`);
@@ -15,20 +15,23 @@ function region(ctx: GuestContext, id: number, offset: number, len: number, mode
   return r;
 }
 
+/** The roam:regions host functions and their signatures (the same at every place). */
+export const REGION_FUNCTIONS: Readonly<Record<string, string>> = {
+  read: '(i32,i32,i32,i32)->()',
+  write: '(i32,i32,i32,i32)->()',
+  load_u32: '(i32,i32)->i32',
+  store_u32: '(i32,i32,i32)->()',
+  cas_u32: '(i32,i32,i32,i32)->i32',
+  fetch_add_u32: '(i32,i32,i32)->i32',
+  cas_u64: '(i32,i32,i64,i64)->i64',
+  fetch_add_u64: '(i32,i32,i64)->i64',
+};
+
 /** roam:regions — one-sided reads/writes and atomics on declared regions (see guest-sdk/assembly/regions.ts). */
 export const regions: Capability = {
   name: 'regions',
   module: 'roam:regions',
-  functions: {
-    read: '(i32,i32,i32,i32)->()',
-    write: '(i32,i32,i32,i32)->()',
-    load_u32: '(i32,i32)->i32',
-    store_u32: '(i32,i32,i32)->()',
-    cas_u32: '(i32,i32,i32,i32)->i32',
-    fetch_add_u32: '(i32,i32,i32)->i32',
-    cas_u64: '(i32,i32,i64,i64)->i64',
-    fetch_add_u64: '(i32,i32,i64)->i64',
-  },
+  functions: REGION_FUNCTIONS,
   imports: (ctx) => ({
     read(id: number, offset: number, dst: number, len: number): void {
       offset >>>= 0; len >>>= 0;
