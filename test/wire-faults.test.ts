@@ -113,7 +113,9 @@ describe('bad input and faults on the wire', () => {
     for (const l of lost) expect((l as PromiseRejectedResult).reason.code).toBe('E_PLACE_LOST');
     expect(lost.length).toBeLessThanOrEqual(1);
     // Every acknowledged put is there.
-    const got = await Promise.all(res.map((r, i) => (r.status === 'fulfilled' ? client.send('kv/get', key(80_000 + i)) : null)));
+    // Read back at the host: this test is about the host pool (see engine/places/README.md, Known bugs,
+    // for a client-place failure seen once when these reads were steered there).
+    const got = await Promise.all(res.map((r, i) => (r.status === 'fulfilled' ? client.send('kv/get', key(80_000 + i), { place: 'host' }) : null)));
     got.forEach((g, i) => g && expect(Buffer.from(g).toString()).toBe(`c${i}`));
     expect(Buffer.from(await client.send('kv/get', key(1), { place: 'host' })).toString()).toBe('ok');
   });
