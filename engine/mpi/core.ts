@@ -95,6 +95,7 @@ export class MpiCore {
       if (i >= 0) {
         const r = this.acks.splice(i, 1)[0];
         r.ackPending = false;
+        r.done = !!r.token?.done;
       }
       return;
     }
@@ -136,15 +137,12 @@ export class MpiCore {
     if (dest === PROC_NULL) return { kind: 'send', done: true, status, comm };
     const wdest = comm.group[dest];
     const token = this.t.send(wdest, ctx, tag, sync ? SYNC : 0, data, len);
-    // Done once the wire has taken every byte (and, for Ssend, the receiver has matched it).
-    const r: Req = {
-      kind: 'send', status, comm, token, ackPending: sync, src: wdest, tag,
-      get done() {
-        return token.done && !this.ackPending;
-      },
-      set done(_: boolean) {},
-    };
+    const r: Req = { kind: 'send', done: token.done && !sync, status, comm, token, ackPending: sync, src: wdest, tag };
     if (sync) this.acks.push(r);
+    if (!r.done) {
+      // Completion of the byte transfer is observed by polling the token.
+      Object.defineProperty(r, 'done', { get: () => token.done && !r.ackPending, set: () => {}, configurable: true });
+    }
     return r;
   }
 
