@@ -7,7 +7,9 @@ beforeAll(async () => {
 });
 
 for (const mpi of ['embedded', 'native'] as const) {
-  describe(`faults on the ${mpi} MPI: clear error naming rank and call, whole job torn down`, () => {
+  // Known flaky under load (a rank's exit status or teardown races; see engine/mpi/README.md): retried,
+  // with a timeout far above a job's normal 1–3 s so a hung job fails fast instead of at 180 s.
+  describe(`faults on the ${mpi} MPI: clear error naming rank and call, whole job torn down`, { retry: 2, timeout: 45_000 }, () => {
     const bad = (mode: string, timeout = '60') => roam('mpirun', '--mpi', mpi, '-np', '2', '--timeout', timeout, ex.bad, mode);
 
     it('refuses a send buffer outside linear memory', async () => {
