@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
-import type { FromWorker, ToWorker } from './host-worker.ts';
+import type { ToWorker } from './host-worker.ts';
+import { laneBytes, laneRings, type SlotRing } from './ring.ts';
 import type { Pending, Place, PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
 
@@ -21,16 +22,24 @@ interface Lane {
   worker: Worker;
   mb: Mailbox;
   free: number[];
-  inflight: Map<number, Pending>;
-  ring: number[];
-  busyNs: number;
+  /** Message per slot while it is in flight (indexed by slot). */
+  inflight: (Pending | undefined)[];
+  count: number;
+  sub: SlotRing;
+  done: SlotRing;
+  busy: Float64Array;
+  /** Slots pushed since the last doorbell check. */
+  pushed: number;
+  draining: boolean;
   alive: boolean;
 }
 
 /**
  * Host cores: long-lived worker threads, each with its own slot table in a SharedArrayBuffer. The
- * server writes messages into slots and sends one postMessage per batch carrying only slot indexes
- * (flushed once per event-loop turn), so payloads are never cloned. A worker that dies is replaced; its
+ * server writes a message into a slot and its index onto the lane's submission ring; a worker takes
+ * whole batches off the ring and puts finished slots on a completion ring. A doorbell postMessage is
+ * sent only when the other side has gone idle (once per event-loop turn at most), and completions are
+ * handled one batch per pass, so there is no per-message promise, closure, clone or copy here. A worker that dies is replaced; its
  * slots are recovered from their shared state: done → the reply is delivered, queued → run elsewhere,
  * running → one E_PLACE_LOST error (outcome unknown, never re-run, so no put is applied twice).
  */
@@ -42,6 +51,8 @@ export class HostPool implements Place {
   private readonly bundles: BundleInfo[] = [];
   private readonly slots: number;
   private flushScheduled = false;
+  private readonly batch: number[] = [];
+  private readonly ringCapacity: number;
   private closing = false;
   private queue = 0;
   private sojournMs = 0;
@@ -55,20 +66,27 @@ export class HostPool implements Place {
   constructor(opts: HostPoolOptions = {}) {
     this.maxPayload = opts.maxPayload ?? 16 * 1024;
     this.slots = opts.slotsPerWorker ?? 512;
+    this.ringCapacity = 1 << Math.ceil(Math.log2(this.slots));
     for (let i = 0; i < Math.max(1, opts.workers ?? 2); i++) this.lanes.push(this.spawn());
   }
 
   private spawn(): Lane {
     const shape = { slots: this.slots, slotSize: Math.ceil((this.maxPayload + SLOT_HEADER) / 8) * 8 };
     const buffer = new SharedArrayBuffer(shape.slots * shape.slotSize);
+    const layout = { ctl: new SharedArrayBuffer(laneBytes(this.ringCapacity)), ringCapacity: this.ringCapacity };
     const worker = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
-    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Map(), ring: [], busyNs: 0, alive: true };
+    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, draining: false, alive: true };
     for (let s = shape.slots - 1; s >= 0; s--) lane.free.push(s);
     const post = (m: ToWorker) => worker.postMessage(m);
-    post({ type: 'init', buffer, shape });
+    post({ type: 'init', buffer, shape, lane: layout });
     for (const info of this.bundles) post({ type: 'deploy', info });
     if (this.load) post({ type: 'load', fraction: this.load });
-    worker.on('message', (m: FromWorker) => this.completed(lane, m));
+    worker.on('message', () => {
+      if (!lane.draining && lane.alive) {
+        lane.draining = true;
+        this.completed(lane);
+      }
+    });
     worker.on('error', () => {});
     worker.on('exit', () => this.lost(lane));
     return lane;
@@ -78,7 +96,7 @@ export class HostPool implements Place {
     const now = performance.now();
     const w = this.busyWindow;
     if (now - w.at > 250) {
-      const ns = this.lanes.reduce((a, l) => a + l.busyNs, 0);
+      const ns = this.lanes.reduce((a, l) => a + l.busy[0]!, 0);
       w.busy = Math.min(1, (ns - w.ns) / 1e6 / (now - w.at) / this.lanes.length);
       w.at = now;
       w.ns = ns;
@@ -111,15 +129,17 @@ export class HostPool implements Place {
 
   private place(p: Pending): void {
     let best: Lane | undefined;
-    for (const l of this.lanes) if (l.alive && l.free.length > 0 && (!best || l.inflight.size < best.inflight.size)) best = l;
+    for (const l of this.lanes) if (l.alive && l.free.length > 0 && (!best || l.count < best.count)) best = l;
     if (!best) {
       this.backlog.push(p);
       return;
     }
     const slot = best.free.pop()!;
     best.mb.put(slot, p.bundle, p.handler, p.payload);
-    best.inflight.set(slot, p);
-    best.ring.push(slot);
+    best.inflight[slot] = p;
+    best.count++;
+    best.sub.push(slot);
+    best.pushed++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -129,16 +149,21 @@ export class HostPool implements Place {
   private flush(): void {
     this.flushScheduled = false;
     for (const l of this.lanes) {
-      if (l.ring.length === 0 || !l.alive) continue;
-      l.worker.postMessage({ type: 'run', slots: l.ring } satisfies ToWorker);
-      l.ring = [];
+      if (l.pushed === 0 || !l.alive) continue;
+      l.pushed = 0;
+      if (l.sub.wake()) l.worker.postMessage({ type: 'ring' } satisfies ToWorker);
     }
   }
 
-  private completed(lane: Lane, m: FromWorker): void {
-    lane.busyNs = m.busyNs;
-    for (const s of m.slots) this.deliver(lane, s);
+  /** One pass over a lane's completion ring; another pass follows (next turn) while the worker keeps producing. */
+  private completed(lane: Lane): void {
+    if (!lane.alive) return;
+    const now = performance.now();
+    lane.done.drain(this.batch);
+    for (const s of this.batch) this.deliver(lane, s, now);
     this.drainBacklog();
+    if (lane.done.sleep()) setImmediate(() => this.completed(lane));
+    else lane.draining = false;
   }
 
   private drainBacklog(): void {
@@ -149,33 +174,47 @@ export class HostPool implements Place {
     }
   }
 
-  private deliver(lane: Lane, slot: number): void {
-    const p = lane.inflight.get(slot);
+  /** Hands the outcome to the message (the reply is a view into the slot), then frees the slot. */
+  private deliver(lane: Lane, slot: number, now: number): void {
+    const p = lane.inflight[slot];
     if (!p) return;
-    lane.inflight.delete(slot);
-    const r = lane.mb.take(slot);
-    lane.free.push(slot);
+    lane.inflight[slot] = undefined;
+    lane.count--;
     this.queue--;
-    const now = performance.now();
+    const mb = lane.mb;
+    const h = mb.h(slot);
+    const status = mb.i32[h + 4]!, serviceNs = mb.i32[h + 6]!;
     this.lastDone = now;
     this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
-    this.serviceMs += ALPHA * (r.serviceNs / 1e6 - this.serviceMs);
-    if (r.status === 0) p.done({ ok: true, reply: r.out, place: 'host', serviceNs: r.serviceNs });
-    else {
-      const s = Buffer.from(r.out).toString('utf8');
-      const sp = s.indexOf(' ');
-      p.done({ ok: false, code: s.slice(0, sp), message: s.slice(sp + 1), place: 'host' });
+    this.serviceMs += ALPHA * (serviceNs / 1e6 - this.serviceMs);
+    try {
+      if (status === 0) p.done({ ok: true, reply: mb.replyView(slot), place: 'host', serviceNs });
+      else {
+        const s = Buffer.from(mb.replyView(slot)).toString('utf8');
+        const sp = s.indexOf(' ');
+        p.done({ ok: false, code: s.slice(0, sp), message: s.slice(sp + 1), place: 'host' });
+      }
+    } catch (e) {
+      // A caller's callback failed: report it, but keep delivering the rest of the batch.
+      process.emitWarning(`host place: reply callback threw: ${(e as Error)?.stack ?? e}`);
+    } finally {
+      mb.setState(slot, SlotState.FREE);
+      lane.free.push(slot);
     }
   }
 
   private lost(lane: Lane): void {
     lane.alive = false;
     const i = this.lanes.indexOf(lane);
-    for (const [slot, p] of [...lane.inflight]) {
+    const now = performance.now();
+    for (let slot = 0; slot < lane.inflight.length; slot++) {
+      const p = lane.inflight[slot];
+      if (!p) continue;
       const st = lane.mb.state(slot);
-      if (st === SlotState.DONE) this.deliver(lane, slot);
+      if (st === SlotState.DONE) this.deliver(lane, slot, now);
       else {
-        lane.inflight.delete(slot);
+        lane.inflight[slot] = undefined;
+        lane.count--;
         this.queue--;
         // QUEUED → claim it ourselves so a zombie can never run it, then run it elsewhere.
         if (st === SlotState.QUEUED && lane.mb.claim(slot)) this.onOrphan(p);

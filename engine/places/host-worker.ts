@@ -1,36 +1,58 @@
-// A long-lived host-core worker: runs the slots the server rings for, replies with the slot indexes.
+// A long-lived host-core worker. Messages arrive as slot indexes on a shared ring; the worker takes
+// whole batches, runs them, and appends the finished slots to a completion ring. A doorbell message
+// crosses threads only when the other side has gone idle (see ring.ts).
 import { parentPort } from 'node:worker_threads';
 import { Mailbox, type MailboxShape } from './mailbox.ts';
 import { SlotRunner, type BundleInfo } from './slot-runner.ts';
 import { BackgroundLoad } from './background-load.ts';
+import { laneRings, type LaneLayout } from './ring.ts';
 
 export type ToWorker =
-  | { type: 'init'; buffer: SharedArrayBuffer; shape: MailboxShape }
+  | { type: 'init'; buffer: SharedArrayBuffer; shape: MailboxShape; lane: LaneLayout }
   | { type: 'deploy'; info: BundleInfo }
-  | { type: 'run'; slots: number[] }
+  | { type: 'ring' }
   | { type: 'load'; fraction: number }
   | { type: 'crash' };
-export type FromWorker = { type: 'done'; slots: number[]; busyNs: number };
+/** The completion doorbell (the slots themselves are on the completion ring). */
+export type FromWorker = 0;
 
 const port = parentPort!;
 const runner = new SlotRunner();
 const load = new BackgroundLoad();
 let mb: Mailbox | undefined;
+let rings: ReturnType<typeof laneRings> | undefined;
+const batch: number[] = [];
+let draining = false;
+
+// One batch per event-loop turn, so deploy/load/crash messages are never starved by a busy ring.
+function pass(): void {
+  const r = rings!;
+  r.sub.drain(batch);
+  for (const s of batch) {
+    runner.run(mb!, s);
+    r.done.push(s);
+  }
+  r.busy[0] = runner.busyNs;
+  if (batch.length > 0 && r.done.wake()) port.postMessage(0 satisfies FromWorker);
+  if (r.sub.sleep()) setImmediate(pass);
+  else draining = false;
+}
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'init':
       mb = new Mailbox(m.buffer, m.shape);
+      rings = laneRings(m.lane);
       break;
     case 'deploy':
       runner.deploy(m.info);
       break;
-    case 'run': {
-      for (const s of m.slots) runner.run(mb!, s);
-      const msg: FromWorker = { type: 'done', slots: m.slots, busyNs: runner.busyNs };
-      port.postMessage(msg);
+    case 'ring':
+      if (!draining) {
+        draining = true;
+        pass();
+      }
       break;
-    }
     case 'load':
       load.set(m.fraction);
       break;

@@ -30,7 +30,8 @@ export class Mailbox {
     this.capacity = shape.slotSize - SLOT_HEADER;
   }
 
-  private h(slot: number): number {
+  /** Index of the slot's header in i32. */
+  h(slot: number): number {
     return (slot * this.shape.slotSize) >> 2;
   }
 
@@ -63,6 +64,12 @@ export class Mailbox {
     return { bundle: this.i32[h + 1]!, handler: this.i32[h + 2]!, input: this.u8.subarray(at, at + this.i32[h + 3]!) };
   }
 
+  /** Place side: the message input as a view into the slot. */
+  input(slot: number): Uint8Array {
+    const at = slot * this.shape.slotSize + SLOT_HEADER;
+    return this.u8.subarray(at, at + this.i32[this.h(slot) + 3]!);
+  }
+
   /** Place side: writes the outcome and marks the slot done (the store publishes the bytes). */
   finish(slot: number, status: 0 | 1, out: Uint8Array, serviceNs: number, fuel: number): void {
     const h = this.h(slot);
@@ -77,6 +84,12 @@ export class Mailbox {
     this.i32[h + 6] = Math.min(serviceNs, 0x7fffffff);
     this.i32[h + 7] = Math.min(fuel, 0x7fffffff);
     Atomics.store(this.i32, h, SlotState.DONE);
+  }
+
+  /** Server side: the reply bytes as a view into the slot (valid until the slot is freed). */
+  replyView(slot: number): Uint8Array {
+    const at = slot * this.shape.slotSize + SLOT_HEADER;
+    return this.u8.subarray(at, at + this.i32[this.h(slot) + 5]!);
   }
 
   /** Server side: reads the outcome (copied) and frees the slot. */

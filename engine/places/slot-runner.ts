@@ -2,6 +2,7 @@ import { Engine, type Deployment } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
 import { RoamError, isRoamError } from '../errors.ts';
 import { Mailbox } from './mailbox.ts';
+import type { EntryPoint } from '../runtime/guest-instance.ts';
 
 /** What a place needs to run a bundle: its bytes and the region buffers, keyed `bundle/region`. */
 export interface BundleInfo {
@@ -13,7 +14,8 @@ export interface BundleInfo {
 interface Loaded {
   bytes: Uint8Array;
   dep?: Deployment;
-  names?: Map<number, string>;
+  /** Entry point per handler type, resolved once. */
+  entries?: Map<number, EntryPoint>;
 }
 
 /**
@@ -42,36 +44,38 @@ export class SlotRunner {
     this.bundles.set(info.id, { bytes: info.bytes });
   }
 
-  private load(id: number): { dep: Deployment; names: Map<number, string> } {
+  private load(id: number): Loaded & { dep: Deployment; entries: Map<number, EntryPoint> } {
     const b = this.bundles.get(id);
     if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${id} at this place`);
     if (!b.dep) {
-      b.dep = this.engine.deploy(b.bytes);
-      b.names = new Map(b.dep.manifest.handlers.map((h) => [h.type, h.name]));
+      const dep = this.engine.deploy(b.bytes);
+      b.entries = new Map(dep.manifest.handlers.map((h) => [h.type, dep.entry(h.name)]));
+      b.dep = dep;
     }
-    return { dep: b.dep, names: b.names! };
+    return b as Loaded & { dep: Deployment; entries: Map<number, EntryPoint> };
   }
 
   /** Runs one slot if still queued. Never throws: failures become error replies. */
   run(mb: Mailbox, slot: number): void {
     if (!mb.claim(slot)) return;
-    const t0 = process.hrtime.bigint();
-    const { bundle, handler, input } = mb.message(slot);
+    const t0 = performance.now();
+    const h = mb.h(slot);
+    const bundle = mb.i32[h + 1]!, handler = mb.i32[h + 2]!;
     let status: 0 | 1 = 0;
     let out: Uint8Array;
     let fuel = 0;
     try {
-      const { dep, names } = this.load(bundle);
-      const name = names.get(handler);
-      if (name === undefined) throw new RoamError('E_NO_HANDLER', `bundle '${dep.manifest.name}' has no handler with type ${handler}`);
-      const r = dep.call(name, input);
+      const { dep, entries } = this.load(bundle);
+      const entry = entries.get(handler);
+      if (entry === undefined) throw new RoamError('E_NO_HANDLER', `bundle '${dep.manifest.name}' has no handler with type ${handler}`);
+      const r = dep.callEntry(entry, mb.input(slot));
       out = r.reply;
       fuel = r.fuelUsed;
     } catch (e) {
       status = 1;
       out = Buffer.from(isRoamError(e) ? `${e.code} ${e.message}` : `E_INTERNAL ${(e as Error)?.message ?? String(e)}`);
     }
-    const ns = Number(process.hrtime.bigint() - t0);
+    const ns = Math.round((performance.now() - t0) * 1e6);
     this.busyNs += ns;
     mb.finish(slot, status, out, ns, fuel);
   }

@@ -2,7 +2,11 @@ import type { BundleInfo } from './slot-runner.ts';
 
 export type ServerPlace = 'host' | 'dpu';
 
-/** The outcome of one message at a place: exactly one per message. */
+/**
+ * The outcome of one message at a place: exactly one per message. A successful `reply` may be a view
+ * into the place's slot that is reused once `done` returns (replies are encoded straight into the
+ * outgoing frame buffer): copy it to keep it.
+ */
 export type PlaceResult =
   | { ok: true; reply: Uint8Array; place: ServerPlace; serviceNs: number }
   | { ok: false; code: string; message: string; place?: ServerPlace };

@@ -1,0 +1,68 @@
+// A single-producer single-consumer ring of slot indexes in a SharedArrayBuffer, with a doorbell flag.
+// The producer rings (one postMessage) only when the consumer has gone idle, so while a host worker is
+// busy the server keeps appending and the worker takes whole batches without any message crossing
+// threads; the same holds for completions flowing back.
+//
+// layout (i32): [0] head (consumer) [1] tail (producer) [2] awake (1 while the consumer is draining)
+// [3] pad, then `capacity` entries. Indexes grow monotonically (wrapping i32); entry = index & mask.
+const CTL = 4;
+
+export class SlotRing {
+  private readonly i32: Int32Array;
+  private readonly mask: number;
+
+  /** Bytes a ring of `capacity` (a power of two ≥ the slots that can be in flight) needs. */
+  static bytes(capacity: number): number {
+    return (CTL + capacity) * 4;
+  }
+
+  constructor(buffer: SharedArrayBuffer, byteOffset: number, readonly capacity: number) {
+    if (capacity & (capacity - 1)) throw new Error(`ring capacity ${capacity} is not a power of two`);
+    this.i32 = new Int32Array(buffer, byteOffset, CTL + capacity);
+    this.mask = capacity - 1;
+  }
+
+  /** Producer: appends one slot index (visible to the consumer at once). Never overflows: capacity ≥ slots. */
+  push(slot: number): void {
+    const t = this.i32[1]!;
+    this.i32[CTL + (t & this.mask)] = slot;
+    Atomics.store(this.i32, 1, (t + 1) | 0);
+  }
+
+  /** Producer, after pushing: true when the consumer was idle and needs a doorbell. */
+  wake(): boolean {
+    return Atomics.exchange(this.i32, 2, 1) === 0;
+  }
+
+  /** Consumer: takes everything queued so far into `out` (cleared first); returns the count. */
+  drain(out: number[]): number {
+    out.length = 0;
+    let h = this.i32[0]!;
+    const t = Atomics.load(this.i32, 1);
+    for (; h !== t; h = (h + 1) | 0) out.push(this.i32[CTL + (h & this.mask)]!);
+    Atomics.store(this.i32, 0, t);
+    return out.length;
+  }
+
+  /**
+   * Consumer, before going idle: clears the flag, then re-checks. True when entries arrived meanwhile and
+   * this consumer took the flag back (it must drain again); false when idle (a later push rings).
+   */
+  sleep(): boolean {
+    Atomics.store(this.i32, 2, 0);
+    if (Atomics.load(this.i32, 1) === this.i32[0]) return false;
+    return Atomics.compareExchange(this.i32, 2, 0, 1) === 0;
+  }
+}
+
+/** A host lane's control buffer: submission ring, completion ring, then the worker's f64 busy ns. */
+export interface LaneLayout {
+  ctl: SharedArrayBuffer;
+  ringCapacity: number;
+}
+export const laneBytes = (cap: number) => 2 * SlotRing.bytes(cap) + 8;
+export const laneRings = (l: LaneLayout) => ({
+  sub: new SlotRing(l.ctl, 0, l.ringCapacity),
+  done: new SlotRing(l.ctl, SlotRing.bytes(l.ringCapacity), l.ringCapacity),
+  busy: new Float64Array(l.ctl, 2 * SlotRing.bytes(l.ringCapacity), 1),
+});
