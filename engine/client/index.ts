@@ -3,7 +3,8 @@ import net from 'node:net';
 import { RoamError } from '../errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
-import { AtomicOp, DEFAULT_MAX_FRAME, HEADER, Kind, PLACE_NAMES, type PlaceName, parseError, placeCode, writeFrame } from '../wire/frame.ts';
+import { AtomicOp, DEFAULT_MAX_FRAME, Kind, PLACE_NAMES, type PlaceName, parseError, placeCode } from '../wire/frame.ts';
+import { OutBuffer } from '../wire/out-buffer.ts';
 import { ClientSteering } from '../steering/client-steering.ts';
 import type { SteeringOptions } from '../steering/policy.ts';
 import { ClientPlace } from './client-place.ts';
@@ -43,9 +44,7 @@ export class Client {
   private readonly waiters = new Map<number, Waiter>();
   private readonly resolved = new Map<string, Promise<{ id: number; manifest: Manifest }>>();
   private nextId = 1;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushing = false;
+  private readonly out: OutBuffer;
   private closed: Error | undefined;
   private readonly decoder: FrameDecoder;
   private local: ClientPlace | undefined;
@@ -58,6 +57,9 @@ export class Client {
     this.autoClient = opts.clientPlace ?? true;
     this.steering = new ClientSteering(opts.steering);
     socket.setNoDelay(true);
+    this.out = new OutBuffer((b) => {
+      if (!this.closed) socket.write(b);
+    });
     this.decoder = new FrameDecoder(maxFrame, {
       frame: (f) => {
         const w = this.waiters.get(f.id);
@@ -87,23 +89,9 @@ export class Client {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0 || 1;
-    const buf = Buffer.allocUnsafe(HEADER + payload.length);
-    writeFrame(buf, 0, { kind, place, flags: 0, id, bundle, code }, payload);
-    this.out.push(buf);
-    this.outBytes += buf.length;
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => this.flush());
-    }
+    // Encoded at once into this turn's batch (one socket write per turn).
+    this.out.frame(kind, place & 0x0f, id, bundle, code, payload);
     return new Promise<{ payload: Uint8Array; place: number; bundle: number }>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
-  }
-
-  private flush(): void {
-    this.flushing = false;
-    if (this.out.length === 0 || this.closed) return;
-    this.socket.write(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes));
-    this.out = [];
-    this.outBytes = 0;
   }
 
   /** Looks a bundle up by name (cached): its wire id and manifest. */

@@ -28,9 +28,11 @@ let draining = false;
 function pass(): void {
   const r = rings!;
   r.sub.drain(batch);
-  for (const s of batch) {
-    runner.run(mb!, s);
-    r.done.push(s);
+  for (let i = 0; i < batch.length; i++) {
+    runner.run(mb!, batch[i]!);
+    r.done.push(batch[i]!);
+    // Stream completions back every 32 messages so the server can refill while this batch still runs.
+    if ((i & 31) === 31 && r.done.wake()) port.postMessage(0 satisfies FromWorker);
   }
   r.busy[0] = runner.busyNs;
   if (batch.length > 0 && r.done.wake()) port.postMessage(0 satisfies FromWorker);

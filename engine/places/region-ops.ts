@@ -1,6 +1,7 @@
 import { RoamError } from '../errors.ts';
 import type { Registered } from './registry.ts';
 import { AtomicOp } from '../wire/frame.ts';
+import type { ConnectionLeases } from './leases.ts';
 
 function region(b: Registered, index: number, offset: number, len: number, mode: 'r' | 'w', align = 1) {
   const r = b.regions[index];
@@ -25,17 +26,20 @@ export function regionRead(b: Registered, index: number, p: Uint8Array, maxLen: 
 }
 
 /** One-sided write: payload u32 offset, then the bytes. */
-export function regionWrite(b: Registered, index: number, p: Uint8Array): void {
+export function regionWrite(b: Registered, index: number, p: Uint8Array, leases?: ConnectionLeases): void {
   const dv = need(p, 4, 'REGION_WRITE');
   const off = dv.getUint32(0, true);
-  region(b, index, off, p.length - 4, 'w').u8.set(p.subarray(4), off);
+  const r = region(b, index, off, p.length - 4, 'w');
+  leases?.beforeWrite();
+  r.u8.set(p.subarray(4), off);
 }
 
-/** Atomic: payload u8 op, 3 pad, u32 offset, u64 a, u64 b → u64 old value (LE). */
-export function regionAtomic(b: Registered, index: number, p: Uint8Array): Uint8Array {
+/** Atomic: payload u8 op, 3 pad, u32 offset, u64 a, u64 b → u64 old value (LE). Seqlocks taken get leases. */
+export function regionAtomic(b: Registered, index: number, p: Uint8Array, leases?: ConnectionLeases): Uint8Array {
   const dv = need(p, 24, 'REGION_ATOMIC');
   const op = dv.getUint8(0), off = dv.getUint32(4, true);
   const a = dv.getBigUint64(8, true), c = dv.getBigUint64(16, true);
+  leases?.beforeAtomic(b.id, index, op, off);
   let old: bigint;
   const u32 = (mode: 'r' | 'w') => region(b, index, off, 4, mode, 4).u32;
   const i64 = () => region(b, index, off, 8, 'w', 8).i64;
@@ -48,6 +52,7 @@ export function regionAtomic(b: Registered, index: number, p: Uint8Array): Uint8
     case AtomicOp.ADD_U64: old = BigInt.asUintN(64, Atomics.add(i64(), off >>> 3, BigInt.asIntN(64, a))); break;
     default: throw new RoamError('E_FRAME', `unknown atomic op ${op}`);
   }
+  leases?.afterAtomic(b.id, index, b.regions[index]!, op, off, a, c, old);
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, old), true);
   return out;

@@ -7,8 +7,10 @@ import { DpuPlace } from './dpu-place.ts';
 import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
-import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, encodeFrame, errorPayload, type Frame } from '../wire/frame.ts';
+import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, errorPayload, type Frame } from '../wire/frame.ts';
+import { OutBuffer } from '../wire/out-buffer.ts';
 import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
+import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -24,6 +26,8 @@ export interface WireServerOptions {
   bundles?: Uint8Array[];
   /** Host worker threads (shorthand for host.workers). */
   hostWorkers?: number;
+  /** Lease on a seqlock a connection takes with a remote CAS, ms (engine/places/leases.ts; default 2000). */
+  leaseMs?: number;
 }
 
 export interface WireServerStats {
@@ -32,6 +36,8 @@ export interface WireServerStats {
   errors: number;
   corrupt: number;
   truncated: number;
+  /** Locks broken because their connection closed or their lease expired while held. */
+  leasesBroken: number;
   byPlace: Record<ServerPlace, number>;
 }
 
@@ -47,6 +53,25 @@ export interface WireServer {
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
   close(): Promise<void>;
+}
+
+interface Conn {
+  out: OutBuffer;
+  /** performance.now() when the chunk being decoded arrived. */
+  now: number;
+  error(id: number, bundle: number, code: string, message: string): void;
+}
+
+/** A CALL from a socket on its way to a place: no closure per message; the reply is encoded on `done`. */
+class WireCall implements Pending {
+  readonly accepted: number;
+  constructor(private readonly conn: Conn, private readonly id: number, readonly bundle: number, readonly handler: number, readonly payload: Uint8Array) {
+    this.accepted = conn.now;
+  }
+  done(r: PlaceResult): void {
+    if (r.ok) this.conn.out.frame(Kind.REPLY, r.place === 'host' ? WirePlace.HOST : WirePlace.DPU, this.id, this.bundle, 0, r.reply);
+    else this.conn.error(this.id, this.bundle, r.code, r.message);
+  }
 }
 
 /** A server for the binary protocol: owns the bundles' regions, runs handlers at its places; sockets are handed in. */
@@ -66,7 +91,7 @@ function createCore(opts: WireServerOptions): WireServer {
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const sockets = new Set<net.Socket>();
-  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, byPlace: { host: 0, dpu: 0 } };
+  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, byPlace: { host: 0, dpu: 0 } };
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -79,17 +104,20 @@ function createCore(opts: WireServerOptions): WireServer {
     return places.find((p) => p.name === name) ?? fail('E_PLACE_UNAVAILABLE', 'no place can run messages right now');
   }
 
-  function dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void {
+  /** Routes one message (p.accepted set by the caller) to a place, or answers it with an error. */
+  function route(p: Pending, place: number): void {
     stats.calls++;
-    const b = registry.get(bundle);
-    if (!b) return done(fail('E_NO_BUNDLE', `no bundle with id ${bundle} is deployed`));
-    if (!b.handlers.has(handler)) return done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${handler}`));
-    const target = pick(b, handler, place);
-    if (!('submit' in target)) return done(target);
-    if (payload.length > target.maxPayload) return done(fail('E_TOO_LARGE', `payload of ${payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
+    const b = registry.get(p.bundle);
+    if (!b) return p.done(fail('E_NO_BUNDLE', `no bundle with id ${p.bundle} is deployed`));
+    if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
+    const target = pick(b, p.handler, place);
+    if (!('submit' in target)) return p.done(target);
+    if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
     stats.byPlace[target.name]++;
-    const p: Pending = { bundle, handler, payload, accepted: performance.now(), done };
     target.submit(p);
+  }
+  function dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void {
+    route({ bundle, handler, payload, accepted: performance.now(), done }, place);
   }
   // Queued messages rescued from a dead host worker or agent are steered again.
   const reroute = (p: Pending) => {
@@ -105,67 +133,56 @@ function createCore(opts: WireServerOptions): WireServer {
     sockets.add(socket);
     stats.connections++;
     socket.setNoDelay(true);
-    let corked = false;
-    const send = (f: Omit<Frame, 'payload'>, payload: Uint8Array) => {
-      if (socket.destroyed || !socket.writable) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        setImmediate(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
-      socket.write(encodeFrame(f, payload));
+    const out = new OutBuffer((b) => {
+      if (!socket.destroyed && socket.writable) socket.write(b);
+    });
+    const conn: Conn = {
+      out,
+      now: 0,
+      error(id, bundle, code, message) {
+        stats.errors++;
+        out.frame(Kind.ERROR, 0, id, bundle, 0, errorPayload(code, message));
+      },
     };
-    const reply = (req: Frame, payload: Uint8Array, place = 0) => send({ kind: Kind.REPLY, place, flags: 0, id: req.id, bundle: req.bundle, code: 0 }, payload);
-    const error = (id: number, bundle: number, code: string, message: string) => {
-      stats.errors++;
-      send({ kind: Kind.ERROR, place: 0, flags: 0, id, bundle, code: 0 }, errorPayload(code, message));
-    };
+    const leases = new ConnectionLeases(opts.leaseMs ?? DEFAULT_LEASE_MS, () => stats.leasesBroken++);
+    const reply = (f: Frame, payload: Uint8Array) => out.frame(Kind.REPLY, 0, f.id, f.bundle, 0, payload);
     const decoder = new FrameDecoder(maxFrame, {
       frame(f) {
         try {
           onFrame(f);
         } catch (e) {
-          error(f.id, f.bundle, isRoamError(e) ? e.code : 'E_INTERNAL', (e as Error).message);
+          conn.error(f.id, f.bundle, isRoamError(e) ? e.code : 'E_INTERNAL', (e as Error).message);
         }
       },
       oversize(h, len) {
-        error(h.id, h.bundle, 'E_TOO_LARGE', `frame payload of ${len} bytes exceeds the ${maxFrame}-byte limit`);
+        conn.error(h.id, h.bundle, 'E_TOO_LARGE', `frame payload of ${len} bytes exceeds the ${maxFrame}-byte limit`);
       },
       corrupt(reason) {
         stats.corrupt++;
-        error(0, 0, 'E_FRAME', `${reason}; closing the connection`);
+        conn.error(0, 0, 'E_FRAME', `${reason}; closing the connection`);
+        out.flush();
         socket.end();
       },
     });
     const onFrame = (f: Frame) => {
       switch (f.kind) {
-        case Kind.CALL: {
-          const payload = f.payload;
-          dispatch(f.bundle, f.code, payload, f.place, (r) => {
-            if (r.ok) reply(f, r.reply, r.place === 'host' ? WirePlace.HOST : WirePlace.DPU);
-            else error(f.id, f.bundle, r.code, r.message);
-          });
-          return;
-        }
+        case Kind.CALL:
+          return route(new WireCall(conn, f.id, f.bundle, f.code, f.payload), f.place);
         case Kind.RESOLVE: {
           const name = Buffer.from(f.payload).toString('utf8');
           const b = registry.named(name);
           if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle named '${name}' is deployed`);
-          send({ kind: Kind.REPLY, place: 0, flags: 0, id: f.id, bundle: b.id, code: 0 }, Buffer.from(JSON.stringify({ id: b.id, manifest: b.manifest })));
-          return;
+          return out.frame(Kind.REPLY, 0, f.id, b.id, 0, Buffer.from(JSON.stringify({ id: b.id, manifest: b.manifest })));
         }
         case Kind.FETCH_BUNDLE:
           return reply(f, bundleOf(f).bytes);
         case Kind.REGION_READ:
           return reply(f, regionRead(bundleOf(f), f.code, f.payload, maxFrame));
         case Kind.REGION_WRITE:
-          regionWrite(bundleOf(f), f.code, f.payload);
+          regionWrite(bundleOf(f), f.code, f.payload, leases);
           return reply(f, new Uint8Array(0));
         case Kind.REGION_ATOMIC:
-          return reply(f, regionAtomic(bundleOf(f), f.code, f.payload));
+          return reply(f, regionAtomic(bundleOf(f), f.code, f.payload, leases));
         case Kind.STATS:
           return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats })));
         default:
@@ -177,11 +194,17 @@ function createCore(opts: WireServerOptions): WireServer {
       if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${f.bundle} is deployed`);
       return b;
     };
-    socket.on('data', (c: Buffer) => decoder.push(c));
+    socket.on('data', (c: Buffer) => {
+      // One clock reading per chunk: every message in it was accepted at the same moment.
+      conn.now = performance.now();
+      decoder.push(c);
+    });
     socket.on('error', () => {});
     socket.on('close', () => {
       if (decoder.pending > 0) stats.truncated++;
       decoder.kill();
+      // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
+      leases.close();
       sockets.delete(socket);
     });
   }

@@ -41,8 +41,8 @@ export class FrameDecoder {
         return;
       }
       const len = b.readUInt32LE(at + 12);
-      const head = { kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10) };
       if (len > this.maxFrame) {
+        const head = { kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10) };
         const have = Math.min(len, b.length - at - HEADER);
         this.skip = len - have;
         at += HEADER + have;
@@ -50,7 +50,7 @@ export class FrameDecoder {
         continue;
       }
       if (b.length - at - HEADER < len) break;
-      this.on.frame({ ...head, payload: b.subarray(at + HEADER, at + HEADER + len) });
+      this.on.frame({ kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10), payload: b.subarray(at + HEADER, at + HEADER + len) });
       if (this.dead) return;
       at += HEADER + len;
     }

@@ -1,0 +1,53 @@
+import { HEADER, MAGIC, VERSION } from './frame.ts';
+
+/**
+ * Frames bound for one socket, encoded straight into one growing buffer and written with a single
+ * socket.write per event-loop turn (setImmediate), however many replies completed in that turn.
+ */
+export class OutBuffer {
+  private buf = Buffer.allocUnsafeSlow(64 * 1024);
+  private len = 0;
+  private scheduled = false;
+
+  constructor(private readonly write: (b: Buffer) => void) {}
+
+  /** Appends one frame; `payload` is copied now, so it may be a view into memory reused right after. */
+  frame(kind: number, placeFlags: number, id: number, bundle: number, code: number, payload: Uint8Array): void {
+    const need = this.len + HEADER + payload.length;
+    if (need > this.buf.length) {
+      const next = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    const b = this.buf, at = this.len;
+    b[at] = MAGIC;
+    b[at + 1] = VERSION;
+    b[at + 2] = kind;
+    b[at + 3] = placeFlags;
+    b.writeUInt32LE(id >>> 0, at + 4);
+    b.writeUInt16LE(bundle, at + 8);
+    b.writeUInt16LE(code, at + 10);
+    b.writeUInt32LE(payload.length, at + 12);
+    b.set(payload, at + HEADER);
+    this.len = need;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.len === 0) return;
+    // The socket keeps what it is given until written: small batches are copied out (pooled allocation),
+    // large ones are handed over and encoding continues in a fresh buffer.
+    let out: Buffer;
+    if (this.len <= 16 * 1024) out = Buffer.from(this.buf.subarray(0, this.len));
+    else {
+      out = this.buf.subarray(0, this.len);
+      this.buf = Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.min(this.buf.length, 1 << 20)));
+    }
+    this.len = 0;
+    this.write(out);
+  }
+}
