@@ -23,22 +23,17 @@ if (wasm) {
   run = (i) => dep.callEntry(get, ks[i % keys]);
 }
 const batch = [];
-let draining = false;
 function pass() {
   r.sub.drain(batch);
   for (let i = 0; i < batch.length; i++) {
     run(batch[i]);
     r.done.push(batch[i]);
-    if ((i & 31) === 31 && r.done.wake()) parentPort.postMessage(0);
+    if ((i & 31) === 31) r.done.wake();
   }
-  if (batch.length > 0 && r.done.wake()) parentPort.postMessage(0);
+  if (batch.length > 0) r.done.wake();
   if (r.sub.sleep()) setImmediate(pass);
-  else draining = false;
+  else r.sub.whenRung(pass);
 }
-parentPort.on('message', () => {
-  if (!draining) {
-    draining = true;
-    pass();
-  }
-});
+r.sub.whenRung(pass);
+parentPort.on('message', () => {}); // keeps the worker alive while it waits
 parentPort.postMessage('ready');

@@ -3,6 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { laneBytes, laneRings } from '../engine/places/ring.ts';
@@ -15,6 +17,15 @@ import { shmAddon } from '../engine/shm/index.ts';
 import { connect, type Client, type PlaceName } from '../engine/client/index.ts';
 import { loadKeys, percentile, runYcsb, shiftAfter } from '../engine/places/ycsb.ts';
 import { fmt } from './harness.ts';
+
+// Child mode for the Redis comparison: a roam server in its own process, as redis-server is.
+if (process.argv[2] === '--serve-kv') {
+  const s = await listenWire({ host: { workers: 2 } });
+  s.deploy(await cachedBuild('functions/kv'));
+  console.log(s.port);
+  process.on('SIGTERM', () => void s.close().then(() => process.exit(0)));
+  await new Promise(() => {});
+}
 
 const KEYS = 10_000;
 const out: string[] = [`# Places benchmark (\`npm run bench:places\`)`, '', `Run ${new Date().toISOString()} on ${process.platform}, Node ${process.version}, 2 cores shared with other sessions (load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} at start); every ratio uses a baseline from this same run.`, ''];
@@ -48,7 +59,7 @@ async function rawBatched(n: number, wasm: boolean): Promise<number> {
     const lane = { ctl: new SharedArrayBuffer(laneBytes(RING)), ringCapacity: RING };
     const w = new Worker(new URL('./places-echo-worker.mjs', import.meta.url), { workerData: { lane, wasm: wasm ? kv : undefined, keys: KEYS } });
     await new Promise((res) => w.once('message', res));
-    return { w, ...laneRings(lane), draining: false };
+    return { w, ...laneRings(lane) };
   }));
   let sent = 0, got = 0;
   const batch: number[] = [];
@@ -61,18 +72,16 @@ async function rawBatched(n: number, wasm: boolean): Promise<number> {
           got++;
           if (sent < n) (l.sub.push(s), sent++);
         }
-        if (l.sub.wake()) l.w.postMessage(0);
+        l.sub.wake();
         if (got === n) return done();
         if (l.done.sleep()) setImmediate(pass);
-        else l.draining = false;
+        else l.done.whenRung(pass);
       };
-      l.w.on('message', () => {
-        if (!l.draining) (l.draining = true), pass();
-      });
+      l.done.whenRung(pass);
     }
     lanes.forEach((l, j) => {
       for (let i = 0; i < WINDOW / WORKERS; i++) (l.sub.push(j * RING + i), sent++);
-      if (l.sub.wake()) l.w.postMessage(0);
+      l.sub.wake();
     });
   });
   const rate = n / ((performance.now() - t0) / 1000);
@@ -162,14 +171,15 @@ out.push(`| A. raw batched cross-thread limit: 2 bare workers, the host pool's r
 out.push(`| B. raw batched execution limit: as A, each index also runs one kv get (Engine.callEntry) in the worker | ${fmt(rawExec)} | ${(rawExec / rawRing).toFixed(2)}x of A |`);
 out.push(`| host pool: kv get via server.dispatch (no socket), 2 workers, 512 in flight | ${fmt(hostPool)} | ${(hostPool / rawRing).toFixed(2)}x of A (goal ≥ 0.6x ${hostPool / rawRing >= 0.6 ? 'met' : 'NOT met'}); ${(hostPool / rawExec).toFixed(2)}x of B |`);
 out.push('', `Medians of 3 interleaved rounds (A: ${rounds.ring.map(fmt).join(', ')}; B: ${rounds.exec.map(fmt).join(', ')}; host pool: ${rounds.host.map(fmt).join(', ')}).`, '');
-out.push('What each side does. **A/B**: the main thread keeps 512 indexes in flight over 2 workers (256 each) on the same SharedArrayBuffer submission/completion rings the host pool uses (engine/places/ring.ts); a doorbell postMessage goes only to an idle side; the worker takes the whole ring per pass and streams completions back every 32; the main thread drains one batch of completions per pass and re-submits each index. In B the worker also calls kv get on a plain deployment (fuel-metered, same key set). **Host pool**: the same 512 in flight, each completion\'s callback calling `server.dispatch` for the next key; per message the server routes (registry, handler check, place), writes the message into a slot of the lane\'s slot table, pushes the index, and on completion reads the slot header, updates the EWMAs and hands the reply as a view into the slot; the worker claims the slot (CAS), runs kv get through the metered engine and writes the reply back into the slot.');
+out.push('What each side does. **A/B**: the main thread keeps 512 indexes in flight over 2 workers (256 each) on the same SharedArrayBuffer submission/completion rings the host pool uses (engine/places/ring.ts); an idle side waits in Atomics.waitAsync and is woken by one Atomics.notify; the worker takes the whole ring per pass and streams completions back every 32; the main thread drains one batch of completions per pass and re-submits each index. In B the worker also calls kv get on a plain deployment (fuel-metered, same key set). **Host pool**: the same 512 in flight, each completion\'s callback calling `server.dispatch` for the next key; per message the server routes (registry, handler check, place), writes the message into a slot of the lane\'s slot table, pushes the index, and on completion reads the slot header, updates the EWMAs and hands the reply as a view into the slot; the worker claims the slot (CAS), runs kv get through the metered engine and writes the reply back into the slot.');
 out.push('', '| over the wire | ops/s | p99 ms |', '|---|---|---|', ...wireRows, '');
 
 // 4. Steering shift: YCSB-B, host made busy at 3 s.
 if (dpu) {
-  const { samples } = await runYcsb(client, id, { durationMs: 6000, window: 64, keys: KEYS, at: [{ ms: 3000, fn: () => server.host.setLoad(0.95) }] });
+  const { samples, fired } = await runYcsb(client, id, { durationMs: 6000, window: 64, keys: KEYS, at: [{ ms: 3000, fn: () => server.host.setLoad(0.95) }] });
   server.host.setLoad(0);
-  const { shiftMs, p99DuringMs } = shiftAfter(samples, 3000, 2);
+  // From the moment the load was actually switched on (as `roam demo` does).
+  const { shiftMs, p99DuringMs } = shiftAfter(samples, fired[0] ?? 3000, 2, 0.8);
   const beforeS = samples.filter((s) => s.sent > 1000 && s.sent < 3000);
   const before = beforeS.map((s) => s.ms);
   const dpuShare = (xs: typeof samples) => ((100 * xs.filter((s) => s.place === 2).length) / Math.max(1, xs.length)).toFixed(0);
@@ -211,7 +221,11 @@ process.exit(0);
 // does: each connection sends `pipeline` requests in one write and waits for all replies.
 async function redisComparison(): Promise<string[]> {
   const shape = { connections: 4, pipeline: 16, requests: 200_000, keys: KEYS, valueBytes: 8 };
-  const clients = await Promise.all(Array.from({ length: shape.connections }, () => connect(server.port, { clientPlace: false })));
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-kv'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
+  const clients = await Promise.all(Array.from({ length: shape.connections }, () => connect(port, { clientPlace: false })));
+  const { id } = await clients[0]!.resolve('kv');
+  await loadKeys(clients[0]!, id, KEYS);
   const roam = async (type: 1 | 2) => {
     const value = Buffer.alloc(shape.valueBytes, 'x');
     const pre = keys.map((k) => (type === 1 ? k : Buffer.concat([k, value])));
@@ -231,8 +245,9 @@ async function redisComparison(): Promise<string[]> {
   await roam(1);
   const rs = await roam(2), rg = await roam(1);
   for (const c of clients) c.close();
+  child.kill('SIGTERM');
   const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-  const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: kv put/get via the client library (\`sendRaw\`, place auto, client place off: the server steers), replies matched by id.`;
+  const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: its own server process (2 host workers, as redis-server is its own process), kv put/get from this process through the client library (\`sendRaw\`, place auto, client place off: the server steers), replies matched by id.`;
   const roamRow = (r: number) => fmt(r);
   if (!has('redis-server') || !has('redis-benchmark')) {
     console.log('redis comparison skipped: install redis-server (Debian: apt-get install -y redis-server) to add it');
@@ -240,22 +255,22 @@ async function redisComparison(): Promise<string[]> {
   }
   const s0 = net.createServer();
   await new Promise<void>((r) => s0.listen(0, '127.0.0.1', r));
-  const port = (s0.address() as net.AddressInfo).port;
+  const rport = (s0.address() as net.AddressInfo).port;
   await new Promise((r) => s0.close(r));
-  const srv = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const srv = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 100; i++) {
-      const ok = await new Promise<boolean>((r) => { const s = net.connect(port, '127.0.0.1').once('connect', () => (s.destroy(), r(true))).once('error', () => r(false)); });
+      const ok = await new Promise<boolean>((r) => { const s = net.connect(rport, '127.0.0.1').once('connect', () => (s.destroy(), r(true))).once('error', () => r(false)); });
       if (ok) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const args = ['-h', '127.0.0.1', '-p', String(port), '-c', String(shape.connections), '-P', String(shape.pipeline), '-n', String(shape.requests), '-r', String(shape.keys), '-d', String(shape.valueBytes), '-t', 'set,get', '--csv'];
+    const args = ['-h', '127.0.0.1', '-p', String(rport), '-c', String(shape.connections), '-P', String(shape.pipeline), '-n', String(shape.requests), '-r', String(shape.keys), '-d', String(shape.valueBytes), '-t', 'set,get', '--csv'];
     const r = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 120_000 });
     const rate = (test: string) => Number(r.stdout.split('\n').find((l) => l.startsWith(`"${test}"`))?.split(',')[1]?.replace(/"/g, ''));
     const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[2] ?? '?';
     const [gs, gg] = [rate('SET'), rate('GET')];
     const mixR = 2 / (1 / rs + 1 / rg), mixRedis = 2 / (1 / gs + 1 / gg);
-    return [head, `Redis: ${version}, \`redis-benchmark ${args.join(' ').replace(String(port), 'PORT')}\`.`, '',
+    return [head, `Redis: ${version}, \`redis-benchmark ${args.join(' ').replace(String(rport), 'PORT')}\`.`, '',
       '| test | roam ops/s | Redis ops/s | roam / Redis |', '|---|---|---|---|',
       `| SET (kv put) | ${fmt(rs)} | ${fmt(gs)} | ${(rs / gs).toFixed(2)}x |`,
       `| GET (kv get) | ${fmt(rg)} | ${fmt(gg)} | ${(rg / gg).toFixed(2)}x |`,

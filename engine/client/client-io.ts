@@ -1,6 +1,9 @@
 /** Messages and the shared channel between a client connection and its client-place worker. */
 export const IoState = { IDLE: 0, REQUEST: 1, DONE: 2 } as const;
-/** ctl: [0] state [1] frame kind [2] region [3] length [4] status (0 ok, 1 error); data follows. */
+/**
+ * ctl: [0] state [1] frame kind [2] region [3] length [4] status (0 ok, 1 error) [5] request number
+ * (written by the worker) [6] the request number an answer is for (written by the main thread); data follows.
+ */
 export const IO_DATA = 64;
 export const IO_CHANNEL_BYTES = IO_DATA + (1 << 20);
 
@@ -10,7 +13,7 @@ export type ToClientWorker =
   | { type: 'run'; id: number; bundle: number; handler: string; input: Uint8Array };
 
 export type FromClientWorker =
-  | { type: 'io' }
+  | { type: 'io'; seq: number }
   | { type: 'deployed'; bundle: number; error?: string }
   | { type: 'done'; id: number; ok: true; reply: Uint8Array; ops: number; bytes: number; writes: number; ms: number }
   | { type: 'done'; id: number; ok: false; code: string; message: string; ops: number; bytes: number; writes: number; ms: number };

@@ -101,7 +101,7 @@ export class ClientPlace {
   }
 
   private onMessage(m: FromClientWorker): void {
-    if (m.type === 'io') return this.io();
+    if (m.type === 'io') return this.io(m.seq);
     if (m.type === 'deployed') {
       const w = this.deployWaiters.get(m.bundle);
       this.deployWaiters.delete(m.bundle);
@@ -118,17 +118,21 @@ export class ClientPlace {
   }
 
   /** Performs the worker's pending remote operation and wakes it with the answer. */
-  private io(): void {
+  private io(seq: number): void {
     const j = this.running;
-    const kind = this.ctl[1]!, region = this.ctl[2]!, len = this.ctl[3]!;
-    const payload = this.data.slice(0, len);
+    // This worker's channel, even if a new worker (and channel) exists by the time the answer comes.
+    const ctl = this.ctl, data = this.data;
+    const kind = ctl[1]!, region = ctl[2]!, len = ctl[3]!;
+    const payload = data.slice(0, len);
     const answer = (status: 0 | 1, bytes: Uint8Array) => {
-      const b = bytes.length > this.data.length ? Buffer.from(`E_TOO_LARGE remote reply of ${bytes.length} bytes exceeds the channel`) : bytes;
-      this.data.set(b);
-      this.ctl[3] = b.length;
-      this.ctl[4] = b === bytes ? status : 1;
-      Atomics.store(this.ctl, 0, IoState.DONE);
-      Atomics.notify(this.ctl, 0);
+      if (ctl[5] !== seq || Atomics.load(ctl, 0) !== IoState.REQUEST) return; // the worker gave up on it (timeout) and left
+      const b = bytes.length > data.length ? Buffer.from(`E_TOO_LARGE remote reply of ${bytes.length} bytes exceeds the channel`) : bytes;
+      data.set(b);
+      ctl[3] = b.length;
+      ctl[4] = b === bytes ? status : 1;
+      ctl[6] = seq;
+      Atomics.store(ctl, 0, IoState.DONE);
+      Atomics.notify(ctl, 0);
     };
     if (!j) return answer(1, Buffer.from('E_INTERNAL remote operation outside a message'));
     this.exchange(kind, j.bundle, region, payload).then(

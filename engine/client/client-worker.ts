@@ -15,6 +15,7 @@ let data: Uint8Array;
 let ops = 0;
 let bytes = 0;
 let writes = 0;
+let seq = 0;
 
 function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
   if (payload.length > data.length) throw new RoamError('E_TOO_LARGE', `remote operation of ${payload.length} bytes exceeds the ${data.length}-byte channel`);
@@ -22,10 +23,26 @@ function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
   ctl[1] = kind;
   ctl[2] = region;
   ctl[3] = payload.length;
+  seq = (seq + 1) | 0;
+  ctl[5] = seq;
   Atomics.store(ctl, 0, IoState.REQUEST);
-  port.postMessage({ type: 'io' } satisfies FromClientWorker);
+  port.postMessage({ type: 'io', seq } satisfies FromClientWorker);
+  // A wake-up is only a hint: when the previous answer was read without waiting (it was already there),
+  // that answer's notify can still arrive and wake this wait. Trusting it made the worker take its own
+  // request bytes as the answer and send garbage next (the misdecoded atomics and lost puts once seen
+  // after host-worker crashes). So wait until the state says DONE, and check the answer's number.
   // The main thread always answers (reply, error, or E_DISCONNECTED); the timeout only guards a wedged process.
-  if (Atomics.wait(ctl, 0, IoState.REQUEST, 30_000) === 'timed-out') throw new RoamError('E_TIMEOUT', 'remote region operation got no answer in 30 s');
+  const deadline = Date.now() + 30_000;
+  while (Atomics.load(ctl, 0) !== IoState.DONE) {
+    const left = deadline - Date.now();
+    if (left <= 0 || Atomics.wait(ctl, 0, IoState.REQUEST, left) === 'timed-out') {
+      // The channel cannot be trusted after this (a late answer would land on the next request): leave,
+      // so the client place starts a fresh worker and channel.
+      setImmediate(() => process.exit(1));
+      throw new RoamError('E_TIMEOUT', 'remote region operation got no answer in 30 s');
+    }
+  }
+  if (ctl[6] !== seq) throw new RoamError('E_INTERNAL', `client-place channel answered request ${ctl[6]} while ${seq} was waiting`);
   const len = ctl[3]!;
   const out = data.slice(0, len);
   const failed = ctl[4] !== 0;

@@ -28,17 +28,17 @@ interface Lane {
   sub: SlotRing;
   done: SlotRing;
   busy: Float64Array;
+  deploys: Int32Array;
   /** Slots pushed since the last doorbell check. */
   pushed: number;
-  draining: boolean;
   alive: boolean;
 }
 
 /**
  * Host cores: long-lived worker threads, each with its own slot table in a SharedArrayBuffer. The
  * server writes a message into a slot and its index onto the lane's submission ring; a worker takes
- * whole batches off the ring and puts finished slots on a completion ring. A doorbell postMessage is
- * sent only when the other side has gone idle (once per event-loop turn at most), and completions are
+ * whole batches off the ring and puts finished slots on a completion ring. A side is woken
+ * (Atomics.notify / waitAsync) only when it has gone idle, at most once per event-loop turn, and completions are
  * handled one batch per pass, so there is no per-message promise, closure, clone or copy here. A worker that dies is replaced; its
  * slots are recovered from their shared state: done → the reply is delivered, queued → run elsewhere,
  * running → one E_PLACE_LOST error (outcome unknown, never re-run, so no put is applied twice).
@@ -75,18 +75,13 @@ export class HostPool implements Place {
     const buffer = new SharedArrayBuffer(shape.slots * shape.slotSize);
     const layout = { ctl: new SharedArrayBuffer(laneBytes(this.ringCapacity)), ringCapacity: this.ringCapacity };
     const worker = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
-    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, draining: false, alive: true };
+    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true };
     for (let s = shape.slots - 1; s >= 0; s--) lane.free.push(s);
     const post = (m: ToWorker) => worker.postMessage(m);
     post({ type: 'init', buffer, shape, lane: layout });
-    for (const info of this.bundles) post({ type: 'deploy', info });
+    for (const info of this.bundles) this.postDeploy(lane, info);
     if (this.load) post({ type: 'load', fraction: this.load });
-    worker.on('message', () => {
-      if (!lane.draining && lane.alive) {
-        lane.draining = true;
-        this.completed(lane);
-      }
-    });
+    lane.done.whenRung(() => this.completed(lane));
     worker.on('error', () => {});
     worker.on('exit', () => this.lost(lane));
     return lane;
@@ -108,7 +103,12 @@ export class HostPool implements Place {
     const i = this.bundles.findIndex((b) => b.id === info.id);
     if (i >= 0) this.bundles[i] = info;
     else this.bundles.push(info);
-    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'deploy', info } satisfies ToWorker);
+    for (const l of this.lanes) if (l.alive) this.postDeploy(l, info);
+  }
+
+  private postDeploy(l: Lane, info: BundleInfo): void {
+    Atomics.add(l.deploys, 0, 1);
+    l.worker.postMessage({ type: 'deploy', info } satisfies ToWorker);
   }
 
   /** Simulated co-located load on every worker (fraction of each 10 ms spent spinning). */
@@ -151,7 +151,7 @@ export class HostPool implements Place {
     for (const l of this.lanes) {
       if (l.pushed === 0 || !l.alive) continue;
       l.pushed = 0;
-      if (l.sub.wake()) l.worker.postMessage({ type: 'ring' } satisfies ToWorker);
+      l.sub.wake();
     }
   }
 
@@ -163,7 +163,7 @@ export class HostPool implements Place {
     for (const s of this.batch) this.deliver(lane, s, now);
     this.drainBacklog();
     if (lane.done.sleep()) setImmediate(() => this.completed(lane));
-    else lane.draining = false;
+    else lane.done.whenRung(() => this.completed(lane));
   }
 
   private drainBacklog(): void {

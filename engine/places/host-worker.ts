@@ -1,6 +1,6 @@
 // A long-lived host-core worker. Messages arrive as slot indexes on a shared ring; the worker takes
-// whole batches, runs them, and appends the finished slots to a completion ring. A doorbell message
-// crosses threads only when the other side has gone idle (see ring.ts).
+// whole batches, runs them, and appends the finished slots to a completion ring. A side is woken only
+// when it has gone idle (see ring.ts); control messages (deploy, load, crash) come by postMessage.
 import { parentPort } from 'node:worker_threads';
 import { Mailbox, type MailboxShape } from './mailbox.ts';
 import { SlotRunner, type BundleInfo } from './slot-runner.ts';
@@ -10,11 +10,8 @@ import { laneRings, type LaneLayout } from './ring.ts';
 export type ToWorker =
   | { type: 'init'; buffer: SharedArrayBuffer; shape: MailboxShape; lane: LaneLayout }
   | { type: 'deploy'; info: BundleInfo }
-  | { type: 'ring' }
   | { type: 'load'; fraction: number }
   | { type: 'crash' };
-/** The completion doorbell (the slots themselves are on the completion ring). */
-export type FromWorker = 0;
 
 const port = parentPort!;
 const runner = new SlotRunner();
@@ -22,22 +19,24 @@ const load = new BackgroundLoad();
 let mb: Mailbox | undefined;
 let rings: ReturnType<typeof laneRings> | undefined;
 const batch: number[] = [];
-let draining = false;
+let deploys = 0;
 
 // One batch per event-loop turn, so deploy/load/crash messages are never starved by a busy ring.
 function pass(): void {
   const r = rings!;
+  // A deploy still in flight: let the event loop deliver it first (this side keeps the ring's flag).
+  if (deploys < Atomics.load(r.deploys, 0)) return void setImmediate(pass);
   r.sub.drain(batch);
   for (let i = 0; i < batch.length; i++) {
     runner.run(mb!, batch[i]!);
     r.done.push(batch[i]!);
     // Stream completions back every 32 messages so the server can refill while this batch still runs.
-    if ((i & 31) === 31 && r.done.wake()) port.postMessage(0 satisfies FromWorker);
+    if ((i & 31) === 31) r.done.wake();
   }
   r.busy[0] = runner.busyNs;
-  if (batch.length > 0 && r.done.wake()) port.postMessage(0 satisfies FromWorker);
+  if (batch.length > 0) r.done.wake();
   if (r.sub.sleep()) setImmediate(pass);
-  else draining = false;
+  else r.sub.whenRung(pass);
 }
 
 port.on('message', (m: ToWorker) => {
@@ -45,15 +44,11 @@ port.on('message', (m: ToWorker) => {
     case 'init':
       mb = new Mailbox(m.buffer, m.shape);
       rings = laneRings(m.lane);
+      rings.sub.whenRung(pass);
       break;
     case 'deploy':
       runner.deploy(m.info);
-      break;
-    case 'ring':
-      if (!draining) {
-        draining = true;
-        pass();
-      }
+      deploys++;
       break;
     case 'load':
       load.set(m.fraction);

@@ -50,12 +50,17 @@ export interface RunOptions {
   samples?: Sample[];
 }
 
-export async function runYcsb(c: Client, bundle: number, o: RunOptions): Promise<{ samples: Sample[]; start: number }> {
+/** `fired`: when each `at` callback actually ran (ms into the run; timers run late on a loaded machine). */
+export async function runYcsb(c: Client, bundle: number, o: RunOptions): Promise<{ samples: Sample[]; start: number; fired: number[] }> {
   const next = zipfian(o.keys);
   const samples: Sample[] = o.samples ?? [];
   const start = performance.now();
   const end = start + o.durationMs;
-  const timers = (o.at ?? []).map((a) => setTimeout(a.fn, a.ms));
+  const fired: number[] = [];
+  const timers = (o.at ?? []).map((a, i) => setTimeout(() => {
+    fired[i] = performance.now() - start;
+    a.fn();
+  }, a.ms));
   const getRatio = o.getRatio ?? 0.95;
   const one = async (): Promise<void> => {
     while (performance.now() < end) {
@@ -72,7 +77,7 @@ export async function runYcsb(c: Client, bundle: number, o: RunOptions): Promise
   };
   await Promise.all(Array.from({ length: o.window }, one));
   timers.forEach(clearTimeout);
-  return { samples, start };
+  return { samples, start, fired };
 }
 
 export function percentile(xs: number[], p: number): number {
@@ -82,7 +87,7 @@ export function percentile(xs: number[], p: number): number {
 }
 
 /**
- * Shift time: from `t0` (congestion) to the start of the first 10 ms window in which at least `share` of
+ * Shift time: from `t0` (congestion: pass the moment it actually began, `fired` from runYcsb) to the start of the first 10 ms window in which at least `share` of
  * the messages were sent to `to`. Also the p99 of messages sent between t0 and the end of the shift (+100 ms).
  */
 export function shiftAfter(samples: Sample[], t0: number, to: number, share = 0.8): { shiftMs: number; p99DuringMs: number } {

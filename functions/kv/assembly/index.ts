@@ -49,13 +49,20 @@ function lock(off: u32): u32 {
   return 0; // not reached: a writer that never releases runs the spinner out of fuel
 }
 
+/** The message's key, or EMPTY when it is missing or reserved (0 = empty slot, 2^64-1 = tombstone). */
 function keyOf(len: i32): u64 {
-  return len < 8 ? EMPTY : load<u64>(inputPtr());
+  if (len < 8) return EMPTY;
+  const k = load<u64>(inputPtr());
+  return k == TOMB ? EMPTY : k;
+}
+
+function badKey(): i32 {
+  return fail(400, "key must be 8 bytes, not 0 or 2^64-1");
 }
 
 export function get(len: i32): i32 {
   const key = keyOf(len);
-  if (key == EMPTY || key == TOMB) return fail(400, "key must be 8 bytes, not 0 or 2^64-1");
+  if (key == EMPTY) return badKey();
   for (let i: u32 = 0; i < PROBES; i++) {
     const off = slotOffset(key, i);
     if (!readSlot(off)) return fail(503, "slot busy");
@@ -72,7 +79,7 @@ export function get(len: i32): i32 {
 
 export function put(len: i32): i32 {
   const key = keyOf(len);
-  if (key == EMPTY || key == TOMB) return fail(400, "key must be 8 bytes, not 0 or 2^64-1");
+  if (key == EMPTY) return badKey();
   const n = len - 8;
   if (n > MAX_VALUE) return fail(413, "value over 48 bytes");
   for (let i: u32 = 0; i < PROBES; i++) {
@@ -99,7 +106,7 @@ export function put(len: i32): i32 {
 
 export function del(len: i32): i32 {
   const key = keyOf(len);
-  if (key == EMPTY || key == TOMB) return fail(400, "key must be 8 bytes, not 0 or 2^64-1");
+  if (key == EMPTY) return badKey();
   for (let i: u32 = 0; i < PROBES; i++) {
     const off = slotOffset(key, i);
     if (!readSlot(off)) return fail(503, "slot busy");
