@@ -92,7 +92,8 @@ export class HostPool implements Place {
     const w = this.busyWindow;
     if (now - w.at > 250) {
       const ns = this.lanes.reduce((a, l) => a + l.busy[0]!, 0);
-      w.busy = Math.min(1, (ns - w.ns) / 1e6 / (now - w.at) / this.lanes.length);
+      // A replaced worker restarts its counter at 0: clamp rather than report a negative share.
+      w.busy = Math.max(0, Math.min(1, (ns - w.ns) / 1e6 / (now - w.at) / this.lanes.length));
       w.at = now;
       w.ns = ns;
     }

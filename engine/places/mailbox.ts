@@ -58,12 +58,6 @@ export class Mailbox {
     Atomics.store(this.i32, h, SlotState.QUEUED);
   }
 
-  message(slot: number): { bundle: number; handler: number; input: Uint8Array } {
-    const h = this.h(slot);
-    const at = slot * this.shape.slotSize + SLOT_HEADER;
-    return { bundle: this.i32[h + 1]!, handler: this.i32[h + 2]!, input: this.u8.subarray(at, at + this.i32[h + 3]!) };
-  }
-
   /** Place side: the message input as a view into the slot. */
   input(slot: number): Uint8Array {
     const at = slot * this.shape.slotSize + SLOT_HEADER;

@@ -50,7 +50,8 @@ export interface WireServer {
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
-  /** Runs one message through steering and a place, without a socket (tests, in-process callers). */
+  /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
+   *  successful reply may be a view into the place's slot, valid only while `done` runs: copy it to keep it. */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
   close(): Promise<void>;
 }

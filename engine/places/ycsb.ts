@@ -33,8 +33,18 @@ const keyBuf = (k: number) => {
 };
 const putBuf = (k: number) => Buffer.concat([keyBuf(k), Buffer.from(`value-${k}`.padEnd(32, '.'))]);
 
+/** Puts keys 1..n. kv answers 503 "slot busy" when a writer of a colliding key holds the slot: retried. */
 export async function loadKeys(c: Client, bundle: number, n: number): Promise<void> {
-  for (let i = 1; i <= n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i + 1) }, (_, j) => c.sendRaw(bundle, 2, putBuf(i + j), 'host')));
+  const put = async (k: number): Promise<void> => {
+    for (;;) {
+      try {
+        return void (await c.sendRaw(bundle, 2, putBuf(k), 'host'));
+      } catch (e) {
+        if (!(e as Error).message.includes('slot busy')) throw e;
+      }
+    }
+  };
+  for (let i = 1; i <= n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i + 1) }, (_, j) => put(i + j)));
 }
 
 export interface RunOptions {
