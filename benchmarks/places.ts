@@ -218,7 +218,9 @@ out.push(`| 1 | ${one.toFixed(3)} ms |`, `| 500 (each called once, so compiled i
 
 out.push('## Redis comparison', '', ...redis, '');
 out.push('## Notes', '',
+  '- Before the rings (run 2026-11-23T14:32Z, load 12.8): host pool 181.6 k ops/s = 0.12x of a weaker baseline (one bare worker echoing 64-index batches by postMessage, 8 in flight: 1.50 M), with a promise per message in the load generator. Limit A here uses the same rings as the host pool, so it is much higher (2–3.5 M), and the host pool is driven by callbacks, as A and B are.',
   '- Limit A moves indexes only; every host message also pays a metered Wasm call (the in-process row: one kv get costs ~1.5–2.5 µs), so on 2 shared cores the host pool is bounded by B, not A. The ratio to B is the host pool\'s own overhead (routing, slot table, bookkeeping).',
+  '- Redis: each roam request crosses four threads (client → server thread → host worker → server thread → client) where Redis crosses two, and with 2 cores shared by ~20 runnable threads every wake-up waits for a time slice; the profile shows every roam thread idle about half the time. Running tiny handlers inline on the server thread while the workers are parked would remove two hops (not built).',
   '- The client place blocks its worker on every remote read (kv get = read the 64-byte slot + re-load its version: ≥ 2 round trips); on loopback that is far slower than shipping the message, which is why auto steering keeps kv at the server. It pays off only where RTT is a few µs (RDMA) or the server is saturated.',
   '- The steering run makes both host workers spin 95 % of the time; on a 2-core machine that also starves the DPU agent and the client, so absolute latencies during the shift are pessimistic.',
   '');
