@@ -3,9 +3,10 @@ export class Fields {
   keys: string[] = [];
   values: string[] = [];
 
-  static parse(text: string): Fields {
+  /** "key=value" entries separated by `sep` (lines in bodies; ";" in the header-safe call state). */
+  static parse(text: string, sep: string = "\n"): Fields {
     const f = new Fields();
-    const lines = text.split("\n");
+    const lines = text.split(sep);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i];
       const eq = l.indexOf("=");
@@ -46,9 +47,9 @@ export class Fields {
     this.values = v;
   }
 
-  text(): string {
+  text(sep: string = "\n"): string {
     let s = "";
-    for (let i = 0; i < this.keys.length; i++) s += this.keys[i] + "=" + this.values[i] + "\n";
+    for (let i = 0; i < this.keys.length; i++) s += this.keys[i] + "=" + this.values[i] + sep;
     return s;
   }
 }
