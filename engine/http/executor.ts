@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { PayloadPool } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
-import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+import type { BundleRef, PlanDef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
 
 /** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
 const CLOCKS = 4096;
@@ -48,26 +48,27 @@ export class Executor {
   }
 
   /**
-   * Runs a task; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog fired.
-   * The deadline counts from when the worker starts the run (it stamps a shared clock slot), so time
-   * spent queued or waiting for a replacement worker to boot is not held against the function.
+   * Runs a plan on an input; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog
+   * fired. A worker that has not seen the plan (or its bundles) says so and gets them once, so the common
+   * task is three small fields. The deadline counts from when the worker starts the run (it stamps a
+   * shared clock slot), so time queued or waiting for a replacement worker is not held against the function.
    */
-  async run(task: Omit<RunTask, 'clock'>, refs: (hash: string) => BundleRef | undefined): Promise<RunResult> {
-    const first = await this.once(task);
-    if (!('miss' in first)) return first;
-    // This worker has not seen some bundle yet: send the compiled modules along, once per worker.
+  async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined): Promise<RunResult> {
+    const fn = def.steps[0] ?? '';
+    let reply = await this.once({ plan: def.id, input }, def);
+    if (!('miss' in reply)) return reply;
     const sent: Record<string, BundleRef> = {};
-    for (const h of first.miss) {
+    for (const h of reply.miss ?? new Set(Object.values(def.targets))) {
       const ref = refs(h);
-      if (!ref) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+      if (!ref) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
       sent[h] = ref;
     }
-    const second = await this.once({ ...task, refs: sent });
-    if ('miss' in second) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn: task.steps[0] ?? '', appStatus: null, hops: [] };
-    return second;
+    reply = await this.once({ plan: def.id, def, refs: sent, input }, def);
+    if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
+    return reply;
   }
 
-  private async once(task: Omit<RunTask, 'clock'>): Promise<WorkerReply> {
+  private async once(task: Omit<RunTask, 'clock'>, def: PlanDef): Promise<WorkerReply> {
     const clock = this.freeClocks.pop();
     if (clock === undefined) throw new Error('executor: more runs in flight than clock slots');
     Atomics.store(this.clocks, 2 * clock, 0n);
@@ -95,9 +96,9 @@ export class Executor {
     } catch (e) {
       if (fired) {
         this.timeouts++;
-        return { ok: false, code: 'E_TIMEOUT', message: `'${task.route ?? task.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+        return { ok: false, code: 'E_TIMEOUT', message: `'${def.route ?? def.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
       }
-      return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+      return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
     } finally {
       clearTimeout(timer!);
       this.freeClocks.push(clock);

@@ -40,6 +40,8 @@ export class Registry {
   /** function name → bundle name */
   private readonly functions = new Map<string, string>();
   private readonly chains = new Map<string, ChainSpec>();
+  /** Bumped on every change of bundles or chains: cached run plans older than this are rebuilt. */
+  generation = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -100,6 +102,7 @@ export class Registry {
     if (old?.component && old.component !== component) void old.component.close();
     this.bundles.set(name, d);
     for (const f of m.functions) this.functions.set(f.name, name);
+    this.generation++;
     return d;
   }
 
@@ -118,6 +121,7 @@ export class Registry {
     this.state?.removeBundle(name);
     this.bundles.delete(name);
     for (const f of b.manifest.functions) this.functions.delete(f.name);
+    this.generation++;
     void b.component?.close();
     return b;
   }
@@ -146,12 +150,14 @@ export class Registry {
     const clean: ChainSpec = { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
     this.state?.putChain(route, clean);
     this.chains.set(route, clean);
+    this.generation++;
   }
 
   removeChain(route: string): void {
     if (!this.chains.has(route)) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
     this.state?.removeChain(route);
     this.chains.delete(route);
+    this.generation++;
   }
 
   chain(route: string): ChainSpec | null {

@@ -1,16 +1,17 @@
 /**
- * A function worker: keeps one Deployment per bundle hash (compiled module shared from the gateway)
- * and runs single functions and whole chains. Calls are synchronous; the gateway's watchdog terminates
- * this thread if a call outlives its deadline.
+ * A function worker: keeps one Deployment per bundle hash (compiled module shared from the gateway) and
+ * one compiled chain program per plan, and runs single functions and whole chains. Calls are synchronous;
+ * the gateway's watchdog terminates this thread if a call outlives its deadline.
  */
 import { threadId, workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { readBundle } from '../bundle/bundle.ts';
 import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
-import { ChainError, runChain } from '../chains/runner.ts';
+import { ChainError, ChainProgram, type CallFn } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
 import { Deployment, Engine } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
-import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+import type { BundleRef, PlanDef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
 
 const init = workerData as WorkerInit;
 const pool = PayloadPool.attach(init.pool);
@@ -26,6 +27,7 @@ const engine = new Engine({
 });
 const clocks = new BigInt64Array(init.clocks);
 const deployments = new Map<string, Deployment>();
+const plans = new Map<number, { prog: ChainProgram; call: CallFn }>();
 const MAX_CACHED = 256;
 
 function install(ref: BundleRef): void {
@@ -35,35 +37,52 @@ function install(ref: BundleRef): void {
   deployments.set(ref.hash, new Deployment(engine, readBundle(ref.bytes), ref.module, 1));
 }
 
-const isDescriptor = (x: Descriptor | Uint8Array): x is Descriptor => !(x instanceof Uint8Array);
-
-export default function run(task: RunTask): WorkerReply {
-  Atomics.store(clocks, 2 * task.clock + 1, BigInt(threadId));
-  Atomics.store(clocks, 2 * task.clock, BigInt(Date.now()));
-  if (task.refs) for (const ref of Object.values(task.refs)) install(ref);
-  const missing = [...new Set(Object.values(task.targets))].filter((h) => !deployments.has(h));
-  if (missing.length > 0) return { miss: missing };
-  return execute(task);
+/** Compiles a plan: each function index resolves to its deployment's entry once, not per call. */
+function compile(def: PlanDef): { prog: ChainProgram; call: CallFn } {
+  const reachable = new Set(Object.keys(def.targets));
+  const prog = new ChainProgram({ route: def.route, steps: def.steps, reachable, maxHops: def.maxHops });
+  const fns = prog.fns.map((f) => {
+    const d = deployments.get(def.targets[f]!)!;
+    const e = d.entry(f);
+    return (input: Uint8Array) => d.callEntry(e, input);
+  });
+  const p = { prog, call: (i: number, input: Uint8Array) => fns[i]!(input) };
+  if (plans.size >= MAX_CACHED) plans.delete(plans.keys().next().value!);
+  plans.set(def.id, p);
+  return p;
 }
 
-function execute(task: RunTask): RunResult {
+const isDescriptor = (x: Descriptor | Uint8Array): x is Descriptor => !(x instanceof Uint8Array);
+
+export default function run(task: RunTask): WorkerReply | ReturnType<typeof move> {
+  Atomics.store(clocks, 2 * task.clock + 1, BigInt(threadId));
+  Atomics.store(clocks, 2 * task.clock, BigInt(Date.now()));
+  let p = plans.get(task.plan);
+  if (!p) {
+    if (!task.def) return { miss: null };
+    if (task.refs) for (const ref of Object.values(task.refs)) install(ref);
+    const missing = [...new Set(Object.values(task.def.targets))].filter((h) => !deployments.has(h));
+    if (missing.length > 0) return { miss: missing };
+    p = compile(task.def);
+  }
+  return execute(task, p.prog, p.call);
+}
+
+function execute(task: RunTask, prog: ChainProgram, call: CallFn): RunResult | ReturnType<typeof move> {
   const input = isDescriptor(task.input) ? pool.view(task.input) : task.input;
-  const reachable = new Set(Object.keys(task.targets));
   try {
-    const { reply, hops } = runChain(
-      { route: task.route, steps: task.steps, reachable, maxHops: task.maxHops },
-      task.head,
-      input,
-      (fn, bytes) => deployments.get(task.targets[fn]!)!.call(fn, bytes),
-      pool,
-    );
+    const { reply, hops } = prog.run(input, call);
     const d = pool.alloc(reply.length);
-    if (!d) return { ok: true, output: reply, hops };
-    pool.view(d).set(reply);
-    return { ok: true, output: d, hops };
+    if (d) {
+      pool.view(d).set(reply);
+      return { ok: true, output: d, hops: hops.packed() };
+    }
+    // Too big for a slot: hand the reply's own buffer over (transferred, not copied).
+    const result: RunResult = { ok: true, output: reply, hops: hops.packed() };
+    return move({ [transferableSymbol]: [reply.buffer], [valueSymbol]: result } as never);
   } catch (e) {
-    const hops = e instanceof ChainError ? e.hops : [];
-    const fn = e instanceof ChainError ? e.fn : (task.steps[0] ?? '');
+    const hops = e instanceof ChainError ? (e.hops?.packed() ?? null) : null;
+    const fn = e instanceof ChainError ? e.fn : (task.def?.steps[0] ?? prog.plan.steps[0] ?? '');
     const code = isRoamError(e) ? e.code : 'E_TRAP';
     const cause = isRoamError(e) ? (e.cause as { status?: number } | undefined) : undefined;
     return { ok: false, code, message: (e as Error).message, fn, appStatus: cause?.status ?? null, hops };
