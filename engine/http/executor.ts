@@ -28,6 +28,8 @@ export class Executor {
   timeouts = 0;
   private readonly clocks: BigInt64Array;
   private readonly freeClocks: number[] = [];
+  /** Runs sent with the full plan, by plan id. */
+  private readonly sends = new Map<number, number>();
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
@@ -55,17 +57,32 @@ export class Executor {
    */
   async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined): Promise<RunResult> {
     const fn = def.steps[0] ?? '';
-    let reply = await this.once({ plan: def.id, input }, def);
-    if (!('miss' in reply)) return reply;
-    const sent: Record<string, BundleRef> = {};
-    for (const h of reply.miss ?? new Set(Object.values(def.targets))) {
-      const ref = refs(h);
-      if (!ref) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
-      sent[h] = ref;
+    // A plan's first runs (one per worker, likely) carry it and its bundles: a fresh deploy's first
+    // reply then costs one trip to a worker, not two.
+    const fresh = (this.sends.get(def.id) ?? 0) < this.threads;
+    if (fresh) {
+      this.sends.set(def.id, (this.sends.get(def.id) ?? 0) + 1);
+      if (this.sends.size > 4096) this.sends.delete(this.sends.keys().next().value!);
     }
+    const all = fresh ? this.refsOf(def, null, refs) : null;
+    let reply = await this.once(all ? { plan: def.id, def, refs: all, input } : { plan: def.id, input }, def);
+    if (!('miss' in reply)) return reply;
+    const sent = this.refsOf(def, reply.miss, refs);
+    if (!sent) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
     reply = await this.once({ plan: def.id, def, refs: sent, input }, def);
     if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
     return reply;
+  }
+
+  /** The bundles `hashes` name (all of the plan's when null); null when one was removed meanwhile. */
+  private refsOf(def: PlanDef, hashes: string[] | null, refs: (hash: string) => BundleRef | undefined): Record<string, BundleRef> | null {
+    const out: Record<string, BundleRef> = {};
+    for (const h of hashes ?? new Set(Object.values(def.targets))) {
+      const ref = refs(h);
+      if (!ref) return null;
+      out[h] = ref;
+    }
+    return out;
   }
 
   private async once(task: Omit<RunTask, 'clock'>, def: PlanDef): Promise<WorkerReply> {

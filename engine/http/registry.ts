@@ -3,8 +3,12 @@
  * refusal is a 400 before anything runs), compiles once and shares the compiled module with workers,
  * persists through the state store, and resolves function names and chain routes.
  */
+import { createHash } from 'node:crypto';
 import { RoamError } from '../errors.ts';
 import { Engine } from '../runtime/engine.ts';
+import { MANIFEST_SECTION, type Bundle } from '../bundle/bundle.ts';
+import { meter } from '../meter/meter.ts';
+import { verifyBundle } from '../verify/verify.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { ChainSpec, StateStore } from '../state/store.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
@@ -28,13 +32,6 @@ const NO_MODULE = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1,
 
 const ROUTE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
-/** Copies bytes into a SharedArrayBuffer so sending them to a worker shares instead of copying. */
-function shared(bytes: Uint8Array): Uint8Array {
-  const u8 = new Uint8Array(new SharedArrayBuffer(bytes.length));
-  u8.set(bytes);
-  return u8;
-}
-
 export class Registry {
   private readonly bundles = new Map<string, DeployedBundle>();
   /** function name → bundle name */
@@ -42,6 +39,8 @@ export class Registry {
   private readonly chains = new Map<string, ChainSpec>();
   /** Bumped on every change of bundles or chains: cached run plans older than this are rebuilt. */
   generation = 0;
+  /** Compiled, metered modules by code key (see `compile`), least recently used first. */
+  private readonly compiled = new Map<string, WebAssembly.Module>();
 
   constructor(
     private readonly engine: Engine,
@@ -77,9 +76,9 @@ export class Registry {
 
   private async install(name: string, bytes: Uint8Array, asTenant: string | null, persist: boolean): Promise<DeployedBundle> {
     const comp = isComponent(bytes) ? verifyComponent(bytes) : null;
-    const prepared = comp ? null : this.engine.prepare(bytes);
-    const m = comp ? comp.manifest : prepared!.bundle.manifest;
-    const hash = comp ? comp.hash : prepared!.bundle.hash;
+    const verified = comp ? null : verifyBundle(bytes, this.engine.capabilities, this.engine.limits);
+    const m = comp ? comp.manifest : verified!.manifest;
+    const hash = comp ? comp.hash : verified!.hash;
     if (m.name !== name) throw new RoamError('E_NAME', `bundle is named '${m.name}' in its manifest, not '${name}'`);
     if (asTenant !== null && m.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle belongs to tenant '${m.tenant}'; this token is for tenant '${asTenant}'`);
     const old = this.bundles.get(name);
@@ -91,19 +90,41 @@ export class Registry {
     }
     this.checkMemory(m, old);
     const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
-    const module = component ? NO_MODULE : await WebAssembly.compile(prepared!.metered as BufferSource);
+    const module = component ? NO_MODULE : await this.compile(verified!);
     if (persist) this.state?.putBundle(name, hash, bytes);
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
     // and survives a new version of the bundle (same keys). Components get none (see engine/components/README.md).
     const regions: Record<string, SharedArrayBuffer> = {};
     if (!component) for (const r of m.regions) regions[`${m.name}/${r.name}`] = this.engine.regions.buffer(m.name, r) as SharedArrayBuffer;
-    const d: DeployedBundle = { name, manifest: m, ref: { hash, module, bytes: component ? new Uint8Array(0) : shared(bytes), regions }, size: bytes.length, deployedAt: new Date().toISOString(), ...(component ? { component } : {}) };
+    const d: DeployedBundle = { name, manifest: m, ref: { hash, module, manifest: m, regions }, size: bytes.length, deployedAt: new Date().toISOString(), ...(component ? { component } : {}) };
     if (old) for (const f of old.manifest.functions) this.functions.delete(f.name);
     if (old?.component && old.component !== component) void old.component.close();
     this.bundles.set(name, d);
     for (const f of m.functions) this.functions.set(f.name, name);
     this.generation++;
     return d;
+  }
+
+  /**
+   * Meters and compiles a verified bundle, reusing the result for the same code: a new version that
+   * changes only its manifest (the usual redeploy of config, tenant, limits) skips both. The key is the
+   * code (every section but the manifest) plus what metering depends on (memory pages, start fuel).
+   */
+  private async compile(b: Bundle): Promise<WebAssembly.Module> {
+    const pages = Math.min(b.manifest.limits.memoryPages, this.engine.limits.maxMemoryPages);
+    const fuel = Math.min(b.manifest.limits.fuel, this.engine.limits.maxFuel);
+    const h = createHash('sha256').update(`${pages}/${fuel}/`);
+    for (const sec of b.module.sections) if (!(sec.id === 0 && sec.name === MANIFEST_SECTION)) h.update(b.bytes.subarray(sec.start, sec.end));
+    const key = h.digest('hex');
+    let module = this.compiled.get(key);
+    if (module) {
+      this.compiled.delete(key); // most recently used goes last
+    } else {
+      module = await WebAssembly.compile(meter(b.module, pages, fuel) as BufferSource);
+      if (this.compiled.size >= 64) this.compiled.delete(this.compiled.keys().next().value!);
+    }
+    this.compiled.set(key, module);
+    return module;
   }
 
   private checkMemory(m: Manifest, old: DeployedBundle | undefined): void {

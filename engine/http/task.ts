@@ -1,13 +1,14 @@
 /** Messages between the gateway thread and its function workers (structured-clone friendly, kept small). */
 import type { Descriptor, PayloadPoolInit } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
+import type { Manifest } from '../bundle/manifest.ts';
 
 /** A deployed bundle as workers see it: the compiled module is shared, not recompiled per worker. */
 export interface BundleRef {
   hash: string;
   module: WebAssembly.Module;
-  /** The original bundle bytes (backed by a SharedArrayBuffer, so cloning shares rather than copies). */
-  bytes: Uint8Array;
+  /** The verified manifest (workers do not parse or hash the bundle again). */
+  manifest: Manifest;
   /** The bundle's regions by RegionStore key (`bundle/region`): one memory for every worker. */
   regions: Record<string, SharedArrayBuffer>;
 }

@@ -5,7 +5,7 @@
  */
 import { threadId, workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { readBundle } from '../bundle/bundle.ts';
+import type { Bundle } from '../bundle/bundle.ts';
 import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
 import { ChainError, ChainProgram, type CallFn } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
@@ -34,7 +34,9 @@ function install(ref: BundleRef): void {
   if (deployments.has(ref.hash)) return;
   if (deployments.size >= MAX_CACHED) deployments.delete(deployments.keys().next().value!);
   for (const [key, buf] of Object.entries(ref.regions)) sharedRegions.set(key, buf);
-  deployments.set(ref.hash, new Deployment(engine, readBundle(ref.bytes), ref.module, 1));
+  // A Deployment reads only the manifest and hash of its bundle; the module is compiled already.
+  const bundle = { manifest: ref.manifest, hash: ref.hash } as Bundle;
+  deployments.set(ref.hash, new Deployment(engine, bundle, ref.module, 1));
 }
 
 /** Compiles a plan: each function index resolves to its deployment's entry once, not per call. */

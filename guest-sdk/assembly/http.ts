@@ -5,21 +5,74 @@ export class Header {
   constructor(public name: string, public value: string) {}
 }
 
+/** A request read in place from the input buffer: headers and body are decoded or copied only when asked for. */
 export class Request {
   method: string = "";
   path: string = "";
-  headers: Header[] = [];
-  /** Body bytes (a view into the input buffer copy). */
-  body: Uint8Array = new Uint8Array(0);
+  /** @internal */ hAt: usize = 0;
+  /** @internal */ hCount: i32 = 0;
+  /** @internal */ bAt: usize = 0;
+  /** @internal */ bLen: i32 = 0;
+  private hs: Header[] | null = null;
+  private copied: Uint8Array | null = null;
 
+  /** All headers (decoded on first use). */
+  get headers(): Header[] {
+    let hs = this.hs;
+    if (hs == null) {
+      hs = new Array<Header>();
+      let p = this.hAt;
+      for (let i = 0; i < this.hCount; i++) {
+        const nl = <i32>load<u16>(p);
+        const name = str(p + 2, nl);
+        p += 2 + <usize>nl;
+        const vl = <i32>load<u32>(p);
+        hs.push(new Header(name, str(p + 4, vl)));
+        p += 4 + <usize>vl;
+      }
+      this.hs = hs;
+    }
+    return hs;
+  }
+
+  /** Body bytes (a copy out of the input buffer, made on first use). */
+  get body(): Uint8Array {
+    let b = this.copied;
+    if (b == null) {
+      b = new Uint8Array(this.bLen);
+      memory.copy(b.dataStart, this.bAt, <usize>this.bLen);
+      this.copied = b;
+    }
+    return b;
+  }
+
+  /** A header's value by name (any case), compared in place: only the match is decoded. */
   header(name: string): string | null {
-    const lower = name.toLowerCase();
-    for (let i = 0; i < this.headers.length; i++) if (this.headers[i].name.toLowerCase() == lower) return this.headers[i].value;
+    const want = String.UTF8.encode(name);
+    const wp = changetype<usize>(want);
+    const wl = want.byteLength;
+    let p = this.hAt;
+    for (let i = 0; i < this.hCount; i++) {
+      const nl = <i32>load<u16>(p);
+      const vl = <i32>load<u32>(p + 2 + <usize>nl);
+      if (nl == wl && sameAscii(p + 2, wp, nl)) return str(p + 6 + <usize>nl, vl);
+      p += 6 + <usize>nl + <usize>vl;
+    }
     return null;
   }
+
   bodyText(): string {
-    return String.UTF8.decodeUnsafe(this.body.dataStart, <usize>this.body.length);
+    return String.UTF8.decodeUnsafe(this.bAt, <usize>this.bLen);
   }
+}
+
+function lower(c: u8): u8 {
+  return c >= 65 && c <= 90 ? c | 0x20 : c;
+}
+
+function sameAscii(a: usize, b: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (lower(load<u8>(a + <usize>i)) != lower(load<u8>(b + <usize>i))) return false;
+  return true;
 }
 
 function str(p: usize, n: i32): string {
@@ -37,18 +90,17 @@ export function request(len: i32): Request {
   const pl = <i32>load<u16>(p); p += 2;
   req.path = str(p, pl); p += <usize>pl;
   const hc = <i32>load<u16>(p); p += 2;
+  req.hAt = p;
+  req.hCount = hc;
   for (let i = 0; i < hc; i++) {
-    const nl = <i32>load<u16>(p); p += 2;
-    const name = str(p, nl); p += <usize>nl;
-    const vl = <i32>load<u32>(p); p += 4;
-    req.headers.push(new Header(name, str(p, vl)));
-    p += <usize>vl;
+    const nl = <usize>load<u16>(p); p += 2 + nl;
+    p += 4 + <usize>load<u32>(p);
+    if (p > end) unreachable();
   }
   const bl = <i32>load<u32>(p); p += 4;
   if (p + <usize>bl > end) unreachable();
-  const body = new Uint8Array(bl);
-  memory.copy(body.dataStart, p, <usize>bl);
-  req.body = body;
+  req.bAt = p;
+  req.bLen = bl;
   return req;
 }
 

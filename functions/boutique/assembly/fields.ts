@@ -48,9 +48,14 @@ export class Fields {
   }
 
   text(sep: string = "\n"): string {
-    let s = "";
-    for (let i = 0; i < this.keys.length; i++) s += this.keys[i] + "=" + this.values[i] + sep;
-    return s;
+    const parts = new Array<string>(this.keys.length * 4);
+    for (let i = 0; i < this.keys.length; i++) {
+      parts[4 * i] = this.keys[i];
+      parts[4 * i + 1] = "=";
+      parts[4 * i + 2] = this.values[i];
+      parts[4 * i + 3] = sep;
+    }
+    return parts.join("");
   }
 }
 
