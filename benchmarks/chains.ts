@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string', default: '4' }, duration: { type: 'string', default: '5' }, threads: { type: 'string' }, connections: { type: 'string', default: '32' }, out: { type: 'string', default: join(ROOT, 'benchmarks/RESULTS-chains.md') } },
+  options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '8' }, threads: { type: 'string' }, connections: { type: 'string', default: '16' }, out: { type: 'string', default: join(ROOT, 'benchmarks/RESULTS-chains.md') } },
 });
 const DURATION = Number(args.duration);
 const ROUNDS = Number(args.rounds);
@@ -79,7 +79,7 @@ interface Load {
 
 async function load(url: string, path: string, seconds: number, connections = CONNECTIONS, body = ORDER): Promise<Load> {
   const r = await autocannon({ url: url + path, method: 'POST', body, connections, duration: seconds, pipelining: 1 });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
+  return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc. */

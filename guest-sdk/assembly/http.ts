@@ -64,6 +64,10 @@ export class Request {
   bodyText(): string {
     return String.UTF8.decodeUnsafe(this.bAt, <usize>this.bLen);
   }
+
+  get bodyLength(): i32 {
+    return this.bLen;
+  }
 }
 
 function lower(c: u8): u8 {
