@@ -100,36 +100,50 @@ export class ChainProgram {
     this.routeBytes = te.encode(plan.route ?? '');
   }
 
-  /** Runs the chain on the encoded first request `input`; returns the last hop's raw reply. */
-  run(input: Uint8Array, call: CallFn): { reply: Uint8Array; hops: HopLog } {
+  /**
+   * Runs the chain on the encoded first request `input` and returns the last hop's raw reply; or stops
+   * before a remote step (see `isRemote`) and returns where it stands, to go on with `resume` once the
+   * gateway has the remote answer.
+   */
+  run(input: Uint8Array | null, call: CallFn, isRemote: (fn: number) => boolean = () => false, resume?: Resume): { reply: Uint8Array; hops: HopLog } | { suspend: Suspension } {
     const plan = this.plan;
     const hops = new HopLog(this.fns);
-    const stack: Array<Frame<Uint8Array>> = [];
-    const at = { pos: 0 }; // position in the declared steps; -1 once a hop went off script
-    let fn = plan.steps[0]!;
-    let data = input;
-    let head: { prefix: Uint8Array; headers: Uint8Array; count: number } | null = null;
+    const stack: Array<Frame<Uint8Array>> = resume?.stack ?? [];
+    const at = { pos: resume?.pos ?? 0 }; // position in the declared steps; -1 once a hop went off script
+    let fn = resume?.fn ?? plan.steps[0]!;
+    let data = input ?? new Uint8Array(0);
+    let head = resume?.head ?? (plan.route === null ? null : chainHead(data));
+    let pending = resume?.reply ?? null;
+    if (resume) for (let i = 0; i < resume.hops.length; i += 4) hops.push(resume.hops[i]!, resume.hops[i + 1]!, resume.hops[i + 2]!, resume.hops[i + 3] === 1);
     for (;;) {
-      if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
       const fi = this.index.get(fn)!;
-      const t0 = performance.now();
-      let r: { reply: Uint8Array; fuelUsed: number };
-      try {
-        r = call(fi, data);
-      } catch (e) {
-        hops.push(fi, 0, performance.now() - t0, false);
-        const err = e instanceof RoamError ? e : new RoamError('E_TRAP', String(e));
-        throw new ChainError(err.code, err.message, fn, hops, err.cause);
+      let reply: Uint8Array;
+      if (pending) {
+        reply = pending; // the remote step's answer, already logged by the gateway
+        pending = null;
+      } else {
+        if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
+        if (isRemote(fi)) return { suspend: { fn, request: data.slice(), stack, pos: at.pos, head: head!, hops: hops.packed() } };
+        const t0 = performance.now();
+        let r: { reply: Uint8Array; fuelUsed: number };
+        try {
+          r = call(fi, data);
+        } catch (e) {
+          hops.push(fi, 0, performance.now() - t0, false);
+          const err = e instanceof RoamError ? e : new RoamError('E_TRAP', String(e));
+          throw new ChainError(err.code, err.message, fn, hops, err.cause);
+        }
+        hops.push(fi, r.fuelUsed, performance.now() - t0, true);
+        reply = r.reply;
+        if (plan.route === null) return { reply, hops };
       }
-      hops.push(fi, r.fuelUsed, performance.now() - t0, true);
-      if (plan.route === null) return { reply: r.reply, hops };
-      const s = scanResponse(r.reply, LOOKED_FOR, this.scan);
-      const b = r.reply;
+      const s = scanResponse(reply, LOOKED_FOR, this.scan);
+      const b = reply;
       const str = (k: number) => (s.found[k]!.at < 0 ? null : td.decode(b.subarray(s.found[k]!.at, s.found[k]!.at + s.found[k]!.len)));
       const st = s.found[2]!;
       const next = pickNext(plan, fn, { status: s.status, call: str(0), next: str(1), state: st.at < 0 ? null : b.subarray(st.at, st.at + st.len) }, stack, at, hops);
-      if (next === null) return { reply: r.reply, hops };
-      head ??= chainHead(input);
+      if (next === null) return { reply, hops };
+      head ??= chainHead(data);
       const w = this.writer.begin(head.prefix).raw(head.headers, head.count).header(H.chain, this.routeBytes).header(H.from, this.names[fi]!);
       if (next.returning) {
         w.header(H.ret, this.names[fi]!);
@@ -141,8 +155,28 @@ export class ChainProgram {
   }
 }
 
+export interface ChainHead {
+  prefix: Uint8Array;
+  headers: Uint8Array;
+  count: number;
+}
+
+/** Where a chain stopped before a remote step: the request for it and what the rest of the run needs. */
+export interface Suspension {
+  fn: string;
+  request: Uint8Array;
+  stack: Array<Frame<Uint8Array>>;
+  pos: number;
+  head: ChainHead;
+  /** Hop log so far (HopLog layout). */
+  hops: Float64Array;
+}
+
+/** Going on after a remote step: its answer (response encoding) and the hop log including it. */
+export type Resume = Omit<Suspension, 'request'> & { reply: Uint8Array };
+
 /** The first request's method, path and headers (less chain headers), as bytes to repeat on every hop. */
-function chainHead(input: Uint8Array): { prefix: Uint8Array; headers: Uint8Array; count: number } {
+function chainHead(input: Uint8Array): ChainHead {
   const u16at = (p: number) => input[p]! | (input[p + 1]! << 8);
   const u32at = (p: number) => (input[p]! | (input[p + 1]! << 8) | (input[p + 2]! << 16)) + input[p + 3]! * 0x1000000;
   let p = 2 + u16at(0);

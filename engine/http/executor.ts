@@ -55,7 +55,7 @@ export class Executor {
    * task is three small fields. The deadline counts from when the worker starts the run (it stamps a
    * shared clock slot), so time queued or waiting for a replacement worker is not held against the function.
    */
-  async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined): Promise<RunResult> {
+  async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined, resume?: RunTask['resume']): Promise<RunResult> {
     const fn = def.steps[0] ?? '';
     // A plan's first runs (one per worker, likely) carry it and its bundles: a fresh deploy's first
     // reply then costs one trip to a worker, not two.
@@ -65,11 +65,12 @@ export class Executor {
       if (this.sends.size > 4096) this.sends.delete(this.sends.keys().next().value!);
     }
     const all = fresh ? this.refsOf(def, null, refs) : null;
-    let reply = await this.once(all ? { plan: def.id, def, refs: all, input } : { plan: def.id, input }, def);
+    const more = resume ? { resume } : {};
+    let reply = await this.once(all ? { plan: def.id, def, refs: all, input, ...more } : { plan: def.id, input, ...more }, def);
     if (!('miss' in reply)) return reply;
     const sent = this.refsOf(def, reply.miss, refs);
     if (!sent) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
-    reply = await this.once({ plan: def.id, def, refs: sent, input }, def);
+    reply = await this.once({ plan: def.id, def, refs: sent, input, ...more }, def);
     if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
     return reply;
   }

@@ -12,6 +12,7 @@ import { Pool } from 'undici';
 import { runChainOverHttp } from '../chains/http-hops.ts';
 import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { chainFns } from '../chains/runner.ts';
+import { isRemote, RemoteHops } from '../chains/remote.ts';
 import { StateStore, type ChainSpec } from '../state/store.ts';
 import { FairScheduler } from '../tenancy/scheduler.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
@@ -81,6 +82,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return (selfPool ??= new Pool(selfUrl, { connections: 64, pipelining: 1 }));
   };
   const perBundle = new Map<string, { calls: number; errors: number; fuel: number }>();
+  const remoteHops = new RemoteHops(opts.timeoutMs ?? 10_000);
+  /** A hop log with one more hop (a remote step, timed here). */
+  const appendHop = (log: Float64Array, fn: number, ms: number, ok: boolean) => {
+    const out = new Float64Array(log.length + 4);
+    out.set(log);
+    out.set([fn, 0, ms, ok ? 1 : 0], log.length);
+    return out;
+  };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
@@ -197,6 +206,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     let targets: Record<string, string>;
     let tenant: string;
     let http = false;
+    let remote: string[] = [];
     if (kind === 'fn') {
       const b = registry.bundleOf(name)!;
       steps = [name];
@@ -208,9 +218,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       targets = registry.resolveChain(name, spec);
       tenant = registry.chainTenant(spec);
       http = spec.hops === 'http';
+      remote = [...new Set([...spec.steps, ...(spec.also ?? [])].filter(isRemote))];
     }
-    const fns = chainFns(steps, Object.keys(targets));
-    const p: CachedPlan = { gen: registry.generation, def: { id: ++planIds, route: kind === 'fn' ? null : name, steps, targets, maxHops }, fns, stats: fns.map((f) => statsOf(registry.bundleOf(f)!.name)), tenant, http };
+    const fns = chainFns(steps, [...Object.keys(targets), ...remote]);
+    const stats = fns.map((f) => (isRemote(f) ? { calls: 0, errors: 0, fuel: 0 } : statsOf(registry.bundleOf(f)!.name)));
+    const p: CachedPlan = { gen: registry.generation, def: { id: ++planIds, route: kind === 'fn' ? null : name, steps, targets, remote, maxHops }, fns, stats, tenant, http };
     plans.set(key, p);
     return p;
   }
@@ -227,7 +239,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const tenant = plan.tenant;
     if (plan.http) {
       const body = await readBody(req, maxBody);
-      const { res: fr } = await runChainOverHttp({ route: name, steps: plan.def.steps, reachable: new Set(Object.keys(plan.def.targets)), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
+      const { res: fr } = await runChainOverHttp({ route: name, steps: plan.def.steps, reachable: new Set(plan.fns), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
       writeFnResponse(res, fr);
       metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
       return;
@@ -244,6 +256,21 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       throw e;
     }
     if (!r.ok && (r.code === 'E_TIMEOUT' || r.code === 'E_WORKER' || r.code === 'E_NOT_FOUND') && d) pool.free(d); // no worker got to free it
+    // A remote step: the payload leaves this process here, and the chain goes on with the answer.
+    while (r.ok && 'remote' in r) {
+      const s = r.remote;
+      const at = performance.now();
+      let reply: Uint8Array;
+      try {
+        reply = await remoteHops.call(s.fn, s.request);
+      } catch (e) {
+        const hops = appendHop(s.hops, plan.fns.indexOf(s.fn), performance.now() - at, false);
+        r = { ok: false, code: 'E_REMOTE', message: (e as Error).message, fn: s.fn, appStatus: null, hops };
+        break;
+      }
+      const resume = { fn: s.fn, stack: s.stack, pos: s.pos, head: s.head, hops: appendHop(s.hops, plan.fns.indexOf(s.fn), performance.now() - at, true), reply };
+      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, null, (h) => registry.ref(h), resume));
+    }
     metrics.recordHops(tenant, plan.fns, r.hops, r.ok ? null : r.code);
     if (r.hops) {
       for (let i = 0; i < r.hops.length; i += 4) {
@@ -262,6 +289,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
       return;
     }
+    if (!('output' in r)) throw new RoamError('E_INTERNAL', 'run ended without output');
     let status = 500;
     if (r.output instanceof Uint8Array) status = writeFnResponse(res, decodeResponse(r.output));
     else {
@@ -373,6 +401,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
       });
       await selfPool?.destroy();
+      await remoteHops.close();
       await executor.close();
       await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },

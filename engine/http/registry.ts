@@ -9,6 +9,7 @@ import { Engine } from '../runtime/engine.ts';
 import { MANIFEST_SECTION, type Bundle } from '../bundle/bundle.ts';
 import { meter } from '../meter/meter.ts';
 import { verifyBundle } from '../verify/verify.ts';
+import { checkRemote, isRemote } from '../chains/remote.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { ChainSpec, StateStore } from '../state/store.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
@@ -32,11 +33,23 @@ const NO_MODULE = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1,
 
 const ROUTE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
+/** Validates a chain declaration (API, chains file or manifest) and returns it without extra keys. */
+function checkChain(route: string, spec: ChainSpec): ChainSpec {
+  if (!ROUTE_RE.test(route)) throw new RoamError('E_CHAIN', `chain route must match ${ROUTE_RE}`);
+  if (!Array.isArray(spec.steps) || spec.steps.length === 0 || spec.steps.some((s) => typeof s !== 'string')) throw new RoamError('E_CHAIN', 'a chain needs "steps": a non-empty array of function names');
+  if (spec.also !== undefined && (!Array.isArray(spec.also) || spec.also.some((s) => typeof s !== 'string'))) throw new RoamError('E_CHAIN', '"also" must be an array of function names');
+  if (spec.hops !== undefined && spec.hops !== 'shm' && spec.hops !== 'http') throw new RoamError('E_CHAIN', '"hops" must be "shm" or "http"');
+  for (const s of [...spec.steps, ...(spec.also ?? [])]) if (isRemote(s)) checkRemote(s);
+  return { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
+}
+
 export class Registry {
   private readonly bundles = new Map<string, DeployedBundle>();
   /** function name → bundle name */
   private readonly functions = new Map<string, string>();
   private readonly chains = new Map<string, ChainSpec>();
+  /** Routes declared in a bundle's manifest → that bundle (they live and go with it). */
+  private readonly chainOwner = new Map<string, string>();
   /** Bumped on every change of bundles or chains: cached run plans older than this are rebuilt. */
   generation = 0;
   /** Compiled, metered modules by code key (see `compile`), least recently used first. */
@@ -63,7 +76,7 @@ export class Registry {
         onSkip(name, e as Error);
       }
     }
-    for (const [route, spec] of Object.entries(snap.chains)) this.chains.set(route, spec);
+    for (const [route, spec] of Object.entries(snap.chains)) if (!this.chainOwner.has(route)) this.chains.set(route, spec);
   }
 
   /**
@@ -89,6 +102,11 @@ export class Registry {
       if (owner && owner !== name) throw new RoamError('E_CONFLICT', `function '${f.name}' is already served by bundle '${owner}'`);
     }
     this.checkMemory(m, old);
+    const declared = Object.entries(m.chains ?? {}).map(([route, spec]) => {
+      const owner = this.chainOwner.get(route);
+      if (owner && owner !== name) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'`);
+      return [route, checkChain(route, spec)] as const;
+    });
     const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
     const module = component ? NO_MODULE : await this.compile(verified!);
     if (persist) this.state?.putBundle(name, hash, bytes);
@@ -101,6 +119,13 @@ export class Registry {
     if (old?.component && old.component !== component) void old.component.close();
     this.bundles.set(name, d);
     for (const f of m.functions) this.functions.set(f.name, name);
+    this.dropOwnedChains(name);
+    for (const [route, spec] of declared) {
+      // The manifest's declaration takes the route (persisted with the bundle, not in the chain index).
+      if (persist && this.state?.snapshot.chains[route]) this.state.removeChain(route);
+      this.chains.set(route, spec);
+      this.chainOwner.set(route, name);
+    }
     this.generation++;
     return d;
   }
@@ -142,6 +167,7 @@ export class Registry {
     this.state?.removeBundle(name);
     this.bundles.delete(name);
     for (const f of b.manifest.functions) this.functions.delete(f.name);
+    this.dropOwnedChains(name);
     this.generation++;
     void b.component?.close();
     return b;
@@ -163,18 +189,26 @@ export class Registry {
     return b ? this.bundles.get(b)! : null;
   }
 
+  private dropOwnedChains(bundle: string): void {
+    for (const [route, owner] of this.chainOwner) {
+      if (owner !== bundle) continue;
+      this.chainOwner.delete(route);
+      this.chains.delete(route);
+    }
+  }
+
   putChain(route: string, spec: ChainSpec): void {
-    if (!ROUTE_RE.test(route)) throw new RoamError('E_CHAIN', `chain route must match ${ROUTE_RE}`);
-    if (!Array.isArray(spec.steps) || spec.steps.length === 0 || spec.steps.some((s) => typeof s !== 'string')) throw new RoamError('E_CHAIN', 'a chain needs "steps": a non-empty array of function names');
-    if (spec.also !== undefined && (!Array.isArray(spec.also) || spec.also.some((s) => typeof s !== 'string'))) throw new RoamError('E_CHAIN', '"also" must be an array of function names');
-    if (spec.hops !== undefined && spec.hops !== 'shm' && spec.hops !== 'http') throw new RoamError('E_CHAIN', '"hops" must be "shm" or "http"');
-    const clean: ChainSpec = { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
+    const owner = this.chainOwner.get(route);
+    if (owner) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'; redeploy that bundle to change it`);
+    const clean = checkChain(route, spec);
     this.state?.putChain(route, clean);
     this.chains.set(route, clean);
     this.generation++;
   }
 
   removeChain(route: string): void {
+    const owner = this.chainOwner.get(route);
+    if (owner) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'; remove or redeploy that bundle`);
     if (!this.chains.has(route)) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
     this.state?.removeChain(route);
     this.chains.delete(route);
@@ -189,10 +223,12 @@ export class Registry {
     return [...this.chains];
   }
 
-  /** Resolves every function a chain may reach to its bundle's hash; throws E_NOT_FOUND naming a missing one. */
+  /** Resolves every local function a chain may reach to its bundle's hash (remote steps are not resolved
+   *  here); throws E_NOT_FOUND naming a missing one. */
   resolveChain(route: string, spec: ChainSpec): Record<string, string> {
     const targets: Record<string, string> = {};
     for (const fn of [...spec.steps, ...(spec.also ?? [])]) {
+      if (isRemote(fn)) continue;
       const b = this.bundleOf(fn);
       if (!b) throw new RoamError('E_NOT_FOUND', `chain '${route}' uses function '${fn}', which no deployed bundle serves`);
       if (b.component) throw new RoamError('E_CHAIN', `chain '${route}' uses component function '${fn}'; components cannot be chain steps yet`);
@@ -209,6 +245,7 @@ export class Registry {
 
   /** The tenant a chain runs as: its first step's bundle owner. */
   chainTenant(spec: ChainSpec): string {
-    return this.bundleOf(spec.steps[0]!)?.manifest.tenant ?? 'default';
+    const first = spec.steps.find((s) => !isRemote(s));
+    return (first && this.bundleOf(first)?.manifest.tenant) || 'default';
   }
 }

@@ -1,5 +1,6 @@
 /** Messages between the gateway thread and its function workers (structured-clone friendly, kept small). */
 import type { Descriptor, PayloadPoolInit } from '../chains/payload-pool.ts';
+import type { Resume, Suspension } from '../chains/runner.ts';
 import type { EngineLimits } from '../verify/verify.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 
@@ -29,6 +30,8 @@ export interface PlanDef {
   steps: string[];
   /** Function name → hash of the bundle that serves it, for every function the run may reach. */
   targets: Record<string, string>;
+  /** Steps named by URL: functions in another process or host (engine/chains/remote.ts). */
+  remote: string[];
   maxHops: number;
 }
 
@@ -37,8 +40,10 @@ export interface RunTask {
   /** Sent only when a worker said it lacks the plan, with the bundles it lacks. */
   def?: PlanDef;
   refs?: Record<string, BundleRef>;
-  /** The encoded first request: a descriptor into the payload pool, or bytes (shared memory when large). */
-  input: Descriptor | Uint8Array;
+  /** The encoded first request: a descriptor into the payload pool, or bytes (shared memory when large);
+   *  null when the run goes on after a remote step (`resume`). */
+  input: Descriptor | Uint8Array | null;
+  resume?: Resume;
   /** Index in the start-time array the worker stamps when the run begins. */
   clock: number;
 }
@@ -46,6 +51,7 @@ export interface RunTask {
 /** `hops`: flat per-hop stats [function index in the plan's function list, fuel, ms, ok] (see HopLog). */
 export type RunResult =
   | { ok: true; output: Descriptor | Uint8Array; hops: Float64Array }
+  | { ok: true; remote: Suspension; hops: Float64Array }
   | { ok: false; code: string; message: string; fn: string; appStatus: number | null; hops: Float64Array | null };
 
 /** What a worker answers: a result, or "I lack this plan / these bundles" (nothing ran, input untouched). */

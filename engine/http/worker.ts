@@ -27,7 +27,12 @@ const engine = new Engine({
 });
 const clocks = new BigInt64Array(init.clocks);
 const deployments = new Map<string, Deployment>();
-const plans = new Map<number, { prog: ChainProgram; call: CallFn }>();
+interface Plan {
+  prog: ChainProgram;
+  call: CallFn;
+  isRemote: (fn: number) => boolean;
+}
+const plans = new Map<number, Plan>();
 const MAX_CACHED = 256;
 
 function install(ref: BundleRef): void {
@@ -40,15 +45,17 @@ function install(ref: BundleRef): void {
 }
 
 /** Compiles a plan: each function index resolves to its deployment's entry once, not per call. */
-function compile(def: PlanDef): { prog: ChainProgram; call: CallFn } {
-  const reachable = new Set(Object.keys(def.targets));
+function compile(def: PlanDef): Plan {
+  const reachable = new Set([...Object.keys(def.targets), ...def.remote]);
   const prog = new ChainProgram({ route: def.route, steps: def.steps, reachable, maxHops: def.maxHops });
   const fns = prog.fns.map((f) => {
+    if (!(f in def.targets)) return null; // remote: the runner stops before it
     const d = deployments.get(def.targets[f]!)!;
     const e = d.entry(f);
     return (input: Uint8Array) => d.callEntry(e, input);
   });
-  const p = { prog, call: (i: number, input: Uint8Array) => fns[i]!(input) };
+  const remote = fns.map((f) => f === null);
+  const p = { prog, call: (i: number, input: Uint8Array) => fns[i]!(input), isRemote: (i: number) => remote[i]! };
   if (plans.size >= MAX_CACHED) plans.delete(plans.keys().next().value!);
   plans.set(def.id, p);
   return p;
@@ -67,13 +74,15 @@ export default function run(task: RunTask): WorkerReply | ReturnType<typeof move
     if (missing.length > 0) return { miss: missing };
     p = compile(task.def);
   }
-  return execute(task, p.prog, p.call);
+  return execute(task, p);
 }
 
-function execute(task: RunTask, prog: ChainProgram, call: CallFn): RunResult | ReturnType<typeof move> {
-  const input = isDescriptor(task.input) ? pool.view(task.input) : task.input;
+function execute(task: RunTask, { prog, call, isRemote }: Plan): RunResult | ReturnType<typeof move> {
+  const input = task.input === null ? null : isDescriptor(task.input) ? pool.view(task.input) : task.input;
   try {
-    const { reply, hops } = prog.run(input, call);
+    const out = prog.run(input, call, isRemote, task.resume);
+    if ('suspend' in out) return { ok: true, remote: out.suspend, hops: out.suspend.hops };
+    const { reply, hops } = out;
     const d = pool.alloc(reply.length);
     if (d) {
       pool.view(d).set(reply);
@@ -89,6 +98,6 @@ function execute(task: RunTask, prog: ChainProgram, call: CallFn): RunResult | R
     const cause = isRoamError(e) ? (e.cause as { status?: number } | undefined) : undefined;
     return { ok: false, code, message: (e as Error).message, fn, appStatus: cause?.status ?? null, hops };
   } finally {
-    if (isDescriptor(task.input)) pool.free(task.input);
+    if (task.input !== null && isDescriptor(task.input)) pool.free(task.input);
   }
 }

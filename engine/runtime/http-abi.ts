@@ -195,6 +195,46 @@ export function scanResponse(b: Uint8Array, names: readonly Uint8Array[], out: R
 
 const abi = (why: string) => new RoamError('E_ABI', `function reply is not a valid response encoding: ${why}`);
 
+/** Reads an encoded request (the body is a view into `bytes`). */
+export function decodeRequest(bytes: Uint8Array): FnRequest {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    let p = 0;
+    const text = (n: number) => b.toString('utf8', p, (p += n));
+    const method = text(b.readUInt16LE((p += 2) - 2));
+    const path = text(b.readUInt16LE((p += 2) - 2));
+    const count = b.readUInt16LE(p);
+    p += 2;
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < count; i++) {
+      const name = text(b.readUInt16LE((p += 2) - 2));
+      headers.push([name, text(b.readUInt32LE((p += 4) - 4))]);
+    }
+    const bl = b.readUInt32LE(p);
+    if (p + 4 + bl > b.length) throw new RangeError('body runs past the request');
+    return { method, path, headers, body: bytes.subarray(p + 4, p + 4 + bl) };
+  } catch (e) {
+    throw new RoamError('E_ABI', `not a valid request encoding: ${(e as Error).message}`);
+  }
+}
+
+export function encodeResponse(res: FnResponse): Uint8Array {
+  const hs = res.headers.map(([n, v]) => [enc.encode(n), enc.encode(v)] as const);
+  const out = Buffer.allocUnsafe(8 + hs.reduce((s, [n, v]) => s + 6 + n.length + v.length, 0) + res.body.length);
+  let p = out.writeUInt16LE(res.status, 0);
+  p = out.writeUInt16LE(hs.length, p);
+  for (const [n, v] of hs) {
+    p = out.writeUInt16LE(n.length, p);
+    out.set(n, p);
+    p = out.writeUInt32LE(v.length, p + n.length);
+    out.set(v, p);
+    p += v.length;
+  }
+  p = out.writeUInt32LE(res.body.length, p);
+  out.set(res.body, p);
+  return out;
+}
+
 export function decodeResponse(bytes: Uint8Array): FnResponse {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
