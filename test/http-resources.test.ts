@@ -123,5 +123,5 @@ describe('idle', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  }, 60_000);
+  }, 150_000);
 });

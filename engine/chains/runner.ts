@@ -10,7 +10,7 @@
  * A hop answering ≥ 400 ends the chain with its response.
  */
 import { RoamError } from '../errors.ts';
-import { RequestWriter, type ResponseScan, scanResponse } from '../runtime/http-abi.ts';
+import { RequestWriter, type ResponseScan, scanResponse, type Span, u16at, u32at } from '../runtime/http-abi.ts';
 
 /** How a hop reaches its function (resolved by the caller: a deployment in this thread). */
 export type CallFn = (fn: number, input: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
@@ -39,8 +39,11 @@ export class HopLog {
       d.set(this.data);
       this.data = d;
     }
-    this.data.set([fn, fuel, ms, ok ? 1 : 0], this.length * 4);
-    this.length++;
+    const i = this.length++ * 4;
+    this.data[i] = fn;
+    this.data[i + 1] = fuel;
+    this.data[i + 2] = ms;
+    this.data[i + 3] = ok ? 1 : 0;
   }
   /** The log as posted to the gateway: only the used part. */
   packed(): Float64Array {
@@ -139,9 +142,8 @@ export class ChainProgram {
       }
       const s = scanResponse(reply, LOOKED_FOR, this.scan);
       const b = reply;
-      const str = (k: number) => (s.found[k]!.at < 0 ? null : td.decode(b.subarray(s.found[k]!.at, s.found[k]!.at + s.found[k]!.len)));
       const st = s.found[2]!;
-      const next = pickNext(plan, fn, { status: s.status, call: str(0), next: str(1), state: st.at < 0 ? null : b.subarray(st.at, st.at + st.len) }, stack, at, hops);
+      const next = pickNext(plan, fn, { status: s.status, call: text(b, s.found[0]!), next: text(b, s.found[1]!), state: st.at < 0 ? null : b.subarray(st.at, st.at + st.len) }, stack, at, hops);
       if (next === null) return { reply, hops };
       head ??= chainHead(data);
       const w = this.writer.begin(head.prefix).raw(head.headers, head.count).header(H.chain, this.routeBytes).header(H.from, this.names[fi]!);
@@ -175,22 +177,22 @@ export interface Suspension {
 /** Going on after a remote step: its answer (response encoding) and the hop log including it. */
 export type Resume = Omit<Suspension, 'request'> & { reply: Uint8Array };
 
+const text = (b: Uint8Array, s: Span): string | null => (s.at < 0 ? null : td.decode(b.subarray(s.at, s.at + s.len)));
+
 /** The first request's method, path and headers (less chain headers), as bytes to repeat on every hop. */
 function chainHead(input: Uint8Array): ChainHead {
-  const u16at = (p: number) => input[p]! | (input[p + 1]! << 8);
-  const u32at = (p: number) => (input[p]! | (input[p + 1]! << 8) | (input[p + 2]! << 16)) + input[p + 3]! * 0x1000000;
-  let p = 2 + u16at(0);
-  p += 2 + u16at(p);
+  let p = 2 + u16at(input, 0);
+  p += 2 + u16at(input, p);
   const prefix = input.subarray(0, p);
-  const count = u16at(p);
+  const count = u16at(input, p);
   p += 2;
   const keep: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const start = p;
-    const nl = u16at(p);
+    const nl = u16at(input, p);
     const name = td.decode(input.subarray(p + 2, p + 2 + nl)).toLowerCase();
     p += 2 + nl;
-    p += 4 + u32at(p);
+    p += 4 + u32at(input, p);
     if (!CHAIN_HEADERS.has(name)) keep.push(input.subarray(start, p));
   }
   const headers = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));

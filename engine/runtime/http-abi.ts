@@ -134,6 +134,9 @@ export function writeRequestHead(out: Buffer, method: string, path: string, raw:
   return out.writeUInt32LE(bodyLength, p);
 }
 
+export const u16at = (b: Uint8Array, p: number): number => b[p]! | (b[p + 1]! << 8);
+export const u32at = (b: Uint8Array, p: number): number => (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+
 /** Lower-cases ASCII letters while comparing a header name in place with a lower-case constant. */
 function nameIs(b: Uint8Array, at: number, len: number, name: Uint8Array): boolean {
   if (len !== name.length) return false;
@@ -162,20 +165,18 @@ export interface ResponseScan {
 /** Scans a response for `names` (lower-case, encoded); throws E_ABI on a malformed reply. */
 export function scanResponse(b: Uint8Array, names: readonly Uint8Array[], out: ResponseScan): ResponseScan {
   const n = b.length;
-  const u16at = (p: number) => b[p]! | (b[p + 1]! << 8);
-  const u32at = (p: number) => (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
   for (const s of out.found) s.at = -1;
   if (n < 8) throw abi('reply shorter than a response head');
-  out.status = u16at(0);
-  const count = u16at(2);
+  out.status = u16at(b, 0);
+  const count = u16at(b, 2);
   let p = 4;
   for (let i = 0; i < count; i++) {
     if (p + 2 > n) throw abi('header runs past the reply');
-    const nl = u16at(p);
+    const nl = u16at(b, p);
     const nameAt = p + 2;
     p = nameAt + nl;
     if (p + 4 > n) throw abi('header runs past the reply');
-    const vl = u32at(p);
+    const vl = u32at(b, p);
     p += 4;
     if (p + vl > n) throw abi('header value runs past the reply');
     for (let k = 0; k < names.length; k++) {
@@ -187,7 +188,7 @@ export function scanResponse(b: Uint8Array, names: readonly Uint8Array[], out: R
     p += vl;
   }
   if (p + 4 > n) throw abi('body length runs past the reply');
-  out.bodyLen = u32at(p);
+  out.bodyLen = u32at(b, p);
   out.bodyAt = p + 4;
   if (out.bodyAt + out.bodyLen > n) throw abi('body runs past the reply');
   return out;

@@ -46,16 +46,14 @@ export class Request {
     return b;
   }
 
-  /** A header's value by name (any case), compared in place: only the match is decoded. */
+  /** A header's value by name (any case), compared in place: nothing is allocated but the match. */
   header(name: string): string | null {
-    const want = String.UTF8.encode(name);
-    const wp = changetype<usize>(want);
-    const wl = want.byteLength;
+    const n = name.length;
     let p = this.hAt;
     for (let i = 0; i < this.hCount; i++) {
       const nl = <i32>load<u16>(p);
       const vl = <i32>load<u32>(p + 2 + <usize>nl);
-      if (nl == wl && sameAscii(p + 2, wp, nl)) return str(p + 6 + <usize>nl, vl);
+      if (nl == n && sameName(p + 2, name)) return str(p + 6 + <usize>nl, vl);
       p += 6 + <usize>nl + <usize>vl;
     }
     return null;
@@ -74,8 +72,12 @@ function lower(c: u8): u8 {
   return c >= 65 && c <= 90 ? c | 0x20 : c;
 }
 
-function sameAscii(a: usize, b: usize, n: i32): bool {
-  for (let i = 0; i < n; i++) if (lower(load<u8>(a + <usize>i)) != lower(load<u8>(b + <usize>i))) return false;
+/** Compares header-name bytes at `at` with an (ASCII) name, ignoring case. */
+function sameName(at: usize, name: string): bool {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 127 || lower(load<u8>(at + <usize>i)) != lower(<u8>c)) return false;
+  }
   return true;
 }
 
@@ -110,10 +112,13 @@ export function request(len: i32): Request {
 
 export class Response {
   headers: Header[] = [];
+  /** A text body, encoded straight into the reply by `respond` (no intermediate buffer). */
+  textBody: string | null = null;
   constructor(public status: i32 = 200, public body: Uint8Array = new Uint8Array(0)) {}
 
   static text(status: i32, text: string, contentType: string = "text/plain; charset=utf-8"): Response {
-    const r = new Response(status, Uint8Array.wrap(String.UTF8.encode(text)));
+    const r = new Response(status);
+    r.textBody = text;
     r.headers.push(new Header("content-type", contentType));
     return r;
   }
@@ -126,26 +131,31 @@ export class Response {
   }
 }
 
-/** Encodes the response as the reply; `return respond(res)` from a function. */
+/** Writes `s` as UTF-8 at `p` after a length field of `lenBytes` (2 or 4); returns the end. */
+function put(p: usize, s: string, lenBytes: i32): usize {
+  const n = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p + <usize>lenBytes);
+  if (lenBytes == 2) store<u16>(p, <u16>n);
+  else store<u32>(p, <u32>n);
+  return p + <usize>lenBytes + n;
+}
+
+/** Encodes the response as the reply, straight into the output buffer; `return respond(res)` from a function. */
 export function respond(res: Response): i32 {
-  const names = new Array<ArrayBuffer>(res.headers.length);
-  const values = new Array<ArrayBuffer>(res.headers.length);
-  let size = 2 + 2 + 4 + res.body.length;
-  for (let i = 0; i < res.headers.length; i++) {
-    names[i] = String.UTF8.encode(res.headers[i].name);
-    values[i] = String.UTF8.encode(res.headers[i].value);
-    size += 2 + names[i].byteLength + 4 + values[i].byteLength;
-  }
-  let p = output(size);
+  const text = res.textBody;
+  let size = 2 + 2 + 4 + (text != null ? String.UTF8.byteLength(text) : res.body.length);
+  for (let i = 0; i < res.headers.length; i++) size += 6 + String.UTF8.byteLength(res.headers[i].name) + String.UTF8.byteLength(res.headers[i].value);
+  const start = output(size);
+  let p = start;
   store<u16>(p, <u16>res.status); p += 2;
   store<u16>(p, <u16>res.headers.length); p += 2;
   for (let i = 0; i < res.headers.length; i++) {
-    store<u16>(p, <u16>names[i].byteLength); p += 2;
-    memory.copy(p, changetype<usize>(names[i]), <usize>names[i].byteLength); p += <usize>names[i].byteLength;
-    store<u32>(p, <u32>values[i].byteLength); p += 4;
-    memory.copy(p, changetype<usize>(values[i]), <usize>values[i].byteLength); p += <usize>values[i].byteLength;
+    p = put(p, res.headers[i].name, 2);
+    p = put(p, res.headers[i].value, 4);
   }
-  store<u32>(p, <u32>res.body.length); p += 4;
-  memory.copy(p, res.body.dataStart, <usize>res.body.length);
+  if (text != null) p = put(p, text, 4);
+  else {
+    store<u32>(p, <u32>res.body.length); p += 4;
+    memory.copy(p, res.body.dataStart, <usize>res.body.length);
+  }
   return size;
 }
