@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   writeFileSync(tenantsFile, JSON.stringify({ tenants: { gold: { weight: 6 }, bronze: { weight: 1 }, silver: { weight: 2 } } }));
   const s2 = await startServer(['--tenants', tenantsFile]);
   const tenants = ['gold', 'bronze', 'silver'];
-  const steps = ['frontend', 'cart', 'catalog'];
+  const steps = ['frontend', 'cart', 'catalog', 'currency', 'shipquote', 'emptycart'];
   for (const t of tenants) {
     const fns = steps.map((s) => ({ name: `${t}.${s}`, export: s }));
     await api(s2.url, 'PUT', `/v1/bundles/shop-${t}`, variant(boutique, { name: `shop-${t}`, tenant: t, functions: fns }));
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
   say();
   say('## Fairness: 3 tenants weighted 6:1:2 under overload');
   say();
-  say(`Each tenant runs its own copy of a three-step chain (frontend → cart → catalog); each is offered the same load (16 connections, ${DURATION * 2} s), together far above capacity.`);
+  say(`Each tenant runs its own copy of a six-step pipeline (frontend → cart → catalog → currency → shipquote → emptycart); each is offered the same load (16 connections, ${DURATION * 2} s), together far above capacity.`);
   say();
   say('| tenant | weight | completed | share of completions | share of worker time | target share |');
   say('|---|---:|---:|---:|---:|---:|');
