@@ -2,7 +2,7 @@
 // (a page view) orchestrate them with call-and-return (x-roam-call), keeping their progress in
 // x-roam-state like a service keeps it on its stack while it waits for an RPC. Bodies are "key=value" lines.
 import { request, respond, Response, Request, fail } from "roam";
-import { Fields, fnv, hex, money } from "./fields";
+import { Fields, State, fnv, hex, money } from "./fields";
 import { ADS, CATEGORIES, CUR, IDS, NAMES, PRICE_USD_NANOS, product, rate } from "./data";
 
 function reply(f: Fields): i32 {
@@ -10,10 +10,10 @@ function reply(f: Fields): i32 {
 }
 
 /** Ends this hop with an RPC to `fn`; the chain comes back here with its answer and `state`. */
-function call(fn: string, body: Fields, state: Fields): i32 {
+function call(fn: string, body: Fields, state: State): i32 {
   const r = Response.text(200, body.text());
   r.setHeader("x-roam-call", fn);
-  r.setHeader("x-roam-state", state.text(";"));
+  r.setHeader("x-roam-state", state.s);
   return respond(r);
 }
 
@@ -146,19 +146,19 @@ export function ad(len: i32): i32 {
   return reply(one("ad", ADS[<i32>(fnv(f.get("context"), 2) % <u64>ADS.length)]));
 }
 
-function state(req: Request): Fields {
+function state(req: Request): State {
   const s = req.header("x-roam-state");
-  return Fields.parse(s == null ? "" : s, ";");
+  return new State(s == null ? "" : s);
 }
 
-function nextProduct(st: Fields): i32 {
+function nextProduct(st: State): i32 {
   const items = st.all("item");
   const i = I32.parseInt(st.get("i"));
   st.set("phase", "product");
   return call("catalog", one("id", items[i].substring(0, items[i].indexOf(":"))), st);
 }
 
-function convert(nanos: string, st: Fields, phase: string): i32 {
+function convert(nanos: string, st: State, phase: string): i32 {
   const q = one("nanos", nanos);
   q.set("from", "USD");
   q.set("to", st.get("currency"));
@@ -172,7 +172,7 @@ export function checkout(len: i32): i32 {
   const req = request(len);
   const body = Fields.parse(req.bodyText());
   if (req.header("x-roam-return") == null) {
-    const st = new Fields();
+    const st = new State();
     st.set("user", body.get("user"));
     st.set("currency", body.get("currency"));
     st.set("session", body.get("session"));
@@ -246,14 +246,14 @@ export function checkout(len: i32): i32 {
   return fail(500, "checkout lost its place: phase '" + phase + "'");
 }
 
-function count(st: Fields): i64 {
+function count(st: State): i64 {
   const items = st.all("item");
   let n: i64 = 0;
   for (let i = 0; i < items.length; i++) n += I64.parseInt(items[i].substring(items[i].indexOf(":") + 1));
   return n;
 }
 
-function total(st: Fields): i64 {
+function total(st: State): i64 {
   const items = st.all("item");
   const prices = st.all("price");
   let t: i64 = I64.parseInt(st.get("shipping"));
@@ -261,7 +261,7 @@ function total(st: Fields): i64 {
   return t;
 }
 
-function orderJson(st: Fields): string {
+function orderJson(st: State): string {
   const items = st.all("item");
   const names = st.all("name");
   const prices = st.all("price");
@@ -280,7 +280,7 @@ export function home(len: i32): i32 {
   const req = request(len);
   const body = Fields.parse(req.bodyText());
   if (req.header("x-roam-return") == null) {
-    const st = new Fields();
+    const st = new State();
     st.set("user", body.get("user"));
     st.set("currency", body.get("currency"));
     st.set("phase", "currencies");
@@ -326,7 +326,7 @@ export function home(len: i32): i32 {
   return fail(500, "home lost its place: phase '" + phase + "'");
 }
 
-function convertListed(st: Fields): i32 {
+function convertListed(st: State): i32 {
   const p = st.all("product")[I32.parseInt(st.get("i"))].split(":");
   return convert(p[1], st, "price");
 }
