@@ -206,6 +206,10 @@ describe('chains across processes and in the manifest', () => {
     const taken = await request(`${url}/v1/chains/loud`, { method: 'PUT', body: JSON.stringify({ steps: ['upper'] }), headers: { authorization: `Bearer ${ADMIN}` } });
     expect(taken.statusCode).toBe(409);
     expect(await taken.body.text()).toMatch(/declared by bundle 'fnkit2'/);
+    // a new version takes effect at once (run plans cached in the workers are rebuilt)
+    const v2 = variant(await buildFixture('test/fixtures/fnkit'), { name: 'fnkit2', version: '2.0.0', functions: [{ name: 'up2', export: 'upper' }, { name: 'ex2', export: 'upper' }], chains: { loud: { steps: ['up2', 'ex2'] } } });
+    await put('/v1/bundles/fnkit2', v2);
+    expect((await post('/chain/loud/', 'hey')).text).toBe('HEY');
     await request(`${url}/v1/bundles/fnkit2`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } }).then((r) => r.body.text());
     expect((await post('/chain/loud/', 'hey')).status).toBe(404);
   });
