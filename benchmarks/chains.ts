@@ -1,14 +1,15 @@
 /**
  * npm run bench:chains [-- --rounds R --duration S --threads N --connections C]
  *
- * The boutique checkout chain (six functions) on a real `roam serve` process, load from autocannon:
- *   (a) shared-memory hand-off: the chain runs in one worker, hops pass descriptors into the payload pool
- *   (b) baseline: every hop is an HTTP request to the next function (sidecar/broker pattern)
+ * The boutique chains (checkout, home: Online Boutique's call shape) on a real `roam serve` process, load
+ * from autocannon:
+ *   (a) shared-memory hand-off: the chain runs in one worker, each hop reads the previous reply in place
+ *   (b) baseline: every hop is an HTTP request through the gateway to the next function (sidecar/broker)
  * plus cold start (deploy → first reply), fairness between 3 tenants weighted 6:1:2 under overload, and
  * the server's CPU while idle. Writes benchmarks/RESULTS-chains.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string', default: '4' }, duration: { type: 'string', default: '5' }, threads: { type: 'string' }, connections: { type: 'string', default: '32' }, out: { type: 'string', default: join(ROOT, 'benchmarks/RESULTS-chains.md') } },
+  options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '8' }, threads: { type: 'string' }, connections: { type: 'string', default: '16' }, out: { type: 'string', default: join(ROOT, 'benchmarks/RESULTS-chains.md') } },
 });
 const DURATION = Number(args.duration);
 const ROUNDS = Number(args.rounds);
@@ -78,7 +79,7 @@ interface Load {
 
 async function load(url: string, path: string, seconds: number, connections = CONNECTIONS, body = ORDER): Promise<Load> {
   const r = await autocannon({ url: url + path, method: 'POST', body, connections, duration: seconds, pipelining: 1 });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
+  return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
@@ -88,6 +89,7 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
 }
 
+const sumCalls = (stats: { bundles: Record<string, { calls: number }> }) => Object.values(stats.bundles).reduce((a, b) => a + b.calls, 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const f1 = (x: number) => x.toFixed(1);
@@ -101,32 +103,40 @@ async function main(): Promise<void> {
     lines.push(s);
   };
 
-  // ---- (a) vs (b): the same chain, two hop transports ----
+  // ---- (a) vs (b): the same chains, two hop transports ----
   const s1 = await startServer();
   await api(s1.url, 'PUT', '/v1/bundles/boutique', boutique);
-  const steps = ['frontend', 'cart', 'catalog', 'currency', 'shipping', 'checkout'];
-  await api(s1.url, 'PUT', '/v1/chains/checkout', JSON.stringify({ steps }));
-  await api(s1.url, 'PUT', '/v1/chains/checkout-http', JSON.stringify({ steps, hops: 'http' }));
-  const check = await request(`${s1.url}/chain/checkout/`, { method: 'POST', body: ORDER });
-  const sample = await check.body.text();
-  if (check.statusCode !== 200) throw new Error(`checkout failed: ${sample}`);
-  const viaHttp = await (await request(`${s1.url}/chain/checkout-http/`, { method: 'POST', body: ORDER })).body.text();
-  if (viaHttp !== sample) throw new Error('the two transports disagree');
-  // Interleaved rounds, so a burst of other load on the machine hits both transports alike.
-  await load(s1.url, '/chain/checkout/', 2);
-  await load(s1.url, '/chain/checkout-http/', 2);
+  const chains = JSON.parse(readFileSync(join(ROOT, 'functions/boutique/roam.chains.json'), 'utf8')).chains as Record<string, { steps: string[]; also?: string[] }>;
+  const routes = ['checkout', 'home'];
+  const samples: Record<string, string> = {};
+  const hopsPer: Record<string, number> = {};
+  for (const route of routes) {
+    await api(s1.url, 'PUT', `/v1/chains/${route}`, JSON.stringify(chains[route]));
+    await api(s1.url, 'PUT', `/v1/chains/${route}-http`, JSON.stringify({ ...chains[route], hops: 'http' }));
+    const calls0 = sumCalls(await api(s1.url, 'GET', '/v1/stats'));
+    const check = await request(`${s1.url}/chain/${route}/`, { method: 'POST', body: ORDER });
+    samples[route] = await check.body.text();
+    if (check.statusCode !== 200) throw new Error(`${route} failed: ${samples[route]}`);
+    hopsPer[route] = sumCalls(await api(s1.url, 'GET', '/v1/stats')) - calls0;
+    const viaHttp = await (await request(`${s1.url}/chain/${route}-http/`, { method: 'POST', body: ORDER })).body.text();
+    if (viaHttp !== samples[route]) throw new Error(`the two transports disagree on ${route}`);
+  }
   const loadBefore = loadavg()[0]!;
-  const shmRounds: Load[] = [];
-  const httpRounds: Load[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    shmRounds.push(await load(s1.url, '/chain/checkout/', DURATION));
-    httpRounds.push(await load(s1.url, '/chain/checkout-http/', DURATION));
+  const results: Record<string, { shm: Load; http: Load; rounds: string }> = {};
+  for (const route of routes) {
+    // Warm-up, then interleaved rounds, so a burst of other load on the machine hits both transports alike.
+    await load(s1.url, `/chain/${route}/`, 2);
+    await load(s1.url, `/chain/${route}-http/`, 2);
+    const shmRounds: Load[] = [];
+    const httpRounds: Load[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      shmRounds.push(await load(s1.url, `/chain/${route}/`, DURATION));
+      httpRounds.push(await load(s1.url, `/chain/${route}-http/`, DURATION));
+    }
+    const mid = (rs: Load[]): Load => [...rs].sort((x, y) => x.rps - y.rps)[Math.floor(rs.length / 2)]!;
+    results[route] = { shm: mid(shmRounds), http: mid(httpRounds), rounds: shmRounds.map((r, i) => `${f1(r.rps)} / ${f1(httpRounds[i]!.rps)} = ${(r.rps / httpRounds[i]!.rps).toFixed(2)}x`).join('; ') };
   }
   const loadAfter = loadavg()[0]!;
-  const mid = (rs: Load[]): Load => [...rs].sort((x, y) => x.rps - y.rps)[Math.floor(rs.length / 2)]!;
-  const shm = mid(shmRounds);
-  const http = mid(httpRounds);
-  const ratios = shmRounds.map((r, i) => r.rps / httpRounds[i]!.rps);
   const single = await load(s1.url, '/fn/frontend/', DURATION);
   const stats = await api(s1.url, 'GET', '/v1/stats');
 
@@ -137,31 +147,42 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, IDLE * 1000));
   const idlePct = ((cpuSeconds(s1.child.pid!) - c0) / IDLE) * 100;
 
-  // ---- cold start: deploy → first reply, a fresh bundle (new hash) each time ----
-  const cold: number[] = [];
-  const deployOnly: number[] = [];
-  for (let i = 0; i < 25; i++) {
-    const b = variant(hello, { version: `cold.${i}.${Date.now()}` });
+  // ---- cold start: deploy → first reply, a new version (new hash) each time ----
+  // `same code`: only the manifest changes (a config redeploy); `new code`: a unique custom section makes
+  // the code differ too, so nothing is reused (verify, meter, compile, instantiate all run).
+  const nonce = (i: number) => {
+    const name = Buffer.from('bench.nonce');
+    const payload = Buffer.from(`${process.pid}.${i}.${Date.now()}`);
+    return Buffer.concat([Buffer.from([0, 1 + name.length + payload.length, name.length]), name, payload]);
+  };
+  const cold = { same: [] as number[], fresh: [] as number[], deploySame: [] as number[], deployFresh: [] as number[] };
+  for (let i = 0; i < 50; i++) {
+    const fresh = i % 2 === 1;
+    const v = variant(hello, { version: `cold.${i}.${Date.now()}` });
+    const b = fresh ? Buffer.concat([v, nonce(i)]) : v;
     const t0 = performance.now();
     const r = await request(`${s1.url}/v1/bundles/hello`, { method: 'PUT', body: b, headers: AUTH });
     await r.body.dump();
+    if (r.statusCode !== 201) throw new Error(`cold deploy failed: ${r.statusCode}`);
     const t1 = performance.now();
     const g = await request(`${s1.url}/fn/greet/cold`);
     await g.body.dump();
     if (g.statusCode !== 200) throw new Error('cold call failed');
     const t2 = performance.now();
-    if (i >= 5) {
-      deployOnly.push(t1 - t0);
-      cold.push(t2 - t0);
+    if (i >= 10) {
+      (fresh ? cold.deployFresh : cold.deploySame).push(t1 - t0);
+      (fresh ? cold.fresh : cold.same).push(t2 - t0);
     }
   }
   s1.child.kill('SIGTERM');
 
   // ---- fairness: 3 tenants 6:1:2, equal offered load far above capacity ----
+  mkdirSync(join(ROOT, '.roam-cache'), { recursive: true });
   const tenantsFile = join(ROOT, '.roam-cache/bench-tenants.json');
   writeFileSync(tenantsFile, JSON.stringify({ tenants: { gold: { weight: 6 }, bronze: { weight: 1 }, silver: { weight: 2 } } }));
   const s2 = await startServer(['--tenants', tenantsFile]);
   const tenants = ['gold', 'bronze', 'silver'];
+  const steps = ['frontend', 'cart', 'catalog', 'currency', 'shipquote', 'emptycart'];
   for (const t of tenants) {
     const fns = steps.map((s) => ({ name: `${t}.${s}`, export: s }));
     await api(s2.url, 'PUT', `/v1/bundles/shop-${t}`, variant(boutique, { name: `shop-${t}`, tenant: t, functions: fns }));
@@ -186,36 +207,47 @@ async function main(): Promise<void> {
   say(`Command: \`npm run bench:chains -- --rounds ${ROUNDS} --duration ${DURATION} --connections ${CONNECTIONS}${THREADS ? ` --threads ${THREADS}` : ''}\`; server \`roam serve\` in its own process with ${stats.workers} function workers; load from autocannon (same machine, ${CONNECTIONS} connections).`);
   say(`The machine is shared with other work: 1-minute load average ${loadBefore.toFixed(1)} before the transport rounds, ${loadAfter.toFixed(1)} after (2 cores).`);
   say();
-  say('## Boutique checkout chain: shared-memory hand-off vs every hop over HTTP');
+  say('## Boutique chains: shared-memory hand-off vs every hop over HTTP');
   say();
-  say('Six functions: frontend → cart → catalog → currency → shipping → checkout (4-item order priced in EUR).');
+  say('Online Boutique\'s call shape (functions/boutique): `checkout` = frontend → PlaceOrder, which calls cart, then catalog and currency per item, shipping quote, currency, payment, ship, empty cart, email; `home` = frontend → the home page view, which calls currency (list), catalog (list), cart, currency per product (9), ads. A call and its return are two hops. Order: 4 items priced in EUR.');
+  say();
+  say('- (a) `/chain/ROUTE`: the gateway parses the request once and writes it into the shared payload pool; one function worker runs the whole chain, each hop getting the previous reply\'s body in place (one copy into the callee\'s linear memory, none between threads); the reply goes back as a descriptor.');
+  say('- (b) `/chain/ROUTE-http`, the sidecar/broker pattern: the gateway is the broker and sends every hop as its own HTTP request to `/fn/NAME` on itself (undici Pool, 64 keep-alive connections), which parses it, schedules it and runs it in a worker like any request, and reads the answer off the socket. A sidecar mesh pays more per RPC (app → local proxy → remote proxy → app); here an RPC is two broker requests (the call, and the return to the caller).');
   say();
   say(`${ROUNDS} interleaved rounds of ${DURATION} s per transport (after a 2 s warm-up each); the table shows the median round by req/s.`);
   say();
-  say('| transport | req/s | p50 ms | p99 ms | non-2xx | errors |');
-  say('|---|---:|---:|---:|---:|---:|');
-  say(`| (a) shared-memory hand-off (descriptors into the payload pool, one worker per chain) | ${f1(shm.rps)} | ${shm.p50} | ${shm.p99} | ${shm.non2xx} | ${shm.errors} |`);
-  say(`| (b) baseline: each hop an HTTP request to the next function | ${f1(http.rps)} | ${http.p50} | ${http.p99} | ${http.non2xx} | ${http.errors} |`);
-  say(`| for scale: one function (frontend) over HTTP | ${f1(single.rps)} | ${single.p50} | ${single.p99} | ${single.non2xx} | ${single.errors} |`);
+  say('| route | hops | transport | req/s | p50 ms | p99 ms | non-2xx | errors |');
+  say('|---|---:|---|---:|---:|---:|---:|---:|');
+  for (const route of routes) {
+    const { shm, http } = results[route]!;
+    say(`| ${route} | ${hopsPer[route]} | (a) shared-memory hand-off | ${f1(shm.rps)} | ${shm.p50} | ${shm.p99} | ${shm.non2xx} | ${shm.errors} |`);
+    say(`| ${route} | ${hopsPer[route]} | (b) each hop an HTTP request through the gateway | ${f1(http.rps)} | ${http.p50} | ${http.p99} | ${http.non2xx} | ${http.errors} |`);
+  }
+  say(`| for scale | 1 | one function (frontend) over HTTP | ${f1(single.rps)} | ${single.p50} | ${single.p99} | ${single.non2xx} | ${single.errors} |`);
   say();
-  say(`**Ratio (a)/(b) of the medians: ${(shm.rps / http.rps).toFixed(2)}x req/s, p99 ${(http.p99 / Math.max(shm.p99, 0.001)).toFixed(2)}x lower.** (Goal ≥ 10x.)`);
-  say();
-  say(`Per round, req/s (a) / (b) = ratio: ${shmRounds.map((r, i) => `${f1(r.rps)} / ${f1(httpRounds[i]!.rps)} = ${ratios[i]!.toFixed(2)}x`).join('; ')}.`);
+  for (const route of routes) {
+    const { shm, http, rounds } = results[route]!;
+    say(`**${route}: (a)/(b) = ${(shm.rps / http.rps).toFixed(2)}x req/s, p99 ${(http.p99 / Math.max(shm.p99, 0.001)).toFixed(2)}x lower.** Per round (a) / (b): ${rounds}.`);
+    say();
+  }
+  say('Goal ≥ 10x.');
   say();
   say('## Cold start: deploy → first reply');
   say();
-  say(`hello bundle (${hello.length} bytes), a new version (new hash, so nothing cached) each time, on a warm server; 20 runs after 5 warm-up runs.`);
+  say(`hello bundle (${hello.length} bytes), a new version (new hash) each time, on a warm server without --state; 20 runs of each kind after 10 warm-up runs, interleaved.`);
   say();
   say(`| | median ms | p90 ms |`);
   say('|---|---:|---:|');
-  say(`| PUT /v1/bundles (upload, verify, meter, compile; no --state) | ${f1(median(deployOnly))} | ${f1(pct(deployOnly, 0.9))} |`);
-  say(`| deploy → first reply (adds the first call: instantiate in a worker) | ${f1(median(cold))} | ${f1(pct(cold, 0.9))} |`);
+  say(`| PUT /v1/bundles, new code (upload, verify, meter, compile) | ${f1(median(cold.deployFresh))} | ${f1(pct(cold.deployFresh, 0.9))} |`);
+  say(`| deploy → first reply, new code (adds the first call: the worker gets plan and module, instantiates, runs) | ${f1(median(cold.fresh))} | ${f1(pct(cold.fresh, 0.9))} |`);
+  say(`| PUT /v1/bundles, same code, new manifest (verify; meter and compile reused) | ${f1(median(cold.deploySame))} | ${f1(pct(cold.deploySame, 0.9))} |`);
+  say(`| deploy → first reply, same code, new manifest | ${f1(median(cold.same))} | ${f1(pct(cold.same, 0.9))} |`);
   say();
   say('Goal ≤ 10 ms.');
   say();
   say('## Fairness: 3 tenants weighted 6:1:2 under overload');
   say();
-  say(`Each tenant runs its own copy of the checkout chain; each is offered the same load (16 connections, ${DURATION * 2} s), together far above capacity.`);
+  say(`Each tenant runs its own copy of a six-step pipeline (frontend → cart → catalog → currency → shipquote → emptycart); each is offered the same load (16 connections, ${DURATION * 2} s), together far above capacity.`);
   say();
   say('| tenant | weight | completed | share of completions | share of worker time | target share |');
   say('|---|---:|---:|---:|---:|---:|');
@@ -230,7 +262,7 @@ async function main(): Promise<void> {
   say('Sample checkout reply:');
   say();
   say('```json');
-  say(sample);
+  say(samples.checkout!);
   say('```');
   writeFileSync(args.out!, lines.join('\n') + '\n');
 }

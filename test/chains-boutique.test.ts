@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('boutique chain', () => {
-  it('checks out a cart through six services and prices it in the chosen currency', async () => {
+  it('places an order: cart, catalog and currency per item, shipping, payment, email, priced in the chosen currency', async () => {
     const r = await post('/chain/checkout/', 'user=u42\ncurrency=EUR\nitems=OLJCESPC7Z:2,9SIQT8TOJO:1\n');
     expect(r.status, r.text).toBe(200);
     const order = JSON.parse(r.text);
@@ -40,6 +40,19 @@ describe('boutique chain', () => {
     expect(order.total).toBe('49.50');
     expect(order.tracking).toMatch(/^RM-\d{5}-\d{7}$/);
     expect(order.order).toMatch(/^[0-9a-f]{16}$/);
+    expect(order.transaction).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('answers the same order when every hop is an HTTP request', async () => {
+    gw.registry.putChain('checkout-http', { ...gw.registry.chain('checkout')!, hops: 'http' });
+    const body = 'user=u42\ncurrency=EUR\nitems=OLJCESPC7Z:2,9SIQT8TOJO:1\n';
+    expect((await post('/chain/checkout-http/', body)).text).toBe((await post('/chain/checkout/', body)).text);
+  });
+
+  it('refuses a bad card at the payment service with its reason', async () => {
+    const r = await post('/chain/checkout/', 'user=u42\ncard=4432-8015-6152-0455\n');
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.text)).toMatchObject({ function: 'payment', message: expect.stringMatching(/card number is invalid/) });
   });
 
   it('derives a cart for a user who sent none, and refuses a bad request at the frontend', async () => {
@@ -50,8 +63,10 @@ describe('boutique chain', () => {
     expect(JSON.parse(bad.text)).toMatchObject({ function: 'frontend', message: expect.stringMatching(/user is required/) });
   });
 
-  it('browses the whole catalog in another currency', async () => {
-    const r = await post('/chain/browse/', 'user=u1\ncurrency=JPY\n');
-    expect(r.text.split('\n').filter((l) => l.startsWith('line=')).length).toBe(9);
+  it('renders the home page: currencies, every product priced in the session currency, cart size, an ad', async () => {
+    const page = JSON.parse((await post('/chain/home/', 'user=u1\ncurrency=JPY\n')).text);
+    expect(page.products.length).toBe(9);
+    expect(page.products[0]).toEqual({ id: 'OLJCESPC7Z', name: 'Sunglasses', price: expect.stringMatching(/^\d+\.\d\d$/) });
+    expect(page).toMatchObject({ currency: 'JPY', currencies: 'EUR,USD,JPY,GBP,CAD', cartSize: 3, ad: expect.any(String) });
   });
 });

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { createGateway, type Gateway } from '../engine/http/gateway.ts';
 import { silentLogger } from '../engine/http/log.ts';
 import { PayloadPool } from '../engine/chains/payload-pool.ts';
-import { buildFixture } from './http-fixtures.ts';
+import { buildFixture, variant } from './http-fixtures.ts';
 
 const ADMIN = 'chain-secret';
 let gw: Gateway;
@@ -155,5 +155,62 @@ describe('payload pool', () => {
     }
     expect([mine, ...(await others)]).toEqual([0, 0, 0]);
     expect(pool.used()).toBe(0);
+  });
+});
+
+describe('chains across processes and in the manifest', () => {
+  let other: Gateway;
+  let otherUrl: string;
+  beforeAll(async () => {
+    // A second real server: its functions are reached over HTTP, only at the hop that names them.
+    other = await createGateway({ token: 'other', threads: 1, logger: silentLogger });
+    otherUrl = await other.listen(0);
+    const r = await request(`${otherUrl}/v1/bundles/fnkit`, { method: 'PUT', body: await buildFixture('test/fixtures/fnkit'), headers: { authorization: 'Bearer other' } });
+    expect(r.statusCode).toBe(201);
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+  const calls = async (base: string, token: string) => (await (await request(`${base}/v1/bundles/fnkit`, { headers: { authorization: `Bearer ${token}` } })).body.json() as { stats: { calls: number } }).stats.calls;
+
+  it('runs a step on another server, moving the payload only at that hop', async () => {
+    await put('/v1/chains/far', JSON.stringify({ steps: ['upper', `${otherUrl}/fn/exclaim`, 'exclaim', 'exclaim'] }));
+    const before = await calls(otherUrl, 'other');
+    const r = await post('/chain/far/', 'hello');
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toBe('HELLO!!!');
+    expect(await calls(otherUrl, 'other')).toBe(before + 1); // one request reached the other server
+    const viaHttp = await put('/v1/chains/far-http', JSON.stringify({ steps: ['upper', `${otherUrl}/fn/exclaim`, 'exclaim'], hops: 'http' })).then(() => post('/chain/far-http/', 'x'));
+    expect(viaHttp.text).toBe('X!!');
+  });
+
+  it('answers 502 naming the remote step when the other server is unreachable, and keeps serving', async () => {
+    await put('/v1/chains/gone', JSON.stringify({ steps: ['upper', 'http://127.0.0.1:1/fn/exclaim'] }));
+    const r = await post('/chain/gone/', 'x');
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.text)).toMatchObject({ error: 'E_REMOTE', function: 'http://127.0.0.1:1/fn/exclaim' });
+    expect((await post('/chain/shout/', 'ok')).text).toBe('OK!!');
+    expect(gw.executor.pool.used()).toBe(0);
+  });
+
+  it('refuses a remote step that is not a URL it can use', async () => {
+    const r = await request(`${url}/v1/chains/bad`, { method: 'PUT', body: JSON.stringify({ steps: ['upper', 'http://[nope/fn/x'] }), headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(r.statusCode).toBe(400);
+    expect(await r.body.text()).toMatch(/not a valid URL/);
+  });
+
+  it('serves chains declared in a bundle manifest while the bundle is deployed', async () => {
+    const bytes = variant(await buildFixture('test/fixtures/fnkit'), { name: 'fnkit2', functions: [{ name: 'up2', export: 'upper' }, { name: 'ex2', export: 'exclaim' }], chains: { loud: { steps: ['up2', 'ex2'] } } });
+    await put('/v1/bundles/fnkit2', bytes);
+    expect((await post('/chain/loud/', 'hey')).text).toBe('HEY!');
+    const taken = await request(`${url}/v1/chains/loud`, { method: 'PUT', body: JSON.stringify({ steps: ['upper'] }), headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(taken.statusCode).toBe(409);
+    expect(await taken.body.text()).toMatch(/declared by bundle 'fnkit2'/);
+    // a new version takes effect at once (run plans cached in the workers are rebuilt)
+    const v2 = variant(await buildFixture('test/fixtures/fnkit'), { name: 'fnkit2', version: '2.0.0', functions: [{ name: 'up2', export: 'upper' }, { name: 'ex2', export: 'upper' }], chains: { loud: { steps: ['up2', 'ex2'] } } });
+    await put('/v1/bundles/fnkit2', v2);
+    expect((await post('/chain/loud/', 'hey')).text).toBe('HEY');
+    await request(`${url}/v1/bundles/fnkit2`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } }).then((r) => r.body.text());
+    expect((await post('/chain/loud/', 'hey')).status).toBe(404);
   });
 });

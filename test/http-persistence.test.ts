@@ -116,4 +116,15 @@ describe('state directory', () => {
     expect(await version(c.url)).toBe('2.0.0');
     await kill9(c.child);
   });
+
+  it("brings a bundle's manifest chains back with it after a restart", async () => {
+    const a = await startServer();
+    const withChain = variant(v1, { name: 'fnkit3', functions: [{ name: 'up3', export: 'upper' }, { name: 'ex3', export: 'exclaim' }], chains: { yell: { steps: ['up3', 'ex3', 'ex3'] } } });
+    const put = await request(`${a.url}/v1/bundles/fnkit3`, { method: 'PUT', body: withChain, headers: auth });
+    expect(put.statusCode, await put.body.text()).toBe(201);
+    await kill9(a.child);
+    const b = await startServer();
+    expect(await (await request(`${b.url}/chain/yell/`, { method: 'POST', body: 'hey' })).body.text()).toBe('HEY!!');
+    await kill9(b.child);
+  });
 });

@@ -53,6 +53,14 @@ export interface Manifest {
   /** Tenant that owns the bundle (serverless); defaults to `default`. */
   tenant: string;
   gpu?: GpuQuota;
+  /** Chain routes the bundle declares (served while it is deployed): route → steps (engine/chains). */
+  chains?: Record<string, ManifestChain>;
+}
+
+export interface ManifestChain {
+  steps: string[];
+  also?: string[];
+  hops?: 'shm' | 'http';
 }
 
 export const DEFAULT_LIMITS: Limits = { memoryPages: 16, fuel: 10_000_000 };
@@ -144,5 +152,23 @@ export function validateManifest(raw: unknown): Manifest {
     gpu = { share, memoryMiB: posInt(raw.gpu.memoryMiB, 'gpu.memoryMiB', 1 << 20) };
     if (!capabilities.includes('gpu')) capabilities.push('gpu');
   }
-  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(gpu ? { gpu } : {}) };
+  const chains = raw.chains === undefined ? undefined : validateChains(raw.chains);
+  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(gpu ? { gpu } : {}), ...(chains ? { chains } : {}) };
+}
+
+/** `chains`: { route: { steps: [name or remote URL…], also?: […], hops?: "shm" | "http" } }. */
+function validateChains(raw: unknown): Record<string, ManifestChain> {
+  if (!isObj(raw)) bad('chains must be an object: route → { "steps": [...] }');
+  const names = (v: unknown, what: string, nonEmpty: boolean): string[] => {
+    if (!Array.isArray(v) || (nonEmpty && v.length === 0) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 512)) bad(`${what} must be ${nonEmpty ? 'a non-empty' : 'an'} array of function names or URLs`);
+    return v as string[];
+  };
+  const out: Record<string, ManifestChain> = {};
+  for (const [route, c] of Object.entries(raw)) {
+    str(route, `chains route '${route}'`);
+    if (!isObj(c)) bad(`chains.${route} must be an object`);
+    if (c.hops !== undefined && c.hops !== 'shm' && c.hops !== 'http') bad(`chains.${route}.hops must be "shm" or "http"`);
+    out[route] = { steps: names(c.steps, `chains.${route}.steps`, true), ...(c.also !== undefined ? { also: names(c.also, `chains.${route}.also`, false) } : {}), ...(c.hops ? { hops: c.hops as 'shm' | 'http' } : {}) };
+  }
+  return out;
 }

@@ -1,18 +1,24 @@
 /**
  * The same chain semantics with every hop as an HTTP request to the next function (the sidecar/broker
- * pattern): the gateway sends each hop to `/fn/NAME` on itself and reads the answer back off the socket.
- * This exists as the baseline the shared-memory hand-off is measured against (`"hops": "http"`).
+ * pattern): the gateway, as the broker, sends each hop to `/fn/NAME` on itself over keep-alive
+ * connections and reads the answer back off the socket. This exists as the baseline the shared-memory
+ * hand-off is measured against (`"hops": "http"`).
  */
 import { Pool } from 'undici';
 import { RoamError } from '../errors.ts';
-import type { FnResponse } from '../runtime/http-abi.ts';
-import type { RequestHead } from './request-codec.ts';
-import { CHAIN_HEADERS, ChainError, type ChainPlan, type Frame, type HopStat, hopHeaders, pickNext } from './runner.ts';
+import { isRemote } from './remote.ts';
+import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
+import { CHAIN_HEADERS, ChainError, chainFns, type ChainPlan, type Frame, HopLog, hopHeaders, pickNext } from './runner.ts';
 
-export async function runChainOverHttp(plan: ChainPlan & { route: string }, head: RequestHead, body: Uint8Array, pool: Pool): Promise<{ res: FnResponse; hops: HopStat[] }> {
-  const hops: HopStat[] = [];
+export type RequestHead = Omit<FnRequest, 'body'>;
+
+/** `pool` reaches this gateway's `/fn/NAME`; a step named by URL is sent to that URL (its own pool). */
+export async function runChainOverHttp(plan: ChainPlan & { route: string }, head: RequestHead, body: Uint8Array, pool: Pool): Promise<{ res: FnResponse; hops: HopLog }> {
+  const remotes = new Map<string, Pool>();
+  const fns = chainFns(plan.steps, plan.reachable);
+  const hops = new HopLog(fns);
   const base = head.headers.filter(([n]) => !CHAIN_HEADERS.has(n) && n !== 'content-length' && n !== 'transfer-encoding');
-  const stack: Frame[] = [];
+  const stack: Array<Frame<string>> = [];
   const at = { pos: 0 };
   let fn = plan.steps[0]!;
   let headers = base;
@@ -20,15 +26,26 @@ export async function runChainOverHttp(plan: ChainPlan & { route: string }, head
   for (;;) {
     if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
     const t0 = performance.now();
-    const r = await pool.request({ path: `/fn/${encodeURIComponent(fn)}${head.path}`, method: 'POST', headers: Object.fromEntries(headers), body: data });
+    const u = isRemote(fn) ? new URL(fn) : null;
+    let to = pool;
+    if (u && !(to = remotes.get(u.origin)!)) remotes.set(u.origin, (to = new Pool(u.origin)));
+    const path = u ? u.pathname.replace(/\/$/, '') + head.path : `/fn/${encodeURIComponent(fn)}${head.path}`;
+    const r = await to.request({ path, method: 'POST', headers: Object.fromEntries(headers), body: data }).catch((e: Error) => {
+      for (const p of remotes.values()) void p.destroy();
+      throw new ChainError('E_REMOTE', `hop to ${fn} failed: ${e.message}`, fn, hops);
+    });
     const resBody = new Uint8Array(await r.body.arrayBuffer());
     const resHeaders: Array<[string, string]> = [];
     for (const [n, v] of Object.entries(r.headers)) if (v !== undefined) resHeaders.push([n, Array.isArray(v) ? v.join(', ') : v]);
-    hops.push({ fn, fuel: 0, ms: performance.now() - t0, ok: r.statusCode < 500 });
+    hops.push(fns.indexOf(fn), 0, performance.now() - t0, r.statusCode < 500);
     const res: FnResponse = { status: r.statusCode, headers: resHeaders, body: resBody };
     if (!plan.reachable.has(fn)) throw new RoamError('E_CHAIN_HOP', `'${fn}' is not part of chain '${plan.route}'`);
-    const next = pickNext(plan, fn, res, stack, at);
-    if (next === null) return { res, hops };
+    const h = (name: string) => (typeof r.headers[name] === 'string' ? (r.headers[name] as string) : null);
+    const next = pickNext(plan, fn, { status: r.statusCode, call: h('x-roam-call'), next: h('x-roam-next'), state: h('x-roam-state') }, stack, at, hops);
+    if (next === null) {
+      for (const p of remotes.values()) void p.close();
+      return { res, hops };
+    }
     headers = [...base, ...hopHeaders(plan.route, fn, next)];
     data = resBody;
     fn = next.fn;

@@ -1,26 +1,19 @@
 /**
- * Runs a chain of co-located functions inside one thread: each hop's input is encoded in place in the
- * shared payload pool and handed to the next function as a descriptor; nothing is serialized between
- * hops and nothing crosses a thread. Hops are picked by the chain's declared order, or by the function:
+ * Runs a chain of co-located functions inside one thread. Each hop's reply is read in place: its body
+ * and the few chain headers are located without decoding, and the next request (the chain's head,
+ * encoded once, plus the hop headers) is assembled in one reusable buffer straight from those bytes,
+ * then copied once into the callee's linear memory. Nothing is serialized and nothing crosses a thread.
+ * Hops are picked by the chain's declared order, or by the function:
  *   x-roam-next: NAME   continue with NAME (or `-` to finish with this response)
  *   x-roam-call: NAME   call NAME with this response's body, then come back to this function with the
  *                       callee's body and `x-roam-return: NAME` (plus this response's `x-roam-state`)
  * A hop answering ≥ 400 ends the chain with its response.
  */
 import { RoamError } from '../errors.ts';
-import { decodeResponse, type FnResponse } from '../runtime/http-abi.ts';
-import type { Descriptor, PayloadPool } from './payload-pool.ts';
-import { encodeHead, extendHead, type RequestHead, writeHead } from './request-codec.ts';
+import { RequestWriter, type ResponseScan, scanResponse, type Span, u16at, u32at } from '../runtime/http-abi.ts';
 
 /** How a hop reaches its function (resolved by the caller: a deployment in this thread). */
-export type CallFn = (fn: string, input: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
-
-export interface HopStat {
-  fn: string;
-  fuel: number;
-  ms: number;
-  ok: boolean;
-}
+export type CallFn = (fn: number, input: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
 
 export interface ChainPlan {
   /** Route name, or null for a single function (chain headers are then ignored). */
@@ -32,64 +25,187 @@ export interface ChainPlan {
   maxHops: number;
 }
 
+/** A chain's functions in the order hop logs index them: the steps, then the other reachable ones. */
+export const chainFns = (steps: readonly string[], reachable: Iterable<string>): string[] => [...new Set([...steps, ...reachable])];
+
+/** Per-hop statistics, flat: [function index in `fns`, fuel, ms, ok (1/0)] per hop (cheap to post). */
+export class HopLog {
+  data = new Float64Array(64);
+  length = 0;
+  constructor(readonly fns: readonly string[]) {}
+  push(fn: number, fuel: number, ms: number, ok: boolean): void {
+    if ((this.length + 1) * 4 > this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    const i = this.length++ * 4;
+    this.data[i] = fn;
+    this.data[i + 1] = fuel;
+    this.data[i + 2] = ms;
+    this.data[i + 3] = ok ? 1 : 0;
+  }
+  /** The log as posted to the gateway: only the used part. */
+  packed(): Float64Array {
+    return this.data.slice(0, this.length * 4);
+  }
+}
+
 export class ChainError extends RoamError {
-  constructor(code: string, message: string, readonly fn: string, readonly hops: HopStat[], cause?: unknown) {
+  constructor(code: string, message: string, readonly fn: string, readonly hops: HopLog | null, cause?: unknown) {
     super(code, message, cause === undefined ? undefined : { cause });
   }
 }
 
-export interface Frame {
+/** What a hop's reply says about the next hop; `S` is how the transport holds the state value. */
+export interface HopSignals<S> {
+  status: number;
+  call: string | null;
+  next: string | null;
+  state: S | null;
+}
+
+export interface Frame<S> {
   fn: string;
   pos: number;
-  state: string | null;
+  state: S | null;
+}
+
+export interface NextHop<S> {
+  fn: string;
+  returning: boolean;
+  state: S | null;
 }
 
 export const CHAIN_HEADERS = new Set(['x-roam-next', 'x-roam-call', 'x-roam-state', 'x-roam-return', 'x-roam-from', 'x-roam-chain']);
 
-/** Runs `plan` on the encoded first request `input`; returns the last hop's raw reply (response encoding). */
-export function runChain(plan: ChainPlan, head: RequestHead, input: Uint8Array, call: CallFn, pool: PayloadPool | null): { reply: Uint8Array; hops: HopStat[] } {
-  const hops: HopStat[] = [];
-  const base = encodeHead({ method: 'POST', path: head.path, headers: head.headers.filter(([n]) => !CHAIN_HEADERS.has(n.toLowerCase())) });
-  const stack: Frame[] = [];
-  let fn = plan.steps[0]!;
-  const at = { pos: 0 }; // position in the declared steps; -1 once a hop went off script
-  let data = input;
-  let held: Descriptor | null = null; // the pool slot `data` lives in, freed once the next hop has read it
-  try {
+const te = new TextEncoder();
+const H = { call: te.encode('x-roam-call'), next: te.encode('x-roam-next'), state: te.encode('x-roam-state'), ret: te.encode('x-roam-return'), from: te.encode('x-roam-from'), chain: te.encode('x-roam-chain') };
+const LOOKED_FOR = [H.call, H.next, H.state];
+const td = new TextDecoder();
+
+/**
+ * A compiled chain for one worker: function names ↔ indexes, their encoded names, and the reusable
+ * hop buffer. Built once per plan and kept.
+ */
+export class ChainProgram {
+  readonly fns: string[];
+  readonly index = new Map<string, number>();
+  private readonly names: Uint8Array[];
+  private readonly routeBytes: Uint8Array;
+  private readonly writer = new RequestWriter();
+  private readonly scan: ResponseScan = { status: 0, bodyAt: 0, bodyLen: 0, found: [{ at: -1, len: 0 }, { at: -1, len: 0 }, { at: -1, len: 0 }] };
+
+  constructor(readonly plan: ChainPlan) {
+    this.fns = chainFns(plan.steps, plan.reachable);
+    this.fns.forEach((f, i) => this.index.set(f, i));
+    this.names = this.fns.map((f) => te.encode(f));
+    this.routeBytes = te.encode(plan.route ?? '');
+  }
+
+  /**
+   * Runs the chain on the encoded first request `input` and returns the last hop's raw reply; or stops
+   * before a remote step (see `isRemote`) and returns where it stands, to go on with `resume` once the
+   * gateway has the remote answer.
+   */
+  run(input: Uint8Array | null, call: CallFn, isRemote: (fn: number) => boolean = () => false, resume?: Resume): { reply: Uint8Array; hops: HopLog } | { suspend: Suspension } {
+    const plan = this.plan;
+    const hops = new HopLog(this.fns);
+    const stack: Array<Frame<Uint8Array>> = resume?.stack ?? [];
+    const at = { pos: resume?.pos ?? 0 }; // position in the declared steps; -1 once a hop went off script
+    let fn = resume?.fn ?? plan.steps[0]!;
+    let data = input ?? new Uint8Array(0);
+    let head = resume?.head ?? (plan.route === null ? null : chainHead(data));
+    let pending = resume?.reply ?? null;
+    if (resume) for (let i = 0; i < resume.hops.length; i += 4) hops.push(resume.hops[i]!, resume.hops[i + 1]!, resume.hops[i + 2]!, resume.hops[i + 3] === 1);
     for (;;) {
-      if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
-      const t0 = performance.now();
-      let r: { reply: Uint8Array; fuelUsed: number };
-      try {
-        r = call(fn, data);
-      } catch (e) {
-        hops.push({ fn, fuel: 0, ms: performance.now() - t0, ok: false });
-        const err = e instanceof RoamError ? e : new RoamError('E_TRAP', String(e));
-        throw new ChainError(err.code, err.message, fn, hops, err.cause);
+      const fi = this.index.get(fn)!;
+      let reply: Uint8Array;
+      if (pending) {
+        reply = pending; // the remote step's answer, already logged by the gateway
+        pending = null;
+      } else {
+        if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
+        if (isRemote(fi)) return { suspend: { fn, request: data.slice(), stack, pos: at.pos, head: head!, hops: hops.packed() } };
+        const t0 = performance.now();
+        let r: { reply: Uint8Array; fuelUsed: number };
+        try {
+          r = call(fi, data);
+        } catch (e) {
+          hops.push(fi, 0, performance.now() - t0, false);
+          const err = e instanceof RoamError ? e : new RoamError('E_TRAP', String(e));
+          throw new ChainError(err.code, err.message, fn, hops, err.cause);
+        }
+        hops.push(fi, r.fuelUsed, performance.now() - t0, true);
+        reply = r.reply;
+        if (plan.route === null) return { reply, hops };
       }
-      hops.push({ fn, fuel: r.fuelUsed, ms: performance.now() - t0, ok: true });
-      if (held && pool) pool.free(held);
-      held = null;
-      if (plan.route === null) return { reply: r.reply, hops };
-      const res = decodeResponse(r.reply);
-      const next = pickNext(plan, fn, res, stack, at);
-      if (next === null) return { reply: r.reply, hops };
-      const h = extendHead(base, hopHeaders(plan.route, fn, next));
-      const size = h.size + res.body.length;
-      const d = pool?.alloc(size) ?? null;
-      const out = d ? pool!.view(d) : new Uint8Array(size);
-      out.set(res.body, writeHead(h, res.body.length, out, 0));
-      data = out;
-      held = d;
+      const s = scanResponse(reply, LOOKED_FOR, this.scan);
+      const b = reply;
+      const st = s.found[2]!;
+      const next = pickNext(plan, fn, { status: s.status, call: text(b, s.found[0]!), next: text(b, s.found[1]!), state: st.at < 0 ? null : b.subarray(st.at, st.at + st.len) }, stack, at, hops);
+      if (next === null) return { reply, hops };
+      head ??= chainHead(data);
+      const w = this.writer.begin(head.prefix).raw(head.headers, head.count).header(H.chain, this.routeBytes).header(H.from, this.names[fi]!);
+      if (next.returning) {
+        w.header(H.ret, this.names[fi]!);
+        if (next.state !== null) w.header(H.state, next.state);
+      }
+      data = w.end(b.subarray(s.bodyAt, s.bodyAt + s.bodyLen));
       fn = next.fn;
     }
-  } finally {
-    if (held && pool) pool.free(held);
   }
 }
 
-/** Headers a hop adds for the next one: which chain, who answered, and the return state of a call. */
-export function hopHeaders(route: string, from: string, next: NextHop): Array<[string, string]> {
+export interface ChainHead {
+  prefix: Uint8Array;
+  headers: Uint8Array;
+  count: number;
+}
+
+/** Where a chain stopped before a remote step: the request for it and what the rest of the run needs. */
+export interface Suspension {
+  fn: string;
+  request: Uint8Array;
+  stack: Array<Frame<Uint8Array>>;
+  pos: number;
+  head: ChainHead;
+  /** Hop log so far (HopLog layout). */
+  hops: Float64Array;
+}
+
+/** Going on after a remote step: its answer (response encoding) and the hop log including it. */
+export type Resume = Omit<Suspension, 'request'> & { reply: Uint8Array };
+
+const text = (b: Uint8Array, s: Span): string | null => (s.at < 0 ? null : td.decode(b.subarray(s.at, s.at + s.len)));
+
+/** The first request's method, path and headers (less chain headers), as bytes to repeat on every hop. */
+function chainHead(input: Uint8Array): ChainHead {
+  let p = 2 + u16at(input, 0);
+  p += 2 + u16at(input, p);
+  const prefix = input.subarray(0, p);
+  const count = u16at(input, p);
+  p += 2;
+  const keep: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = p;
+    const nl = u16at(input, p);
+    const name = td.decode(input.subarray(p + 2, p + 2 + nl)).toLowerCase();
+    p += 2 + nl;
+    p += 4 + u32at(input, p);
+    if (!CHAIN_HEADERS.has(name)) keep.push(input.subarray(start, p));
+  }
+  const headers = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));
+  let o = 0;
+  for (const k of keep) {
+    headers.set(k, o);
+    o += k.length;
+  }
+  return { prefix: prefix.slice(), headers, count: keep.length };
+}
+
+/** Headers a hop adds for the next one over HTTP: which chain, who answered, and the return state of a call. */
+export function hopHeaders(route: string, from: string, next: NextHop<string>): Array<[string, string]> {
   const extra: Array<[string, string]> = [['x-roam-chain', route], ['x-roam-from', from]];
   if (next.returning) {
     extra.push(['x-roam-return', from]);
@@ -98,31 +214,19 @@ export function hopHeaders(route: string, from: string, next: NextHop): Array<[s
   return extra;
 }
 
-export interface NextHop {
-  fn: string;
-  returning: boolean;
-  state: string | null;
-}
-
-function header(res: FnResponse, name: string): string | null {
-  for (const [n, v] of res.headers) if (n.toLowerCase() === name) return v;
-  return null;
-}
-
-/** The next hop after `fn` answered `res` (null = the chain ends with `res`). Shared by both hop transports. */
-export function pickNext(plan: ChainPlan, fn: string, res: FnResponse, stack: Frame[], at: { pos: number }): NextHop | null {
+/** The next hop after `fn` answered (null = the chain ends with that answer). Shared by both hop transports. */
+export function pickNext<S>(plan: ChainPlan, fn: string, res: HopSignals<S>, stack: Array<Frame<S>>, at: { pos: number }, hops: HopLog | null): NextHop<S> | null {
   if (res.status >= 400) return null;
   const reach = (name: string, how: string) => {
-    if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, []);
+    if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, hops);
     return name;
   };
-  const callee = header(res, 'x-roam-call');
-  if (callee) {
-    stack.push({ fn, pos: at.pos, state: header(res, 'x-roam-state') });
+  if (res.call) {
+    stack.push({ fn, pos: at.pos, state: res.state });
     at.pos = -1;
-    return { fn: reach(callee, 'call'), returning: false, state: null };
+    return { fn: reach(res.call, 'call'), returning: false, state: null };
   }
-  const nx = header(res, 'x-roam-next');
+  const nx = res.next;
   if (nx === '-') return null;
   if (nx) {
     at.pos = at.pos >= 0 && plan.steps[at.pos + 1] === nx ? at.pos + 1 : plan.steps.indexOf(nx);

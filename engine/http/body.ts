@@ -1,6 +1,11 @@
-/** Reading request bodies with a size cap (413 as soon as the cap is passed, not after buffering it all). */
+/**
+ * Reading request bodies with a size cap: 413 as soon as the cap is passed (or at once when the declared
+ * length is over it), never after buffering it all.
+ */
 import type { IncomingMessage } from 'node:http';
+import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { RoamError } from '../errors.ts';
+import { requestHeadSize, writeRequestHead } from '../runtime/http-abi.ts';
 
 export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -20,6 +25,67 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.on('error', reject);
+  });
+}
+
+/** Headers that stay at the gateway. */
+const NOT_FORWARDED = new Set(['authorization', 'host', 'connection']);
+
+/**
+ * Reads an invocation straight into its encoded form: the head is written first, then each body chunk is
+ * copied once, as it arrives, to its final place: a payload-pool slot when it fits, else a
+ * SharedArrayBuffer of the exact size (posting it to a worker shares it, nothing is copied again). With
+ * no declared length (chunked), chunks are kept until the end and copied once into the exact-size target.
+ */
+export function readRequest(req: IncomingMessage, pool: PayloadPool, method: string, path: string, max: number): Promise<Descriptor | Uint8Array> {
+  const declared = req.headers['content-length'] === undefined ? NaN : Number(req.headers['content-length']);
+  if (declared > max) return Promise.reject(tooLarge(declared, max));
+  const head = requestHeadSize(method, path, req.rawHeaders, NOT_FORWARDED);
+  let d: Descriptor | null = null;
+  let out: Buffer | null = null;
+  let at = 0;
+  const open = (bodyLength: number) => {
+    const size = head + bodyLength;
+    d = pool.alloc(size);
+    out = d ? Buffer.from(pool.u8.buffer, pool.u8.byteOffset + d.offset, size) : Buffer.from(new SharedArrayBuffer(size));
+    at = writeRequestHead(out, method, path, req.rawHeaders, NOT_FORWARDED, bodyLength);
+  };
+  if (Number.isFinite(declared)) open(declared);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const fail = (e: Error) => {
+      if (done) return;
+      done = true;
+      if (d) pool.free(d);
+      req.removeAllListeners('data');
+      req.resume();
+      reject(e);
+    };
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) return fail(tooLarge(size, max));
+      if (!out) return void chunks.push(c);
+      if (at + c.length > out.length) return fail(new RoamError('E_BAD_REQUEST', 'request body is longer than its content-length'));
+      out.set(c, at);
+      at += c.length;
+    });
+    req.on('end', () => {
+      if (done) return;
+      if (!out) {
+        open(size);
+        for (const c of chunks) {
+          out!.set(c, at);
+          at += c.length;
+        }
+      }
+      if (at !== out!.length) return fail(new RoamError('E_BAD_REQUEST', `request body ended after ${size} of ${declared} bytes`));
+      done = true;
+      resolve(d ?? new Uint8Array(out!.buffer, out!.byteOffset, out!.length));
+    });
+    req.on('error', fail);
+    req.on('close', () => fail(new RoamError('E_BAD_REQUEST', 'client went away before the request body was read')));
   });
 }
 

@@ -11,6 +11,7 @@ const STATUS: Record<string, number> = {
   E_CONFLICT: 409,
   E_TOO_LARGE: 413,
   E_OVERLOAD: 429,
+  E_REMOTE: 502,
   E_CHAIN_LOOP: 508,
 };
 

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { PayloadPool } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
-import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+import type { BundleRef, PlanDef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
 
 /** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
 const CLOCKS = 4096;
@@ -28,6 +28,8 @@ export class Executor {
   timeouts = 0;
   private readonly clocks: BigInt64Array;
   private readonly freeClocks: number[] = [];
+  /** Runs sent with the full plan, by plan id. */
+  private readonly sends = new Map<number, number>();
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
@@ -48,26 +50,43 @@ export class Executor {
   }
 
   /**
-   * Runs a task; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog fired.
-   * The deadline counts from when the worker starts the run (it stamps a shared clock slot), so time
-   * spent queued or waiting for a replacement worker to boot is not held against the function.
+   * Runs a plan on an input; resolves with the worker's result, or an E_TIMEOUT failure when the watchdog
+   * fired. A worker that has not seen the plan (or its bundles) says so and gets them once, so the common
+   * task is three small fields. The deadline counts from when the worker starts the run (it stamps a
+   * shared clock slot), so time queued or waiting for a replacement worker is not held against the function.
    */
-  async run(task: Omit<RunTask, 'clock'>, refs: (hash: string) => BundleRef | undefined): Promise<RunResult> {
-    const first = await this.once(task);
-    if (!('miss' in first)) return first;
-    // This worker has not seen some bundle yet: send the compiled modules along, once per worker.
-    const sent: Record<string, BundleRef> = {};
-    for (const h of first.miss) {
-      const ref = refs(h);
-      if (!ref) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn: task.steps[0] ?? '', appStatus: null, hops: [] };
-      sent[h] = ref;
+  async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined, resume?: RunTask['resume']): Promise<RunResult> {
+    const fn = def.steps[0] ?? '';
+    // A plan's first runs (one per worker, likely) carry it and its bundles: a fresh deploy's first
+    // reply then costs one trip to a worker, not two.
+    const fresh = (this.sends.get(def.id) ?? 0) < this.threads;
+    if (fresh) {
+      this.sends.set(def.id, (this.sends.get(def.id) ?? 0) + 1);
+      if (this.sends.size > 4096) this.sends.delete(this.sends.keys().next().value!);
     }
-    const second = await this.once({ ...task, refs: sent });
-    if ('miss' in second) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn: task.steps[0] ?? '', appStatus: null, hops: [] };
-    return second;
+    const all = fresh ? this.refsOf(def, null, refs) : null;
+    const more = resume ? { resume } : {};
+    let reply = await this.once(all ? { plan: def.id, def, refs: all, input, ...more } : { plan: def.id, input, ...more }, def);
+    if (!('miss' in reply)) return reply;
+    const sent = this.refsOf(def, reply.miss, refs);
+    if (!sent) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
+    reply = await this.once({ plan: def.id, def, refs: sent, input, ...more }, def);
+    if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
+    return reply;
   }
 
-  private async once(task: Omit<RunTask, 'clock'>): Promise<WorkerReply> {
+  /** The bundles `hashes` name (all of the plan's when null); null when one was removed meanwhile. */
+  private refsOf(def: PlanDef, hashes: string[] | null, refs: (hash: string) => BundleRef | undefined): Record<string, BundleRef> | null {
+    const out: Record<string, BundleRef> = {};
+    for (const h of hashes ?? new Set(Object.values(def.targets))) {
+      const ref = refs(h);
+      if (!ref) return null;
+      out[h] = ref;
+    }
+    return out;
+  }
+
+  private async once(task: Omit<RunTask, 'clock'>, def: PlanDef): Promise<WorkerReply> {
     const clock = this.freeClocks.pop();
     if (clock === undefined) throw new Error('executor: more runs in flight than clock slots');
     Atomics.store(this.clocks, 2 * clock, 0n);
@@ -95,9 +114,9 @@ export class Executor {
     } catch (e) {
       if (fired) {
         this.timeouts++;
-        return { ok: false, code: 'E_TIMEOUT', message: `'${task.route ?? task.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+        return { ok: false, code: 'E_TIMEOUT', message: `'${def.route ?? def.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
       }
-      return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: task.steps[0] ?? '', appStatus: null, hops: [] };
+      return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
     } finally {
       clearTimeout(timer!);
       this.freeClocks.push(clock);

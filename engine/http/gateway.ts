@@ -11,19 +11,19 @@ import { decodeResponse, type FnResponse } from '../runtime/http-abi.ts';
 import { Pool } from 'undici';
 import { runChainOverHttp } from '../chains/http-hops.ts';
 import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
-import { encodeHead, writeHead } from '../chains/request-codec.ts';
-import type { Descriptor } from '../chains/payload-pool.ts';
+import { chainFns } from '../chains/runner.ts';
+import { isRemote, RemoteHops } from '../chains/remote.ts';
 import { StateStore, type ChainSpec } from '../state/store.ts';
 import { FairScheduler } from '../tenancy/scheduler.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { authenticate, type Principal } from './auth.ts';
-import { readBody } from './body.ts';
+import { readBody, readRequest } from './body.ts';
 import { errorBody, httpStatus } from './errors.ts';
 import { Executor } from './executor.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { Registry, type DeployedBundle } from './registry.ts';
-import type { RunResult, RunTask } from './task.ts';
+import type { PlanDef, RunResult } from './task.ts';
 
 export interface GatewayOptions {
   /** Admin bearer token for the control API; null leaves it open (explicit opt-in only). */
@@ -82,6 +82,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return (selfPool ??= new Pool(selfUrl, { connections: 64, pipelining: 1 }));
   };
   const perBundle = new Map<string, { calls: number; errors: number; fuel: number }>();
+  const remoteHops = new RemoteHops(opts.timeoutMs ?? 10_000);
+  /** A hop log with one more hop (a remote step, timed here). */
+  const appendHop = (log: Float64Array, fn: number, ms: number, ok: boolean) => {
+    const out = new Float64Array(log.length + 4);
+    out.set(log);
+    out.set([fn, 0, ms, ok ? 1 : 0], log.length);
+    return out;
+  };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
@@ -173,80 +181,107 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     throw new RoamError(parts.length > 4 || !['bundles', 'chains', 'stats'].includes(kind ?? '') ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);
   }
 
-  /** Invokes a function (`route` null) or a chain; writes the function's response. */
-  async function invoke(req: IncomingMessage, res: ServerResponse, kind: 'fn' | 'chain', name: string, rest: string): Promise<void> {
-    const t0 = performance.now();
+  interface CachedPlan {
+    gen: number;
+    def: PlanDef;
+    /** Function names by hop-log index, and their bundle's counters. */
+    fns: string[];
+    stats: Array<{ calls: number; errors: number; fuel: number }>;
+    tenant: string;
+    http: boolean;
+  }
+  /** Run plans by `fn:NAME` / `chain:ROUTE`, rebuilt when the registry changes; workers cache them by id. */
+  const plans = new Map<string, CachedPlan>();
+  let planIds = 0;
+  const statsOf = (bundle: string) => {
+    let s = perBundle.get(bundle);
+    if (!s) perBundle.set(bundle, (s = { calls: 0, errors: 0, fuel: 0 }));
+    return s;
+  };
+  function planFor(kind: 'fn' | 'chain', name: string): CachedPlan {
+    const key = `${kind}:${name}`;
+    const cached = plans.get(key);
+    if (cached && cached.gen === registry.generation) return cached;
     let steps: string[];
-    let targets: RunTask['targets'];
+    let targets: Record<string, string>;
     let tenant: string;
+    let http = false;
+    let remote: string[] = [];
     if (kind === 'fn') {
-      const b = registry.bundleOf(name);
-      if (!b) throw new RoamError('E_NOT_FOUND', `no function '${name}'`);
-      if (b.component) {
-        // A component runs in its own worker (engine/components), under the same fair scheduler.
-        const fn = b.component;
-        const request = { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req), body: await readBody(req, maxBody) };
-        const s = perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 };
-        perBundle.set(b.name, s);
-        s.calls++;
-        let status = 500;
-        try {
-          status = writeFnResponse(res, await scheduler.submit(b.manifest.tenant, metrics.cost([name]), () => fn.call(request)));
-        } catch (e) {
-          s.errors++;
-          status = httpStatus(errorBody(e).error);
-          throw e; // answered by handle() as { error, message } with that status
-        } finally {
-          metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
-        }
-        return;
-      }
+      const b = registry.bundleOf(name)!;
       steps = [name];
       targets = { [name]: b.ref.hash };
       tenant = b.manifest.tenant;
     } else {
-      const spec = registry.chain(name);
-      if (!spec) throw new RoamError('E_NOT_FOUND', `no chain route '${name}'`);
+      const spec = registry.chain(name)!;
       steps = spec.steps;
       targets = registry.resolveChain(name, spec);
       tenant = registry.chainTenant(spec);
-      if (spec.hops === 'http') {
-        const body = await readBody(req, maxBody);
-        const { res: fr } = await runChainOverHttp({ route: name, steps, reachable: new Set(Object.keys(targets)), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
-        writeFnResponse(res, fr);
-        metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
-        return;
-      }
+      http = spec.hops === 'http';
+      remote = [...new Set([...spec.steps, ...(spec.also ?? [])].filter(isRemote))];
     }
-    const body = await readBody(req, maxBody);
-    const head = { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) };
-    // Encode the first hop's request once, straight into the shared payload pool.
-    const h = encodeHead(head);
+    const fns = chainFns(steps, [...Object.keys(targets), ...remote]);
+    const stats = fns.map((f) => (isRemote(f) ? { calls: 0, errors: 0, fuel: 0 } : statsOf(registry.bundleOf(f)!.name)));
+    const p: CachedPlan = { gen: registry.generation, def: { id: ++planIds, route: kind === 'fn' ? null : name, steps, targets, remote, maxHops }, fns, stats, tenant, http };
+    plans.set(key, p);
+    return p;
+  }
+
+  /** Invokes a function or a chain; writes the function's response. */
+  async function invoke(req: IncomingMessage, res: ServerResponse, kind: 'fn' | 'chain', name: string, rest: string): Promise<void> {
+    const t0 = performance.now();
+    if (kind === 'fn') {
+      const b = registry.bundleOf(name);
+      if (!b) throw new RoamError('E_NOT_FOUND', `no function '${name}'`);
+      if (b.component) return invokeComponent(req, res, b, name, rest, t0);
+    } else if (!registry.chain(name)) throw new RoamError('E_NOT_FOUND', `no chain route '${name}'`);
+    const plan = planFor(kind, name);
+    const tenant = plan.tenant;
+    if (plan.http) {
+      const body = await readBody(req, maxBody);
+      const { res: fr } = await runChainOverHttp({ route: name, steps: plan.def.steps, reachable: new Set(plan.fns), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
+      writeFnResponse(res, fr);
+      metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
+      return;
+    }
+    // The request is written once, straight into the shared payload pool (or shared memory when large).
+    const input = await readRequest(req, executor.pool, req.method ?? 'GET', rest, maxBody);
+    const d = input instanceof Uint8Array ? null : input;
     const pool = executor.pool;
-    const d = pool.alloc(h.size + body.length);
-    const buf = d ? pool.view(d) : new Uint8Array(h.size + body.length);
-    buf.set(body, writeHead(h, body.length, buf, 0));
-    const task: Omit<RunTask, 'clock'> = { route: kind === 'fn' ? null : name, steps, targets, head, input: d ?? buf, maxHops };
     let r: RunResult;
     try {
-      r = await scheduler.submit(tenant, metrics.cost(steps), () => executor.run(task, (h) => registry.ref(h)));
+      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, input, (h) => registry.ref(h)));
     } catch (e) {
       if (d) pool.free(d);
       throw e;
     }
     if (!r.ok && (r.code === 'E_TIMEOUT' || r.code === 'E_WORKER' || r.code === 'E_NOT_FOUND') && d) pool.free(d); // no worker got to free it
-    metrics.recordHops(tenant, r.hops, r.ok ? null : r.code);
-    for (const hop of r.hops) {
-      const bn = registry.bundleOf(hop.fn)?.name;
-      if (!bn) continue;
-      const s = perBundle.get(bn) ?? { calls: 0, errors: 0, fuel: 0 };
-      s.calls++;
-      s.fuel += hop.fuel;
-      if (!hop.ok) s.errors++;
-      perBundle.set(bn, s);
+    // A remote step: the payload leaves this process here, and the chain goes on with the answer.
+    while (r.ok && 'remote' in r) {
+      const s = r.remote;
+      const at = performance.now();
+      let reply: Uint8Array;
+      try {
+        reply = await remoteHops.call(s.fn, s.request);
+      } catch (e) {
+        const hops = appendHop(s.hops, plan.fns.indexOf(s.fn), performance.now() - at, false);
+        r = { ok: false, code: 'E_REMOTE', message: (e as Error).message, fn: s.fn, appStatus: null, hops };
+        break;
+      }
+      const resume = { fn: s.fn, stack: s.stack, pos: s.pos, head: s.head, hops: appendHop(s.hops, plan.fns.indexOf(s.fn), performance.now() - at, true), reply };
+      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, null, (h) => registry.ref(h), resume));
+    }
+    metrics.recordHops(tenant, plan.fns, r.hops, r.ok ? null : r.code);
+    if (r.hops) {
+      for (let i = 0; i < r.hops.length; i += 4) {
+        const s = plan.stats[r.hops[i]!]!;
+        s.calls++;
+        s.fuel += r.hops[i + 1]!;
+        if (r.hops[i + 3] === 0) s.errors++;
+      }
     }
     if (!r.ok) {
-      if (r.hops.length === 0) metrics.recordFailure(r.fn, tenant, r.code);
+      if (!r.hops?.length) metrics.recordFailure(r.fn, tenant, r.code);
       const status = httpStatus(r.code, r.appStatus);
       const out = { error: r.code, message: r.message, function: r.fn };
       if (status >= 500 && !closing) log('error', 'function failed', { kind, name, ...out });
@@ -254,16 +289,44 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
       return;
     }
-    const isDesc = !(r.output instanceof Uint8Array);
-    const raw = isDesc ? pool.view(r.output as Descriptor) : (r.output as Uint8Array);
+    if (!('output' in r)) throw new RoamError('E_INTERNAL', 'run ended without output');
     let status = 500;
-    try {
-      // Buffer.from in writeFnResponse copies: the pool slot is reused as soon as it is freed.
-      status = writeFnResponse(res, decodeResponse(raw));
-    } finally {
-      if (isDesc) pool.free(r.output as Descriptor);
+    if (r.output instanceof Uint8Array) status = writeFnResponse(res, decodeResponse(r.output));
+    else {
+      // The body goes to the socket from the pool slot itself; the slot is freed once the response is done.
+      const out = r.output;
+      let freed = false;
+      const free = () => {
+        if (!freed) pool.free(out);
+        freed = true;
+      };
+      res.once('close', free);
+      try {
+        status = writeFnResponse(res, decodeResponse(pool.view(out)));
+      } catch (e) {
+        free();
+        throw e;
+      }
     }
     metrics.recordRequest(kind, name, status, (performance.now() - t0) / 1000);
+  }
+
+  async function invokeComponent(req: IncomingMessage, res: ServerResponse, b: DeployedBundle, name: string, rest: string, t0: number): Promise<void> {
+    // A component runs in its own worker (engine/components), under the same fair scheduler.
+    const fn = b.component!;
+    const request = { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req), body: await readBody(req, maxBody) };
+    const s = statsOf(b.name);
+    s.calls++;
+    let status = 500;
+    try {
+      status = writeFnResponse(res, await scheduler.submit(b.manifest.tenant, metrics.cost([name]), () => fn.call(request)));
+    } catch (e) {
+      s.errors++;
+      status = httpStatus(errorBody(e).error);
+      throw e; // answered by handle() as { error, message } with that status
+    } finally {
+      metrics.recordRequest('fn', name, status, (performance.now() - t0) / 1000);
+    }
   }
 
   function forwardHeaders(req: IncomingMessage): Array<[string, string]> {
@@ -281,7 +344,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const [n, v] of fr.headers) if (!HOP_BY_HOP.has(n.toLowerCase())) out[n] = v;
     out['content-length'] = String(fr.body.length);
     res.writeHead(status, out);
-    res.end(Buffer.from(fr.body));
+    res.end(fr.body);
     return status;
   }
 
@@ -338,6 +401,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
       });
       await selfPool?.destroy();
+      await remoteHops.close();
       await executor.close();
       await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },

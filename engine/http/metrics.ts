@@ -3,7 +3,6 @@
  * prom-client's global one) so several gateways in one process (tests) do not collide.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { HopStat } from '../chains/runner.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -36,21 +35,24 @@ export class GatewayMetrics {
     });
   }
 
-  recordHops(tenant: string, hops: HopStat[], failedCode: string | null): void {
-    for (let i = 0; i < hops.length; i++) {
-      const h = hops[i]!;
-      const key = `${h.fn}\0${tenant}`;
+  /** `hops`: the worker's flat log [function index into `fns`, fuel, ms, ok] per hop. */
+  recordHops(tenant: string, fns: readonly string[], hops: Float64Array | null, failedCode: string | null): void {
+    if (!hops) return;
+    for (let i = 0; i < hops.length; i += 4) {
+      const fn = fns[hops[i]!]!;
+      const ms = hops[i + 2]!;
+      const key = `${fn}\0${tenant}`;
       let c = this.children.get(key);
       if (!c) {
-        c = { calls: this.calls.labels({ function: h.fn, tenant, place: 'host' }), fuel: this.fuel.labels({ function: h.fn, tenant }), seconds: this.fnSeconds.labels({ function: h.fn, place: 'host' }) };
+        c = { calls: this.calls.labels({ function: fn, tenant, place: 'host' }), fuel: this.fuel.labels({ function: fn, tenant }), seconds: this.fnSeconds.labels({ function: fn, place: 'host' }) };
         this.children.set(key, c);
       }
       c.calls.inc();
-      c.fuel.inc(h.fuel);
-      c.seconds.observe(h.ms / 1000);
-      if (!h.ok && failedCode) this.errors.inc({ function: h.fn, tenant, code: failedCode });
-      const prev = this.ewma.get(h.fn);
-      this.ewma.set(h.fn, prev === undefined ? h.ms : prev * 0.9 + h.ms * 0.1);
+      c.fuel.inc(hops[i + 1]!);
+      c.seconds.observe(ms / 1000);
+      if (hops[i + 3] === 0 && failedCode) this.errors.inc({ function: fn, tenant, code: failedCode });
+      const prev = this.ewma.get(fn);
+      this.ewma.set(fn, prev === undefined ? ms : prev * 0.9 + ms * 0.1);
     }
   }
 

@@ -3,8 +3,13 @@
  * refusal is a 400 before anything runs), compiles once and shares the compiled module with workers,
  * persists through the state store, and resolves function names and chain routes.
  */
+import { createHash } from 'node:crypto';
 import { RoamError } from '../errors.ts';
 import { Engine } from '../runtime/engine.ts';
+import { MANIFEST_SECTION, type Bundle } from '../bundle/bundle.ts';
+import { meter } from '../meter/meter.ts';
+import { verifyBundle } from '../verify/verify.ts';
+import { checkRemote, isRemote } from '../chains/remote.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { ChainSpec, StateStore } from '../state/store.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
@@ -28,11 +33,14 @@ const NO_MODULE = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1,
 
 const ROUTE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
-/** Copies bytes into a SharedArrayBuffer so sending them to a worker shares instead of copying. */
-function shared(bytes: Uint8Array): Uint8Array {
-  const u8 = new Uint8Array(new SharedArrayBuffer(bytes.length));
-  u8.set(bytes);
-  return u8;
+/** Validates a chain declaration (API, chains file or manifest) and returns it without extra keys. */
+function checkChain(route: string, spec: ChainSpec): ChainSpec {
+  if (!ROUTE_RE.test(route)) throw new RoamError('E_CHAIN', `chain route must match ${ROUTE_RE}`);
+  if (!Array.isArray(spec.steps) || spec.steps.length === 0 || spec.steps.some((s) => typeof s !== 'string')) throw new RoamError('E_CHAIN', 'a chain needs "steps": a non-empty array of function names');
+  if (spec.also !== undefined && (!Array.isArray(spec.also) || spec.also.some((s) => typeof s !== 'string'))) throw new RoamError('E_CHAIN', '"also" must be an array of function names');
+  if (spec.hops !== undefined && spec.hops !== 'shm' && spec.hops !== 'http') throw new RoamError('E_CHAIN', '"hops" must be "shm" or "http"');
+  for (const s of [...spec.steps, ...(spec.also ?? [])]) if (isRemote(s)) checkRemote(s);
+  return { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
 }
 
 export class Registry {
@@ -40,6 +48,12 @@ export class Registry {
   /** function name → bundle name */
   private readonly functions = new Map<string, string>();
   private readonly chains = new Map<string, ChainSpec>();
+  /** Routes declared in a bundle's manifest → that bundle (they live and go with it). */
+  private readonly chainOwner = new Map<string, string>();
+  /** Bumped on every change of bundles or chains: cached run plans older than this are rebuilt. */
+  generation = 0;
+  /** Compiled, metered modules by code key (see `compile`), least recently used first. */
+  private readonly compiled = new Map<string, WebAssembly.Module>();
 
   constructor(
     private readonly engine: Engine,
@@ -62,7 +76,7 @@ export class Registry {
         onSkip(name, e as Error);
       }
     }
-    for (const [route, spec] of Object.entries(snap.chains)) this.chains.set(route, spec);
+    for (const [route, spec] of Object.entries(snap.chains)) if (!this.chainOwner.has(route)) this.chains.set(route, spec);
   }
 
   /**
@@ -75,9 +89,9 @@ export class Registry {
 
   private async install(name: string, bytes: Uint8Array, asTenant: string | null, persist: boolean): Promise<DeployedBundle> {
     const comp = isComponent(bytes) ? verifyComponent(bytes) : null;
-    const prepared = comp ? null : this.engine.prepare(bytes);
-    const m = comp ? comp.manifest : prepared!.bundle.manifest;
-    const hash = comp ? comp.hash : prepared!.bundle.hash;
+    const verified = comp ? null : verifyBundle(bytes, this.engine.capabilities, this.engine.limits);
+    const m = comp ? comp.manifest : verified!.manifest;
+    const hash = comp ? comp.hash : verified!.hash;
     if (m.name !== name) throw new RoamError('E_NAME', `bundle is named '${m.name}' in its manifest, not '${name}'`);
     if (asTenant !== null && m.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle belongs to tenant '${m.tenant}'; this token is for tenant '${asTenant}'`);
     const old = this.bundles.get(name);
@@ -88,19 +102,54 @@ export class Registry {
       if (owner && owner !== name) throw new RoamError('E_CONFLICT', `function '${f.name}' is already served by bundle '${owner}'`);
     }
     this.checkMemory(m, old);
+    const declared = Object.entries(m.chains ?? {}).map(([route, spec]) => {
+      const owner = this.chainOwner.get(route);
+      if (owner && owner !== name) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'`);
+      return [route, checkChain(route, spec)] as const;
+    });
     const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
-    const module = component ? NO_MODULE : await WebAssembly.compile(prepared!.metered as BufferSource);
+    const module = component ? NO_MODULE : await this.compile(verified!);
     if (persist) this.state?.putBundle(name, hash, bytes);
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
     // and survives a new version of the bundle (same keys). Components get none (see engine/components/README.md).
     const regions: Record<string, SharedArrayBuffer> = {};
     if (!component) for (const r of m.regions) regions[`${m.name}/${r.name}`] = this.engine.regions.buffer(m.name, r) as SharedArrayBuffer;
-    const d: DeployedBundle = { name, manifest: m, ref: { hash, module, bytes: component ? new Uint8Array(0) : shared(bytes), regions }, size: bytes.length, deployedAt: new Date().toISOString(), ...(component ? { component } : {}) };
+    const d: DeployedBundle = { name, manifest: m, ref: { hash, module, manifest: m, regions }, size: bytes.length, deployedAt: new Date().toISOString(), ...(component ? { component } : {}) };
     if (old) for (const f of old.manifest.functions) this.functions.delete(f.name);
     if (old?.component && old.component !== component) void old.component.close();
     this.bundles.set(name, d);
     for (const f of m.functions) this.functions.set(f.name, name);
+    this.dropOwnedChains(name);
+    for (const [route, spec] of declared) {
+      // The manifest's declaration takes the route (persisted with the bundle, not in the chain index).
+      if (persist && this.state?.snapshot.chains[route]) this.state.removeChain(route);
+      this.chains.set(route, spec);
+      this.chainOwner.set(route, name);
+    }
+    this.generation++;
     return d;
+  }
+
+  /**
+   * Meters and compiles a verified bundle, reusing the result for the same code: a new version that
+   * changes only its manifest (the usual redeploy of config, tenant, limits) skips both. The key is the
+   * code (every section but the manifest) plus what metering depends on (memory pages, start fuel).
+   */
+  private async compile(b: Bundle): Promise<WebAssembly.Module> {
+    const pages = Math.min(b.manifest.limits.memoryPages, this.engine.limits.maxMemoryPages);
+    const fuel = Math.min(b.manifest.limits.fuel, this.engine.limits.maxFuel);
+    const h = createHash('sha256').update(`${pages}/${fuel}/`);
+    for (const sec of b.module.sections) if (!(sec.id === 0 && sec.name === MANIFEST_SECTION)) h.update(b.bytes.subarray(sec.start, sec.end));
+    const key = h.digest('hex');
+    let module = this.compiled.get(key);
+    if (module) {
+      this.compiled.delete(key); // most recently used goes last
+    } else {
+      module = await WebAssembly.compile(meter(b.module, pages, fuel) as BufferSource);
+      if (this.compiled.size >= 64) this.compiled.delete(this.compiled.keys().next().value!);
+    }
+    this.compiled.set(key, module);
+    return module;
   }
 
   private checkMemory(m: Manifest, old: DeployedBundle | undefined): void {
@@ -118,6 +167,8 @@ export class Registry {
     this.state?.removeBundle(name);
     this.bundles.delete(name);
     for (const f of b.manifest.functions) this.functions.delete(f.name);
+    this.dropOwnedChains(name);
+    this.generation++;
     void b.component?.close();
     return b;
   }
@@ -138,20 +189,30 @@ export class Registry {
     return b ? this.bundles.get(b)! : null;
   }
 
+  private dropOwnedChains(bundle: string): void {
+    for (const [route, owner] of this.chainOwner) {
+      if (owner !== bundle) continue;
+      this.chainOwner.delete(route);
+      this.chains.delete(route);
+    }
+  }
+
   putChain(route: string, spec: ChainSpec): void {
-    if (!ROUTE_RE.test(route)) throw new RoamError('E_CHAIN', `chain route must match ${ROUTE_RE}`);
-    if (!Array.isArray(spec.steps) || spec.steps.length === 0 || spec.steps.some((s) => typeof s !== 'string')) throw new RoamError('E_CHAIN', 'a chain needs "steps": a non-empty array of function names');
-    if (spec.also !== undefined && (!Array.isArray(spec.also) || spec.also.some((s) => typeof s !== 'string'))) throw new RoamError('E_CHAIN', '"also" must be an array of function names');
-    if (spec.hops !== undefined && spec.hops !== 'shm' && spec.hops !== 'http') throw new RoamError('E_CHAIN', '"hops" must be "shm" or "http"');
-    const clean: ChainSpec = { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
+    const owner = this.chainOwner.get(route);
+    if (owner) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'; redeploy that bundle to change it`);
+    const clean = checkChain(route, spec);
     this.state?.putChain(route, clean);
     this.chains.set(route, clean);
+    this.generation++;
   }
 
   removeChain(route: string): void {
+    const owner = this.chainOwner.get(route);
+    if (owner) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'; remove or redeploy that bundle`);
     if (!this.chains.has(route)) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
     this.state?.removeChain(route);
     this.chains.delete(route);
+    this.generation++;
   }
 
   chain(route: string): ChainSpec | null {
@@ -162,10 +223,12 @@ export class Registry {
     return [...this.chains];
   }
 
-  /** Resolves every function a chain may reach to its bundle's hash; throws E_NOT_FOUND naming a missing one. */
+  /** Resolves every local function a chain may reach to its bundle's hash (remote steps are not resolved
+   *  here); throws E_NOT_FOUND naming a missing one. */
   resolveChain(route: string, spec: ChainSpec): Record<string, string> {
     const targets: Record<string, string> = {};
     for (const fn of [...spec.steps, ...(spec.also ?? [])]) {
+      if (isRemote(fn)) continue;
       const b = this.bundleOf(fn);
       if (!b) throw new RoamError('E_NOT_FOUND', `chain '${route}' uses function '${fn}', which no deployed bundle serves`);
       if (b.component) throw new RoamError('E_CHAIN', `chain '${route}' uses component function '${fn}'; components cannot be chain steps yet`);
@@ -182,6 +245,7 @@ export class Registry {
 
   /** The tenant a chain runs as: its first step's bundle owner. */
   chainTenant(spec: ChainSpec): string {
-    return this.bundleOf(spec.steps[0]!)?.manifest.tenant ?? 'default';
+    const first = spec.steps.find((s) => !isRemote(s));
+    return (first && this.bundleOf(first)?.manifest.tenant) || 'default';
   }
 }

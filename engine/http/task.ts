@@ -1,15 +1,15 @@
-/** Messages between the gateway thread and its function workers (structured-clone friendly). */
+/** Messages between the gateway thread and its function workers (structured-clone friendly, kept small). */
 import type { Descriptor, PayloadPoolInit } from '../chains/payload-pool.ts';
-import type { HopStat } from '../chains/runner.ts';
-import type { RequestHead } from '../chains/request-codec.ts';
+import type { Resume, Suspension } from '../chains/runner.ts';
 import type { EngineLimits } from '../verify/verify.ts';
+import type { Manifest } from '../bundle/manifest.ts';
 
 /** A deployed bundle as workers see it: the compiled module is shared, not recompiled per worker. */
 export interface BundleRef {
   hash: string;
   module: WebAssembly.Module;
-  /** The original bundle bytes (backed by a SharedArrayBuffer, so cloning shares rather than copies). */
-  bytes: Uint8Array;
+  /** The verified manifest (workers do not parse or hash the bundle again). */
+  manifest: Manifest;
   /** The bundle's regions by RegionStore key (`bundle/region`): one memory for every worker. */
   regions: Record<string, SharedArrayBuffer>;
 }
@@ -22,24 +22,37 @@ export interface WorkerInit {
   limits: EngineLimits;
 }
 
-export interface RunTask {
+/** What a function or chain run needs, sent to a worker once (then named by `id`). */
+export interface PlanDef {
+  id: number;
+  /** Chain route, or null for a single function. */
   route: string | null;
   steps: string[];
   /** Function name → hash of the bundle that serves it, for every function the run may reach. */
   targets: Record<string, string>;
-  /** Bundles by hash, sent only when a worker said it lacks them (keeps the common task small). */
-  refs?: Record<string, BundleRef>;
-  head: RequestHead;
-  /** The encoded first request: a descriptor into the payload pool, or the bytes when they did not fit. */
-  input: Descriptor | Uint8Array;
+  /** Steps named by URL: functions in another process or host (engine/chains/remote.ts). */
+  remote: string[];
   maxHops: number;
+}
+
+export interface RunTask {
+  plan: number;
+  /** Sent only when a worker said it lacks the plan, with the bundles it lacks. */
+  def?: PlanDef;
+  refs?: Record<string, BundleRef>;
+  /** The encoded first request: a descriptor into the payload pool, or bytes (shared memory when large);
+   *  null when the run goes on after a remote step (`resume`). */
+  input: Descriptor | Uint8Array | null;
+  resume?: Resume;
   /** Index in the start-time array the worker stamps when the run begins. */
   clock: number;
 }
 
+/** `hops`: flat per-hop stats [function index in the plan's function list, fuel, ms, ok] (see HopLog). */
 export type RunResult =
-  | { ok: true; output: Descriptor | Uint8Array; hops: HopStat[] }
-  | { ok: false; code: string; message: string; fn: string; appStatus: number | null; hops: HopStat[] };
+  | { ok: true; output: Descriptor | Uint8Array; hops: Float64Array }
+  | { ok: true; remote: Suspension; hops: Float64Array }
+  | { ok: false; code: string; message: string; fn: string; appStatus: number | null; hops: Float64Array | null };
 
-/** What a worker answers: a result, or "I have not seen these bundles yet" (nothing ran, input untouched). */
-export type WorkerReply = RunResult | { miss: string[] };
+/** What a worker answers: a result, or "I lack this plan / these bundles" (nothing ran, input untouched). */
+export type WorkerReply = RunResult | { miss: string[] | null };

@@ -1,16 +1,17 @@
 /**
- * A function worker: keeps one Deployment per bundle hash (compiled module shared from the gateway)
- * and runs single functions and whole chains. Calls are synchronous; the gateway's watchdog terminates
- * this thread if a call outlives its deadline.
+ * A function worker: keeps one Deployment per bundle hash (compiled module shared from the gateway) and
+ * one compiled chain program per plan, and runs single functions and whole chains. Calls are synchronous;
+ * the gateway's watchdog terminates this thread if a call outlives its deadline.
  */
 import { threadId, workerData } from 'node:worker_threads';
-import { readBundle } from '../bundle/bundle.ts';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import type { Bundle } from '../bundle/bundle.ts';
 import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
-import { ChainError, runChain } from '../chains/runner.ts';
+import { ChainError, ChainProgram, type CallFn } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
 import { Deployment, Engine } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
-import type { BundleRef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+import type { BundleRef, PlanDef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
 
 const init = workerData as WorkerInit;
 const pool = PayloadPool.attach(init.pool);
@@ -26,48 +27,77 @@ const engine = new Engine({
 });
 const clocks = new BigInt64Array(init.clocks);
 const deployments = new Map<string, Deployment>();
+interface Plan {
+  prog: ChainProgram;
+  call: CallFn;
+  isRemote: (fn: number) => boolean;
+}
+const plans = new Map<number, Plan>();
 const MAX_CACHED = 256;
 
 function install(ref: BundleRef): void {
   if (deployments.has(ref.hash)) return;
   if (deployments.size >= MAX_CACHED) deployments.delete(deployments.keys().next().value!);
   for (const [key, buf] of Object.entries(ref.regions)) sharedRegions.set(key, buf);
-  deployments.set(ref.hash, new Deployment(engine, readBundle(ref.bytes), ref.module, 1));
+  // A Deployment reads only the manifest and hash of its bundle; the module is compiled already.
+  const bundle = { manifest: ref.manifest, hash: ref.hash } as Bundle;
+  deployments.set(ref.hash, new Deployment(engine, bundle, ref.module, 1));
+}
+
+/** Compiles a plan: each function index resolves to its deployment's entry once, not per call. */
+function compile(def: PlanDef): Plan {
+  const reachable = new Set([...Object.keys(def.targets), ...def.remote]);
+  const prog = new ChainProgram({ route: def.route, steps: def.steps, reachable, maxHops: def.maxHops });
+  const fns = prog.fns.map((f) => {
+    if (!(f in def.targets)) return null; // remote: the runner stops before it
+    const d = deployments.get(def.targets[f]!)!;
+    const e = d.entry(f);
+    return (input: Uint8Array) => d.callEntry(e, input);
+  });
+  const remote = fns.map((f) => f === null);
+  const p = { prog, call: (i: number, input: Uint8Array) => fns[i]!(input), isRemote: (i: number) => remote[i]! };
+  if (plans.size >= MAX_CACHED) plans.delete(plans.keys().next().value!);
+  plans.set(def.id, p);
+  return p;
 }
 
 const isDescriptor = (x: Descriptor | Uint8Array): x is Descriptor => !(x instanceof Uint8Array);
 
-export default function run(task: RunTask): WorkerReply {
+export default function run(task: RunTask): WorkerReply | ReturnType<typeof move> {
   Atomics.store(clocks, 2 * task.clock + 1, BigInt(threadId));
   Atomics.store(clocks, 2 * task.clock, BigInt(Date.now()));
-  if (task.refs) for (const ref of Object.values(task.refs)) install(ref);
-  const missing = [...new Set(Object.values(task.targets))].filter((h) => !deployments.has(h));
-  if (missing.length > 0) return { miss: missing };
-  return execute(task);
+  let p = plans.get(task.plan);
+  if (!p) {
+    if (!task.def) return { miss: null };
+    if (task.refs) for (const ref of Object.values(task.refs)) install(ref);
+    const missing = [...new Set(Object.values(task.def.targets))].filter((h) => !deployments.has(h));
+    if (missing.length > 0) return { miss: missing };
+    p = compile(task.def);
+  }
+  return execute(task, p);
 }
 
-function execute(task: RunTask): RunResult {
-  const input = isDescriptor(task.input) ? pool.view(task.input) : task.input;
-  const reachable = new Set(Object.keys(task.targets));
+function execute(task: RunTask, { prog, call, isRemote }: Plan): RunResult | ReturnType<typeof move> {
+  const input = task.input === null ? null : isDescriptor(task.input) ? pool.view(task.input) : task.input;
   try {
-    const { reply, hops } = runChain(
-      { route: task.route, steps: task.steps, reachable, maxHops: task.maxHops },
-      task.head,
-      input,
-      (fn, bytes) => deployments.get(task.targets[fn]!)!.call(fn, bytes),
-      pool,
-    );
+    const out = prog.run(input, call, isRemote, task.resume);
+    if ('suspend' in out) return { ok: true, remote: out.suspend, hops: out.suspend.hops };
+    const { reply, hops } = out;
     const d = pool.alloc(reply.length);
-    if (!d) return { ok: true, output: reply, hops };
-    pool.view(d).set(reply);
-    return { ok: true, output: d, hops };
+    if (d) {
+      pool.view(d).set(reply);
+      return { ok: true, output: d, hops: hops.packed() };
+    }
+    // Too big for a slot: hand the reply's own buffer over (transferred, not copied).
+    const result: RunResult = { ok: true, output: reply, hops: hops.packed() };
+    return move({ [transferableSymbol]: [reply.buffer], [valueSymbol]: result } as never);
   } catch (e) {
-    const hops = e instanceof ChainError ? e.hops : [];
-    const fn = e instanceof ChainError ? e.fn : (task.steps[0] ?? '');
+    const hops = e instanceof ChainError ? (e.hops?.packed() ?? null) : null;
+    const fn = e instanceof ChainError ? e.fn : (task.def?.steps[0] ?? prog.plan.steps[0] ?? '');
     const code = isRoamError(e) ? e.code : 'E_TRAP';
     const cause = isRoamError(e) ? (e.cause as { status?: number } | undefined) : undefined;
     return { ok: false, code, message: (e as Error).message, fn, appStatus: cause?.status ?? null, hops };
   } finally {
-    if (isDescriptor(task.input)) pool.free(task.input);
+    if (task.input !== null && isDescriptor(task.input)) pool.free(task.input);
   }
 }

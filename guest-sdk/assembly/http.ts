@@ -5,21 +5,80 @@ export class Header {
   constructor(public name: string, public value: string) {}
 }
 
+/** A request read in place from the input buffer: headers and body are decoded or copied only when asked for. */
 export class Request {
   method: string = "";
   path: string = "";
-  headers: Header[] = [];
-  /** Body bytes (a view into the input buffer copy). */
-  body: Uint8Array = new Uint8Array(0);
+  /** @internal */ hAt: usize = 0;
+  /** @internal */ hCount: i32 = 0;
+  /** @internal */ bAt: usize = 0;
+  /** @internal */ bLen: i32 = 0;
+  private hs: Header[] | null = null;
+  private copied: Uint8Array | null = null;
 
+  /** All headers (decoded on first use). */
+  get headers(): Header[] {
+    let hs = this.hs;
+    if (hs == null) {
+      hs = new Array<Header>();
+      let p = this.hAt;
+      for (let i = 0; i < this.hCount; i++) {
+        const nl = <i32>load<u16>(p);
+        const name = str(p + 2, nl);
+        p += 2 + <usize>nl;
+        const vl = <i32>load<u32>(p);
+        hs.push(new Header(name, str(p + 4, vl)));
+        p += 4 + <usize>vl;
+      }
+      this.hs = hs;
+    }
+    return hs;
+  }
+
+  /** Body bytes (a copy out of the input buffer, made on first use). */
+  get body(): Uint8Array {
+    let b = this.copied;
+    if (b == null) {
+      b = new Uint8Array(this.bLen);
+      memory.copy(b.dataStart, this.bAt, <usize>this.bLen);
+      this.copied = b;
+    }
+    return b;
+  }
+
+  /** A header's value by name (any case), compared in place: nothing is allocated but the match. */
   header(name: string): string | null {
-    const lower = name.toLowerCase();
-    for (let i = 0; i < this.headers.length; i++) if (this.headers[i].name.toLowerCase() == lower) return this.headers[i].value;
+    const n = name.length;
+    let p = this.hAt;
+    for (let i = 0; i < this.hCount; i++) {
+      const nl = <i32>load<u16>(p);
+      const vl = <i32>load<u32>(p + 2 + <usize>nl);
+      if (nl == n && sameName(p + 2, name)) return str(p + 6 + <usize>nl, vl);
+      p += 6 + <usize>nl + <usize>vl;
+    }
     return null;
   }
+
   bodyText(): string {
-    return String.UTF8.decodeUnsafe(this.body.dataStart, <usize>this.body.length);
+    return String.UTF8.decodeUnsafe(this.bAt, <usize>this.bLen);
   }
+
+  get bodyLength(): i32 {
+    return this.bLen;
+  }
+}
+
+function lower(c: u8): u8 {
+  return c >= 65 && c <= 90 ? c | 0x20 : c;
+}
+
+/** Compares header-name bytes at `at` with an (ASCII) name, ignoring case. */
+function sameName(at: usize, name: string): bool {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 127 || lower(load<u8>(at + <usize>i)) != lower(<u8>c)) return false;
+  }
+  return true;
 }
 
 function str(p: usize, n: i32): string {
@@ -37,27 +96,29 @@ export function request(len: i32): Request {
   const pl = <i32>load<u16>(p); p += 2;
   req.path = str(p, pl); p += <usize>pl;
   const hc = <i32>load<u16>(p); p += 2;
+  req.hAt = p;
+  req.hCount = hc;
   for (let i = 0; i < hc; i++) {
-    const nl = <i32>load<u16>(p); p += 2;
-    const name = str(p, nl); p += <usize>nl;
-    const vl = <i32>load<u32>(p); p += 4;
-    req.headers.push(new Header(name, str(p, vl)));
-    p += <usize>vl;
+    const nl = <usize>load<u16>(p); p += 2 + nl;
+    p += 4 + <usize>load<u32>(p);
+    if (p > end) unreachable();
   }
   const bl = <i32>load<u32>(p); p += 4;
   if (p + <usize>bl > end) unreachable();
-  const body = new Uint8Array(bl);
-  memory.copy(body.dataStart, p, <usize>bl);
-  req.body = body;
+  req.bAt = p;
+  req.bLen = bl;
   return req;
 }
 
 export class Response {
   headers: Header[] = [];
+  /** A text body, encoded straight into the reply by `respond` (no intermediate buffer). */
+  textBody: string | null = null;
   constructor(public status: i32 = 200, public body: Uint8Array = new Uint8Array(0)) {}
 
   static text(status: i32, text: string, contentType: string = "text/plain; charset=utf-8"): Response {
-    const r = new Response(status, Uint8Array.wrap(String.UTF8.encode(text)));
+    const r = new Response(status);
+    r.textBody = text;
     r.headers.push(new Header("content-type", contentType));
     return r;
   }
@@ -70,26 +131,31 @@ export class Response {
   }
 }
 
-/** Encodes the response as the reply; `return respond(res)` from a function. */
+/** Writes `s` as UTF-8 at `p` after a length field of `lenBytes` (2 or 4); returns the end. */
+function put(p: usize, s: string, lenBytes: i32): usize {
+  const n = String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p + <usize>lenBytes);
+  if (lenBytes == 2) store<u16>(p, <u16>n);
+  else store<u32>(p, <u32>n);
+  return p + <usize>lenBytes + n;
+}
+
+/** Encodes the response as the reply, straight into the output buffer; `return respond(res)` from a function. */
 export function respond(res: Response): i32 {
-  const names = new Array<ArrayBuffer>(res.headers.length);
-  const values = new Array<ArrayBuffer>(res.headers.length);
-  let size = 2 + 2 + 4 + res.body.length;
-  for (let i = 0; i < res.headers.length; i++) {
-    names[i] = String.UTF8.encode(res.headers[i].name);
-    values[i] = String.UTF8.encode(res.headers[i].value);
-    size += 2 + names[i].byteLength + 4 + values[i].byteLength;
-  }
-  let p = output(size);
+  const text = res.textBody;
+  let size = 2 + 2 + 4 + (text != null ? String.UTF8.byteLength(text) : res.body.length);
+  for (let i = 0; i < res.headers.length; i++) size += 6 + String.UTF8.byteLength(res.headers[i].name) + String.UTF8.byteLength(res.headers[i].value);
+  const start = output(size);
+  let p = start;
   store<u16>(p, <u16>res.status); p += 2;
   store<u16>(p, <u16>res.headers.length); p += 2;
   for (let i = 0; i < res.headers.length; i++) {
-    store<u16>(p, <u16>names[i].byteLength); p += 2;
-    memory.copy(p, changetype<usize>(names[i]), <usize>names[i].byteLength); p += <usize>names[i].byteLength;
-    store<u32>(p, <u32>values[i].byteLength); p += 4;
-    memory.copy(p, changetype<usize>(values[i]), <usize>values[i].byteLength); p += <usize>values[i].byteLength;
+    p = put(p, res.headers[i].name, 2);
+    p = put(p, res.headers[i].value, 4);
   }
-  store<u32>(p, <u32>res.body.length); p += 4;
-  memory.copy(p, res.body.dataStart, <usize>res.body.length);
+  if (text != null) p = put(p, text, 4);
+  else {
+    store<u32>(p, <u32>res.body.length); p += 4;
+    memory.copy(p, res.body.dataStart, <usize>res.body.length);
+  }
   return size;
 }

@@ -3,9 +3,10 @@ export class Fields {
   keys: string[] = [];
   values: string[] = [];
 
-  static parse(text: string): Fields {
+  /** "key=value" entries separated by `sep` (lines in bodies; ";" in the header-safe call state). */
+  static parse(text: string, sep: string = "\n"): Fields {
     const f = new Fields();
-    const lines = text.split("\n");
+    const lines = text.split(sep);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i];
       const eq = l.indexOf("=");
@@ -46,10 +47,15 @@ export class Fields {
     this.values = v;
   }
 
-  text(): string {
-    let s = "";
-    for (let i = 0; i < this.keys.length; i++) s += this.keys[i] + "=" + this.values[i] + "\n";
-    return s;
+  text(sep: string = "\n"): string {
+    const parts = new Array<string>(this.keys.length * 4);
+    for (let i = 0; i < this.keys.length; i++) {
+      parts[4 * i] = this.keys[i];
+      parts[4 * i + 1] = "=";
+      parts[4 * i + 2] = this.values[i];
+      parts[4 * i + 3] = sep;
+    }
+    return parts.join("");
   }
 }
 
@@ -82,4 +88,49 @@ export function money(nanos: i64): string {
   let cents = (nanos % 1000000000) / 10000000;
   if (cents < 0) cents = -cents;
   return units.toString() + "." + (cents < 10 ? "0" : "") + cents.toString();
+}
+
+/**
+ * An orchestrator's call state as carried in `x-roam-state`: ";key=value" entries in one string, read and
+ * updated in place (a lookup is a scan, not a parse of every entry), since it changes a little per RPC.
+ */
+export class State {
+  constructor(public s: string = "") {}
+
+  private find(key: string, from: i32 = 0): i32 {
+    const k = ";" + key + "=";
+    const at = this.s.indexOf(k, from);
+    return at < 0 ? -1 : at + k.length;
+  }
+
+  private end(at: i32): i32 {
+    const e = this.s.indexOf(";", at);
+    return e < 0 ? this.s.length : e;
+  }
+
+  get(key: string): string {
+    const at = this.find(key);
+    return at < 0 ? "" : this.s.substring(at, this.end(at));
+  }
+
+  all(key: string): string[] {
+    const out = new Array<string>();
+    let at = this.find(key);
+    while (at >= 0) {
+      const e = this.end(at);
+      out.push(this.s.substring(at, e));
+      at = this.find(key, e);
+    }
+    return out;
+  }
+
+  set(key: string, value: string): void {
+    const at = this.find(key);
+    if (at < 0) this.add(key, value);
+    else this.s = this.s.substring(0, at) + value + this.s.substring(this.end(at));
+  }
+
+  add(key: string, value: string): void {
+    this.s += ";" + key + "=" + value;
+  }
 }
