@@ -68,7 +68,7 @@ describe('gpu scheduler', () => {
   it('queues a function over its quota and refuses its overflow while others are unaffected', async () => {
     const h = await makeHost();
     // Short latency target: greedy's batches stay small, so polite never waits long for a slot.
-    h.register('greedy', { share: 0.2, memoryMiB: 16, maxQueue: 64, latencyTargetMs: 2 });
+    h.register('greedy', { share: 0.2, memoryMiB: 16, maxQueue: 64, latencyMs: 2 });
     h.register('polite', { share: 0.8, memoryMiB: 16 });
     const [n, m] = [256, 16];
     const g = matmulBuffers(h, 'greedy', n), p = matmulBuffers(h, 'polite', m);
@@ -132,7 +132,7 @@ describe('gpu scheduler', () => {
     expect(after.dispatches - before.dispatches).toBe(64);
     expect(after.batches - before.batches).toBeLessThan(64);
 
-    h.register('strict', { share: 0.5, memoryMiB: 16, latencyTargetMs: 1e-9 });
+    h.register('strict', { share: 0.5, memoryMiB: 16, latencyMs: 1e-9 });
     const bs = [h.createBuffer('strict', 4096), h.createBuffer('strict', 4096), h.createBuffer('strict', 4096)];
     const b2 = h.scheduler.stats();
     await Promise.all(Array.from({ length: 16 }, () => h.dispatch('strict', Kernel.add, bs, [1024, 1024])));
@@ -228,7 +228,7 @@ describe('gpu bad input', () => {
     expect(c.buffersDestroyed - base.buffersDestroyed).toBe(3 * 150 * 3);
     for (const m of h.stats().memory) expect(m).toMatchObject({ liveBytes: 0, liveBuffers: 0 });
     const metrics = gpuMetrics(h.stats());
-    expect(metrics).toMatch(/^roam_gpu_live_buffers 0$/m);
-    expect(metrics).toMatch(/^roam_gpu_completed_total\{function="l1"\} \d+$/m);
+    expect(metrics).toMatch(/^roam_gpu_live_buffers\{device="cpu executor[^"]*"\} 0$/m);
+    expect(metrics).toMatch(/^roam_gpu_dispatches_completed\{function="l1"\} 300$/m);
   });
 });

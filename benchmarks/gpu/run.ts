@@ -41,7 +41,7 @@ async function measure(w: Workload, opts: SchedulerOptions): Promise<Result> {
   await host.ready();
   const bufs: Record<string, number[]> = {};
   for (const [fn, share] of Object.entries(SHARES)) {
-    host.register(fn, { share, memoryMiB: 64, latencyTargetMs: 50, maxQueue: 4 * DEPTH });
+    host.register(fn, { share, memoryMiB: 64, latencyMs: 50, maxQueue: 4 * DEPTH });
     bufs[fn] = [host.createBuffer(fn, w.m * w.k * 4), host.createBuffer(fn, w.k * w.n * 4), host.createBuffer(fn, w.m * w.n * 4)];
     await host.write(fn, bufs[fn]![0]!, 0, new Uint8Array(new Float32Array(w.m * w.k).fill(0.5).buffer));
     await host.write(fn, bufs[fn]![1]!, 0, new Uint8Array(new Float32Array(w.k * w.n).fill(0.25).buffer));

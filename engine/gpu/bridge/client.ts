@@ -1,24 +1,37 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread, MessageChannel, receiveMessageOnPort, threadId, Worker, type MessagePort } from 'node:worker_threads';
 import { RoamError } from '../../errors.ts';
 import type { GpuStats } from '../host.ts';
-import type { Op, Ops, Reply, ServiceOptions } from './protocol.ts';
+import { CHANNEL, type Op, type Ops, type Reply, type Request, type ServiceOptions } from './protocol.ts';
+
+/**
+ * Where a client's requests go and its replies arrive. `replies` may be a BroadcastChannel: Node's
+ * receiveMessageOnPort accepts one, though its typings say MessagePort.
+ */
+interface Link {
+  send(m: Request): void;
+  replies: MessagePort;
+}
 
 /** A synchronous connection to the gpu service: the calling thread blocks until the reply. */
 export class GpuClient {
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
 
-  constructor(private readonly port: MessagePort, private readonly timeoutMs = 60_000) {
-    port.postMessage({ flag: this.flag.buffer });
+  constructor(private readonly link: Link, private readonly flag: Int32Array, private readonly timeoutMs = 60_000) {}
+
+  /** A client on a port from `GpuService.port()`. */
+  static overPort(port: MessagePort, timeoutMs?: number): GpuClient {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    port.postMessage({ flag: flag.buffer });
+    return new GpuClient({ send: (m) => port.postMessage(m), replies: port }, flag, timeoutMs);
   }
 
   call<O extends Op>(op: O, ...args: Ops[O]['args']): Ops[O]['result'] {
     const id = this.nextId++;
     Atomics.store(this.flag, 0, 0);
-    this.port.postMessage({ id, op, args });
+    this.link.send({ id, op, args });
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const m = receiveMessageOnPort(this.port) as { message: Reply } | undefined;
+      const m = receiveMessageOnPort(this.link.replies) as { message: Reply } | undefined;
       if (m) {
         const r = m.message;
         if (r.id !== id) continue; // a stale reply from a call that timed out
@@ -34,12 +47,14 @@ export class GpuClient {
 }
 
 /**
- * The gpu service: one worker thread that owns the device and the scheduler for this process.
- * Every thread that runs guests gets its own port (`connect()`, or `port()` to hand to a worker).
+ * The gpu service: one worker thread that owns the device and the scheduler. Threads reach it through
+ * a port (`connect()` here, `port()` to hand to a worker) or, for the process-wide service, through
+ * the process channel (`connectProcessChannel()`), which needs no port.
  */
 export class GpuService {
   private readonly worker: Worker;
   private local: GpuClient | undefined;
+  private async: { port: MessagePort; next: number; waiting: Map<number, (r: Reply) => void> } | undefined;
   /** Set if the service thread died; its clients then time out (E_GPU_TIMEOUT). */
   failure: Error | undefined;
 
@@ -54,16 +69,36 @@ export class GpuService {
     });
   }
 
-  /** A port for another thread; wrap it there with `new GpuClient(port)`. */
+  /** A port for another thread; wrap it there with `GpuClient.overPort(port)`. */
   port(): MessagePort {
     const { port1, port2 } = new MessageChannel();
     this.worker.postMessage({ port: port2 }, [port2]);
     return port1;
   }
 
-  /** This thread's client. */
+  /** This thread's synchronous client. */
   connect(): GpuClient {
-    return (this.local ??= new GpuClient(this.port()));
+    return (this.local ??= GpuClient.overPort(this.port()));
+  }
+
+  /** Statistics without blocking this thread (for servers: `/v1/stats`, `/metrics`). */
+  stats(): Promise<GpuStats> {
+    if (!this.async) {
+      const port = this.port();
+      port.unref();
+      const a = (this.async = { port, next: 1, waiting: new Map<number, (r: Reply) => void>() });
+      port.on('message', (r: Reply) => a.waiting.get(r.id)?.(r));
+    }
+    const a = this.async;
+    const id = a.next++;
+    return new Promise((resolve, reject) => {
+      a.waiting.set(id, (r) => {
+        a.waiting.delete(id);
+        if (r.ok) resolve(r.value as GpuStats);
+        else reject(new RoamError(r.code, r.message));
+      });
+      a.port.postMessage({ id, op: 'stats', args: [] } satisfies Request);
+    });
   }
 
   async close(): Promise<void> {
@@ -71,19 +106,83 @@ export class GpuService {
     this.worker.ref(); // unref'd while idle; waiting for its exit must keep the process alive
     this.worker.postMessage({ close: true });
     await done;
+    if (this === shared) shared = undefined;
   }
 }
 
 let shared: GpuService | undefined;
 
-/** Statistics of the process-wide gpu service, or undefined when no guest has used the gpu yet. */
-export function sharedGpuStats(): GpuStats | undefined {
-  return shared?.connect().call('stats');
+/** The process-wide service's options (device from ROAM_GPU_DEVICE=cpu|webgpu, default auto). */
+function sharedOptions(): ServiceOptions {
+  const env = process.env.ROAM_GPU_DEVICE;
+  const threads = Number(process.env.ROAM_GPU_THREADS) || undefined;
+  return { device: env === 'cpu' || env === 'webgpu' ? env : 'auto', shared: true, ...(threads ? { threads } : {}) };
 }
 
-/** The process-wide service, started on first use. ROAM_GPU_DEVICE=cpu|webgpu picks the device (default auto). */
+/**
+ * The process-wide service, on the main thread, started on first use (by a guest of this thread, or
+ * by a worker thread asking over the boot channel). Only the main thread owns it.
+ */
 export function sharedGpuService(): GpuService {
-  const env = process.env.ROAM_GPU_DEVICE;
-  const device = env === 'cpu' || env === 'webgpu' ? env : 'auto';
-  return (shared ??= new GpuService({ device }));
+  if (!isMainThread) throw new RoamError('E_GPU', 'the process-wide gpu service lives on the main thread; worker threads use connectProcessChannel()');
+  return (shared ??= new GpuService(sharedOptions()));
+}
+
+/** Statistics of the process-wide gpu service, or undefined when nothing has used the gpu yet. */
+export function sharedGpuStats(): Promise<GpuStats | undefined> {
+  return shared ? shared.stats() : Promise.resolve(undefined);
+}
+
+// Worker threads cannot reach the main thread's objects: they ask over the boot channel and the
+// main thread starts the service (if this module is loaded there, as the engine does).
+if (isMainThread) {
+  const boot = new BroadcastChannel(CHANNEL.boot);
+  boot.unref();
+  boot.onmessage = () => void sharedGpuService();
+}
+
+let seq = 0;
+
+/**
+ * A synchronous client of the process-wide service from any thread, without a port: requests go over
+ * the process channel, replies over a channel named for this client. Introduces itself until the
+ * service answers (asking the main thread to start it meanwhile) or `timeoutMs` passes.
+ */
+export function connectProcessChannel(timeoutMs = 60_000): GpuClient {
+  const name = `${process.pid}:${threadId}:${seq++}`;
+  const ch = CHANNEL.client(name);
+  const replies = new BroadcastChannel(ch.replies);
+  const requests = new BroadcastChannel(ch.requests);
+  const hello = new BroadcastChannel(CHANNEL.hello);
+  const boot = new BroadcastChannel(CHANNEL.boot);
+  for (const c of [replies, requests]) c.unref();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      Atomics.store(flag, 0, 0);
+      hello.postMessage({ flag: flag.buffer, hello: name });
+      if (attempt % 5 === 0) boot.postMessage('start');
+      Atomics.wait(flag, 0, 0, 200);
+      let m: { message: Reply } | undefined;
+      while ((m = receiveMessageOnPort(replies as unknown as MessagePort) as typeof m)) if (m!.message.id === 0) break;
+      if (m) break;
+      if (Date.now() > deadline) {
+        throw new RoamError('E_GPU_NO_SERVICE', `no gpu service answered within ${timeoutMs} ms: the process's main thread must load the engine (it starts the service when a worker asks)`);
+      }
+    }
+  } finally {
+    // Shared channels are closed at once: a channel object nobody reads would still receive every
+    // other thread's hellos. Welcomes to repeated hellos arrive with id 0; GpuClient skips them.
+    hello.close();
+    boot.close();
+  }
+  return new GpuClient({ send: (m) => requests.postMessage(m), replies: replies as unknown as MessagePort }, flag);
+}
+
+let processClient: GpuClient | undefined;
+
+/** This thread's client of the process-wide service: over a port on the main thread, the process channel elsewhere. */
+export function sharedGpuClient(): GpuClient {
+  return isMainThread ? sharedGpuService().connect() : (processClient ??= connectProcessChannel());
 }
