@@ -145,7 +145,7 @@ export class GpuScheduler {
   }
 
   /**
-   * Takes the head job of `a` (its oldest) and the same-kernel, same-shape jobs queued behind it, while
+   * Takes the head job of `a` (its oldest) and its other queued jobs of the same kernel and shape, while
    * the oldest would still finish within the function's latency target: its wait so far plus the
    * batch's estimated device time. Only one function's jobs share a batch, so batching never moves
    * device time between functions. A kernel with no estimate yet runs alone once to get one.
@@ -157,10 +157,17 @@ export class GpuScheduler {
     if (this.maxBatch === 1 || perWork === undefined) return batch;
     const budget = a.quota.latencyMs - (now - head.enqueued);
     let est = perWork * head.work;
-    while (batch.length < this.maxBatch && a.queue.length && sameShape(a.queue[0]!.d, head.d)) {
-      const je = perWork * a.queue[0]!.work;
+    // Same-shape jobs anywhere in the queue: queued dispatches are independent (a caller that needs
+    // one's result waits for it before submitting the next), so taking them out of order is safe.
+    for (let i = 0; i < a.queue.length && batch.length < this.maxBatch; ) {
+      const j = a.queue[i]!;
+      if (!sameShape(j.d, head.d)) {
+        i++;
+        continue;
+      }
+      const je = perWork * j.work;
       if (est + je > budget) break;
-      batch.push(a.queue.shift()!);
+      batch.push(...a.queue.splice(i, 1));
       est += je;
     }
     return batch;
