@@ -1,38 +1,86 @@
+// One gpu service per process: guests on any worker thread (as in the gateway's and the host pool's
+// workers) share the main thread's device and scheduler, with no port handed to them.
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
-import { GpuService } from '../engine/gpu/bridge/client.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
+import { sharedGpuService, sharedGpuStats } from '../engine/gpu/bridge/client.ts';
 import { reference, samples, weights } from '../functions/mlp/model.ts';
 import { bundleOf } from './helpers/build.ts';
 
-describe('one gpu shared by guests on several threads', () => {
-  it('runs mlp guests on two threads against one device and scheduler, with correct answers', async () => {
-    const service = new GpuService({ device: 'cpu', threads: 2 });
-    try {
-      const bundle = await bundleOf('functions/mlp');
-      const x = samples(4, 9);
-      const calls = 40;
-      const results = await Promise.all([0, 1].map((i) => new Promise<{ first: Uint8Array; same: boolean }>((resolve, reject) => {
-        const port = service.port();
-        const w = new Worker(new URL('./gpu-threads-worker.mjs', import.meta.url), { workerData: { port, bundle, input: new Uint8Array(x.buffer), calls }, transferList: [port] });
-        w.once('message', resolve);
-        w.once('error', reject);
-        w.once('exit', (code) => code !== 0 && reject(new Error(`guest thread ${i} exited with ${code}`)));
-      })));
-      const ref = reference(weights(), x, 4);
-      for (const r of results) {
-        expect(r.same).toBe(true);
-        const p = new Float32Array(r.first.slice().buffer);
-        p.forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThan(1e-5));
-      }
-      const st = service.connect().call('stats');
-      const fn = st.scheduler.functions.find((f) => f.id === 'default/mlp')!;
-      // Both threads' dispatches went through the one scheduler: 2 threads × 40 calls × 9 kernels.
-      expect(fn.completed).toBe(2 * calls * 9);
-      expect(fn.failed).toBe(0);
-      // Each thread's instance keeps its 6 weight and 10 activation buffers; nothing else is left.
-      expect(st.memory.find((m) => m.id === 'default/mlp')!.liveBuffers).toBe(32);
-    } finally {
-      await service.close();
+process.env.ROAM_GPU_DEVICE = 'cpu';
+process.env.ROAM_GPU_THREADS = '2';
+afterAll(() => sharedGpuService().close());
+
+function thread<T>(data: Record<string, unknown>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const w = new Worker(new URL('./gpu-threads-worker.mjs', import.meta.url), { workerData: data });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`guest thread exited with ${code} before reporting`)));
+  });
+}
+
+/** functions/mlp under another name and gpu quota (same code, manifest rewritten). */
+async function variant(name: string, share: number): Promise<Uint8Array> {
+  const b = readBundle(await bundleOf('functions/mlp'));
+  return embedManifest(b.bytes, { ...b.manifest, name, gpu: { share, memoryMiB: 16 } });
+}
+
+const stats = async () => (await sharedGpuStats())!;
+
+describe('one gpu service shared by every thread of the process', () => {
+  it('runs three functions from three worker threads on one scheduler and device, with correct answers', async () => {
+    const x = samples(4, 9);
+    const calls = 30;
+    const shares = { 'mlp-a': 0.5, 'mlp-b': 0.3, 'mlp-c': 0.2 };
+    const results = await Promise.all(Object.entries(shares).map(async ([name, share]) =>
+      thread<{ first: Uint8Array; same: boolean }>({ mode: 'mlp', bundle: await variant(name, share), input: new Uint8Array(x.buffer), calls })));
+    const ref = reference(weights(), x, 4);
+    for (const r of results) {
+      expect(r.same).toBe(true);
+      new Float32Array(r.first.slice().buffer).forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThan(1e-5));
     }
+    // The worker threads asked the main thread to start the service; one scheduler saw all three.
+    const st = await stats();
+    expect(st.device.label).toMatch(/^cpu executor \(2 worker threads/);
+    for (const [name, share] of Object.entries(shares)) {
+      const f = st.scheduler.functions.find((g) => g.id === `default/${name}`)!;
+      expect(f).toMatchObject({ share, completed: calls * 9, failed: 0 });
+    }
+    expect(st.scheduler.dispatches).toBeGreaterThanOrEqual(3 * calls * 9);
+  });
+
+  it('holds one function to one memory cap across threads', async () => {
+    const first = await thread<{ id?: number; code?: string }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
+    expect(first.id).toBeGreaterThan(0);
+    // A second thread of the same function: the 1 MiB cap already holds 700 KiB from the first.
+    const second = await thread<{ code?: string; message?: string }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
+    expect(second.code).toBe('E_GPU_MEMORY');
+    expect(second.message).toMatch(/function 'default\/capped' holds 716800 bytes and asked for 716800 more, over its 1 MiB/);
+    expect((await stats()).memory.find((m) => m.id === 'default/capped')).toMatchObject({ liveBytes: 700 * 1024, liveBuffers: 1, refused: 1 });
+  });
+
+  it('gives saturating functions on different threads device time in the order of their shares', async () => {
+    const stop = new SharedArrayBuffer(4);
+    const shares = { 'sat-a': 0.5, 'sat-b': 0.3, 'sat-c': 0.2 };
+    // Two threads per function, each dispatching 192³ matmuls back to back: more work than 2 device slots.
+    const runs = Object.entries(shares).flatMap(([fn, share]) => [0, 1].map(() => thread<{ done: number }>({ mode: 'saturate', fn, share, n: 192, stop })));
+    // Threads start slowly on a loaded machine: measure once every function has work running.
+    const ready = (s: Awaited<ReturnType<typeof sharedGpuStats>>) => s && Object.keys(shares).every((fn) => (s.scheduler.functions.find((f) => f.id === fn)?.completed ?? 0) > 2);
+    while (!ready(await sharedGpuStats())) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500));
+    const base = await stats();
+    await new Promise((r) => setTimeout(r, 2500));
+    const end = await stats();
+    Atomics.store(new Int32Array(stop), 0, 1);
+    await Promise.all(runs);
+    const used = Object.keys(shares).map((fn) => {
+      const at = (s: typeof end) => s.scheduler.functions.find((f) => f.id === fn)!.totalMs;
+      return at(end) - at(base);
+    });
+    // Under contention the one scheduler splits device time by share (figures: bench:gpu).
+    expect(used[0]!).toBeGreaterThan(used[1]!);
+    expect(used[1]!).toBeGreaterThan(used[2]!);
+    expect(end.scheduler.functions.filter((f) => f.id.startsWith('sat-')).every((f) => f.failed === 0)).toBe(true);
   });
 });
