@@ -1,0 +1,87 @@
+// GPU fairness and utilisation statistics through a real `roam serve`: functions run in the gateway's
+// worker threads, the gpu service on its main thread; /v1/stats and /metrics report per function.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
+import { samples } from '../functions/mlp/model.ts';
+import { bundleOf, ROOT } from './helpers/build.ts';
+
+const TOKEN = 'gpu-secret';
+let server: ChildProcess;
+let url: string;
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+beforeAll(async () => {
+  server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '2'], {
+    env: { ...process.env, ROAM_TOKEN: TOKEN, ROAM_GPU_DEVICE: 'cpu', ROAM_GPU_THREADS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (c) => {
+      out += c;
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    server.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
+  });
+});
+afterAll(() => {
+  server?.kill('SIGKILL');
+});
+
+async function deploy(bytes: Uint8Array, name: string): Promise<void> {
+  const r = await fetch(`${url}/v1/bundles/${name}`, { method: 'PUT', headers: auth, body: bytes });
+  expect(r.status, await r.clone().text()).toBe(201);
+}
+
+const stats = async () => (await (await fetch(`${url}/v1/stats`, { headers: auth })).json()) as { gpu: any };
+
+describe('gpu statistics over HTTP (roam serve)', () => {
+  it('reports no gpu before any function used it', async () => {
+    expect((await stats()).gpu).toBeNull();
+  });
+
+  it('reports granted share, busy and queued time, p99, memory and rejections per function in /v1/stats and /metrics', async () => {
+    const mlp = await bundleOf('functions/mlp');
+    const b = readBundle(mlp);
+    await deploy(mlp, 'mlp');
+    await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } }), 'mlp-low');
+    const body = new Uint8Array(samples(4, 3).buffer);
+    // Concurrent calls: both gateway worker threads run guests against the one gpu service.
+    const calls = await Promise.all(Array.from({ length: 24 }, (_, i) => fetch(`${url}/fn/${i % 2 ? 'predict-low' : 'predict'}/`, { method: 'POST', body }).then(async (r) => [r.status, await r.json()])));
+    for (const [status, json] of calls) {
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ device: 'cpu' });
+    }
+    const gpu = (await stats()).gpu;
+    expect(gpu.device).toMatchObject({ kind: 'cpu', label: expect.stringMatching(/^cpu executor/) });
+    const fn = (id: string) => gpu.functions.find((f: { id: string }) => f.id === id);
+    expect(fn('default/mlp')).toMatchObject({ share: 0.5, latencyMs: 20, completed: 12 * 9, failed: 0, rejections: { queueFull: 0, memory: 0 } });
+    expect(fn('default/mlp-low')).toMatchObject({ share: 0.2, latencyMs: 5, completed: 12 * 9, failed: 0 });
+    for (const id of ['default/mlp', 'default/mlp-low']) {
+      const f = fn(id);
+      expect(f.busyMs).toBeGreaterThan(0);
+      expect(f.queuedMs).toBeGreaterThanOrEqual(0);
+      expect(f.p99Ms).toBeGreaterThan(0);
+      expect(f.achievedShare).toBeGreaterThanOrEqual(0);
+      // Each worker's instance keeps the weights (6 buffers) and activations (10) between calls.
+      expect(f.memoryBytes).toBeGreaterThan(0);
+      expect(f.memoryCapBytes).toBe(16 * 2 ** 20);
+    }
+    expect(gpu.counters.liveBytes).toBe(fn('default/mlp').memoryBytes + fn('default/mlp-low').memoryBytes);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^roam_gpu_share\{function="default\/mlp"\} 0\.5$/m);
+    expect(metrics).toMatch(/^roam_gpu_share\{function="default\/mlp-low"\} 0\.2$/m);
+    expect(metrics).toMatch(/^roam_gpu_dispatches_completed\{function="default\/mlp"\} 108$/m);
+    expect(metrics).toMatch(/^roam_gpu_busy_seconds\{function="default\/mlp"\} [0-9.e-]+$/m);
+    expect(metrics).toMatch(/^roam_gpu_queued_seconds\{function="default\/mlp-low"\} [0-9.e-]+$/m);
+    expect(metrics).toMatch(/^roam_gpu_latency_p99_seconds\{function="default\/mlp"\} [0-9.e-]+$/m);
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_memory_bytes\\{function="default/mlp"\\} ${fn('default/mlp').memoryBytes}$`, 'm'));
+    expect(metrics).toMatch(/^roam_gpu_queue_full_rejections\{function="default\/mlp"\} 0$/m);
+    expect(metrics).toMatch(/^roam_gpu_memory_rejections\{function="default\/mlp"\} 0$/m);
+    expect(metrics).toMatch(/^roam_gpu_utilization\{device="cpu executor[^"]*"\} [0-9.e-]+$/m);
+  });
+});
