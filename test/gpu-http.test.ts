@@ -32,7 +32,7 @@ afterAll(() => {
 });
 
 async function deploy(bytes: Uint8Array, name: string): Promise<void> {
-  const r = await fetch(`${url}/v1/bundles/${name}`, { method: 'PUT', headers: auth, body: bytes });
+  const r = await fetch(`${url}/v1/bundles/${name}`, { method: 'PUT', headers: auth, body: Buffer.from(bytes) as unknown as BodyInit });
   expect(r.status, await r.clone().text()).toBe(201);
 }
 
@@ -50,7 +50,7 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } }), 'mlp-low');
     const body = new Uint8Array(samples(4, 3).buffer);
     // Concurrent calls: both gateway worker threads run guests against the one gpu service.
-    const calls = await Promise.all(Array.from({ length: 24 }, (_, i) => fetch(`${url}/fn/${i % 2 ? 'predict-low' : 'predict'}/`, { method: 'POST', body }).then(async (r) => [r.status, await r.json()])));
+    const calls = await Promise.all(Array.from({ length: 24 }, (_, i) => fetch(`${url}/fn/${i % 2 ? 'predict-low' : 'predict'}/`, { method: 'POST', body: Buffer.from(body) as unknown as BodyInit }).then(async (r) => [r.status, await r.json()])));
     for (const [status, json] of calls) {
       expect(status).toBe(200);
       expect(json).toMatchObject({ device: 'cpu' });

@@ -15,6 +15,7 @@ if (w.mode === 'mlp') {
   for (let i = 0; i < w.calls; i++) replies.push(d.invoke('infer', w.input));
   parentPort.postMessage({ first: replies[0], same: replies.every((r) => Buffer.compare(r, replies[0]) === 0) });
 } else if (w.mode === 'alloc') {
+  // Allocates and keeps the buffer (never frees it) until the main thread ends this thread.
   const c = sharedGpuClient();
   c.call('register', w.fn, { share: 0.5, memoryMiB: 1 });
   try {
@@ -22,6 +23,7 @@ if (w.mode === 'mlp') {
   } catch (e) {
     parentPort.postMessage({ code: e.code, message: e.message });
   }
+  setInterval(() => {}, 1000); // stay alive
 } else if (w.mode === 'saturate') {
   // Dispatches a large matmul back to back until the main thread raises the stop flag.
   const c = sharedGpuClient();

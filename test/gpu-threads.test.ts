@@ -11,14 +11,16 @@ process.env.ROAM_GPU_DEVICE = 'cpu';
 process.env.ROAM_GPU_THREADS = '2';
 afterAll(() => sharedGpuService().close());
 
-function thread<T>(data: Record<string, unknown>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const w = new Worker(new URL('./gpu-threads-worker.mjs', import.meta.url), { workerData: data });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => reject(new Error(`guest thread exited with ${code} before reporting`)));
+function start<T>(data: Record<string, unknown>): { worker: Worker; first: Promise<T> } {
+  const worker = new Worker(new URL('./gpu-threads-worker.mjs', import.meta.url), { workerData: data });
+  const first = new Promise<T>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`guest thread exited with ${code} before reporting`)));
   });
+  return { worker, first };
 }
+const thread = <T>(data: Record<string, unknown>): Promise<T> => start<T>(data).first;
 
 /** functions/mlp under another name and gpu quota (same code, manifest rewritten). */
 async function variant(name: string, share: number): Promise<Uint8Array> {
@@ -50,14 +52,23 @@ describe('one gpu service shared by every thread of the process', () => {
     expect(st.scheduler.dispatches).toBeGreaterThanOrEqual(3 * calls * 9);
   });
 
-  it('holds one function to one memory cap across threads', async () => {
-    const first = await thread<{ id?: number; code?: string }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
-    expect(first.id).toBeGreaterThan(0);
+  it('holds one function to one memory cap across threads, and frees a terminated thread\'s buffers', async () => {
+    const first = start<{ id?: number; code?: string }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
+    expect((await first.first).id).toBeGreaterThan(0);
     // A second thread of the same function: the 1 MiB cap already holds 700 KiB from the first.
-    const second = await thread<{ code?: string; message?: string }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
-    expect(second.code).toBe('E_GPU_MEMORY');
-    expect(second.message).toMatch(/function 'default\/capped' holds 716800 bytes and asked for 716800 more, over its 1 MiB/);
-    expect((await stats()).memory.find((m) => m.id === 'default/capped')).toMatchObject({ liveBytes: 700 * 1024, liveBuffers: 1, refused: 1 });
+    const second = start<{ code?: string; message?: string }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
+    const refused = await second.first;
+    expect(refused.code).toBe('E_GPU_MEMORY');
+    expect(refused.message).toMatch(/function 'default\/capped' holds 716800 bytes and asked for 716800 more, over its 1 MiB/);
+    const capped = async () => (await stats()).memory.find((m) => m.id === 'default/capped')!;
+    expect(await capped()).toMatchObject({ liveBytes: 700 * 1024, liveBuffers: 1, refused: 1 });
+    // The first thread is terminated holding its buffer (as a watchdog would): the service frees it.
+    await Promise.all([first.worker.terminate(), second.worker.terminate()]);
+    while ((await capped()).liveBuffers > 0) await new Promise((r) => setTimeout(r, 50));
+    expect(await capped()).toMatchObject({ liveBytes: 0, liveBuffers: 0 });
+    const third = start<{ id?: number }>({ mode: 'alloc', fn: 'default/capped', bytes: 700 * 1024 });
+    expect((await third.first).id).toBeGreaterThan(0);
+    await third.worker.terminate();
   });
 
   it('gives saturating functions on different threads device time in the order of their shares', async () => {

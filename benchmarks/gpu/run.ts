@@ -2,6 +2,7 @@
 // scheduler (sliding-window quotas + batching) against plain first-come-first-served time-sharing
 // of the same device, in the same run. Prints markdown (the content of benchmarks/RESULTS-gpu.md).
 //   npm run bench:gpu -- [--device cpu|webgpu|auto] [--seconds 4] [--threads N]
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openDevice } from '../../engine/gpu/detect.ts';
 import { GpuHost } from '../../engine/gpu/host.ts';
@@ -82,21 +83,26 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const out: string[] = [
   `# roam gpu sharing benchmark — ${new Date().toISOString()}`,
   '',
-  `Command: \`npm run bench:gpu${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\` · node ${process.version} · ${SECONDS} s measured per run after 1 s warm-up · ${DEPTH} requests outstanding per function`,
+  `Command: \`npm run bench:gpu${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\` · node ${process.version} · ${cpus().length} cores, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' / ')} · ${SECONDS} s measured per run after 1 s warm-up · ${DEPTH} requests outstanding per function`,
   '',
   'Three functions with gpu shares 0.5 / 0.3 / 0.2 saturate one device. **share** = roam\'s scheduler (1 s sliding-window',
-  'time shares, work-conserving, same-kernel batching bounded by a 50 ms latency target). **fcfs** = the baseline: plain',
+  'time shares, work-conserving; a function\'s same-shape dispatches batched while its oldest waiting one stays within its',
+  '`latencyMs` of 50: wait so far + estimated batch time). **share, batching off** = the same scheduler with one dispatch',
+  'per device task, to isolate what batching buys. **fcfs** = the baseline: plain',
   'first-come-first-served time-sharing of the same device, one dispatch per device task. Achieved share = fraction of the',
   'device time used in the measured interval. p50/p99 = request latency, submit to completion, over the last 4096 requests.',
   '',
 ];
 for (const w of WORKLOADS) {
   const share = await measure(w, { policy: 'share', windowMs: 1000 });
+  const unbatched = await measure(w, { policy: 'share', windowMs: 1000, maxBatch: 1 });
   const fcfs = await measure(w, { policy: 'fcfs', windowMs: 1000 });
   out.push(`## ${w.name}`, '', `Device: ${share.device}`, '');
   out.push('| policy | throughput (req/s) | ratio vs fcfs | avg batch | utilization (last window) |', '|---|---|---|---|---|');
   out.push(`| share | ${share.throughput.toFixed(0)} | ${(share.throughput / fcfs.throughput).toFixed(2)}× | ${share.avgBatch.toFixed(1)} | ${pct(share.utilization)} |`);
+  out.push(`| share, batching off | ${unbatched.throughput.toFixed(0)} | ${(unbatched.throughput / fcfs.throughput).toFixed(2)}× | ${unbatched.avgBatch.toFixed(1)} | ${pct(unbatched.utilization)} |`);
   out.push(`| fcfs (baseline) | ${fcfs.throughput.toFixed(0)} | 1.00× | ${fcfs.avgBatch.toFixed(1)} | ${pct(fcfs.utilization)} |`, '');
+  out.push(`Batching effect (share vs share with batching off, same run): ${(share.throughput / unbatched.throughput).toFixed(2)}× throughput; p99 of a ${share.fns[0]!.p99.toFixed(1)} vs ${unbatched.fns[0]!.p99.toFixed(1)} ms.`, '');
   out.push('| function | quota | achieved (share) | error vs quota | p50 / p99 ms (share) | achieved (fcfs) | p50 / p99 ms (fcfs) |', '|---|---|---|---|---|---|---|');
   share.fns.forEach((f, i) => {
     const g = fcfs.fns[i]!;
@@ -111,7 +117,8 @@ if (!values['no-e2e']) {
   const fcfs = await endToEnd(bundles, 'fcfs', SECONDS, GUESTS, ROWS);
   out.push('## End to end: functions/mlp through the engine (cpu device)', '',
     `Three copies of functions/mlp (mlp-a/b/c, shares 0.5/0.3/0.2), ${GUESTS} guest threads each, each calling \`infer\` on ${ROWS} rows`,
-    'in a loop; every call goes engine → roam:gpu → gpu service → scheduler → cpu device (9 kernels, ~20 synchronous host calls).', '');
+    'in a loop; every call goes engine → roam:gpu → process channel → the process\'s one gpu service → scheduler → cpu device',
+    '(9 kernels, ~20 synchronous host calls). The guest threads are handed no port, as in the gateway\'s workers.', '');
   out.push('| policy | calls/s | ratio vs fcfs | avg batch | device utilization (last window) |', '|---|---|---|---|---|');
   out.push(`| share | ${share.callsPerSec.toFixed(0)} | ${(share.callsPerSec / fcfs.callsPerSec).toFixed(2)}× | ${share.avgBatch.toFixed(2)} | ${pct(share.utilization)} |`);
   out.push(`| fcfs (baseline) | ${fcfs.callsPerSec.toFixed(0)} | 1.00× | ${fcfs.avgBatch.toFixed(2)} | ${pct(fcfs.utilization)} |`, '');
@@ -122,4 +129,5 @@ if (!values['no-e2e']) {
   });
   out.push('');
 }
+out.push(`Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`, '');
 console.log(out.join('\n'));

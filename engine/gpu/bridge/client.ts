@@ -101,6 +101,11 @@ export class GpuService {
     });
   }
 
+  /** Tells the service a thread exited, so it frees what that thread's clients held. */
+  threadExited(threadId: number): void {
+    this.worker.postMessage({ exited: threadId });
+  }
+
   async close(): Promise<void> {
     const done = new Promise((r) => this.worker.once('exit', r));
     this.worker.ref(); // unref'd while idle; waiting for its exit must keep the process alive
@@ -112,7 +117,7 @@ export class GpuService {
 
 let shared: GpuService | undefined;
 
-/** The process-wide service's options (device from ROAM_GPU_DEVICE=cpu|webgpu, default auto). */
+/** The process-wide service's options: ROAM_GPU_DEVICE=cpu|webgpu (default auto), ROAM_GPU_THREADS (cpu device threads). */
 function sharedOptions(): ServiceOptions {
   const env = process.env.ROAM_GPU_DEVICE;
   const threads = Number(process.env.ROAM_GPU_THREADS) || undefined;
@@ -123,9 +128,10 @@ function sharedOptions(): ServiceOptions {
  * The process-wide service, on the main thread, started on first use (by a guest of this thread, or
  * by a worker thread asking over the boot channel). Only the main thread owns it.
  */
-export function sharedGpuService(): GpuService {
+export function sharedGpuService(options: Partial<ServiceOptions> = {}): GpuService {
   if (!isMainThread) throw new RoamError('E_GPU', 'the process-wide gpu service lives on the main thread; worker threads use connectProcessChannel()');
-  return (shared ??= new GpuService(sharedOptions()));
+  // `options` apply when this call starts it (benchmarks pick the policy); close() lets a later call start another.
+  return (shared ??= new GpuService({ ...sharedOptions(), ...options, shared: true }));
 }
 
 /** Statistics of the process-wide gpu service, or undefined when nothing has used the gpu yet. */
@@ -139,6 +145,12 @@ if (isMainThread) {
   const boot = new BroadcastChannel(CHANNEL.boot);
   boot.unref();
   boot.onmessage = () => void sharedGpuService();
+  // A worker that exits (or is terminated by a watchdog) frees nothing itself: tell the service.
+  // Covers workers created by this thread (the gateway's and host pool's pools are).
+  process.on('worker', (w: Worker) => {
+    const id = w.threadId;
+    w.once('exit', () => shared?.threadExited(id));
+  });
 }
 
 let seq = 0;

@@ -54,39 +54,78 @@ function serve(port: MessagePort): void {
   });
 }
 
+interface ChannelClient {
+  thread: number;
+  requests: BroadcastChannel;
+  replies: BroadcastChannel;
+  flag: Int32Array;
+  /** Buffers this client created and still holds (id → function), freed if its thread exits. */
+  buffers: Map<number, string>;
+}
+
+/** Keeps a client's buffer list in step with a request it made. */
+function track(c: ChannelClient, m: Request, r: Reply): void {
+  if (!r.ok) return;
+  const a = m.args as any[];
+  if (m.op === 'create') c.buffers.set(r.value as number, a[0]);
+  else if (m.op === 'destroy') c.buffers.delete(a[1]);
+  else if (m.op === 'release') for (const id of a[1] as number[]) c.buffers.delete(id);
+}
+
+const channelClients = new Map<string, ChannelClient>();
+
 /**
  * The process channel: any thread reaches this service without being handed a port (gateway and
- * host-pool workers). A client says hello with its name; it then has a request and a reply channel
- * of its own.
+ * host-pool workers). A client says hello with its name (`pid:threadId:n`); it then has a request
+ * and a reply channel of its own.
  */
 function serveProcessChannel(): void {
-  const clients = new Map<string, { replies: BroadcastChannel; flag: Int32Array }>();
   const hello = new BroadcastChannel(CHANNEL.hello);
   hello.unref();
   hello.onmessage = (ev) => {
     const m = (ev as { data: Hello }).data;
     if (!m.hello) return;
-    let c = clients.get(m.hello);
+    let c = channelClients.get(m.hello);
     if (!c) {
       const names = CHANNEL.client(m.hello);
-      const requests = new BroadcastChannel(names.requests);
-      c = { replies: new BroadcastChannel(names.replies), flag: new Int32Array(m.flag) };
-      const client = c;
-      requests.onmessage = async (e) => {
-        client.replies.postMessage(await handle((e as { data: Request }).data));
+      const client: ChannelClient = (c = { thread: Number(m.hello.split(':')[1]), requests: new BroadcastChannel(names.requests), replies: new BroadcastChannel(names.replies), flag: new Int32Array(m.flag), buffers: new Map() });
+      client.requests.onmessage = async (e) => {
+        const req = (e as { data: Request }).data;
+        const r = await handle(req);
+        track(client, req, r);
+        client.replies.postMessage(r);
         wake(client.flag);
       };
-      for (const ch of [requests, c.replies]) ch.unref();
-      clients.set(m.hello, c);
+      for (const ch of [client.requests, client.replies]) ch.unref();
+      channelClients.set(m.hello, client);
     }
     c.replies.postMessage({ id: 0, ok: true, value: 'welcome' } satisfies Reply);
     wake(c.flag);
   };
 }
 
+/**
+ * A thread exited (the main thread watches its workers): free what its clients still held. A
+ * terminated worker (watchdog, crash) runs no cleanup of its own, and its buffers would otherwise
+ * count against the function's memory cap for good.
+ */
+async function threadExited(thread: number): Promise<void> {
+  const host = await hostReady.catch(() => undefined);
+  for (const [name, c] of channelClients) {
+    if (c.thread !== thread) continue;
+    const byFn = new Map<string, number[]>();
+    for (const [id, fn] of c.buffers) byFn.set(fn, [...(byFn.get(fn) ?? []), id]);
+    for (const [fn, ids] of byFn) host?.release(fn, ids);
+    c.requests.close();
+    c.replies.close();
+    channelClients.delete(name);
+  }
+}
+
 if (opts.shared) serveProcessChannel();
 
-parentPort!.on('message', (m: { port?: MessagePort; close?: boolean }) => {
+parentPort!.on('message', (m: { port?: MessagePort; close?: boolean; exited?: number }) => {
   if (m.port) serve(m.port);
+  if (m.exited !== undefined) void threadExited(m.exited);
   if (m.close) void hostReady.then((h) => h.close(), () => {}).finally(() => process.exit(0));
 });
