@@ -39,15 +39,19 @@ export async function endToEnd(bundles: Record<string, Uint8Array>, policy: 'sha
   const stop = new SharedArrayBuffer(4);
   const flag = new Int32Array(stop);
   const input = new Uint8Array(samples(rows).buffer);
+  const ready: Promise<void>[] = [];
   const runs = Object.entries(bundles).flatMap(([name, bundle]) => Array.from({ length: threads }, () => {
     const w = new Worker(new URL('./guest-thread.mjs', import.meta.url), { workerData: { bundle, input, stop } });
+    ready.push(new Promise((resolve, reject) => (w.once('message', () => resolve()), w.once('error', reject))));
     return new Promise<{ name: string; lat: number[] }>((resolve, reject) => {
-      w.once('message', (m: { lat: number[] }) => resolve({ name, lat: m.lat }));
+      w.on('message', (m: { lat?: number[] }) => m.lat && resolve({ name, lat: m.lat }));
       w.once('error', reject);
       w.once('exit', (code) => reject(new Error(`guest thread for ${name} exited (code ${code}) before reporting`)));
     });
   }));
-  await new Promise((r) => setTimeout(r, 2000)); // threads start, warm up
+  // Every thread started and made its first call (slow on a loaded machine), then a second to settle.
+  await Promise.all(ready);
+  await new Promise((r) => setTimeout(r, 1000));
   const base = await service.stats();
   Atomics.store(flag, 0, 1);
   const t0 = performance.now();

@@ -9,6 +9,7 @@ const { bundle, input, stop } = workerData;
 const flag = new Int32Array(stop);
 const d = new Engine().deploy(bundle);
 d.invoke('infer', input); // warm: weights uploaded, JIT
+parentPort.postMessage({ ready: true });
 const lat = [];
 let counting = false;
 while (Atomics.load(flag, 0) !== 2) {
