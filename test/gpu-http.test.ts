@@ -2,6 +2,7 @@
 // worker threads, the gpu service on its main thread; /v1/stats and /metrics report per function.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
 import { samples } from '../functions/mlp/model.ts';
@@ -10,13 +11,24 @@ import { bundleOf, ROOT } from './helpers/build.ts';
 const TOKEN = 'gpu-secret';
 let server: ChildProcess;
 let url: string;
+/** The server's stderr, shown if a request fails. */
+let serverErr = '';
 const auth = { authorization: `Bearer ${TOKEN}` };
+// Idle connections close on our side after 1 s, well before the server's 5 s keep-alive timeout: a
+// slow step (building the bundle on a loaded machine) must not leave a socket the server is closing.
+const agent = new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 });
+
+async function http(method: 'GET' | 'PUT' | 'POST', path: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const r = await request(url + path, { method, headers, dispatcher: agent, ...(body ? { body: Buffer.from(body) } : {}) });
+  return { status: r.statusCode, text: await r.body.text() };
+}
 
 beforeAll(async () => {
   server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '2'], {
     env: { ...process.env, ROAM_TOKEN: TOKEN, ROAM_GPU_DEVICE: 'cpu', ROAM_GPU_THREADS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  server.stderr!.on('data', (c) => (serverErr += c));
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
     server.stdout!.on('data', (c) => {
@@ -27,16 +39,18 @@ beforeAll(async () => {
     server.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
   });
 });
-afterAll(() => {
+afterAll(async () => {
+  await agent.close();
   server?.kill('SIGKILL');
+  if (serverErr.trim()) console.log(`roam serve stderr:\n${serverErr.slice(-4000)}`);
 });
 
 async function deploy(bytes: Uint8Array, name: string): Promise<void> {
-  const r = await fetch(`${url}/v1/bundles/${name}`, { method: 'PUT', headers: auth, body: Buffer.from(bytes) as unknown as BodyInit });
-  expect(r.status, await r.clone().text()).toBe(201);
+  const r = await http('PUT', `/v1/bundles/${name}`, bytes, auth);
+  expect(r.status, r.text).toBe(201);
 }
 
-const stats = async () => (await (await fetch(`${url}/v1/stats`, { headers: auth })).json()) as { gpu: any };
+const stats = async () => JSON.parse((await http('GET', '/v1/stats', undefined, auth)).text) as { gpu: any };
 
 describe('gpu statistics over HTTP (roam serve)', () => {
   it('reports no gpu before any function used it', async () => {
@@ -50,7 +64,7 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } }), 'mlp-low');
     const body = new Uint8Array(samples(4, 3).buffer);
     // Concurrent calls: both gateway worker threads run guests against the one gpu service.
-    const calls = await Promise.all(Array.from({ length: 24 }, (_, i) => fetch(`${url}/fn/${i % 2 ? 'predict-low' : 'predict'}/`, { method: 'POST', body: Buffer.from(body) as unknown as BodyInit }).then(async (r) => [r.status, await r.json()])));
+    const calls = await Promise.all(Array.from({ length: 24 }, (_, i) => http('POST', `/fn/${i % 2 ? 'predict-low' : 'predict'}/`, body).then((r) => [r.status, JSON.parse(r.text)])));
     for (const [status, json] of calls) {
       expect(status).toBe(200);
       expect(json).toMatchObject({ device: 'cpu' });
@@ -72,7 +86,7 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     }
     expect(gpu.counters.liveBytes).toBe(fn('default/mlp').memoryBytes + fn('default/mlp-low').memoryBytes);
 
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = (await http('GET', '/metrics')).text;
     expect(metrics).toMatch(/^roam_gpu_share\{function="default\/mlp"\} 0\.5$/m);
     expect(metrics).toMatch(/^roam_gpu_share\{function="default\/mlp-low"\} 0\.2$/m);
     expect(metrics).toMatch(/^roam_gpu_dispatches_completed\{function="default\/mlp"\} 108$/m);
