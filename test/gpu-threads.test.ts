@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
 import { sharedGpuService, sharedGpuStats } from '../engine/gpu/bridge/client.ts';
 import { reference, samples, weights } from '../functions/mlp/model.ts';
-import { bundleOf } from './helpers/build.ts';
+import { join } from 'node:path';
+import { cachedBuild } from '../engine/places/cached-build.ts';
+import { ROOT } from './helpers/build.ts';
 
 process.env.ROAM_GPU_DEVICE = 'cpu';
 process.env.ROAM_GPU_THREADS = '2';
@@ -22,9 +24,9 @@ function start<T>(data: Record<string, unknown>): { worker: Worker; first: Promi
 }
 const thread = <T>(data: Record<string, unknown>): Promise<T> => start<T>(data).first;
 
-/** functions/mlp under another name and gpu quota (same code, manifest rewritten). */
+/** functions/mlp under another name and gpu quota (same code, manifest rewritten); built once, cached by mtime (asc is slow). */
 async function variant(name: string, share: number): Promise<Uint8Array> {
-  const b = readBundle(await bundleOf('functions/mlp'));
+  const b = readBundle(await cachedBuild(join(ROOT, 'functions/mlp')));
   return embedManifest(b.bytes, { ...b.manifest, name, gpu: { share, memoryMiB: 16 } });
 }
 
