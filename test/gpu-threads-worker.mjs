@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 register();
 const { Engine } = await import('../engine/index.ts');
-const { sharedGpuClient } = await import('../engine/gpu/bridge/client.ts');
+const { sharedGpuClient } = await import('../engine/gpu/bridge/process-channel.ts');
 const { Kernel } = await import('../engine/gpu/kernels/table.ts');
 const w = workerData;
 

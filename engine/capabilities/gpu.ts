@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { RoamError } from '../errors.ts';
 import type { Capability, GuestContext } from './capability.ts';
-import { GpuClient, sharedGpuClient } from '../gpu/bridge/client.ts';
+import { GpuClient } from '../gpu/bridge/client.ts';
+import { sharedGpuClient } from '../gpu/bridge/process-channel.ts';
 import type { GpuFunctionQuota } from '../gpu/host.ts';
 
 /** Quota for a bundle that declares the `gpu` capability without a `gpu` section. */

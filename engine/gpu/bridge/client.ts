@@ -1,4 +1,4 @@
-import { BroadcastChannel, isMainThread, MessageChannel, receiveMessageOnPort, threadId, Worker, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread, MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { RoamError } from '../../errors.ts';
 import type { GpuStats } from '../host.ts';
 import { CHANNEL, type Op, type Ops, type Reply, type Request, type ServiceOptions } from './protocol.ts';
@@ -7,7 +7,7 @@ import { CHANNEL, type Op, type Ops, type Reply, type Request, type ServiceOptio
  * Where a client's requests go and its replies arrive. `replies` may be a BroadcastChannel: Node's
  * receiveMessageOnPort accepts one, though its typings say MessagePort.
  */
-interface Link {
+export interface Link {
   send(m: Request): void;
   replies: MessagePort;
 }
@@ -49,7 +49,7 @@ export class GpuClient {
 /**
  * The gpu service: one worker thread that owns the device and the scheduler. Threads reach it through
  * a port (`connect()` here, `port()` to hand to a worker) or, for the process-wide service, through
- * the process channel (`connectProcessChannel()`), which needs no port.
+ * the process channel (process-channel.ts), which needs no port.
  */
 export class GpuService {
   private readonly worker: Worker;
@@ -129,7 +129,7 @@ function sharedOptions(): ServiceOptions {
  * by a worker thread asking over the boot channel). Only the main thread owns it.
  */
 export function sharedGpuService(options: Partial<ServiceOptions> = {}): GpuService {
-  if (!isMainThread) throw new RoamError('E_GPU', 'the process-wide gpu service lives on the main thread; worker threads use connectProcessChannel()');
+  if (!isMainThread) throw new RoamError('E_GPU', 'the process-wide gpu service lives on the main thread; worker threads use sharedGpuClient() (process-channel.ts)');
   // `options` apply when this call starts it (benchmarks pick the policy); close() lets a later call start another.
   return (shared ??= new GpuService({ ...sharedOptions(), ...options, shared: true }));
 }
@@ -151,50 +151,4 @@ if (isMainThread) {
     const id = w.threadId;
     w.once('exit', () => shared?.threadExited(id));
   });
-}
-
-let seq = 0;
-
-/**
- * A synchronous client of the process-wide service from any thread, without a port: requests go over
- * the process channel, replies over a channel named for this client. Introduces itself until the
- * service answers (asking the main thread to start it meanwhile) or `timeoutMs` passes.
- */
-export function connectProcessChannel(timeoutMs = 60_000): GpuClient {
-  const name = `${process.pid}:${threadId}:${seq++}`;
-  const ch = CHANNEL.client(name);
-  const replies = new BroadcastChannel(ch.replies);
-  const requests = new BroadcastChannel(ch.requests);
-  const hello = new BroadcastChannel(CHANNEL.hello);
-  const boot = new BroadcastChannel(CHANNEL.boot);
-  for (const c of [replies, requests]) c.unref();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (let attempt = 0; ; attempt++) {
-      Atomics.store(flag, 0, 0);
-      hello.postMessage({ flag: flag.buffer, hello: name });
-      if (attempt % 5 === 0) boot.postMessage('start');
-      Atomics.wait(flag, 0, 0, 200);
-      let m: { message: Reply } | undefined;
-      while ((m = receiveMessageOnPort(replies as unknown as MessagePort) as typeof m)) if (m!.message.id === 0) break;
-      if (m) break;
-      if (Date.now() > deadline) {
-        throw new RoamError('E_GPU_NO_SERVICE', `no gpu service answered within ${timeoutMs} ms: the process's main thread must load the engine (it starts the service when a worker asks)`);
-      }
-    }
-  } finally {
-    // Shared channels are closed at once: a channel object nobody reads would still receive every
-    // other thread's hellos. Welcomes to repeated hellos arrive with id 0; GpuClient skips them.
-    hello.close();
-    boot.close();
-  }
-  return new GpuClient({ send: (m) => requests.postMessage(m), replies: replies as unknown as MessagePort }, flag);
-}
-
-let processClient: GpuClient | undefined;
-
-/** This thread's client of the process-wide service: over a port on the main thread, the process channel elsewhere. */
-export function sharedGpuClient(): GpuClient {
-  return isMainThread ? sharedGpuService().connect() : (processClient ??= connectProcessChannel());
 }
