@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { buildProject } from '../../engine/build/assemblyscript.ts';
-import { GpuService } from '../../engine/gpu/bridge/client.ts';
+import { sharedGpuService } from '../../engine/gpu/bridge/client.ts';
 import { samples } from '../../functions/mlp/model.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -34,26 +34,29 @@ export interface E2eResult {
 
 /** Runs `threads` guest threads per function for `seconds` against one service with `policy`. */
 export async function endToEnd(bundles: Record<string, Uint8Array>, policy: 'share' | 'fcfs', seconds: number, threads: number, rows: number): Promise<E2eResult> {
-  const service = new GpuService({ device: 'cpu', policy, windowMs: 1000 });
+  // The process-wide service: guest threads reach it over the process channel, as gateway workers do.
+  const service = sharedGpuService({ device: 'cpu', policy, windowMs: 1000 });
   const stop = new SharedArrayBuffer(4);
   const flag = new Int32Array(stop);
   const input = new Uint8Array(samples(rows).buffer);
+  const ready: Promise<void>[] = [];
   const runs = Object.entries(bundles).flatMap(([name, bundle]) => Array.from({ length: threads }, () => {
-    const port = service.port();
-    const w = new Worker(new URL('./guest-thread.mjs', import.meta.url), { workerData: { port, bundle, input, stop }, transferList: [port] });
+    const w = new Worker(new URL('./guest-thread.mjs', import.meta.url), { workerData: { bundle, input, stop } });
+    ready.push(new Promise((resolve, reject) => (w.once('message', () => resolve()), w.once('error', reject))));
     return new Promise<{ name: string; lat: number[] }>((resolve, reject) => {
-      w.once('message', (m: { lat: number[] }) => resolve({ name, lat: m.lat }));
+      w.on('message', (m: { lat?: number[] }) => m.lat && resolve({ name, lat: m.lat }));
       w.once('error', reject);
       w.once('exit', (code) => reject(new Error(`guest thread for ${name} exited (code ${code}) before reporting`)));
     });
   }));
-  await new Promise((r) => setTimeout(r, 2000)); // threads start, warm up
-  const client = service.connect();
-  const base = client.call('stats');
+  // Every thread started and made its first call (slow on a loaded machine), then a second to settle.
+  await Promise.all(ready);
+  await new Promise((r) => setTimeout(r, 1000));
+  const base = await service.stats();
   Atomics.store(flag, 0, 1);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const st = client.call('stats');
+  const st = await service.stats();
   const elapsed = (performance.now() - t0) / 1000;
   Atomics.store(flag, 0, 2);
   const results = await Promise.all(runs);

@@ -1,14 +1,15 @@
-// One guest thread of the end-to-end gpu benchmark: an Engine running an mlp bundle whose roam:gpu
-// uses the main thread's gpu service, calling `infer` until told to stop; reports calls and latencies.
+// One guest thread of the end-to-end gpu benchmark: an Engine (default capabilities) running an mlp
+// bundle whose roam:gpu reaches the process's gpu service over the process channel (no port), calling
+// `infer` until told to stop; reports calls and latencies.
 import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 register();
 const { Engine } = await import('../../engine/index.ts');
-const { gpuCapabilityOverPort } = await import('../../engine/capabilities/gpu.ts');
-const { port, bundle, input, stop } = workerData;
+const { bundle, input, stop } = workerData;
 const flag = new Int32Array(stop);
-const d = new Engine({ capabilities: [gpuCapabilityOverPort(port)] }).deploy(bundle);
+const d = new Engine().deploy(bundle);
 d.invoke('infer', input); // warm: weights uploaded, JIT
+parentPort.postMessage({ ready: true });
 const lat = [];
 let counting = false;
 while (Atomics.load(flag, 0) !== 2) {

@@ -39,6 +39,8 @@ export interface GpuQuota {
   /** Share of device time per window, 0 < share ≤ 1. */
   share: number;
   memoryMiB: number;
+  /** Latency target, ms: the gpu scheduler batches this function's dispatches only within it (default 20). */
+  latencyMs?: number;
 }
 
 export interface Manifest {
@@ -149,7 +151,13 @@ export function validateManifest(raw: unknown): Manifest {
     if (!isObj(raw.gpu)) bad('gpu must be an object');
     const share = raw.gpu.share;
     if (typeof share !== 'number' || !(share > 0 && share <= 1)) bad('gpu.share must be a number in (0, 1]');
+    for (const k of Object.keys(raw.gpu)) if (!['share', 'memoryMiB', 'latencyMs'].includes(k)) bad(`gpu.${k} is not a gpu quota field (share, memoryMiB, latencyMs)`);
     gpu = { share, memoryMiB: posInt(raw.gpu.memoryMiB, 'gpu.memoryMiB', 1 << 20) };
+    const lat = raw.gpu.latencyMs;
+    if (lat !== undefined) {
+      if (typeof lat !== 'number' || !(lat > 0 && lat <= 60_000)) bad('gpu.latencyMs must be a number of milliseconds in (0, 60000]');
+      gpu.latencyMs = lat;
+    }
     if (!capabilities.includes('gpu')) capabilities.push('gpu');
   }
   const chains = raw.chains === undefined ? undefined : validateChains(raw.chains);

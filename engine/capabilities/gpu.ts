@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { RoamError } from '../errors.ts';
 import type { Capability, GuestContext } from './capability.ts';
-import { GpuClient, sharedGpuService } from '../gpu/bridge/client.ts';
+import { GpuClient } from '../gpu/bridge/client.ts';
+import { sharedGpuClient } from '../gpu/bridge/process-channel.ts';
 import type { GpuFunctionQuota } from '../gpu/host.ts';
 
 /** Quota for a bundle that declares the `gpu` capability without a `gpu` section. */
@@ -26,11 +27,12 @@ const orphans = new FinalizationRegistry<{ client: GpuClient; fn: string; ids: S
 
 /**
  * roam:gpu — device buffers, copies and kernels (guest-sdk/assembly/gpu.ts), on the device and
- * under the quota of the process's gpu service. The function's identity for quotas is
+ * under the quota of the process's one gpu service, whichever thread the guest runs on (worker
+ * threads reach it over the process channel, see gpu/bridge/client.ts). The function's identity for quotas is
  * `tenant/bundle`. Errors trap the call with a clear RoamError (E_GPU_*), after this instance's
  * buffers are freed (the pool replaces a trapped instance).
  */
-export function createGpuCapability(connect: () => GpuClient = () => sharedGpuService().connect()): Capability {
+export function createGpuCapability(connect: () => GpuClient = sharedGpuClient): Capability {
   return {
     name: 'gpu',
     module: 'roam:gpu',
@@ -120,7 +122,7 @@ export function createGpuCapability(connect: () => GpuClient = () => sharedGpuSe
  */
 export function gpuCapabilityOverPort(port: MessagePort): Capability {
   let client: GpuClient | undefined;
-  return createGpuCapability(() => (client ??= new GpuClient(port)));
+  return createGpuCapability(() => (client ??= GpuClient.overPort(port)));
 }
 
 /** The capability on the process-wide gpu service (started on a guest's first gpu call). */

@@ -1,3 +1,5 @@
+import { RoamError } from '../errors.ts';
+
 /** What `roam gpu info` and outputs print about a device. */
 export interface DeviceInfo {
   kind: 'cpu' | 'webgpu';
@@ -54,4 +56,59 @@ export interface GpuDevice {
    */
   run(batch: DeviceDispatch[]): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * Device buffer ids, sizes and the leak counters, the same for every device; `B` is the device's
+ * own buffer object (SharedArrayBuffer, GPUBuffer).
+ */
+export class BufferTable<B> {
+  readonly counters: DeviceCounters = { liveBuffers: 0, liveBytes: 0, buffersCreated: 0, buffersDestroyed: 0, batches: 0, dispatches: 0 };
+  private readonly buffers = new Map<number, { buf: B; bytes: number }>();
+  private nextId = 1;
+
+  /** Size a device allocates for `bytes`: whole f32s, at least one. */
+  static size(bytes: number): number {
+    return Math.max(4, Math.ceil(bytes / 4) * 4);
+  }
+
+  add(buf: B, bytes: number): number {
+    const id = this.nextId++;
+    this.buffers.set(id, { buf, bytes });
+    this.counters.liveBuffers++;
+    this.counters.liveBytes += bytes;
+    this.counters.buffersCreated++;
+    return id;
+  }
+
+  /** Forgets a buffer; returns it so the device can free it (undefined if unknown). */
+  remove(id: number): B | undefined {
+    const e = this.buffers.get(id);
+    if (!e) return undefined;
+    this.buffers.delete(id);
+    this.counters.liveBuffers--;
+    this.counters.liveBytes -= e.bytes;
+    this.counters.buffersDestroyed++;
+    return e.buf;
+  }
+
+  bytes(id: number): number | undefined {
+    return this.buffers.get(id)?.bytes;
+  }
+
+  get(id: number): B {
+    const e = this.buffers.get(id);
+    if (!e) throw new RoamError('E_GPU_BUFFER', `device buffer ${id} does not exist`);
+    return e.buf;
+  }
+
+  ids(): number[] {
+    return [...this.buffers.keys()];
+  }
+
+  /** Counts a batch the device ran. */
+  ran(dispatches: number): void {
+    this.counters.batches++;
+    this.counters.dispatches += dispatches;
+  }
 }

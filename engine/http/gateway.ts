@@ -22,6 +22,7 @@ import { errorBody, httpStatus } from './errors.ts';
 import { Executor } from './executor.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import { Registry, type DeployedBundle } from './registry.ts';
 import type { PlanDef, RunResult } from './task.ts';
 
@@ -71,6 +72,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
   const scheduler = new FairScheduler(executor.threads * 2, tenants);
   const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
+  registerGpuMetrics(metrics.registry); // gpu hook: the process's shared gpu service (engine/gpu/metrics.ts)
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
   const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads, opts.timeoutMs ?? 10_000);
   await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
@@ -176,6 +178,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
         tenants: scheduler.stats(),
         bundles: Object.fromEntries(registry.list().filter((b) => p.tenant === null || b.manifest.tenant === p.tenant).map((b) => [b.name, perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
+        gpu: await gpuStatsForServer(p.tenant), // gpu hook: fairness and utilisation per function (engine/gpu/metrics.ts)
       });
     }
     throw new RoamError(parts.length > 4 || !['bundles', 'chains', 'stats'].includes(kind ?? '') ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);

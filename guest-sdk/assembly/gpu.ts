@@ -2,6 +2,8 @@
 // Buffers hold f32 data from byte 0; kernels check every shape against the buffers' sizes.
 // Errors (out-of-range dispatch, over the memory cap, bad WGSL) trap the call with a clear
 // message and the host frees this instance's buffers.
+// Manifest: "gpu": { "share": 0.3, "memoryMiB": 64, "latencyMs": 20 } — time share, memory cap, and the
+// latency target within which the host batches this function's concurrent same-shape kernels.
 @external("roam:gpu", "device_kind")
 declare function host_device_kind(): i32;
 @external("roam:gpu", "buffer_create")

@@ -1,24 +1,37 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread, MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { RoamError } from '../../errors.ts';
 import type { GpuStats } from '../host.ts';
-import type { Op, Ops, Reply, ServiceOptions } from './protocol.ts';
+import { CHANNEL, type Op, type Ops, type Reply, type Request, type ServiceOptions } from './protocol.ts';
+
+/**
+ * Where a client's requests go and its replies arrive. `replies` may be a BroadcastChannel: Node's
+ * receiveMessageOnPort accepts one, though its typings say MessagePort.
+ */
+export interface Link {
+  send(m: Request): void;
+  replies: MessagePort;
+}
 
 /** A synchronous connection to the gpu service: the calling thread blocks until the reply. */
 export class GpuClient {
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
 
-  constructor(private readonly port: MessagePort, private readonly timeoutMs = 60_000) {
-    port.postMessage({ flag: this.flag.buffer });
+  constructor(private readonly link: Link, private readonly flag: Int32Array, private readonly timeoutMs = 60_000) {}
+
+  /** A client on a port from `GpuService.port()`. */
+  static overPort(port: MessagePort, timeoutMs?: number): GpuClient {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    port.postMessage({ flag: flag.buffer });
+    return new GpuClient({ send: (m) => port.postMessage(m), replies: port }, flag, timeoutMs);
   }
 
   call<O extends Op>(op: O, ...args: Ops[O]['args']): Ops[O]['result'] {
     const id = this.nextId++;
     Atomics.store(this.flag, 0, 0);
-    this.port.postMessage({ id, op, args });
+    this.link.send({ id, op, args });
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const m = receiveMessageOnPort(this.port) as { message: Reply } | undefined;
+      const m = receiveMessageOnPort(this.link.replies) as { message: Reply } | undefined;
       if (m) {
         const r = m.message;
         if (r.id !== id) continue; // a stale reply from a call that timed out
@@ -34,12 +47,14 @@ export class GpuClient {
 }
 
 /**
- * The gpu service: one worker thread that owns the device and the scheduler for this process.
- * Every thread that runs guests gets its own port (`connect()`, or `port()` to hand to a worker).
+ * The gpu service: one worker thread that owns the device and the scheduler. Threads reach it through
+ * a port (`connect()` here, `port()` to hand to a worker) or, for the process-wide service, through
+ * the process channel (process-channel.ts), which needs no port.
  */
 export class GpuService {
   private readonly worker: Worker;
   private local: GpuClient | undefined;
+  private async: { port: MessagePort; next: number; waiting: Map<number, (r: Reply) => void> } | undefined;
   /** Set if the service thread died; its clients then time out (E_GPU_TIMEOUT). */
   failure: Error | undefined;
 
@@ -54,16 +69,41 @@ export class GpuService {
     });
   }
 
-  /** A port for another thread; wrap it there with `new GpuClient(port)`. */
+  /** A port for another thread; wrap it there with `GpuClient.overPort(port)`. */
   port(): MessagePort {
     const { port1, port2 } = new MessageChannel();
     this.worker.postMessage({ port: port2 }, [port2]);
     return port1;
   }
 
-  /** This thread's client. */
+  /** This thread's synchronous client. */
   connect(): GpuClient {
-    return (this.local ??= new GpuClient(this.port()));
+    return (this.local ??= GpuClient.overPort(this.port()));
+  }
+
+  /** Statistics without blocking this thread (for servers: `/v1/stats`, `/metrics`). */
+  stats(): Promise<GpuStats> {
+    if (!this.async) {
+      const port = this.port();
+      port.unref();
+      const a = (this.async = { port, next: 1, waiting: new Map<number, (r: Reply) => void>() });
+      port.on('message', (r: Reply) => a.waiting.get(r.id)?.(r));
+    }
+    const a = this.async;
+    const id = a.next++;
+    return new Promise((resolve, reject) => {
+      a.waiting.set(id, (r) => {
+        a.waiting.delete(id);
+        if (r.ok) resolve(r.value as GpuStats);
+        else reject(new RoamError(r.code, r.message));
+      });
+      a.port.postMessage({ id, op: 'stats', args: [] } satisfies Request);
+    });
+  }
+
+  /** Tells the service a thread exited, so it frees what that thread's clients held. */
+  threadExited(threadId: number): void {
+    this.worker.postMessage({ exited: threadId });
   }
 
   async close(): Promise<void> {
@@ -71,19 +111,44 @@ export class GpuService {
     this.worker.ref(); // unref'd while idle; waiting for its exit must keep the process alive
     this.worker.postMessage({ close: true });
     await done;
+    if (this === shared) shared = undefined;
   }
 }
 
 let shared: GpuService | undefined;
 
-/** Statistics of the process-wide gpu service, or undefined when no guest has used the gpu yet. */
-export function sharedGpuStats(): GpuStats | undefined {
-  return shared?.connect().call('stats');
+/** The process-wide service's options: ROAM_GPU_DEVICE=cpu|webgpu (default auto), ROAM_GPU_THREADS (cpu device threads). */
+function sharedOptions(): ServiceOptions {
+  const env = process.env.ROAM_GPU_DEVICE;
+  const threads = Number(process.env.ROAM_GPU_THREADS) || undefined;
+  return { device: env === 'cpu' || env === 'webgpu' ? env : 'auto', shared: true, ...(threads ? { threads } : {}) };
 }
 
-/** The process-wide service, started on first use. ROAM_GPU_DEVICE=cpu|webgpu picks the device (default auto). */
-export function sharedGpuService(): GpuService {
-  const env = process.env.ROAM_GPU_DEVICE;
-  const device = env === 'cpu' || env === 'webgpu' ? env : 'auto';
-  return (shared ??= new GpuService({ device }));
+/**
+ * The process-wide service, on the main thread, started on first use (by a guest of this thread, or
+ * by a worker thread asking over the boot channel). Only the main thread owns it.
+ */
+export function sharedGpuService(options: Partial<ServiceOptions> = {}): GpuService {
+  if (!isMainThread) throw new RoamError('E_GPU', 'the process-wide gpu service lives on the main thread; worker threads use sharedGpuClient() (process-channel.ts)');
+  // `options` apply when this call starts it (benchmarks pick the policy); close() lets a later call start another.
+  return (shared ??= new GpuService({ ...sharedOptions(), ...options, shared: true }));
+}
+
+/** Statistics of the process-wide gpu service, or undefined when nothing has used the gpu yet. */
+export function sharedGpuStats(): Promise<GpuStats | undefined> {
+  return shared ? shared.stats() : Promise.resolve(undefined);
+}
+
+// Worker threads cannot reach the main thread's objects: they ask over the boot channel and the
+// main thread starts the service (if this module is loaded there, as the engine does).
+if (isMainThread) {
+  const boot = new BroadcastChannel(CHANNEL.boot);
+  boot.unref();
+  boot.onmessage = () => void sharedGpuService();
+  // A worker that exits (or is terminated by a watchdog) frees nothing itself: tell the service.
+  // Covers workers created by this thread (the gateway's and host pool's pools are).
+  process.on('worker', (w: Worker) => {
+    const id = w.threadId;
+    w.once('exit', () => shared?.threadExited(id));
+  });
 }

@@ -24,10 +24,25 @@ export interface Request {
 
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; code: string; message: string };
 
-/** First message on a client's port: the shared flag the service raises when a reply is posted. */
+/**
+ * First message of a client: the shared flag the service raises when a reply is posted. Over the
+ * process channel it also names the client (`hello`, see CHANNEL.client); the service answers id 0.
+ */
 export interface Hello {
   flag: SharedArrayBuffer;
+  hello?: string;
 }
+
+/**
+ * BroadcastChannel names (process-wide: any thread reaches them without being handed a port).
+ * hello: a client introduces itself to the shared service; boot: a worker thread asks the main
+ * thread to start it; then each client has its own pair, so no other thread receives its traffic.
+ */
+export const CHANNEL = {
+  hello: 'roam:gpu:hello',
+  boot: 'roam:gpu:boot',
+  client: (name: string) => ({ requests: `roam:gpu:c2s:${name}`, replies: `roam:gpu:s2c:${name}` }),
+} as const;
 
 export interface ServiceOptions {
   device: 'auto' | 'cpu' | 'webgpu';
@@ -36,4 +51,8 @@ export interface ServiceOptions {
   windowMs?: number;
   /** Scheduler policy (default share; fcfs is the benchmark's baseline). */
   policy?: 'share' | 'fcfs';
+  /** Most dispatches per batch (default 32; 1 turns batching off). */
+  maxBatch?: number;
+  /** Serve the process channel too (only the process-wide service does; others are port-only). */
+  shared?: boolean;
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RoamError } from '../../errors.ts';
-import type { DeviceCounters, DeviceDispatch, DeviceInfo, GpuDevice } from '../device.ts';
+import { BufferTable, type DeviceCounters, type DeviceDispatch, type DeviceInfo, type GpuDevice } from '../device.ts';
 import type { CpuTask } from './executor.ts';
 
 export interface CpuDeviceOptions {
@@ -17,10 +17,8 @@ export interface CpuDeviceOptions {
  */
 export class CpuDevice implements GpuDevice {
   readonly info: DeviceInfo;
-  readonly counters: DeviceCounters = { liveBuffers: 0, liveBytes: 0, buffersCreated: 0, buffersDestroyed: 0, batches: 0, dispatches: 0 };
   private readonly pool: Piscina;
-  private readonly buffers = new Map<number, SharedArrayBuffer>();
-  private nextId = 1;
+  private readonly buffers = new BufferTable<SharedArrayBuffer>();
   private readonly warm: Promise<void>;
 
   constructor(opts: CpuDeviceOptions = {}) {
@@ -38,34 +36,25 @@ export class CpuDevice implements GpuDevice {
     return this.warm;
   }
 
+  get counters(): DeviceCounters {
+    return this.buffers.counters;
+  }
+
   createBuffer(bytes: number): number {
-    // Rounded up to 4 so every buffer is a whole number of f32s.
-    const sab = new SharedArrayBuffer(Math.ceil(bytes / 4) * 4);
-    const id = this.nextId++;
-    this.buffers.set(id, sab);
-    this.counters.liveBuffers++;
-    this.counters.liveBytes += sab.byteLength;
-    this.counters.buffersCreated++;
-    return id;
+    const size = BufferTable.size(bytes);
+    return this.buffers.add(new SharedArrayBuffer(size), size);
   }
 
   destroyBuffer(id: number): void {
-    const sab = this.buffers.get(id);
-    if (!sab) return;
-    this.buffers.delete(id);
-    this.counters.liveBuffers--;
-    this.counters.liveBytes -= sab.byteLength;
-    this.counters.buffersDestroyed++;
+    this.buffers.remove(id); // the SharedArrayBuffer is collected once no task holds it
   }
 
   bufferBytes(id: number): number | undefined {
-    return this.buffers.get(id)?.byteLength;
+    return this.buffers.bytes(id);
   }
 
   private sab(id: number): SharedArrayBuffer {
-    const sab = this.buffers.get(id);
-    if (!sab) throw new RoamError('E_GPU_BUFFER', `device buffer ${id} does not exist`);
-    return sab;
+    return this.buffers.get(id);
   }
 
   async write(id: number, offset: number, data: Uint8Array): Promise<void> {
@@ -86,8 +75,7 @@ export class CpuDevice implements GpuDevice {
 
   async run(batch: DeviceDispatch[]): Promise<number> {
     const task: CpuTask = { jobs: batch.map((d) => ({ kernel: d.kernel, params: d.params, buffers: d.buffers.map((b) => this.sab(b)) })) };
-    this.counters.batches++;
-    this.counters.dispatches += batch.length;
+    this.buffers.ran(batch.length);
     return (await this.pool.run(task)) as number;
   }
 

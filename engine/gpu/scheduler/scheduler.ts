@@ -24,6 +24,8 @@ class Account {
   failed = 0;
   refused = 0;
   totalMs = 0;
+  /** Time dispatches waited in the queue before reaching the device, ms (all time). */
+  queuedMs = 0;
   readonly used: SlidingWindow;
   readonly lat = new LatencyRing();
   constructor(readonly id: string, public quota: Required<FunctionQuota>, windowMs: number) {
@@ -36,8 +38,8 @@ class Account {
  * window (weighted fair: the waiting function with the least used-time / share goes next); a
  * function over its share queues while others under theirs wait, and runs anyway when they don't
  * (work-conserving). Under contention a function holds at most floor(share × slots) + 1 slots at once
- * (the spatial part). Queued dispatches of the same kernel are batched into one device task while
- * the batch's estimated time stays within every member's latency target.
+ * (the spatial part). A function's queued dispatches of the same kernel and shape are batched into
+ * one device task while its oldest waiting one stays within the function's latency target.
  */
 export class GpuScheduler {
   readonly policy: 'share' | 'fcfs';
@@ -71,7 +73,8 @@ export class GpuScheduler {
   /** Adds a function or updates its quota. */
   register(id: string, q: FunctionQuota): void {
     if (!(q.share > 0 && q.share <= 1)) throw new RoamError('E_GPU_QUOTA', `gpu share for '${id}' must be in (0, 1], got ${q.share}`);
-    const quota = { share: q.share, latencyTargetMs: q.latencyTargetMs ?? 20, maxQueue: q.maxQueue ?? 4096 };
+    if (q.latencyMs !== undefined && !(q.latencyMs > 0 && Number.isFinite(q.latencyMs))) throw new RoamError('E_GPU_QUOTA', `gpu latencyMs for '${id}' must be a positive number of ms, got ${q.latencyMs}`);
+    const quota = { share: q.share, latencyMs: q.latencyMs ?? 20, maxQueue: q.maxQueue ?? 4096 };
     const a = this.accounts.get(id);
     if (a) a.quota = quota;
     else this.accounts.set(id, new Account(id, quota, this.windowMs));
@@ -98,7 +101,7 @@ export class GpuScheduler {
   }
 
   private estimate(kernel: number, work: number): number {
-    return (this.msPerWork.get(kernel) ?? 1e-6) * work;
+    return (this.msPerWork.get(kernel) ?? 0) * work;
   }
 
   private key(a: Account, now: number): number {
@@ -142,34 +145,30 @@ export class GpuScheduler {
   }
 
   /**
-   * Takes the head job of `a` and same-kernel jobs queued behind it. Other functions' jobs ride
-   * along only while that leaves them no further ahead (used / share) than `a` will be, so
-   * batching never buys a function more than its share.
+   * Takes the head job of `a` (its oldest) and its other queued jobs of the same kernel and shape, while
+   * the oldest would still finish within the function's latency target: its wait so far plus the
+   * batch's estimated device time. Only one function's jobs share a batch, so batching never moves
+   * device time between functions. A kernel with no estimate yet runs alone once to get one.
    */
   private gather(a: Account, now: number): Job[] {
     const head = a.queue.shift()!;
     const batch = [head];
-    if (this.maxBatch === 1) return batch;
-    const kernel = head.d.kernel;
-    let target = head.acct.quota.latencyTargetMs;
-    let est = this.estimate(kernel, head.work);
-    const added = new Map<Account, number>([[a, est]]);
-    const sources = [a, ...[...this.accounts.values()].filter((o) => o !== a && o.queue.length)];
-    for (const src of sources) {
-      while (batch.length < this.maxBatch && src.queue.length && src.queue[0]!.d.kernel === kernel) {
-        const j = src.queue[0]!;
-        const t = Math.min(target, j.acct.quota.latencyTargetMs);
-        const je = this.estimate(kernel, j.work);
-        if (est + je > t) break;
-        if (src !== a) {
-          const mine = this.key(src, now) + ((added.get(src) ?? 0) + je) / src.quota.share;
-          if (mine > this.key(a, now) + (added.get(a) ?? 0) / a.quota.share) break;
-        }
-        batch.push(src.queue.shift()!);
-        added.set(src, (added.get(src) ?? 0) + je);
-        est += je;
-        target = t;
+    const perWork = this.msPerWork.get(head.d.kernel);
+    if (this.maxBatch === 1 || perWork === undefined) return batch;
+    const budget = a.quota.latencyMs - (now - head.enqueued);
+    let est = perWork * head.work;
+    // Same-shape jobs anywhere in the queue: queued dispatches are independent (a caller that needs
+    // one's result waits for it before submitting the next), so taking them out of order is safe.
+    for (let i = 0; i < a.queue.length && batch.length < this.maxBatch; ) {
+      const j = a.queue[i]!;
+      if (!sameShape(j.d, head.d)) {
+        i++;
+        continue;
       }
+      const je = perWork * j.work;
+      if (est + je > budget) break;
+      batch.push(...a.queue.splice(i, 1));
+      est += je;
     }
     return batch;
   }
@@ -196,6 +195,7 @@ export class GpuScheduler {
     }
     for (const m of members.keys()) m.inFlight++;
     const t0 = performance.now();
+    for (const j of batch) j.acct.queuedMs += t0 - j.enqueued;
     let error: unknown;
     let ms = 0;
     try {
@@ -275,7 +275,7 @@ export class GpuScheduler {
       functions: [...this.accounts.values()].map((a) => {
         const used = a.used.sum(now);
         return {
-          id: a.id, share: a.quota.share, achievedShare: total > 0 ? used / total : 0, usedMs: used, totalMs: a.totalMs,
+          id: a.id, share: a.quota.share, achievedShare: total > 0 ? used / total : 0, usedMs: used, totalMs: a.totalMs, queuedMs: a.queuedMs, latencyMs: a.quota.latencyMs,
           overQuota: used >= a.quota.share * capacity, queued: a.queue.length, inFlight: a.inFlight,
           submitted: a.submitted, completed: a.completed, failed: a.failed, refused: a.refused,
           p50Ms: a.lat.percentile(50), p99Ms: a.lat.percentile(99),
@@ -291,4 +291,9 @@ export class GpuScheduler {
     for (const a of this.accounts.values()) for (const j of a.queue.splice(0)) j.reject(new RoamError('E_GPU_CLOSED', 'the gpu scheduler was closed'));
     while (this.running > 0) await new Promise<void>((r) => this.drained.push(r));
   }
+}
+
+/** Same kernel, same parameters (shape): what may share a batch. */
+function sameShape(x: DeviceDispatch, y: DeviceDispatch): boolean {
+  return x.kernel === y.kernel && x.params.length === y.params.length && x.params.every((p, i) => p === y.params[i]);
 }

@@ -3,8 +3,11 @@
 export interface FunctionQuota {
   /** Share of device time per window, 0 < share ≤ 1. */
   share: number;
-  /** A batch this function joins may not be estimated to take longer than this (default 20 ms). */
-  latencyTargetMs?: number;
+  /**
+   * Latency target, ms (default 20): this function's same-shape dispatches are batched only while
+   * the oldest of them would still complete within it (wait so far + estimated batch time).
+   */
+  latencyMs?: number;
   /** Dispatches that may wait in the queue before submit refuses (default 4096). */
   maxQueue?: number;
 }
@@ -25,8 +28,11 @@ export interface FunctionStats {
   /** Fraction of the device time used in the window that went to this function. */
   achievedShare: number;
   usedMs: number;
-  /** Device time used since the function was registered. */
+  /** Device time used since the function was registered (busy time). */
   totalMs: number;
+  /** Time its dispatches spent queued before reaching the device, since registration. */
+  queuedMs: number;
+  latencyMs: number;
   overQuota: boolean;
   queued: number;
   inFlight: number;

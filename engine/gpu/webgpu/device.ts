@@ -1,5 +1,5 @@
 import { RoamError } from '../../errors.ts';
-import type { DeviceCounters, DeviceDispatch, DeviceInfo, GpuDevice } from '../device.ts';
+import { BufferTable, type DeviceCounters, type DeviceDispatch, type DeviceInfo, type GpuDevice } from '../device.ts';
 import { KERNELS, USER_KERNEL_BASE } from '../kernels/table.ts';
 import { invocations, SHADERS, WG } from './shaders.ts';
 
@@ -25,10 +25,8 @@ interface Pipeline {
  */
 export class WebGpuDevice implements GpuDevice {
   readonly info: DeviceInfo;
-  readonly counters: DeviceCounters = { liveBuffers: 0, liveBytes: 0, buffersCreated: 0, buffersDestroyed: 0, batches: 0, dispatches: 0 };
-  private readonly buffers = new Map<number, GPUBufferLike>();
+  private readonly buffers = new BufferTable<GPUBufferLike>();
   private readonly pipelines = new Map<number, Pipeline>();
-  private nextBuffer = 1;
   private nextKernel = USER_KERNEL_BASE;
 
   constructor(private readonly device: GPUDeviceLike, adapterName: string, memoryBytes: number) {
@@ -38,35 +36,25 @@ export class WebGpuDevice implements GpuDevice {
 
   async ready(): Promise<void> {}
 
+  get counters(): DeviceCounters {
+    return this.buffers.counters;
+  }
+
   createBuffer(bytes: number): number {
-    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const buf = this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
-    const id = this.nextBuffer++;
-    this.buffers.set(id, buf);
-    this.counters.liveBuffers++;
-    this.counters.liveBytes += size;
-    this.counters.buffersCreated++;
-    return id;
+    const size = BufferTable.size(bytes);
+    return this.buffers.add(this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST }), size);
   }
 
   destroyBuffer(id: number): void {
-    const buf = this.buffers.get(id);
-    if (!buf) return;
-    this.buffers.delete(id);
-    this.counters.liveBuffers--;
-    this.counters.liveBytes -= buf.size;
-    this.counters.buffersDestroyed++;
-    buf.destroy();
+    this.buffers.remove(id)?.destroy();
   }
 
   bufferBytes(id: number): number | undefined {
-    return this.buffers.get(id)?.size;
+    return this.buffers.bytes(id);
   }
 
   private buf(id: number): GPUBufferLike {
-    const b = this.buffers.get(id);
-    if (!b) throw new RoamError('E_GPU_BUFFER', `device buffer ${id} does not exist`);
-    return b;
+    return this.buffers.get(id);
   }
 
   async write(id: number, offset: number, data: Uint8Array): Promise<void> {
@@ -168,14 +156,13 @@ export class WebGpuDevice implements GpuDevice {
     const verr = await this.device.popErrorScope();
     await this.device.queue.onSubmittedWorkDone();
     for (const u of uniforms) u.destroy();
-    this.counters.batches++;
-    this.counters.dispatches += batch.length;
+    this.buffers.ran(batch.length);
     if (verr) throw new RoamError('E_GPU_DISPATCH', `webgpu rejected the dispatch: ${String(verr.message).split('\n')[0]}`);
     return performance.now() - t0;
   }
 
   async close(): Promise<void> {
-    for (const id of [...this.buffers.keys()]) this.destroyBuffer(id);
+    for (const id of this.buffers.ids()) this.destroyBuffer(id);
     this.device.destroy();
   }
 }
