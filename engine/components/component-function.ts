@@ -18,7 +18,9 @@ export interface ComponentOptions {
    * ~16 k hello calls at 512 pages); recycling keeps it under the cap. 0 = never.
    */
   recycleAfterCalls?: number;
-  /** Receives the guest's `log` lines (default: dropped). */
+  /** Largest response body a wasi:http component may write (default unlimited; the gateway passes its body limit). */
+  maxBodyBytes?: number;
+  /** Receives the guest's `log` lines, and a wasi:http component's stdout/stderr lines (default: dropped). */
   onLog?: (line: string, fn: string) => void;
 }
 
@@ -105,7 +107,7 @@ export class ComponentFunction {
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {
-      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName },
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes },
       // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
       resourceLimits: { maxOldGenerationSizeMb: 128 },
       stdout: true,

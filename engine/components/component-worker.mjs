@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 // `modules`: the component's core modules, compiled (with memory capped) once by the parent.
-const { dir, entry, imports: importNames, modules, exportName } = workerData;
+const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes } = workerData;
+const log = (line) => parentPort.postMessage({ t: 'log', line: String(line) });
+// A wasi:http component gets roam's in-memory HTTP host (streams, pollables and the clocks and stdio that
+// hand them out); WASI without resources of its own (wall clock, random) still comes from preview2-shim.
+const httpHost = kind === 'wasi-http' ? (await import('./wasi-http-host.mjs')) : null;
+const ownHost = httpHost?.wasiHttpHost({ log, maxBodyBytes }) ?? {};
 
 const camel = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 const unversioned = (n) => n.replace(/@[^/]*$/, '');
@@ -16,7 +21,8 @@ async function hostImports() {
   let shim;
   for (const full of importNames) {
     const name = unversioned(full);
-    if (name === 'roam:function/log') out[name] = { log: (line) => parentPort.postMessage({ t: 'log', line: String(line) }) };
+    if (ownHost[name]) out[name] = ownHost[name];
+    else if (name === 'roam:function/log') out[name] = { log };
     else if (name === 'roam:function/types') continue;
     else if (name === 'roam:function/regions') {
       // Regions live in the engine's RegionStore in the main thread; not reachable from a worker yet.
@@ -42,7 +48,7 @@ try {
   };
   const exports = await instantiate(getCoreModule, await hostImports());
   handler = exports[exportName] ?? exports[unversioned(exportName)];
-  if (!handler || typeof handler.handle !== 'function') throw new Error(`transpiled component has no '${exportName}' export`);
+  if (typeof handler?.handle !== 'function') throw new Error(`transpiled component has no '${exportName}' export`);
   parentPort.postMessage({ t: 'ready' });
 } catch (e) {
   parentPort.postMessage({ t: 'failed', message: e?.message ?? String(e), code: e?.code });
@@ -50,7 +56,7 @@ try {
 
 parentPort.on('message', ({ id, req }) => {
   try {
-    const res = handler.handle(req);
+    const res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
     const body = res.body instanceof Uint8Array ? res.body : new Uint8Array(res.body);
     parentPort.postMessage({ t: 'reply', id, res: { status: res.status, headers: res.headers, body } }, [body.buffer]);
   } catch (e) {
