@@ -88,7 +88,7 @@ export class Registry {
       if (owner && owner !== name) throw new RoamError('E_CONFLICT', `function '${f.name}' is already served by bundle '${owner}'`);
     }
     this.checkMemory(m, old);
-    const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
+    const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel }) : undefined;
     const module = component ? NO_MODULE : await WebAssembly.compile(prepared!.metered as BufferSource);
     if (persist) this.state?.putBundle(name, hash, bytes);
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
