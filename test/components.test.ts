@@ -183,6 +183,12 @@ describe('roam build for component projects', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'component', manifest: { name: 'hello-wat' }, imports: ['roam:function/log@0.1.0', 'roam:function/types@0.1.0'], exports: ['roam:function/handler@0.1.0'] });
   });
 
+  it('refuses a wasi:http project that uses the fetch event instead of exporting incomingHandler, saying why', async () => {
+    const r = await roam(['build', join(ROOT, 'test/fixtures/components/fetch-event-http')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/exports no 'incomingHandler'.*fetch event .*serves only one request per instance/);
+  });
+
   it('reports a TypeScript syntax error with file and line', async () => {
     const r = await roam(['build', join(ROOT, 'test/fixtures/components/broken-ts')]);
     expect(r.code).not.toBe(0);

@@ -70,10 +70,17 @@ async function bundleJs(projectDir: string, entry: string, world: World): Promis
       target: 'es2022',
       external: ['roam:*', 'wasi:*'],
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
+    const exports = Object.values(r.metafile.outputs)[0]?.exports ?? [];
+    if (world === 'wasi-http' && !exports.includes('incomingHandler')) {
+      // Measured with componentize-js 0.23: a `fetch`-event component answers its first request, then traps.
+      throw new RoamError('E_BUILD', `${entry} exports no 'incomingHandler': for world wasi:http/proxy, export incomingHandler = { handle(request, responseOut) } (see functions/hello-http). StarlingMonkey's fetch event (addEventListener('fetch')) serves only one request per instance (StarlingMonkey issue #247), and roam reuses instances`);
+    }
     return r.outputFiles[0]!.text;
   } catch (e) {
+    if (e instanceof RoamError) throw e;
     const errs = (e as { errors?: Array<{ text: string; location?: { file: string; line: number } }> }).errors;
     const first = errs?.[0];
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
