@@ -4,6 +4,9 @@ import { request } from 'undici';
 import { createGateway, type Gateway } from '../engine/http/gateway.ts';
 import { silentLogger } from '../engine/http/log.ts';
 import { componentOf, faultyWat, watComponent } from './helpers/components.ts';
+import { roam } from './helpers/cli.ts';
+import { ROOT } from './helpers/build.ts';
+import { join } from 'node:path';
 
 const ADMIN = 'admin-secret';
 let gw: Gateway;
@@ -102,5 +105,13 @@ describe('wasi:http components behind the gateway', () => {
     expect(JSON.parse(hang.text)).toMatchObject({ error: 'E_TIMEOUT', message: expect.stringMatching(/time limit of 3000 ms/) });
     expect(await call('GET', '/fn/faulty-http/ok')).toMatchObject({ status: 200, text: 'ok' });
     expect(JSON.parse((await call('GET', '/fn/hello-http/still')).text)).toMatchObject({ greeting: 'hello, still' });
+  }, 300_000);
+
+  it('roam deploy builds a wasi:http project directory, uploads it and reports the watchdog as its time limit', async () => {
+    await componentOf('functions/hello-http'); // the componentize cache the CLI's build reuses
+    const r = await roam(['deploy', join(ROOT, 'functions/hello-http'), '--server', url, '--token', ADMIN]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/deployed hello-http@1\.0\.0 .*functions: hello-http .*component time limit: watchdog \(core module .* could not be metered/);
+    expect(JSON.parse((await call('GET', '/fn/hello-http/cli')).text)).toMatchObject({ greeting: 'hello, cli' });
   }, 300_000);
 });
