@@ -59,8 +59,13 @@ export function meterComponent(dir: string, modules: Record<string, Uint8Array>,
     }
   }
   limit ??= { mode: 'fuel', fuel, metered };
-  if (limit.mode === 'fuel') for (const f of metered) writeFileSync(join(dir, `${f}.fuel-${pages}-${fuel}`), out[f]!);
-  writeFileSync(`${key}.tmp`, JSON.stringify(limit));
-  renameSync(`${key}.tmp`, key);
+  // Each file through a rename, the outcome last: a concurrent deploy never reads a half-written file.
+  const put = (file: string, data: string | Uint8Array) => {
+    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  };
+  if (limit.mode === 'fuel') for (const f of metered) put(join(dir, `${f}.fuel-${pages}-${fuel}`), out[f]!);
+  put(key, JSON.stringify(limit));
   return limit.mode === 'fuel' ? { modules: out, limit } : { modules, limit };
 }
