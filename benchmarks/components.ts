@@ -104,7 +104,7 @@ export async function run(): Promise<string> {
   const watRate = await rate(() => watFn.call(req('ada')), 50_000, 32);
   const watSeq = await rate(() => watFn.call(req('ada')), 10_000, 1);
   const slow = `hello-ts worker stats after the in-process runs: ${JSON.stringify(tsFn.stats)}`;
-  const tl = (f: ComponentFunction) => (f.timeLimit.mode === 'fuel' ? `fuel (${f.timeLimit.metered.length} core module metered)` : 'watchdog (engine/meter could not instrument the engine module)');
+  const tl = (f: ComponentFunction) => (f.timeLimit.mode === 'watchdog' ? 'watchdog (engine/meter could not instrument the engine module)' : f.timeLimit.metered.length === 0 ? 'bounded without fuel: no core module loops (+ watchdog)' : `fuel in ${f.timeLimit.metered.join(', ')} (+ watchdog)`);
   const [tsTl, httpTl, watTl] = [tl(tsFn), tl(httpFn), tl(watFn)];
   await tsFn.close();
   await watFn.close();
