@@ -152,8 +152,12 @@ class IncomingRequest {
   #consumed = false;
   constructor(req) {
     this.#req = req;
-    // Hop-by-hop headers are not the guest's to see (wasi:http forbids them in fields).
-    this.#headers = locked(Fields.fromList(req.headers.filter(([k]) => !FORBIDDEN.has(k.toLowerCase())).map(([k, v]) => [k, enc.encode(v)])));
+    // Hop-by-hop headers (and any that wasi:http fields would refuse) are not the guest's to see.
+    const fields = new Fields();
+    for (const [k, v] of req.headers) {
+      try { fields.append(k, enc.encode(v)); } catch { /* forbidden or invalid: left out */ }
+    }
+    this.#headers = locked(fields);
   }
   method() {
     const m = this.#req.method.toLowerCase();
