@@ -114,12 +114,6 @@ describe('component functions: bad input', () => {
     await expect(ComponentFunction.deploy(broken)).rejects.toMatchObject({ code: 'E_MALFORMED', message: expect.stringMatching(/jco could not transpile/) });
   });
 
-  it('refuses a wasi:http component with the reason (not served yet)', async () => {
-    const wat = '(component (component $c) (instance $i (instantiate $c)) (export "wasi:http/incoming-handler@0.2.3" (instance $i)))';
-    const http = await watComponent(wat, { name: 'http', functions: [{ name: 'http' }] }, true);
-    expect(() => verifyComponent(http)).toThrow(/exports wasi:http\/incoming-handler; roam serves components exporting roam:function\/handler/);
-  });
-
   it('a trapping handler fails its call with E_TRAP and the function keeps serving', async () => {
     const fn = await deploy(await watComponent(faultyWat(), { name: 'faulty', functions: [{ name: 'faulty' }], limits: { memoryPages: 4 } }));
     await expect(fn.call(get('/trap'))).rejects.toMatchObject({ code: 'E_TRAP', message: expect.stringMatching(/unreachable/) });
@@ -127,8 +121,25 @@ describe('component functions: bad input', () => {
     expect(fn.stats).toMatchObject({ traps: 1, workersStarted: 2 });
   });
 
-  it('a hanging handler is stopped by the watchdog (E_TIMEOUT) and the function keeps serving', async () => {
-    const fn = await deploy(await watComponent(faultyWat(), { name: 'faulty', functions: [{ name: 'faulty' }], limits: { memoryPages: 4 } }), { timeLimitMs: 300 });
+  it('an infinite loop in a WAT component runs out of fuel (E_FUEL) and the function keeps serving', async () => {
+    const fn = await deploy(await watComponent(faultyWat(), { name: 'faulty', functions: [{ name: 'faulty' }], limits: { memoryPages: 4, fuel: 1_000_000 } }), { timeLimitMs: 60_000 });
+    expect(fn.timeLimit).toEqual({ mode: 'fuel', fuel: 1_000_000, metered: ['component.core.wasm'] });
+    const spin = fn.call(get('/spin'));
+    const behind = fn.call(get('/queued-behind'));
+    await expect(spin).rejects.toMatchObject({ code: 'E_FUEL', message: expect.stringMatching(/fuel exhausted: component 'faulty' used more than its 1000000 fuel per call/) });
+    await expect(behind).rejects.toMatchObject({ code: 'E_ABORTED' }); // pipelined to the instance the trap poisoned
+    expect(text((await fn.call(get('/fine'))).body)).toBe('ok');
+    expect(fn.stats).toMatchObject({ fuelExhausted: 1, timeouts: 0, traps: 0 });
+  });
+
+  it('the engine-wide fuel cap applies below the manifest', async () => {
+    const fn = await deploy(await watComponent(faultyWat(), { name: 'faulty', functions: [{ name: 'faulty' }], limits: { memoryPages: 4, fuel: 1_000_000 } }), { maxFuel: 5_000 });
+    expect(fn.timeLimit).toMatchObject({ mode: 'fuel', fuel: 5_000 });
+    await expect(fn.call(get('/spin'))).rejects.toMatchObject({ code: 'E_FUEL' });
+  });
+
+  it('a hanging handler whose fuel outlasts the time limit is stopped by the watchdog (E_TIMEOUT) and the function keeps serving', async () => {
+    const fn = await deploy(await watComponent(faultyWat(), { name: 'faulty', functions: [{ name: 'faulty' }], limits: { memoryPages: 4, fuel: 2 ** 31 - 1 } }), { timeLimitMs: 300 });
     const queued = fn.call(get('/fine-but-queued-behind'));
     await expect(fn.call(get('/spin'))).rejects.toMatchObject({ code: 'E_TIMEOUT', message: expect.stringMatching(/time limit of 300 ms/) });
     await expect(queued).resolves.toMatchObject({ status: 200 });
@@ -170,6 +181,12 @@ describe('roam build for component projects', () => {
     const r = await roam(['inspect', join(ROOT, 'tmp', 'cli-hello-wat.wasm'), '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'component', manifest: { name: 'hello-wat' }, imports: ['roam:function/log@0.1.0', 'roam:function/types@0.1.0'], exports: ['roam:function/handler@0.1.0'] });
+  });
+
+  it('refuses a wasi:http project that uses the fetch event instead of exporting incomingHandler, saying why', async () => {
+    const r = await roam(['build', join(ROOT, 'test/fixtures/components/fetch-event-http')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/exports no 'incomingHandler'.*fetch event .*serves only one request per instance/);
   });
 
   it('reports a TypeScript syntax error with file and line', async () => {

@@ -7,15 +7,20 @@ import { validateManifest, type Manifest } from '../bundle/manifest.ts';
 import { embedComponentManifest } from '../components/component-binary.ts';
 import { cacheDir } from '../components/cache-dir.ts';
 import { glueSource } from './component-glue.ts';
-import { ROAM_WIT, ROAM_WIT_PACKAGE } from './roam-wit.ts';
+import { ROAM_WIT, ROAM_WIT_PACKAGE, WASI_HTTP_WIT } from './roam-wit.ts';
 import { watToComponent } from './wat-component.ts';
 
 
 /**
- * StarlingMonkey features left out: stdio (console goes to the `log` capability instead),
+ * StarlingMonkey features left out. roam world: stdio (console goes to the `log` capability instead),
  * http and fetch-event (a roam function is called through the `handler` export, not wasi:http).
+ * wasi:http world: stdio only (its cli/filesystem/terminal imports; console still reaches stderr,
+ * which roam forwards to the log).
  */
-const DISABLED = ['stdio', 'http', 'fetch-event'] as const;
+const DISABLED = { roam: ['stdio', 'http', 'fetch-event'], 'wasi-http': ['stdio'] } as const;
+type World = keyof typeof DISABLED;
+/** roam.json `world`: absent = roam's `function` world; `wasi:http/proxy` = a wasi:http component. */
+const WORLDS: Record<string, World> = { 'roam:function/function': 'roam', 'wasi:http/proxy': 'wasi-http' };
 
 export interface ComponentBuildResult {
   outFile: string;
@@ -46,22 +51,36 @@ function readConfig(projectDir: string): Record<string, unknown> {
   }
 }
 
-/** Strips types and bundles the user's entry and its relative imports with roam's glue into one ES module. */
-async function bundleJs(projectDir: string, entry: string): Promise<string> {
+/**
+ * Strips types and bundles the user's entry and its relative imports into one ES module: with roam's
+ * glue for the roam world; as is for wasi:http (the module itself exports `incomingHandler` or listens
+ * for `fetch`). WIT interfaces (`roam:*`, `wasi:*`) stay imports.
+ */
+async function bundleJs(projectDir: string, entry: string, world: World): Promise<string> {
   const esbuild = await import('esbuild');
+  const input = world === 'roam'
+    ? { stdin: { contents: glueSource(join(projectDir, entry), ROAM_WIT_PACKAGE), resolveDir: projectDir, sourcefile: '__roam_glue__.js', loader: 'js' as const } }
+    : { entryPoints: [join(projectDir, entry)] };
   try {
     const r = await esbuild.build({
-      stdin: { contents: glueSource(join(projectDir, entry), ROAM_WIT_PACKAGE), resolveDir: projectDir, sourcefile: '__roam_glue__.js', loader: 'js' },
+      ...input,
       bundle: true,
       format: 'esm',
       platform: 'neutral',
       target: 'es2022',
-      external: ['roam:*'],
+      external: ['roam:*', 'wasi:*'],
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
+    const exports = Object.values(r.metafile.outputs)[0]?.exports ?? [];
+    if (world === 'wasi-http' && !exports.includes('incomingHandler')) {
+      // Measured with componentize-js 0.23: a `fetch`-event component answers its first request, then traps.
+      throw new RoamError('E_BUILD', `${entry} exports no 'incomingHandler': for world wasi:http/proxy, export incomingHandler = { handle(request, responseOut) } (see functions/hello-http). StarlingMonkey's fetch event (addEventListener('fetch')) serves only one request per instance (StarlingMonkey issue #247), and roam reuses instances`);
+    }
     return r.outputFiles[0]!.text;
   } catch (e) {
+    if (e instanceof RoamError) throw e;
     const errs = (e as { errors?: Array<{ text: string; location?: { file: string; line: number } }> }).errors;
     const first = errs?.[0];
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
@@ -75,8 +94,8 @@ function toolchainVersion(): string {
 }
 
 /** Runs componentize-js (≈14 s on 2 cores), cached on disk by the hash of everything that goes in. */
-async function componentizeCached(js: string, wit: string): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
-  const key = createHash('sha256').update(js).update('\0').update(wit).update('\0').update(toolchainVersion()).update(DISABLED.join(',')).digest('hex');
+async function componentizeCached(js: string, wit: string, world: World): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
+  const key = createHash('sha256').update(js).update('\0').update(wit).update('\0').update(toolchainVersion()).update(DISABLED[world].join(',')).digest('hex');
   const dir = cacheDir('componentize');
   const file = join(dir, `${key}.wasm`);
   if (existsSync(file)) return { component: readFileSync(file), cached: true, ms: 0 };
@@ -90,7 +109,7 @@ async function componentizeCached(js: string, wit: string): Promise<{ component:
     tryLock(lock);
   }
   try {
-    return await componentizeNow(js, wit, dir, key, file);
+    return await componentizeNow(js, wit, world, dir, key, file);
   } finally {
     rmSync(lock, { force: true });
   }
@@ -107,7 +126,7 @@ function tryLock(lock: string): boolean {
   }
 }
 
-async function componentizeNow(js: string, wit: string, dir: string, key: string, file: string): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
+async function componentizeNow(js: string, wit: string, world: World, dir: string, key: string, file: string): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
   // componentize-js wants a file path for the source; WIT is passed as text (a witPath failed here with os error 44).
   const src = join(dir, `${key}.js`);
   writeFileSync(src, js);
@@ -115,7 +134,7 @@ async function componentizeNow(js: string, wit: string, dir: string, key: string
   const t0 = performance.now();
   let component: Uint8Array;
   try {
-    ({ component } = await componentize({ sourcePath: src, witWorld: wit, worldName: 'function', disableFeatures: [...DISABLED] } as never));
+    ({ component } = await componentize({ sourcePath: src, witWorld: wit, worldName: world === 'roam' ? 'function' : 'proxy', disableFeatures: [...DISABLED[world]] } as never));
   } catch (e) {
     throw new RoamError('E_BUILD', `componentize-js failed: ${String((e as Error).message ?? e).split('\n').slice(0, 6).join(' ')}`);
   }
@@ -132,7 +151,9 @@ async function componentizeNow(js: string, wit: string, dir: string, key: string
  */
 export async function buildComponentProject(dir: string, opts: { outFile?: string } = {}): Promise<ComponentBuildResult> {
   const projectDir = resolve(dir);
-  const { entry, ...manifestRaw } = readConfig(projectDir);
+  const { entry, world: worldName, ...manifestRaw } = readConfig(projectDir);
+  const world = worldName === undefined ? 'roam' : WORLDS[String(worldName)];
+  if (!world) throw new RoamError('E_BUILD', `roam.json: unknown world '${String(worldName)}' (known: ${Object.keys(WORLDS).join(', ')})`);
   const manifest = validateManifest(manifestRaw);
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
   if (manifest.functions.length !== 1 || manifest.handlers.length > 0) throw new RoamError('E_BUILD', 'a JS/TS component project declares exactly one function and no message handlers');
@@ -141,7 +162,7 @@ export async function buildComponentProject(dir: string, opts: { outFile?: strin
     const t0 = performance.now();
     built = { component: await watToComponent(join(projectDir, entry)), cached: false, ms: 0 };
     built.ms = performance.now() - t0;
-  } else built = await componentizeCached(await bundleJs(projectDir, entry), readFileSync(ROAM_WIT, 'utf8'));
+  } else built = await componentizeCached(await bundleJs(projectDir, entry, world), readFileSync(world === 'roam' ? ROAM_WIT : WASI_HTTP_WIT, 'utf8'), world);
   const { component, cached, ms } = built;
   const bytes = embedComponentManifest(component, manifest);
   const outFile = resolve(opts.outFile ?? join(projectDir, 'build', `${manifest.name}.wasm`));

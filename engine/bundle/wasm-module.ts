@@ -1,5 +1,7 @@
 import { Reader } from './leb.ts';
 import { RoamError } from '../errors.ts';
+import { type RawSection, sections } from './sections.ts';
+export type { RawSection } from './sections.ts';
 
 /** A structural view of a Wasm binary: enough to verify, instrument and re-emit it. */
 
@@ -26,16 +28,6 @@ export interface Export {
   name: string;
   kind: ExternKind;
   index: number;
-}
-export interface RawSection {
-  id: number;
-  /** Offset of the section id byte. */
-  start: number;
-  /** Body range. */
-  bodyStart: number;
-  end: number;
-  /** Custom sections only. */
-  name?: string;
 }
 export interface WasmModule {
   bytes: Uint8Array;
@@ -103,18 +95,10 @@ function parse(bytes: Uint8Array): WasmModule {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new RangeError('missing \\0asm magic');
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) throw new RangeError('not a core module (a component? unsupported version)');
   const m: WasmModule = { bytes, sections: [], types: [], imports: [], funcTypes: [], memories: [], definedGlobals: 0, exports: [], importedFuncs: 0, importedGlobals: 0 };
-  const r = new Reader(bytes, 8);
-  while (!r.done) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const bodyStart = r.pos;
-    const end = bodyStart + size;
-    if (end > bytes.length) throw new RangeError(`section ${id} runs past the end`);
-    const s = new Reader(bytes, bodyStart, end);
-    const sec: RawSection = { id, start, bodyStart, end };
+  for (const sec of sections(bytes)) {
+    const { id, end } = sec;
+    const s = new Reader(bytes, sec.bodyStart, end);
     switch (id) {
-      case 0: sec.name = s.name(); break;
       case 1: for (let n = s.u32(); n > 0; n--) {
         const form = s.byte();
         if (form !== 0x60) throw new RangeError(`unsupported type form 0x${form.toString(16)}`);
@@ -149,7 +133,6 @@ function parse(bytes: Uint8Array): WasmModule {
     }
     if (id !== 0 && id !== 4 && id <= 8 && s.pos !== end) throw new RangeError(`section ${id} size mismatch`);
     m.sections.push(sec);
-    r.pos = end;
   }
   for (const t of [...m.funcTypes, ...m.imports.flatMap((i) => (i.typeIndex === undefined ? [] : [i.typeIndex]))]) {
     if (t >= m.types.length) throw new RangeError(`type index ${t} out of range`);

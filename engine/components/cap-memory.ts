@@ -1,5 +1,6 @@
 import { RoamError } from '../errors.ts';
 import { concat, Reader, section, u32leb } from '../bundle/leb.ts';
+import { sections } from '../bundle/sections.ts';
 
 const SECTION_MEMORY = 5;
 
@@ -9,16 +10,11 @@ const SECTION_MEMORY = 5;
  * cap Wasm memory). Refuses a module whose initial memory already exceeds the cap.
  */
 export function capMemory(bytes: Uint8Array, pages: number, what: string): Uint8Array {
-  const r = new Reader(bytes, 8);
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let changed = false;
-  while (!r.done) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const end = r.pos + size;
+  for (const { id, start, bodyStart, end } of sections(bytes)) {
     if (id === SECTION_MEMORY) {
-      const b = new Reader(bytes, r.pos, end);
+      const b = new Reader(bytes, bodyStart, end);
       const out: number[] = [];
       const count = b.u32();
       out.push(...u32leb(count));
@@ -33,7 +29,6 @@ export function capMemory(bytes: Uint8Array, pages: number, what: string): Uint8
       parts.push(section(SECTION_MEMORY, out));
       changed = true;
     } else parts.push(bytes.subarray(start, end));
-    r.pos = end;
   }
   return changed ? concat(parts) : bytes;
 }

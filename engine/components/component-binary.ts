@@ -1,6 +1,7 @@
 import { RoamError } from '../errors.ts';
 import { concat, nameBytes, Reader, section } from '../bundle/leb.ts';
 import { MANIFEST_SECTION } from '../bundle/bundle.ts';
+import { type RawSection, sections } from '../bundle/sections.ts';
 import { type Manifest } from '../bundle/manifest.ts';
 
 /**
@@ -8,13 +9,7 @@ import { type Manifest } from '../bundle/manifest.ts';
  * list what it imports and exports, and carry roam's manifest in a component-level custom section.
  * Nested modules and types are left opaque; jco validates the whole binary at transpile time.
  */
-export interface ComponentSection {
-  id: number;
-  start: number;
-  bodyStart: number;
-  end: number;
-  name?: string;
-}
+export type ComponentSection = RawSection;
 export interface ComponentInfo {
   sections: ComponentSection[];
   /** Top-level import names, e.g. `wasi:cli/stdout@0.2.3`, `roam:function/log@0.1.0`. */
@@ -81,28 +76,20 @@ function readExports(r: Reader, out: string[]): void {
 export function parseComponent(bytes: Uint8Array): ComponentInfo {
   if (!isComponent(bytes)) throw new RoamError('E_MALFORMED', 'malformed component: missing the component preamble (\\0asm, version 0x0d, layer 1)');
   const info: ComponentInfo = { sections: [], imports: [], exports: [], customSections: new Map() };
-  const r = new Reader(bytes, 8);
   try {
-    while (!r.done) {
-      const start = r.pos;
-      const id = r.byte();
-      const size = r.u32();
-      const bodyStart = r.pos;
-      const end = bodyStart + size;
-      if (end > bytes.length) throw new RangeError(`section ${id} runs past the end of the file`);
-      const s: ComponentSection = { id, start, bodyStart, end };
-      const body = new Reader(bytes, bodyStart, end);
+    for (const s of sections(bytes)) {
+      const { id, end } = s;
+      const body = new Reader(bytes, s.bodyStart, end);
       if (id === SECTION_CUSTOM) {
-        s.name = body.name();
-        const list = info.customSections.get(s.name) ?? [];
+        body.name();
+        const list = info.customSections.get(s.name!) ?? [];
         list.push(bytes.subarray(body.pos, end));
-        info.customSections.set(s.name, list);
+        info.customSections.set(s.name!, list);
       } else if (id === SECTION_IMPORT) readImports(body, info.imports);
       else if (id === SECTION_EXPORT) readExports(body, info.exports);
       else if (id > 12) throw new RangeError(`unknown component section id ${id}`);
       if ((id === SECTION_IMPORT || id === SECTION_EXPORT) && body.pos !== end) throw new RangeError(`section ${id} has ${end - body.pos} trailing bytes`);
       info.sections.push(s);
-      r.pos = end;
     }
   } catch (e) {
     if (e instanceof RoamError) throw e;

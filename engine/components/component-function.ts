@@ -6,10 +6,13 @@ import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
 import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
 import { capMemory } from './cap-memory.ts';
 import { ENTRY, transpileCached } from './transpile-cache.ts';
+import { meterComponent, type TimeLimit } from './meter-component.ts';
 
 export interface ComponentOptions {
   /** Wall-clock limit per call; the worker running the component is terminated past it (default 2000 ms). */
   timeLimitMs?: number;
+  /** Engine-wide fuel cap per call; the manifest's limits.fuel applies below it (default: the manifest's). */
+  maxFuel?: number;
   /** Engine-wide memory cap in 64 KiB pages; the manifest's limits.memoryPages applies below it (default 4096 = 256 MiB). */
   maxMemoryPages?: number;
   /**
@@ -18,7 +21,9 @@ export interface ComponentOptions {
    * ~16 k hello calls at 512 pages); recycling keeps it under the cap. 0 = never.
    */
   recycleAfterCalls?: number;
-  /** Receives the guest's `log` lines (default: dropped). */
+  /** Largest response body a wasi:http component may write (default unlimited; the gateway passes its body limit). */
+  maxBodyBytes?: number;
+  /** Receives the guest's `log` lines, and a wasi:http component's stdout/stderr lines (default: dropped). */
   onLog?: (line: string, fn: string) => void;
 }
 
@@ -27,6 +32,8 @@ export interface ComponentStats {
   errors: number;
   traps: number;
   timeouts: number;
+  /** Calls that ran out of fuel (E_FUEL). */
+  fuelExhausted: number;
   /** Workers started, including replacements after a trap or timeout. */
   workersStarted: number;
   transpileMs: number;
@@ -43,6 +50,8 @@ interface Pending {
 interface Reply {
   t: 'ready' | 'failed' | 'reply' | 'trap' | 'log';
   id?: number;
+  /** On a trap: some metered core module ran out of fuel. */
+  fuel?: boolean;
   res?: FnResponse;
   message?: string;
   line?: string;
@@ -75,8 +84,10 @@ export class ComponentFunction {
     private readonly modules: Record<string, WebAssembly.Module>,
     private readonly opts: Required<Pick<ComponentOptions, 'timeLimitMs'>> & ComponentOptions,
     transpile: { ms: number; cached: boolean },
+    /** Fuel in every core module that can loop, or the watchdog alone (and why): shown in the gateway's deploy reply. */
+    readonly timeLimit: TimeLimit,
   ) {
-    this.stats = { calls: 0, errors: 0, traps: 0, timeouts: 0, workersStarted: 0, transpileMs: transpile.ms, transpileCached: transpile.cached };
+    this.stats = { calls: 0, errors: 0, traps: 0, timeouts: 0, fuelExhausted: 0, workersStarted: 0, transpileMs: transpile.ms, transpileCached: transpile.cached };
   }
 
   /** Verifies, transpiles (cached), compiles and instantiates a component bundle; resolves once it can serve. */
@@ -84,16 +95,21 @@ export class ComponentFunction {
     const component = verifyComponent(bytes);
     const t = await transpileCached(bytes, component.hash);
     const pages = Math.min(component.manifest.limits.memoryPages, opts.maxMemoryPages ?? 4096);
-    const modules: Record<string, WebAssembly.Module> = {};
+    const fuel = Math.min(component.manifest.limits.fuel, opts.maxFuel ?? Infinity);
+    const capped: Record<string, Uint8Array> = {};
     for (const f of readdirSync(t.dir).filter((n) => n.endsWith('.wasm'))) {
+      capped[f] = capMemory(readFileSync(join(t.dir, f)), pages, `component '${component.manifest.name}'`);
+    }
+    const metered = meterComponent(t.dir, capped, pages, fuel);
+    const modules: Record<string, WebAssembly.Module> = {};
+    for (const [f, bytes] of Object.entries(metered.modules)) {
       try {
-        modules[f] = await WebAssembly.compile(capMemory(readFileSync(join(t.dir, f)), pages, `component '${component.manifest.name}'`) as BufferSource);
+        modules[f] = await WebAssembly.compile(bytes as BufferSource);
       } catch (e) {
-        if (e instanceof RoamError) throw e;
         throw new RoamError('E_MALFORMED', `component '${component.manifest.name}': core module ${f} does not compile: ${(e as Error).message}`);
       }
     }
-    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t);
+    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit);
     await fn.start();
     return fn;
   }
@@ -105,7 +121,7 @@ export class ComponentFunction {
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {
-      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName },
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0 },
       // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
       resourceLimits: { maxOldGenerationSizeMb: 128 },
       stdout: true,
@@ -191,8 +207,14 @@ export class ComponentFunction {
       if (this.inflight.length === 0) this.signalDrained();
     } else {
       this.stats.errors++;
-      this.stats.traps++;
-      head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}`));
+      if (m.fuel) {
+        this.stats.fuelExhausted++;
+        const budget = this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0;
+        head.reject(new RoamError('E_FUEL', `fuel exhausted: component '${this.name}' used more than its ${budget} fuel per call`));
+      } else {
+        this.stats.traps++;
+        head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}`));
+      }
       this.replaceWorker('an earlier call trapped');
     }
   }

@@ -3,3 +3,4 @@ export { ComponentFunction, type ComponentOptions, type ComponentStats } from '.
 export { verifyComponent, type VerifiedComponent } from './verify-component.ts';
 export { isComponent, parseComponent, embedComponentManifest, type ComponentInfo } from './component-binary.ts';
 export { checkComponentImports } from './import-policy.ts';
+export type { TimeLimit } from './meter-component.ts';

@@ -2,15 +2,17 @@ import { RoamError } from '../errors.ts';
 import { contentHash, MANIFEST_SECTION } from '../bundle/bundle.ts';
 import { type Manifest, validateManifest } from '../bundle/manifest.ts';
 import { parseComponent } from './component-binary.ts';
-import { checkComponentImports, componentKind } from './import-policy.ts';
+import { checkComponentImports, componentKind, type ComponentKind } from './import-policy.ts';
 
 export interface VerifiedComponent {
   bytes: Uint8Array;
   manifest: Manifest;
   hash: string;
   imports: string[];
-  /** The export roam calls, e.g. `roam:function/handler@0.1.0`. */
+  /** The export roam calls, e.g. `roam:function/handler@0.1.0` or `wasi:http/incoming-handler@0.2.10`. */
   exportName: string;
+  /** How roam calls it: roam's own handler world, or wasi:http's incoming handler. */
+  kind: ComponentKind;
 }
 
 /** Deploy-time checks, before any transpiling: well-formed top level, a valid manifest, allowed imports, a servable export. */
@@ -28,6 +30,5 @@ export function verifyComponent(bytes: Uint8Array): VerifiedComponent {
   const manifest = validateManifest(raw);
   checkComponentImports(info.imports, manifest);
   const { kind, export: exportName } = componentKind(info.exports, manifest.name);
-  if (kind === 'wasi-http') throw new RoamError('E_UNSUPPORTED', `component '${manifest.name}' exports wasi:http/incoming-handler; roam serves components exporting roam:function/handler for now (see engine/components/README.md, Not done)`);
-  return { bytes, manifest, hash: contentHash(bytes), imports: info.imports, exportName };
+  return { bytes, manifest, hash: contentHash(bytes), imports: info.imports, exportName, kind };
 }

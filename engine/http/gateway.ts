@@ -114,6 +114,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     size: b.size,
     functions: b.manifest.functions.map((f) => f.name),
     deployedAt: b.deployedAt,
+    // components hook (engine/components): fuel-metered or watchdog-only, and why
+    ...(b.component ? { timeLimit: b.component.timeLimit } : {}),
   });
   const own = (p: Principal, b: DeployedBundle) => {
     if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);

@@ -107,7 +107,7 @@ export class Registry {
       if (owner && owner !== name) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'`);
       return [route, checkChain(route, spec)] as const;
     });
-    const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
+    const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel }) : undefined;
     const module = component ? NO_MODULE : await this.compile(verified!);
     if (persist) this.state?.putBundle(name, hash, bytes);
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers

@@ -26,17 +26,21 @@ export const command: Command = {
     if (target) {
       let bytes: Uint8Array;
       if (existsSync(target) && statSync(target).isDirectory() && existsSync(join(target, 'roam.json'))) {
+        const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
         const { buildProject } = await import('../../build/assemblyscript.ts');
-        bytes = (await buildProject(target)).bytes;
+        bytes = (await (isComponentProject(target) ? buildComponentProject(target) : buildProject(target))).bytes;
       } else {
         if (!existsSync(target)) throw new RoamError('E_USAGE', `no such file: ${target}`);
         bytes = readFileSync(target);
       }
       const { readBundle } = await import('../../bundle/bundle.ts');
-      const name = readBundle(bytes).manifest.name;
+      const { isComponent, verifyComponent } = await import('../../components/index.ts');
+      const name = (isComponent(bytes) ? verifyComponent(bytes) : readBundle(bytes)).manifest.name;
       const t0 = performance.now();
-      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[] }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes);
-      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) functions: ${r.functions.join(', ')} in ${(performance.now() - t0).toFixed(1)} ms\n`);
+      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes);
+      // components: say how their calls are bounded (fuel, or the watchdog and why)
+      const limit = r.timeLimit ? `; component time limit: ${r.timeLimit.mode}${r.timeLimit.reason ? ` (${r.timeLimit.reason})` : ''}` : '';
+      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) functions: ${r.functions.join(', ')} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
     }
     if (values.chains) {
       const { readChainsFile } = await import('../../chains/chains-file.ts');
