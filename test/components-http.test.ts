@@ -81,8 +81,8 @@ describe('wasi:http components behind the gateway', () => {
   it('deploys a wasi:http/incoming-handler component and round-trips method, path, headers and body', async () => {
     const put = await call('PUT', '/v1/bundles/hello-http', await componentOf('functions/hello-http'));
     expect(put.status).toBe(201);
-    // StarlingMonkey's engine module is beyond engine/meter: the watchdog alone bounds it, and the reply says so
-    expect(JSON.parse(put.text)).toMatchObject({ name: 'hello-http', functions: ['hello-http'], timeLimit: { mode: 'watchdog', reason: expect.stringMatching(/could not be metered/) } });
+    // every looping core module, StarlingMonkey's engine included, is fuel-metered, and the reply says so
+    expect(JSON.parse(put.text)).toMatchObject({ name: 'hello-http', functions: ['hello-http'], timeLimit: { mode: 'fuel', fuel: 1_000_000_000 } });
     const post = await call('POST', '/fn/hello-http/ada?x=1', 'a body', { 'x-echo': 'back' });
     expect(post.status, post.text).toBe(201);
     expect(post.headers['content-type']).toBe('application/json');
@@ -92,7 +92,7 @@ describe('wasi:http components behind the gateway', () => {
     for (const who of ['b', 'c', 'd']) expect(JSON.parse((await call('GET', `/fn/hello-http/${who}`)).text)).toEqual({ greeting: `hello, ${who}`, method: 'GET' });
   }, 300_000);
 
-  it('a trapping handler answers 500 with the reason, a hanging one is stopped by the watchdog, and serving goes on', async () => {
+  it('a trapping handler answers 500 with the reason, a JS infinite loop runs out of fuel, and serving goes on', async () => {
     expect((await call('PUT', '/v1/bundles/faulty-http', await componentOf('test/fixtures/components/faulty-http'))).status).toBe(201);
     expect(await call('GET', '/fn/faulty-http/ok')).toMatchObject({ status: 200, text: 'ok' });
     const thrown = await call('GET', '/fn/faulty-http/throw');
@@ -102,16 +102,16 @@ describe('wasi:http components behind the gateway', () => {
     expect(silent).toMatchObject({ status: 500, text: 'wasi:http handler failed: the handler returned without setting a response' });
     const hang = await call('GET', '/fn/faulty-http/spin');
     expect(hang.status).toBe(500);
-    expect(JSON.parse(hang.text)).toMatchObject({ error: 'E_TIMEOUT', message: expect.stringMatching(/time limit of 3000 ms/) });
+    expect(JSON.parse(hang.text)).toMatchObject({ error: 'E_FUEL', message: expect.stringMatching(/fuel exhausted/) });
     expect(await call('GET', '/fn/faulty-http/ok')).toMatchObject({ status: 200, text: 'ok' });
     expect(JSON.parse((await call('GET', '/fn/hello-http/still')).text)).toMatchObject({ greeting: 'hello, still' });
   }, 300_000);
 
-  it('roam deploy builds a wasi:http project directory, uploads it and reports the watchdog as its time limit', async () => {
+  it('roam deploy builds a wasi:http project directory, uploads it and reports fuel as its time limit', async () => {
     await componentOf('functions/hello-http'); // the componentize cache the CLI's build reuses
     const r = await roam(['deploy', join(ROOT, 'functions/hello-http'), '--server', url, '--token', ADMIN]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/deployed hello-http@1\.0\.0 .*functions: hello-http .*component time limit: watchdog \(core module .* could not be metered/);
+    expect(r.stdout).toMatch(/deployed hello-http@1\.0\.0 .*functions: hello-http .*component time limit: fuel/);
     expect(JSON.parse((await call('GET', '/fn/hello-http/cli')).text)).toMatchObject({ greeting: 'hello, cli' });
   }, 300_000);
 });

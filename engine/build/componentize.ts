@@ -149,12 +149,18 @@ async function componentizeNow(js: string, wit: string, world: World, dir: strin
  * esbuild strips types and bundles, componentize-js embeds the JS engine. A `.wat` entry: wasm-tools
  * assembles and wraps it. Either way the manifest goes into a component-level `roam.manifest` section.
  */
+/** Default fuel per call of a componentized JS/TS function (= the engine's default cap). */
+export const JS_DEFAULT_FUEL = 1_000_000_000;
+
 export async function buildComponentProject(dir: string, opts: { outFile?: string } = {}): Promise<ComponentBuildResult> {
   const projectDir = resolve(dir);
   const { entry, world: worldName, ...manifestRaw } = readConfig(projectDir);
   const world = worldName === undefined ? 'roam' : WORLDS[String(worldName)];
   if (!world) throw new RoamError('E_BUILD', `roam.json: unknown world '${String(worldName)}' (known: ${Object.keys(WORLDS).join(', ')})`);
-  const manifest = validateManifest(manifestRaw);
+  // A JS engine (StarlingMonkey) runs inside: its fuel-metered loops need far more fuel per call than
+  // an AssemblyScript handler (the first call initialises the interpreter), so the default is the engine's cap.
+  const limits = { fuel: JS_DEFAULT_FUEL, ...(manifestRaw.limits as object | undefined) };
+  const manifest = validateManifest({ ...manifestRaw, limits });
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
   if (manifest.functions.length !== 1 || manifest.handlers.length > 0) throw new RoamError('E_BUILD', 'a JS/TS component project declares exactly one function and no message handlers');
   let built: { component: Uint8Array; cached: boolean; ms: number };

@@ -1,3 +1,4 @@
+import { ByteWriter } from '../bundle/byte-writer.ts';
 import { concat, i32leb, Reader, section, u32leb } from '../bundle/leb.ts';
 import type { WasmModule } from '../bundle/wasm-module.ts';
 import { OPENS_FRAME, skipImmediates } from './instructions.ts';
@@ -60,7 +61,7 @@ export function meter(m: WasmModule, memoryPages: number, startFuel: number): Ui
   replaced.set(6, vec(6, [mutI32(startFuel), mutI32(0)]));
   replaced.set(7, vec(7, [exportFunc(SET_FUEL_EXPORT, growFunc + 1), exportFunc(FUEL_LEFT_EXPORT, growFunc + 2), exportFunc(GROW_FAILED_EXPORT, growFunc + 3)]));
   const code = instrumentCode(m, fuelGlobal, growFunc);
-  replaced.set(10, section(10, [...u32leb(code.count + helpers.length), ...code.bodies, ...helpers.flat()]));
+  replaced.set(10, section(10, concat([Uint8Array.from(u32leb(code.count + helpers.length)), code.bodies, Uint8Array.from(helpers.flat())])));
   const mems = m.memories.map((l) => [(l.shared ? 2 : 0) | 1, ...u32leb(l.min), ...u32leb(l.max ?? memoryPages)]);
   replaced.set(5, section(5, [...u32leb(mems.length), ...mems.flat()]));
 
@@ -78,14 +79,16 @@ export function meter(m: WasmModule, memoryPages: number, startFuel: number): Ui
 }
 
 /** Fuel check: fuel -= cost; if (fuel < 0) unreachable. Cost is a 5-byte padded LEB, patched later. */
-function check(out: number[], g: number[]): number {
-  out.push(0x23, ...g, 0x41);
-  const at = out.length;
-  out.push(0x80, 0x80, 0x80, 0x80, 0x00, 0x6b, 0x24, ...g, 0x23, ...g, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b);
+function check(out: ByteWriter, g: number[]): number {
+  out.byte(0x23); out.bytes(g); out.byte(0x41);
+  const at = out.len;
+  out.bytes([0x80, 0x80, 0x80, 0x80, 0x00, 0x6b, 0x24]); out.bytes(g);
+  out.byte(0x23); out.bytes(g);
+  out.bytes([0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b]);
   return at;
 }
 
-function patch(out: number[], at: number, cost: number): void {
+function patch(out: Uint8Array, at: number, cost: number): void {
   const v = Math.max(1, Math.min(cost, 2 ** 27));
   out[at] = (v & 0x7f) | 0x80;
   out[at + 1] = ((v >> 7) & 0x7f) | 0x80;
@@ -94,25 +97,26 @@ function patch(out: number[], at: number, cost: number): void {
   out[at + 4] = (v >> 28) & 0x7f;
 }
 
-function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { count: number; bodies: number[] } {
+function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { count: number; bodies: Uint8Array } {
   const s = m.sections.find((x) => x.id === 10);
-  if (!s) return { count: 0, bodies: [] };
+  if (!s) return { count: 0, bodies: new Uint8Array(0) };
   const r = new Reader(m.bytes, s.bodyStart, s.end);
   const count = r.u32();
   const g = u32leb(fuelGlobal);
   const callGrow = [0x10, ...u32leb(growFunc)];
-  const bodies: number[] = [];
+  const bodies = new ByteWriter(((s.end - s.bodyStart) * 5) >> 2);
+  const out = new ByteWriter(); // one function body, reused
   for (let f = 0; f < count; f++) {
     const size = r.u32();
     const end = r.pos + size;
-    const out: number[] = [];
+    out.len = 0;
     const declStart = r.pos;
     for (let n = r.u32(); n > 0; n--) { r.u32(); r.byte(); }
-    for (let i = declStart; i < r.pos; i++) out.push(m.bytes[i]!);
-    // Frames: `cost` is the patch position of a metered frame (function or loop), -1 for plain blocks.
-    const entryCheck = out.length;
+    out.copy(m.bytes, declStart, r.pos);
+    // Frames: `at` is the patch position of a metered frame (function or loop), null for plain blocks.
+    const entryCheck = out.len;
     const frames: Array<{ at: number; n: number } | null> = [{ at: check(out, g), n: 0 }];
-    const entryCheckLen = out.length - entryCheck;
+    const entryCheckLen = out.len - entryCheck;
     const metered: Array<{ at: number; n: number }> = [frames[0]!];
     let leaf = true; // no loop and no call: straight-line code, bounded by its size
     while (r.pos < end) {
@@ -120,8 +124,8 @@ function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { 
       const op = r.byte();
       skipImmediates(op, r);
       metered[metered.length - 1]!.n++;
-      if (op === 0x40) out.push(...callGrow);
-      else for (let i = opStart; i < r.pos; i++) out.push(m.bytes[i]!);
+      if (op === 0x40) out.bytes(callGrow);
+      else out.copy(m.bytes, opStart, r.pos);
       if (op === 0x03 || (op >= 0x10 && op <= 0x13)) leaf = false;
       if (op === 0x03) {
         const frame = { at: check(out, g), n: 0 };
@@ -133,15 +137,16 @@ function instrumentCode(m: WasmModule, fuelGlobal: number, growFunc: number): { 
         const frame = frames.pop();
         if (frame === undefined) throw new RangeError(`unbalanced end in function ${f}`);
         if (frame) {
-          patch(out, frame.at, frame.n);
+          patch(out.buf, frame.at, frame.n);
           metered.pop();
         }
       }
     }
     if (frames.length !== 0 || r.pos !== end) throw new RangeError(`function ${f} body is malformed`);
     // A leaf can neither loop nor recurse: skip its entry check (its few instructions go uncharged).
-    if (leaf) out.splice(entryCheck, entryCheckLen);
-    bodies.push(...u32leb(out.length), ...out);
+    if (leaf) out.cut(entryCheck, entryCheckLen);
+    bodies.bytes(u32leb(out.len));
+    bodies.bytes(out.view());
   }
-  return { count, bodies };
+  return { count, bodies: bodies.view() };
 }
