@@ -94,7 +94,7 @@ describe('component functions: bad input', () => {
     await expect(ComponentFunction.deploy(undeclared)).rejects.toMatchObject({ code: 'E_CAPABILITY' });
     // declared, the import passes; this component then fails only for exporting no handler
     const declared = await watComponent(wat, { name: 'fs', functions: [{ name: 'fs' }], capabilities: ['wasi:filesystem'] }, true);
-    expect(() => verifyComponent(declared)).toThrow(/exports neither 'roam:function\/handler'/);
+    expect(() => verifyComponent(declared)).toThrow(/exports none of 'roam:function\/handler'/);
   });
 
   it('refuses a roam capability import the manifest does not declare, and an unknown import', async () => {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RoamError } from '../errors.ts';
 import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
+import type { RegionDecl } from '../bundle/manifest.ts';
+import type { RegionStore } from '../regions/region-store.ts';
 import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
 import { capMemory } from './cap-memory.ts';
 import { ENTRY, transpileCached } from './transpile-cache.ts';
@@ -25,6 +27,19 @@ export interface ComponentOptions {
   maxBodyBytes?: number;
   /** Receives the guest's `log` lines, and a wasi:http component's stdout/stderr lines (default: dropped). */
   onLog?: (line: string, fn: string) => void;
+  /**
+   * Where a message-handler component's declared regions live (world `message`): the worker is handed
+   * their SharedArrayBuffers, so it reads and writes the same bytes as core bundles bound to this store
+   * (keyed by bundle name and region name). Default: a store of its own.
+   */
+  regions?: RegionStore;
+}
+
+/** One message for a message-handler component: its type, payload and the regions its handler declared (mask in manifest order). */
+export interface MessageCall {
+  type: number;
+  payload: Uint8Array;
+  allowed: Uint8Array;
 }
 
 export interface ComponentStats {
@@ -42,8 +57,8 @@ export interface ComponentStats {
 
 interface Pending {
   id: number;
-  req: FnRequest;
-  resolve: (r: FnResponse) => void;
+  req: FnRequest | MessageCall;
+  resolve: (r: any) => void;
   reject: (e: Error) => void;
 }
 
@@ -53,6 +68,10 @@ interface Reply {
   /** On a trap: some metered core module ran out of fuel. */
   fuel?: boolean;
   res?: FnResponse;
+  /** A message handler's reply. */
+  reply?: Uint8Array;
+  /** A RoamError code raised by a host function (E_REGION): the call fails with it instead of E_TRAP. */
+  code?: string;
   message?: string;
   line?: string;
 }
@@ -86,6 +105,8 @@ export class ComponentFunction {
     transpile: { ms: number; cached: boolean },
     /** Fuel in every core module that can loop, or the watchdog alone (and why): shown in the gateway's deploy reply. */
     readonly timeLimit: TimeLimit,
+    /** A message-handler component's regions (decl + shared buffer), in manifest order; empty otherwise. */
+    private readonly regionBuffers: Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }> = [],
   ) {
     this.stats = { calls: 0, errors: 0, traps: 0, timeouts: 0, fuelExhausted: 0, workersStarted: 0, transpileMs: transpile.ms, transpileCached: transpile.cached };
   }
@@ -109,7 +130,8 @@ export class ComponentFunction {
         throw new RoamError('E_MALFORMED', `component '${component.manifest.name}': core module ${f} does not compile: ${(e as Error).message}`);
       }
     }
-    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit);
+    const regionBuffers = component.kind === 'roam-message' ? await sharedRegions(component, opts.regions) : [];
+    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit, regionBuffers);
     await fn.start();
     return fn;
   }
@@ -121,7 +143,7 @@ export class ComponentFunction {
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {
-      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0 },
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers },
       // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
       resourceLimits: { maxOldGenerationSizeMb: 128 },
       stdout: true,
@@ -149,6 +171,22 @@ export class ComponentFunction {
 
   /** Serves one request. Rejects with a RoamError (E_TIMEOUT, E_TRAP) carrying the reason; never leaves the function unusable. */
   async call(req: FnRequest): Promise<FnResponse> {
+    if (this.component.kind === 'roam-message') throw new RoamError('E_EXPORT', `component '${this.name}' is a message handler (world message), not a function: call it with callMessage`);
+    return this.send(req);
+  }
+
+  /**
+   * Delivers one message to a message-handler component (world `message`) and resolves with its reply.
+   * `allowed` masks the manifest's regions the handler declared; a region access outside it, out of
+   * bounds or against the region's access mode fails this call with E_REGION (the worker is replaced,
+   * region bytes persist); a trap fails it with E_TRAP.
+   */
+  async callMessage(msg: MessageCall): Promise<Uint8Array> {
+    if (this.component.kind !== 'roam-message') throw new RoamError('E_EXPORT', `component '${this.name}' exports no roam:function/message-handler`);
+    return this.send(msg);
+  }
+
+  private async send(req: FnRequest | MessageCall): Promise<any> {
     if (this.closed) throw new RoamError('E_CLOSED', `component '${this.name}' is closed`);
     this.stats.calls++;
     // Loop: while we awaited, a recycle may have begun or the worker may have been replaced.
@@ -163,7 +201,7 @@ export class ComponentFunction {
     }
     const w = this.worker!;
 
-    return new Promise<FnResponse>((resolve, reject) => {
+    return new Promise<any>((resolve, reject) => {
       const p: Pending = { id: this.nextId++, req, resolve, reject };
       this.inflight.push(p);
       if (this.inflight.length === 1) this.arm();
@@ -202,7 +240,7 @@ export class ComponentFunction {
     const head = this.inflight.shift();
     if (!head || head.id !== m.id) return; // a reply from a worker already given up on
     if (m.t === 'reply') {
-      head.resolve(m.res!);
+      head.resolve(m.res ?? m.reply!);
       this.arm();
       if (this.inflight.length === 0) this.signalDrained();
     } else {
@@ -211,6 +249,8 @@ export class ComponentFunction {
         this.stats.fuelExhausted++;
         const budget = this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0;
         head.reject(new RoamError('E_FUEL', `fuel exhausted: component '${this.name}' used more than its ${budget} fuel per call`));
+      } else if (m.code === 'E_REGION') {
+        head.reject(new RoamError('E_REGION', `component '${this.name}': ${m.message}`));
       } else {
         this.stats.traps++;
         head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}`));
@@ -258,4 +298,17 @@ export class ComponentFunction {
     this.closed = true;
     this.replaceWorker('the function was closed');
   }
+}
+
+/** The SharedArrayBuffers of a message-handler component's declared regions, from `store` (bundle name + region name). */
+async function sharedRegions(component: VerifiedComponent, store?: RegionStore): Promise<Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }>> {
+  const { manifest } = component;
+  if (manifest.regions.length === 0) return [];
+  store ??= new (await import('../regions/region-store.ts')).RegionStore();
+  return manifest.regions.map((decl) => {
+    const buffer = store!.buffer(manifest.name, decl);
+    // A worker thread can share only a SharedArrayBuffer (not a POSIX shm mapping's ArrayBuffer).
+    if (!(buffer instanceof SharedArrayBuffer)) throw new RoamError('E_REGION', `component '${manifest.name}': region '${decl.name}' is not backed by a SharedArrayBuffer, so the component's worker cannot reach it`);
+    return { decl, buffer };
+  });
 }

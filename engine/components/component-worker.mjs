@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 // `modules`: the component's core modules, compiled (with memory capped) once by the parent.
-const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel } = workerData;
+// `regions` (world message): the declared regions' decls and SharedArrayBuffers, in manifest order.
+const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [] } = workerData;
 const log = (line) => parentPort.postMessage({ t: 'log', line: String(line) });
 // A wasi:http component gets roam's in-memory HTTP host (streams, pollables and the clocks and stdio that
 // hand them out); WASI without resources of its own (wall clock, random) still comes from preview2-shim.
@@ -24,11 +25,7 @@ async function hostImports() {
     if (ownHost[name]) out[name] = ownHost[name];
     else if (name === 'roam:function/log') out[name] = { log };
     else if (name === 'roam:function/types') continue;
-    else if (name === 'roam:function/regions') {
-      // Regions live in the engine's RegionStore in the main thread; not reachable from a worker yet.
-      const refuse = () => { throw new Error('regions are not available to component guests yet'); };
-      out[name] = { read: refuse, write: refuse };
-    } else if (name.startsWith('wasi:')) {
+    else if (name === 'roam:function/regions') out[name] = await regionsHost(); else if (name.startsWith('wasi:')) {
       shim ??= await import('@bytecodealliance/preview2-shim');
       const [pkg, iface] = name.slice(5).split('/');
       const impl = shim[pkg]?.[camel(iface)];
@@ -37,6 +34,41 @@ async function hostImports() {
     }
   }
   return out;
+}
+
+// The message being handled: which of the manifest's regions its handler declared (set before every call).
+const current = { allowed: new Uint8Array(regions.length) };
+
+/**
+ * roam:function/regions over the SharedArrayBuffers the engine handed over. The access check is core
+ * bundles' own (engine/capabilities/regions.ts `region()`: declared by the handler, access mode, bounds),
+ * loaded through tsx since it is TypeScript; region names map to manifest indices here.
+ */
+async function regionsHost() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { region } = await import('../capabilities/regions.ts');
+  const { bindRegion } = await import('../regions/region-store.ts');
+  const { RoamError } = await import('../errors.ts');
+  const bound = regions.map(({ decl, buffer }) => bindRegion(decl, buffer));
+  const index = new Map(regions.map(({ decl }, i) => [decl.name, i]));
+  const ctx = { manifest: { name: bundle }, regions: bound, get allowed() { return current.allowed; } };
+  const resolve = (name, offset, len, mode) => {
+    const id = index.get(name);
+    if (id === undefined) throw new RoamError('E_REGION', `region '${name}' is not declared by bundle '${bundle}'`);
+    return region(ctx, id, offset >>> 0, len >>> 0, mode);
+  };
+  return {
+    read(name, offset, len) {
+      offset >>>= 0; len >>>= 0;
+      // A copy: the guest gets its own bytes, lowered into its memory by the glue.
+      return resolve(name, offset, len, 'r').u8.slice(offset, offset + len);
+    },
+    write(name, offset, data) {
+      offset >>>= 0;
+      resolve(name, offset, data.length, 'w').u8.set(data, offset);
+    },
+  };
 }
 
 // Core instances of metered modules (engine/meter's exports); the budget is set before every call.
@@ -56,7 +88,7 @@ try {
   };
   const exports = await instantiate(getCoreModule, await hostImports(), instantiateCore);
   handler = exports[exportName] ?? exports[unversioned(exportName)];
-  if (typeof handler?.handle !== 'function') throw new Error(`transpiled component has no '${exportName}' export`);
+  if (typeof (kind === 'roam-message' ? handler?.handleMessage : handler?.handle) !== 'function') throw new Error(`transpiled component has no '${exportName}' export`);
   parentPort.postMessage({ t: 'ready' });
 } catch (e) {
   parentPort.postMessage({ t: 'failed', message: e?.message ?? String(e), code: e?.code });
@@ -65,11 +97,21 @@ try {
 parentPort.on('message', ({ id, req }) => {
   try {
     for (const m of metered) m.roam_set_fuel(fuel);
+    if (kind === 'roam-message') {
+      current.allowed = req.allowed;
+      const out = handler.handleMessage(req.type, req.payload);
+      // Transfer only a buffer of its own (never a view into guest memory); copy otherwise.
+      const reply = out instanceof Uint8Array && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength && !(out.buffer instanceof SharedArrayBuffer) ? out : new Uint8Array(out);
+      parentPort.postMessage({ t: 'reply', id, reply }, [reply.buffer]);
+      return;
+    }
     const res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
     const body = res.body instanceof Uint8Array ? res.body : new Uint8Array(res.body);
     parentPort.postMessage({ t: 'reply', id, res: { status: res.status, headers: res.headers, body } }, [body.buffer]);
   } catch (e) {
     // A trap leaves the component instance unusable (the component model poisons it): the parent replaces this worker.
-    parentPort.postMessage({ t: 'trap', id, message: e?.message ?? String(e), fuel: metered.some((m) => m.roam_fuel_left() < 0) });
+    // A host function's refusal (E_REGION) is a trap to the component model too, but keeps its code and message.
+    const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : undefined;
+    parentPort.postMessage({ t: 'trap', id, code, message: e?.message ?? String(e), fuel: metered.some((m) => m.roam_fuel_left() < 0) });
   }
 });

@@ -43,14 +43,18 @@ export function checkComponentImports(imports: string[], manifest: Manifest): vo
 }
 
 /** The kinds of component function roam can serve, by the interface it exports. */
-export type ComponentKind = 'roam-handler' | 'wasi-http';
+export type ComponentKind = 'roam-handler' | 'roam-message' | 'wasi-http';
 export const ROAM_HANDLER = 'roam:function/handler';
+/** World `message`: `handle-message(message-type, payload) -> reply`, called per message like a core bundle's handler. */
+export const ROAM_MESSAGE_HANDLER = 'roam:function/message-handler';
 export const WASI_HTTP_HANDLER = 'wasi:http/incoming-handler';
 
 export function componentKind(exports: string[], name: string): { kind: ComponentKind; export: string } {
   const roam = exports.find((e) => unversioned(e) === ROAM_HANDLER);
   if (roam) return { kind: 'roam-handler', export: roam };
+  const message = exports.find((e) => unversioned(e) === ROAM_MESSAGE_HANDLER);
+  if (message) return { kind: 'roam-message', export: message };
   const http = exports.find((e) => unversioned(e) === WASI_HTTP_HANDLER);
   if (http) return { kind: 'wasi-http', export: http };
-  throw new RoamError('E_EXPORT', `component '${name}' exports neither '${ROAM_HANDLER}' nor '${WASI_HTTP_HANDLER}' (exports: ${exports.join(', ') || 'none'})`);
+  throw new RoamError('E_EXPORT', `component '${name}' exports none of '${ROAM_HANDLER}', '${ROAM_MESSAGE_HANDLER}', '${WASI_HTTP_HANDLER}' (exports: ${exports.join(', ') || 'none'})`);
 }

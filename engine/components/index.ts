@@ -4,3 +4,5 @@ export { verifyComponent, type VerifiedComponent } from './verify-component.ts';
 export { isComponent, parseComponent, embedComponentManifest, type ComponentInfo } from './component-binary.ts';
 export { checkComponentImports } from './import-policy.ts';
 export type { TimeLimit } from './meter-component.ts';
+export { ComponentDeployment, type ComponentEntry } from './message-deployment.ts';
+export type { MessageCall } from './component-function.ts';

@@ -30,5 +30,6 @@ export function verifyComponent(bytes: Uint8Array): VerifiedComponent {
   const manifest = validateManifest(raw);
   checkComponentImports(info.imports, manifest);
   const { kind, export: exportName } = componentKind(info.exports, manifest.name);
+  if (kind === 'roam-message' && manifest.handlers.length === 0) throw new RoamError('E_MANIFEST', `component '${manifest.name}' exports a message handler but its manifest declares no handlers`);
   return { bytes, manifest, hash: contentHash(bytes), imports: info.imports, exportName, kind };
 }

@@ -69,6 +69,15 @@ export class Engine {
     }
     return new Deployment(this, bundle, module, this.poolSize);
   }
+
+  /**
+   * Deploys a message-handler component (world `message`, engine/components) next to core bundles:
+   * it runs in its own worker thread and shares this engine's RegionStore. Asynchronous, unlike deploy().
+   */
+  async deployComponent(bytes: Uint8Array, opts?: import('../components/component-function.ts').ComponentOptions): Promise<import('../components/message-deployment.ts').ComponentDeployment> {
+    const { ComponentDeployment } = await import('../components/message-deployment.ts');
+    return ComponentDeployment.deploy(this, bytes, opts);
+  }
 }
 
 /** A deployed bundle: its entry points and a pool of instances that replaces any instance that traps. */
