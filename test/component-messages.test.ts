@@ -6,6 +6,9 @@ import { validateManifest } from '../engine/bundle/manifest.ts';
 import { watToComponent } from '../engine/build/wat-component.ts';
 import { decodeResponse, encodeRequest } from '../engine/runtime/http-abi.ts';
 import { bundleOf, ROOT } from './helpers/build.ts';
+import { createWireServer } from '../engine/places/server.ts';
+import { Place } from '../engine/wire/frame.ts';
+import type { PlaceResult } from '../engine/places/types.ts';
 
 // The component shares bundle name and region 'hits' with the core bundle test/fixtures/counter, so the
 // engine's RegionStore gives both the same bytes.
@@ -34,10 +37,11 @@ const asU32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLeng
 
 let engine: Engine;
 let comp: ComponentDeployment;
+let wasm: Uint8Array;
 const lines: string[] = [];
 beforeAll(async () => {
   engine = new Engine();
-  const wasm = await watToComponent(join(ROOT, 'test/fixtures/components/counter.wat'), 'message');
+  wasm = await watToComponent(join(ROOT, 'test/fixtures/components/counter.wat'), 'message');
   comp = await engine.deployComponent(embedComponentManifest(wasm, validateManifest(MANIFEST)), { onLog: (l) => lines.push(l) });
 }, 120_000);
 afterAll(async () => {
@@ -85,5 +89,31 @@ describe('component message handlers (world message)', () => {
     const before = asU32(await comp.invoke('peek', u32(0)));
     const replies = await Promise.all(Array.from({ length: 50 }, () => comp.invoke('add', u32(1))));
     expect(replies.map(asU32)).toEqual(Array.from({ length: 50 }, (_, i) => before + i + 1));
+  });
+});
+
+describe('component message handlers in the wire server (roam serve)', () => {
+  it('routes auto/host messages to the component beside a core bundle, sharing the registry regions; refuses dpu/client', async () => {
+    const ws = createWireServer({ hostWorkers: 1 });
+    try {
+      const manifest = validateManifest({ ...MANIFEST, name: 'counter-c' });
+      const c = await ws.deployComponent(embedComponentManifest(wasm, manifest));
+      const core = ws.deploy(await bundleOf('test/fixtures/counter'));
+      expect(c.id).not.toBe(core.id);
+      const send = (place: number, type: number, payload: Uint8Array) =>
+        new Promise<PlaceResult>((res) => ws.dispatch(c.id, type, payload, place, (r) => res(r.ok ? { ...r, reply: r.reply.slice() } : r)));
+      const a = await send(Place.AUTO, 1, u32(7));
+      expect(a).toMatchObject({ ok: true, place: 'host' });
+      expect(asU32((a as { reply: Uint8Array }).reply)).toBe(7);
+      expect(asU32((await send(Place.HOST, 1, u32(3)) as { reply: Uint8Array }).reply)).toBe(10);
+      expect(new Uint32Array(ws.registry.regions.buffer('counter-c', manifest.regions[0]))[0]).toBe(10);
+      expect(await send(Place.DPU, 1, u32(1))).toMatchObject({ ok: false, code: 'E_BAD_PLACE' });
+      expect(await send(Place.CLIENT, 1, u32(1))).toMatchObject({ ok: false, code: 'E_BAD_PLACE' });
+      expect(await send(Place.AUTO, 2, u32(64))).toMatchObject({ ok: false, code: 'E_REGION' });
+      expect(await send(Place.AUTO, 99, u32(1))).toMatchObject({ ok: false, code: 'E_NO_HANDLER' });
+      expect(ws.stats.byPlace.host).toBeGreaterThanOrEqual(3);
+    } finally {
+      await ws.close();
+    }
   });
 });

@@ -45,6 +45,8 @@ export interface WireServer {
   /** Serves one accepted socket (the lead's `roam serve` hands over sockets whose first byte is 0xB7). */
   handleSocket(socket: net.Socket): void;
   deploy(bytes: Uint8Array): Registered;
+  /** A message-handler component: served in its own worker beside the places (auto/host only), sharing the regions. */
+  deployComponent(bytes: Uint8Array): Promise<Registered>;
   readonly registry: Registry;
   readonly host: HostPool;
   readonly dpu: Place | undefined;
@@ -111,11 +113,23 @@ function createCore(opts: WireServerOptions): WireServer {
     const b = registry.get(p.bundle);
     if (!b) return p.done(fail('E_NO_BUNDLE', `no bundle with id ${p.bundle} is deployed`));
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
+    if (b.component) return callComponent(b, p, place);
     const target = pick(b, p.handler, place);
     if (!('submit' in target)) return p.done(target);
     if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
     stats.byPlace[target.name]++;
     target.submit(p);
+  }
+  /** A component's messages skip steering: its worker is its only lane (counted as host). */
+  function callComponent(b: Registered, p: Pending, place: number): void {
+    if (place !== WirePlace.AUTO && place !== WirePlace.HOST) return p.done(fail('E_BAD_PLACE', `bundle '${b.manifest.name}' is a component: it runs on the host (in its own worker) only`));
+    stats.byPlace.host++;
+    const t0 = performance.now();
+    // A copy: the payload may be a view into a socket chunk that is reused before the worker gets it.
+    b.component!.call(b.handlers.get(p.handler)!.name, p.payload.slice()).then(
+      (r) => p.done({ ok: true, reply: r.reply, place: 'host', serviceNs: Math.round((performance.now() - t0) * 1e6) }),
+      (e) => p.done({ ...fail(isRoamError(e) ? e.code : 'E_HANDLER', (e as Error).message), place: 'host' }),
+    );
   }
   function dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void {
     route({ bundle, handler, payload, accepted: performance.now(), done }, place);
@@ -223,9 +237,11 @@ function createCore(opts: WireServerOptions): WireServer {
       for (const p of places) p.deploy(r.info);
       return r;
     },
+    deployComponent: (bytes) => registry.deployComponent(bytes),
     async close() {
       for (const s of sockets) s.destroy();
       await Promise.all(places.map((p) => p.close()));
+      await registry.closeComponents();
     },
   };
 }
