@@ -59,6 +59,7 @@ describe('component message handlers (world message)', () => {
     const hits = engine.regions.buffer('counter', validateManifest(MANIFEST).regions[0]);
     expect(new Uint32Array(hits)[0]).toBe(16);
     expect(asU32(await comp.invoke('peek', u32(0)))).toBe(16);
+    expect(await comp.call('peek', u32(0))).toMatchObject({ reply: expect.any(Uint8Array), fuelUsed: expect.any(Number) });
     expect(lines).toContain('counter-wat: add');
   });
 

@@ -68,8 +68,9 @@ interface Reply {
   /** On a trap: some metered core module ran out of fuel. */
   fuel?: boolean;
   res?: FnResponse;
-  /** A message handler's reply. */
+  /** A message handler's reply and the fuel it used. */
   reply?: Uint8Array;
+  fuelUsed?: number;
   /** A RoamError code raised by a host function (E_REGION): the call fails with it instead of E_TRAP. */
   code?: string;
   message?: string;
@@ -181,7 +182,7 @@ export class ComponentFunction {
    * bounds or against the region's access mode fails this call with E_REGION (the worker is replaced,
    * region bytes persist); a trap fails it with E_TRAP.
    */
-  async callMessage(msg: MessageCall): Promise<Uint8Array> {
+  async callMessage(msg: MessageCall): Promise<{ reply: Uint8Array; fuelUsed: number }> {
     if (this.component.kind !== 'roam-message') throw new RoamError('E_EXPORT', `component '${this.name}' exports no roam:function/message-handler`);
     return this.send(msg);
   }
@@ -240,7 +241,7 @@ export class ComponentFunction {
     const head = this.inflight.shift();
     if (!head || head.id !== m.id) return; // a reply from a worker already given up on
     if (m.t === 'reply') {
-      head.resolve(m.res ?? m.reply!);
+      head.resolve(m.res ?? { reply: m.reply!, fuelUsed: m.fuelUsed ?? 0 });
       this.arm();
       if (this.inflight.length === 0) this.signalDrained();
     } else {

@@ -102,7 +102,10 @@ parentPort.on('message', ({ id, req }) => {
       const out = handler.handleMessage(req.type, req.payload);
       // Transfer only a buffer of its own (never a view into guest memory); copy otherwise.
       const reply = out instanceof Uint8Array && out.byteOffset === 0 && out.byteLength === out.buffer.byteLength && !(out.buffer instanceof SharedArrayBuffer) ? out : new Uint8Array(out);
-      parentPort.postMessage({ t: 'reply', id, reply }, [reply.buffer]);
+      // Fuel used by this message, summed over the metered core modules (0 under the watchdog alone).
+      let fuelUsed = 0;
+      for (const m of metered) fuelUsed += fuel - m.roam_fuel_left();
+      parentPort.postMessage({ t: 'reply', id, reply, fuelUsed }, [reply.buffer]);
       return;
     }
     const res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);

@@ -55,10 +55,10 @@ export class ComponentDeployment {
     return e;
   }
 
-  /** Delivers `input` to handler `name`; the reply (fuel is metered per call but not reported: fuelUsed is 0). A failure fails only this call. */
+  /** Delivers `input` to handler `name`: the reply and the fuel it used (0 when the component runs under the watchdog alone). A failure fails only this call. */
   async call(name: string, input: Uint8Array): Promise<CallResult> {
     const e = this.entry(name);
-    return { reply: await this.fn.callMessage({ type: e.type, payload: input, allowed: e.allowed }), fuelUsed: 0 };
+    return this.fn.callMessage({ type: e.type, payload: input, allowed: e.allowed });
   }
 
   async invoke(name: string, input: Uint8Array): Promise<Uint8Array> {
