@@ -69,9 +69,9 @@ export class Registry {
   async restore(onSkip: (name: string, err: Error) => void): Promise<void> {
     if (!this.state) return;
     const snap = this.state.snapshot;
-    for (const [name, hash] of Object.entries(snap.bundles)) {
+    for (const [name, bytes] of this.state.storedBundles()) {
       try {
-        await this.install(name, this.state.bundleBytes(hash), null, false);
+        await this.install(name, bytes, null, false);
       } catch (e) {
         onSkip(name, e as Error);
       }
@@ -109,7 +109,7 @@ export class Registry {
     });
     const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
     const module = component ? NO_MODULE : await this.compile(verified!);
-    if (persist) this.state?.putBundle(name, hash, bytes);
+    if (persist) this.state?.putBundle(name, bytes);
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
     // and survives a new version of the bundle (same keys). Components get none (see engine/components/README.md).
     const regions: Record<string, SharedArrayBuffer> = {};

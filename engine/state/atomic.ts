@@ -7,16 +7,18 @@ export const TMP_PREFIX = '.tmp-';
 
 /**
  * Writes `data` to `file` so a crash at any point leaves either the old file or the new one, never a
- * mix: write a temp file beside it, fsync it, rename over the target, fsync the directory.
+ * mix: write a temp file beside it (parts in order), fsync it, rename over the target, fsync the directory.
  */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
+export function writeFileAtomic(file: string, data: Uint8Array | string | Uint8Array[]): void {
   const dir = dirname(file);
   const tmp = `${dir}/${TMP_PREFIX}${randomBytes(6).toString('hex')}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    for (const part of Array.isArray(data) ? data : [data]) {
+      const buf = typeof part === 'string' ? Buffer.from(part) : part;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    }
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
