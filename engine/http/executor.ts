@@ -4,10 +4,12 @@
  * worker) is the backstop for a call that outlives `timeoutMs` anyway.
  */
 import { availableParallelism } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { PayloadPool } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
-import type { BundleRef, PlanDef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+import type { BundleRef, PlanDef, RunResult, RunTask, WarmMessage, WorkerInit, WorkerReply } from './task.ts';
 
 /** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
 const CLOCKS = 4096;
@@ -30,6 +32,8 @@ export class Executor {
   private readonly freeClocks: number[] = [];
   /** Runs sent with the full plan, by plan id. */
   private readonly sends = new Map<number, number>();
+  /** Reaches every worker at once (piscina cannot address a given worker): see `warm`. */
+  private readonly warmChannel: BroadcastChannel;
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
@@ -37,7 +41,10 @@ export class Executor {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.clocks = new BigInt64Array(new SharedArrayBuffer(16 * CLOCKS));
     for (let i = CLOCKS - 1; i >= 0; i--) this.freeClocks.push(i);
-    const workerData: WorkerInit = { pool: this.pool.init, limits: opts.limits, clocks: this.clocks.buffer as SharedArrayBuffer };
+    const warm = `roam-warm-${randomUUID()}`;
+    this.warmChannel = new BroadcastChannel(warm);
+    this.warmChannel.unref();
+    const workerData: WorkerInit = { pool: this.pool.init, limits: opts.limits, clocks: this.clocks.buffer as SharedArrayBuffer, warm };
     this.piscina = new Piscina({
       filename: new URL('./worker-boot.mjs', import.meta.url).href,
       minThreads: this.threads,
@@ -73,6 +80,24 @@ export class Executor {
     reply = await this.once({ plan: def.id, def, refs: sent, input, ...more }, def);
     if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
     return reply;
+  }
+
+  /**
+   * Hands freshly deployed plans and their bundles to every worker now (one broadcast, no reply awaited):
+   * each instantiates the bundles and compiles the plans between tasks, so the first invocation finds a
+   * warm instance. Runs still carry the plan the first times (cheap), so a worker that has not got to
+   * the broadcast yet, or one started later, needs no second trip.
+   */
+  warm(defs: PlanDef[], refs: (hash: string) => BundleRef | undefined): void {
+    const all: Record<string, BundleRef> = {};
+    const ok: PlanDef[] = [];
+    for (const def of defs) {
+      const r = this.refsOf(def, null, refs);
+      if (!r) continue;
+      Object.assign(all, r);
+      ok.push(def);
+    }
+    if (ok.length > 0) this.warmChannel.postMessage({ defs: ok, refs: all } satisfies WarmMessage);
   }
 
   /** The bundles `hashes` name (all of the plan's when null); null when one was removed meanwhile. */
@@ -128,6 +153,7 @@ export class Executor {
   }
 
   async close(): Promise<void> {
+    this.warmChannel.close();
     await this.piscina.close({ force: true });
   }
 }

@@ -84,8 +84,12 @@ export class Registry {
    * bundle. Persists before it swaps the new version in, so a crash keeps the old one.
    */
   async deploy(name: string, bytes: Uint8Array, asTenant: string | null): Promise<DeployedBundle> {
-    return this.install(name, bytes, asTenant, true);
+    // One deploy at a time: each checks against, and switches, the state the previous one left.
+    const run = this.deploying.then(() => this.install(name, bytes, asTenant, true));
+    this.deploying = run.catch(() => {});
+    return run;
   }
+  private deploying: Promise<unknown> = Promise.resolve();
 
   private async install(name: string, bytes: Uint8Array, asTenant: string | null, persist: boolean): Promise<DeployedBundle> {
     const comp = isComponent(bytes) ? verifyComponent(bytes) : null;
@@ -107,9 +111,28 @@ export class Registry {
       if (owner && owner !== name) throw new RoamError('E_CONFLICT', `chain route '${route}' is declared by bundle '${owner}'`);
       return [route, checkChain(route, spec)] as const;
     });
-    const component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
-    const module = component ? NO_MODULE : await this.compile(verified!);
-    if (persist) this.state?.putBundle(name, bytes);
+    // The bytes go to disk under a temporary name (thread pool) while this thread meters and compiles;
+    // only when both succeeded is the file renamed over the stored version and the new one switched in,
+    // so a crash or a failure before that keeps the old one, on disk and served.
+    const staged = persist && this.state ? this.state.stageBundle(name, bytes) : null;
+    staged?.catch(() => {}); // awaited below; a compile failure must not leave it unhandled
+    let component: ComponentFunction | undefined;
+    let module: WebAssembly.Module;
+    try {
+      component = comp ? await ComponentFunction.deploy(bytes, { timeLimitMs: this.componentTimeLimitMs, maxMemoryPages: this.engine.limits.maxMemoryPages }) : undefined;
+      module = component ? NO_MODULE : await this.compile(verified!);
+    } catch (e) {
+      await (await staged?.catch(() => null))?.abort();
+      throw e;
+    }
+    if (staged) {
+      try {
+        await (await staged).commit();
+      } catch (e) {
+        if (component) void component.close();
+        throw e;
+      }
+    }
     // Region memory lives here, in SharedArrayBuffers every worker maps, so state is shared across workers
     // and survives a new version of the bundle (same keys). Components get none (see engine/components/README.md).
     const regions: Record<string, SharedArrayBuffer> = {};

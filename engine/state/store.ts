@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RoamError } from '../errors.ts';
-import { fsyncDir, TMP_PREFIX, writeFileAtomic } from './atomic.ts';
+import { fsyncDir, stageFile, TMP_PREFIX, writeFileAtomic, type StagedFile } from './atomic.ts';
 
 export interface ChainSpec {
   /** Functions in order; the first receives the request. */
@@ -114,14 +114,22 @@ export class StateStore {
     return out;
   }
 
-  private writeBundle(name: string, bytes: Uint8Array): void {
-    const head = Buffer.from(`${MAGIC}${JSON.stringify({ name })}\n`);
-    writeFileAtomic(join(this.bundlesDir, fileOf(name)), [head, bytes]);
+  private static head(name: string): Uint8Array {
+    return Buffer.from(`${MAGIC}${JSON.stringify({ name })}\n`);
   }
 
-  /** Stores `bytes` as bundle `name`: one atomic write of one file (two fsyncs: the file, the directory). */
-  putBundle(name: string, bytes: Uint8Array): void {
-    this.writeBundle(name, bytes);
+  private writeBundle(name: string, bytes: Uint8Array): void {
+    writeFileAtomic(join(this.bundlesDir, fileOf(name)), [StateStore.head(name), bytes]);
+  }
+
+  /**
+   * Stores `bytes` as bundle `name`, in two steps: the returned promise resolves once the bytes are on
+   * disk under a temporary name (data synced, off the event loop); `commit()` then renames the file over
+   * the bundle's one file and syncs the directory, the moment the new version becomes the stored one.
+   * Two syncs per deploy. Callers serialize deploys (the registry does).
+   */
+  stageBundle(name: string, bytes: Uint8Array): Promise<StagedFile> {
+    return stageFile(join(this.bundlesDir, fileOf(name)), [StateStore.head(name), bytes]);
   }
 
   removeBundle(name: string): void {
