@@ -35,6 +35,10 @@ interface TenantQueue {
   work: number;
   completed: number;
   rejected: number;
+  /** Scheduling decisions made since the tenant appeared, and how many found it with a run waiting
+   *  (backlogged): the fairness guarantee holds only for a tenant that is. */
+  decisions: number;
+  backlogged: number;
 }
 
 export interface TenantStats {
@@ -46,6 +50,9 @@ export interface TenantStats {
   servedMs: number;
   /** Worker time charged (actual cost of runs that reported one, else their estimate), ms. */
   workMs: number;
+  /** Scheduling decisions seen, and how many of them found this tenant with a run waiting. */
+  decisions: number;
+  backlogged: number;
 }
 
 export class FairScheduler {
@@ -59,7 +66,7 @@ export class FairScheduler {
   private queue(tenant: string): TenantQueue {
     let q = this.queues.get(tenant);
     if (!q) {
-      q = { jobs: [], head: 0, finish: 0, inFlight: 0, served: 0, work: 0, completed: 0, rejected: 0 };
+      q = { jobs: [], head: 0, finish: 0, inFlight: 0, served: 0, work: 0, completed: 0, rejected: 0, decisions: 0, backlogged: 0 };
       this.queues.set(tenant, q);
     }
     return q;
@@ -99,6 +106,10 @@ export class FairScheduler {
         }
       }
       if (!best) return;
+      for (const q of this.queues.values()) {
+        q.decisions++;
+        if (q.head < q.jobs.length) q.backlogged++;
+      }
       const job = best.jobs[best.head]!;
       best.jobs[best.head++] = undefined as unknown as Job;
       if (best.head > 1024 && best.head * 2 > best.jobs.length) {
@@ -140,7 +151,7 @@ export class FairScheduler {
   stats(): Record<string, TenantStats> {
     const out: Record<string, TenantStats> = {};
     const r3 = (x: number) => Math.round(x * 1000) / 1000;
-    for (const [name, q] of this.queues) out[name] = { queued: q.jobs.length - q.head, inFlight: q.inFlight, completed: q.completed, rejected: q.rejected, servedMs: r3(q.served), workMs: r3(q.work) };
+    for (const [name, q] of this.queues) out[name] = { queued: q.jobs.length - q.head, inFlight: q.inFlight, completed: q.completed, rejected: q.rejected, servedMs: r3(q.served), workMs: r3(q.work), decisions: q.decisions, backlogged: q.backlogged };
     return out;
   }
 }
