@@ -52,6 +52,8 @@ export interface Gateway {
   readonly executor: Executor;
   readonly scheduler: FairScheduler;
   readonly metrics: GatewayMetrics;
+  /** How many workers hold function `fn`'s current version instantiated and ready (warmed at deploy). */
+  warmed(fn: string): number;
   /** Listens (port 0 = any); resolves with the base URL. */
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -409,6 +411,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     executor,
     scheduler,
     metrics,
+    warmed: (fn: string) => (registry.bundleOf(fn) ? executor.warmedBy(planFor('fn', fn).def.id) : 0),
     listen(port: number, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

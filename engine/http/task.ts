@@ -31,6 +31,14 @@ export interface WarmMessage {
   refs: Record<string, BundleRef>;
 }
 
+/** A worker's answer on the same channel: the plans it now holds compiled, over instantiated bundles.
+ *  A worker that has just started sends one with no plans (`hello`), and is sent the recent deploys. */
+export interface WarmAck {
+  ack: number;
+  plans: number[];
+  hello?: true;
+}
+
 /** What a function or chain run needs, sent to a worker once (then named by `id`). */
 export interface PlanDef {
   id: number;
