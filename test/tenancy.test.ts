@@ -44,7 +44,7 @@ describe('fair scheduler', () => {
     await Promise.all(all);
   });
 
-  it('charges what runs actually cost: a tenant whose runs cost 3x the estimate gets a third of the runs', async () => {
+  it('charges what runs actually cost: at equal weights, a tenant whose runs cost 3x the estimate gets a quarter of the runs', async () => {
     const tenants = new TenantTable([{ name: 'heavy', weight: 1 }, { name: 'light', weight: 1 }]);
     const s = new FairScheduler(1, tenants);
     const started: string[] = [];
