@@ -87,7 +87,9 @@ export class Executor {
     const fn = def.steps[0] ?? '';
     // A plan's first runs (one per worker, likely) carry it and its bundles: a fresh deploy's first
     // reply then costs one trip to a worker, not two.
-    const fresh = (this.sends.get(def.id) ?? 0) < this.threads;
+    // Not once every worker has acked the plan's warm-up: the task is then just the plan id (a worker
+    // started since answers `miss` and gets the plan).
+    const fresh = (this.sends.get(def.id) ?? 0) < this.threads && this.warmedBy(def.id) < this.threads;
     if (fresh) {
       this.sends.set(def.id, (this.sends.get(def.id) ?? 0) + 1);
       if (this.sends.size > 4096) this.sends.delete(this.sends.keys().next().value!);
