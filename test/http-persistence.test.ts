@@ -1,6 +1,6 @@
 // Persistence across restarts of a real `roam serve` process, including a kill -9 in the middle of a deploy.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +17,8 @@ let v2: Uint8Array;
 const children: ChildProcess[] = [];
 
 /** Starts `roam serve` on port 0 and resolves with its URL once it prints it. */
-function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--token', TOKEN, '--state', dir, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startServer(stateDir = dir): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--token', TOKEN, '--state', stateDir, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -95,26 +95,45 @@ describe('state directory', () => {
     await kill9(b.child);
   });
 
-  it('discards what a crash between writing the new bytes and switching the index left behind', async () => {
-    // What a crash inside a deploy leaves: a half-written temp file and the new bundle's bytes, with the
-    // index still naming the old version.
-    writeFileSync(join(dir, '.tmp-deadbeef'), '{"bundles":{"fnk');
-    writeFileSync(join(dir, 'bundles', `${contentHash(v2)}.wasm`), v2);
+  it('discards what a crash in the middle of writing the new version left behind', async () => {
+    // What a crash inside a deploy leaves: a half-written temp file beside the old version's file (the
+    // rename over it never happened), and a half-written temp index from a chain change.
+    writeFileSync(join(dir, '.tmp-deadbeef'), '{"chains":{"sh');
     writeFileSync(join(dir, 'bundles', '.tmp-cafe'), v2.subarray(0, 100));
+    const before = readdirSync(join(dir, 'bundles')).filter((f) => !f.startsWith('.tmp-'));
     const b = await startServer();
     expect(await version(b.url)).toBe('1.0.0');
     expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
-    expect(readdirSync(join(dir, 'bundles'))).toEqual([`${contentHash(v1)}.wasm`]);
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
-    expect(index.bundles).toEqual({ fnkit: contentHash(v1) });
-    // and a complete deploy after that switches versions for good
+    expect(readdirSync(join(dir, 'bundles')).sort()).toEqual(before.sort());
+    // and a complete deploy after that switches versions for good, replacing the bundle's one file
     const put = await request(`${b.url}/v1/bundles/fnkit`, { method: 'PUT', body: v2, headers: auth });
     expect(put.statusCode).toBe(201);
     await put.body.dump();
+    expect(readdirSync(join(dir, 'bundles')).sort()).toEqual(before.sort());
     await kill9(b.child);
     const c = await startServer();
     expect(await version(c.url)).toBe('2.0.0');
     await kill9(c.child);
+  });
+
+  it('reads and migrates a state directory of the older layout (index naming content-addressed files)', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'roam-state-old-'));
+    try {
+      mkdirSync(join(old, 'bundles'));
+      writeFileSync(join(old, 'bundles', `${contentHash(v2)}.wasm`), v2);
+      writeFileSync(join(old, 'index.json'), JSON.stringify({ bundles: { fnkit: contentHash(v2) }, chains: { shout: { steps: ['upper', 'exclaim'] } } }));
+      const a = await startServer(old);
+      expect(await version(a.url)).toBe('2.0.0');
+      expect(await (await request(`${a.url}/chain/shout/`, { method: 'POST', body: 'hey' })).body.text()).toBe('HEY!');
+      await kill9(a.child);
+      expect(readdirSync(join(old, 'bundles')).filter((f) => f.endsWith('.wasm'))).toEqual([]);
+      expect(JSON.parse(readFileSync(join(old, 'index.json'), 'utf8')).bundles).toBeUndefined();
+      const b = await startServer(old);
+      expect(await version(b.url)).toBe('2.0.0');
+      await kill9(b.child);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 
   it("brings a bundle's manifest chains back with it after a restart", async () => {

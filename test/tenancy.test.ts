@@ -1,6 +1,6 @@
 // Tenant fairness and caps: the scheduler with real promises, and caps enforced by a real gateway.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Pool, request } from 'undici';
 import { FairScheduler } from '../engine/tenancy/scheduler.ts';
 import { TenantTable } from '../engine/tenancy/tenants.ts';
 import { createGateway, type Gateway } from '../engine/http/gateway.ts';
@@ -44,6 +44,26 @@ describe('fair scheduler', () => {
     await Promise.all(all);
   });
 
+  it('charges what runs actually cost: at equal weights, a tenant whose runs cost 3x the estimate gets a quarter of the runs', async () => {
+    const tenants = new TenantTable([{ name: 'heavy', weight: 1 }, { name: 'light', weight: 1 }]);
+    const s = new FairScheduler(1, tenants);
+    const started: string[] = [];
+    const all: Promise<unknown>[] = [];
+    // Both estimate 1 ms; heavy's runs report 3 ms. Jobs finish at once (no timing involved).
+    for (let i = 0; i < 200; i++) {
+      all.push(s.submit('heavy', 1, async () => (started.push('heavy'), 3), (ms) => ms));
+      all.push(s.submit('light', 1, async () => (started.push('light'), 1), (ms) => ms));
+    }
+    await Promise.all(all);
+    const first = started.slice(0, 160);
+    const heavy = first.filter((x) => x === 'heavy').length / first.length;
+    expect(heavy).toBeGreaterThan(0.2);
+    expect(heavy).toBeLessThan(0.3);
+    const st = s.stats();
+    expect(st.heavy!.workMs).toBe(600);
+    expect(st.light!.workMs).toBe(200);
+  });
+
   it('never runs more of a tenant at once than its concurrency cap', async () => {
     const tenants = new TenantTable([{ name: 'capped', maxConcurrency: 2 }, { name: 'free' }]);
     const s = new FairScheduler(8, tenants);
@@ -73,6 +93,71 @@ describe('fair scheduler', () => {
     await Promise.all([a, b, c]);
     expect(s.stats().t).toMatchObject({ completed: 3, rejected: 1 });
   });
+});
+
+describe('throughput shares at a real gateway under overload', () => {
+  let gw: Gateway;
+  let url: string;
+  const tenants = ['gold', 'bronze', 'silver'];
+  const weights = [6, 1, 2];
+  beforeAll(async () => {
+    const fnkit = await buildFixture('test/fixtures/fnkit');
+    // One worker, so the worker (not this process's HTTP work, which runs client and server) is what runs out.
+    gw = await createGateway({ token: 'adm', threads: 1, maxHops: 1000, logger: silentLogger, tenants: new TenantTable(tenants.map((name, i) => ({ name, weight: weights[i]! }))) });
+    url = await gw.listen(0);
+    for (const t of tenants) {
+      // The same code for every tenant: a request is 200 hops of `exclaim`, so throughput shares are worker-time shares.
+      const b = variant(fnkit, { name: `kit-${t}`, tenant: t, functions: [{ name: `${t}.ex`, export: 'exclaim' }] });
+      const put = await request(`${url}/v1/bundles/kit-${t}`, { method: 'PUT', body: b, headers: { authorization: 'Bearer adm' } });
+      expect(put.statusCode, await put.body.text()).toBe(201);
+      const ch = await request(`${url}/v1/chains/${t}`, { method: 'PUT', body: JSON.stringify({ steps: Array.from({ length: 200 }, () => `${t}.ex`) }), headers: { authorization: 'Bearer adm' } });
+      expect(ch.statusCode, await ch.body.text()).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('gives each backlogged tenant completions that follow its weight 6:1:2', async () => {
+    const stats = () => gw.scheduler.stats();
+    const total = () => tenants.reduce((a, t) => a + (stats()[t]?.completed ?? 0), 0);
+    let stop = false;
+    let failures = 0;
+    const pools = tenants.map(() => new Pool(url, { connections: 32 }));
+    // 32 requests always outstanding per tenant, far more than one worker serves: every tenant backlogged.
+    const loops = tenants.flatMap((t, i) =>
+      Array.from({ length: 32 }, async () => {
+        while (!stop) {
+          const r = await pools[i]!.request({ path: `/chain/${t}/`, method: 'POST', body: 'x' });
+          const text = await r.body.text();
+          if (r.statusCode !== 200 || text !== 'x' + '!'.repeat(200)) failures++;
+        }
+      }),
+    );
+    // Counted by completions, not time: skip the first 100, then measure over the next 450.
+    await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(100), { timeout: 60_000, interval: 20 });
+    const a = stats();
+    await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(550), { timeout: 120_000, interval: 20 });
+    const b = stats();
+    stop = true;
+    await Promise.all(loops);
+    await Promise.all(pools.map((p) => p.close()));
+    expect(failures).toBe(0);
+    const done = tenants.map((t) => b[t]!.completed - a[t]!.completed);
+    const sum = done.reduce((x, y) => x + y, 0);
+    const share = done.map((d) => d / sum);
+    const backlogged = tenants.map((t) => (b[t]!.backlogged - a[t]!.backlogged) / (b[t]!.decisions - a[t]!.decisions));
+    const info = JSON.stringify({ share, backlogged });
+    // every tenant had a run waiting at (nearly) every scheduling decision of the window
+    for (const x of backlogged) expect(x, info).toBeGreaterThan(0.9);
+    // a generous band around 66.7 / 11.1 / 22.2 %
+    expect(share[0], info).toBeGreaterThan(0.58);
+    expect(share[0], info).toBeLessThan(0.75);
+    expect(share[1], info).toBeGreaterThan(0.07);
+    expect(share[1], info).toBeLessThan(0.16);
+    expect(share[2], info).toBeGreaterThan(0.16);
+    expect(share[2], info).toBeLessThan(0.29);
+  }, 180_000);
 });
 
 describe('tenant caps at the gateway', () => {

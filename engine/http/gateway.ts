@@ -53,6 +53,8 @@ export interface Gateway {
   readonly executor: Executor;
   readonly scheduler: FairScheduler;
   readonly metrics: GatewayMetrics;
+  /** How many workers hold function `fn`'s current version instantiated and ready (warmed at deploy). */
+  warmed(fn: string): number;
   /** Listens (port 0 = any); resolves with the base URL. */
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -133,6 +135,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         const bytes = await readBody(req, maxBundle);
         const t0 = performance.now();
         const b = await registry.deploy(decodeURIComponent(name), bytes, p.tenant);
+        warm([b]);
         log('info', 'deployed', { bundle: b.name, version: b.manifest.version, tenant: b.manifest.tenant, hash: b.ref.hash, ms: +(performance.now() - t0).toFixed(2) });
         return send(res, 201, bundleInfo(b));
       }
@@ -232,6 +235,31 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return p;
   }
 
+  /** What a run cost the worker: its hops' time in the guest (the scheduler charges it to the tenant). */
+  const hopMs = (r: RunResult): number | null => {
+    if (!r.hops) return null;
+    let ms = 0;
+    for (let i = 2; i < r.hops.length; i += 4) ms += r.hops[i]!;
+    return ms;
+  };
+
+  /** Gives every worker the plans of these bundles' functions and manifest chains, to instantiate now. */
+  function warm(bs: DeployedBundle[]): void {
+    const defs: PlanDef[] = [];
+    for (const b of bs) {
+      if (b.component) continue;
+      for (const f of b.manifest.functions) if (registry.bundleOf(f.name) === b) defs.push(planFor('fn', f.name).def);
+      for (const route of Object.keys(b.manifest.chains ?? {})) {
+        try {
+          if (registry.chain(route)?.hops !== 'http') defs.push(planFor('chain', route).def);
+        } catch {
+          // a chain whose other steps are not deployed yet: planned at its first call
+        }
+      }
+    }
+    executor.warm(defs, (h) => registry.ref(h));
+  }
+
   /** Invokes a function or a chain; writes the function's response. */
   async function invoke(req: IncomingMessage, res: ServerResponse, kind: 'fn' | 'chain', name: string, rest: string): Promise<void> {
     const t0 = performance.now();
@@ -255,7 +283,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const pool = executor.pool;
     let r: RunResult;
     try {
-      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, input, (h) => registry.ref(h)));
+      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, input, (h) => registry.ref(h)), hopMs);
     } catch (e) {
       if (d) pool.free(d);
       throw e;
@@ -380,6 +408,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   }
 
+  warm(registry.list()); // restored bundles (workers still starting may miss it: their first run carries them)
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
   return {
     server,
@@ -387,6 +416,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     executor,
     scheduler,
     metrics,
+    warmed: (fn: string) => (registry.bundleOf(fn) ? executor.warmedBy(planFor('fn', fn).def.id) : 0),
     listen(port: number, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

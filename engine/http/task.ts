@@ -20,6 +20,23 @@ export interface WorkerInit {
    *  run time, not queueing, and knows which worker to terminate. */
   clocks: SharedArrayBuffer;
   limits: EngineLimits;
+  /** BroadcastChannel name on which the gateway sends every worker a fresh deploy's plans (`WarmMessage`). */
+  warm: string;
+}
+
+/** Sent to every worker at once when bundles are deployed: install them (instantiate) and compile these
+ *  plans now, so the first invocation finds a warm instance instead of carrying the module over. */
+export interface WarmMessage {
+  defs: PlanDef[];
+  refs: Record<string, BundleRef>;
+}
+
+/** A worker's answer on the same channel: the plans it now holds compiled, over instantiated bundles.
+ *  A worker that has just started sends one with no plans (`hello`), and is sent the recent deploys. */
+export interface WarmAck {
+  ack: number;
+  plans: number[];
+  hello?: true;
 }
 
 /** What a function or chain run needs, sent to a worker once (then named by `id`). */

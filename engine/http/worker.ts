@@ -3,7 +3,7 @@
  * one compiled chain program per plan, and runs single functions and whole chains. Calls are synchronous;
  * the gateway's watchdog terminates this thread if a call outlives its deadline.
  */
-import { threadId, workerData } from 'node:worker_threads';
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { Bundle } from '../bundle/bundle.ts';
 import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
@@ -11,7 +11,7 @@ import { ChainError, ChainProgram, type CallFn } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
 import { Deployment, Engine } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
-import type { BundleRef, PlanDef, RunResult, RunTask, WorkerInit, WorkerReply } from './task.ts';
+import type { BundleRef, PlanDef, RunResult, RunTask, WarmAck, WarmMessage, WorkerInit, WorkerReply } from './task.ts';
 
 const init = workerData as WorkerInit;
 const pool = PayloadPool.attach(init.pool);
@@ -60,6 +60,30 @@ function compile(def: PlanDef): Plan {
   plans.set(def.id, p);
   return p;
 }
+
+// A deploy's bundles and plans, broadcast to every worker: instantiated and compiled here between tasks,
+// so the first invocation neither carries the module over nor waits for the instance.
+const warm = new BroadcastChannel(init.warm);
+warm.unref();
+warm.onmessage = (e: unknown) => {
+  const m = (e as { data: WarmMessage | WarmAck }).data;
+  if ('ack' in m) return; // another worker's answer
+  const ready: number[] = [];
+  for (const ref of Object.values(m.refs)) {
+    try {
+      install(ref);
+    } catch {
+      // a bundle that fails to instantiate here fails its first run with the reason instead
+    }
+  }
+  for (const def of m.defs) {
+    if (!plans.has(def.id) && Object.values(def.targets).every((h) => deployments.has(h))) compile(def);
+    if (plans.has(def.id)) ready.push(def.id);
+  }
+  warm.postMessage({ ack: threadId, plans: ready } satisfies WarmAck);
+};
+// A worker started after a deploy (at boot, or replacing one the watchdog terminated) asks for it.
+warm.postMessage({ ack: threadId, plans: [], hello: true } satisfies WarmAck);
 
 const isDescriptor = (x: Descriptor | Uint8Array): x is Descriptor => !(x instanceof Uint8Array);
 

@@ -1,15 +1,21 @@
 /**
  * Persistence of deployed bundles and chains in a state directory:
- *   DIR/bundles/<sha256>.wasm   content-addressed bundle bytes (written before anything points at them)
- *   DIR/index.json              { bundles: { name: hash }, chains: { route: spec } }, replaced atomically
- * A deploy writes the bytes, then swaps the index: a crash before the swap leaves the old index (old
- * version served, the new bytes an unreferenced file), after it the new one. Temp files and bundles no
- * index names are removed at open.
+ *   DIR/bundles/<sha256(name)>.bundle   one file per deployed bundle name: a header line naming it, then
+ *                                       the bundle's bytes; a deploy replaces it with one atomic write
+ *                                       (temp file, fsync, rename, one fsync of the directory)
+ *   DIR/index.json                      { chains: { route: spec } }, replaced atomically on chain changes
+ * A crash before the rename leaves the old file (old version served) and a temp file, which is removed
+ * at open; after it, the new one. Nothing else points at a bundle file, so there is no second write to
+ * keep in step with the first.
+ *
+ * Older state directories (index.json naming `bundles: { name: sha256 }` and DIR/bundles/<sha256>.wasm)
+ * are read and migrated at open.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RoamError } from '../errors.ts';
-import { TMP_PREFIX, writeFileAtomic } from './atomic.ts';
+import { fsyncDir, stageFile, TMP_PREFIX, writeFileAtomic, type StagedFile } from './atomic.ts';
 
 export interface ChainSpec {
   /** Functions in order; the first receives the request. */
@@ -22,65 +28,115 @@ export interface ChainSpec {
 }
 
 export interface StateIndex {
-  bundles: Record<string, string>;
   chains: Record<string, ChainSpec>;
 }
 
+/** First bytes of a bundle file; the rest of the header line is JSON `{ "name": … }`. */
+const MAGIC = 'roam-bundle/1 ';
 const HASH_RE = /^[0-9a-f]{64}$/;
+const fileOf = (name: string) => `${createHash('sha256').update(name).digest('hex')}.bundle`;
 
 export class StateStore {
   private readonly bundlesDir: string;
   private readonly indexFile: string;
-  private index: StateIndex = { bundles: {}, chains: {} };
+  private index: StateIndex = { chains: {} };
+  /** Bundles found at open, by name (handed to the registry once by `storedBundles`). */
+  private stored = new Map<string, Uint8Array>();
 
   constructor(readonly dir: string) {
     this.bundlesDir = join(dir, 'bundles');
     this.indexFile = join(dir, 'index.json');
     mkdirSync(this.bundlesDir, { recursive: true });
+    let legacy: Record<string, string> = {};
     if (existsSync(this.indexFile)) {
       try {
-        const raw = JSON.parse(readFileSync(this.indexFile, 'utf8')) as Partial<StateIndex>;
-        this.index = { bundles: raw.bundles ?? {}, chains: raw.chains ?? {} };
+        const raw = JSON.parse(readFileSync(this.indexFile, 'utf8')) as Partial<StateIndex> & { bundles?: Record<string, string> };
+        this.index = { chains: raw.chains ?? {} };
+        legacy = raw.bundles ?? {};
       } catch (e) {
         throw new RoamError('E_STATE', `state index ${this.indexFile} is unreadable: ${(e as Error).message}`);
       }
     }
     this.sweep();
+    for (const f of readdirSync(this.bundlesDir)) {
+      if (!f.endsWith('.bundle')) continue;
+      const { name, bytes } = StateStore.parse(join(this.bundlesDir, f));
+      this.stored.set(name, bytes);
+    }
+    this.migrate(legacy);
   }
 
-  /** Removes temp files and bundle files that the index does not name (debris of an interrupted deploy). */
-  private sweep(): void {
-    const live = new Set(Object.values(this.index.bundles));
-    for (const d of [this.dir, this.bundlesDir]) {
-      for (const f of readdirSync(d)) {
-        const orphan = d === this.bundlesDir && f.endsWith('.wasm') && !live.has(f.slice(0, -5));
-        if (f.startsWith(TMP_PREFIX) || orphan) unlinkSync(join(d, f));
-      }
+  /** Reads a bundle file: header line, then the bytes. */
+  private static parse(file: string): { name: string; bytes: Uint8Array } {
+    const buf = readFileSync(file);
+    const nl = buf.indexOf(10);
+    const head = nl < 0 ? '' : buf.subarray(0, nl).toString('utf8');
+    if (!head.startsWith(MAGIC)) throw new RoamError('E_STATE', `state file ${file} is not a roam bundle file`);
+    let name: unknown;
+    try {
+      name = (JSON.parse(head.slice(MAGIC.length)) as { name?: unknown }).name;
+    } catch {
+      name = undefined;
     }
+    if (typeof name !== 'string') throw new RoamError('E_STATE', `state file ${file} has a bad header`);
+    return { name, bytes: buf.subarray(nl + 1) };
+  }
+
+  /** Moves bundles of the older layout (index → content-addressed files) to one file per name. */
+  private migrate(legacy: Record<string, string>): void {
+    const names = Object.keys(legacy);
+    if (names.length === 0) return;
+    for (const name of names) {
+      if (this.stored.has(name)) continue; // migrated before a crash
+      const hash = legacy[name]!;
+      if (!HASH_RE.test(hash)) throw new RoamError('E_STATE', `state index names a bad hash '${hash}'`);
+      const bytes = readFileSync(join(this.bundlesDir, `${hash}.wasm`));
+      this.writeBundle(name, bytes);
+      this.stored.set(name, bytes);
+    }
+    writeFileAtomic(this.indexFile, JSON.stringify(this.index, null, 1));
+    for (const f of readdirSync(this.bundlesDir)) if (f.endsWith('.wasm')) unlinkSync(join(this.bundlesDir, f));
+  }
+
+  /** Removes temp files (debris of an interrupted write). */
+  private sweep(): void {
+    for (const d of [this.dir, this.bundlesDir]) for (const f of readdirSync(d)) if (f.startsWith(TMP_PREFIX)) unlinkSync(join(d, f));
   }
 
   get snapshot(): Readonly<StateIndex> {
     return this.index;
   }
 
-  bundleBytes(hash: string): Uint8Array {
-    if (!HASH_RE.test(hash)) throw new RoamError('E_STATE', `state index names a bad hash '${hash}'`);
-    return readFileSync(join(this.bundlesDir, `${hash}.wasm`));
+  /** The bundles stored at open, by name; handed out once (the registry installs them). */
+  storedBundles(): Array<[string, Uint8Array]> {
+    const out = [...this.stored];
+    this.stored = new Map();
+    return out;
   }
 
-  /** Stores the bytes (idempotent by hash), then points `name` at them. */
-  putBundle(name: string, hash: string, bytes: Uint8Array): void {
-    const file = join(this.bundlesDir, `${hash}.wasm`);
-    if (!existsSync(file)) writeFileAtomic(file, bytes);
-    this.commit({ ...this.index, bundles: { ...this.index.bundles, [name]: hash } });
+  private static head(name: string): Uint8Array {
+    return Buffer.from(`${MAGIC}${JSON.stringify({ name })}\n`);
+  }
+
+  private writeBundle(name: string, bytes: Uint8Array): void {
+    writeFileAtomic(join(this.bundlesDir, fileOf(name)), [StateStore.head(name), bytes]);
+  }
+
+  /**
+   * Stores `bytes` as bundle `name`, in two steps: the returned promise resolves once the bytes are on
+   * disk under a temporary name (data synced, off the event loop); `commit()` then renames the file over
+   * the bundle's one file and syncs the directory, the moment the new version becomes the stored one.
+   * Two syncs per deploy. Callers serialize deploys (the registry does).
+   */
+  stageBundle(name: string, bytes: Uint8Array): Promise<StagedFile> {
+    return stageFile(join(this.bundlesDir, fileOf(name)), [StateStore.head(name), bytes]);
   }
 
   removeBundle(name: string): void {
-    const bundles = { ...this.index.bundles };
-    const hash = bundles[name];
-    delete bundles[name];
-    this.commit({ ...this.index, bundles });
-    if (hash && !Object.values(bundles).includes(hash)) unlinkSync(join(this.bundlesDir, `${hash}.wasm`));
+    const file = join(this.bundlesDir, fileOf(name));
+    if (!existsSync(file)) return;
+    unlinkSync(file);
+    fsyncDir(this.bundlesDir);
   }
 
   putChain(route: string, spec: ChainSpec): void {

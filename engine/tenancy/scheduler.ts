@@ -1,17 +1,24 @@
 /**
- * Fair sharing of the function workers between tenants: start-time fair queueing (a WFQ variant).
- * Each run gets a virtual start tag max(V, tenant's last finish tag) and a finish tag start + cost/weight,
- * where cost is the function's recent mean service time; the run with the smallest start tag among
- * tenants under their concurrency cap goes next. Under overload each tenant's share of worker time
- * follows its weight; an idle tenant banks no credit (V moves on). Event-driven: nothing runs while idle.
+ * Fair sharing of the function workers between tenants: start-time fair queueing (a WFQ variant), charged
+ * with what runs actually cost.
+ *
+ * Each tenant has a virtual finish time F. The head run of a waiting tenant has the start tag
+ * S = max(V, F); the smallest S among tenants under their concurrency cap goes next, V becomes S, and F
+ * becomes S + estimate / weight (the estimate: the function's recent mean service time). When the run
+ * ends and its actual cost is known (the worker's time in the guest), F is corrected by
+ * (actual − estimate) / weight, so a tenant whose runs cost more than estimated pays for it on its next
+ * ones, and over a backlogged period each tenant's share of worker time follows its weight; when tenants
+ * run the same code, so does its share of completed requests. Tags are taken when a run reaches the head
+ * of its tenant's queue, not when it arrives, so a correction counts at once, not after the runs already
+ * queued. An idle tenant banks no credit (V moves on). Event-driven: nothing runs while idle.
  */
 import { RoamError } from '../errors.ts';
 import type { TenantTable } from './tenants.ts';
 
 interface Job {
-  start: number;
   cost: number;
   run: () => Promise<unknown>;
+  actual: ((v: unknown) => number | null) | undefined;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -19,12 +26,19 @@ interface Job {
 interface TenantQueue {
   jobs: Job[];
   head: number;
-  lastFinish: number;
+  /** Virtual finish time of the tenant's last dispatched run. */
+  finish: number;
   inFlight: number;
-  /** Service time granted so far, ms (for stats and the fairness benchmark). */
+  /** Wall time its runs spent handed to the workers (queued there included), ms. */
   served: number;
+  /** Actual cost charged (the workers' time in the guest, where reported), ms. */
+  work: number;
   completed: number;
   rejected: number;
+  /** Scheduling decisions made since the tenant appeared, and how many found it with a run waiting
+   *  (backlogged): the fairness guarantee holds only for a tenant that is. */
+  decisions: number;
+  backlogged: number;
 }
 
 export interface TenantStats {
@@ -32,7 +46,13 @@ export interface TenantStats {
   inFlight: number;
   completed: number;
   rejected: number;
+  /** Wall time in flight (handed to the workers until done), ms. */
   servedMs: number;
+  /** Worker time charged (actual cost of runs that reported one, else their estimate), ms. */
+  workMs: number;
+  /** Scheduling decisions seen, and how many of them found this tenant with a run waiting. */
+  decisions: number;
+  backlogged: number;
 }
 
 export class FairScheduler {
@@ -46,28 +66,26 @@ export class FairScheduler {
   private queue(tenant: string): TenantQueue {
     let q = this.queues.get(tenant);
     if (!q) {
-      q = { jobs: [], head: 0, lastFinish: 0, inFlight: 0, served: 0, completed: 0, rejected: 0 };
+      q = { jobs: [], head: 0, finish: 0, inFlight: 0, served: 0, work: 0, completed: 0, rejected: 0, decisions: 0, backlogged: 0 };
       this.queues.set(tenant, q);
     }
     return q;
   }
 
   /**
-   * Queues `run` for `tenant`; `costMs` is the expected service time. Rejects with E_OVERLOAD (429)
-   * when the tenant's queue is full.
+   * Queues `run` for `tenant`; `costMs` is the expected service time, `actual` (optional) reads the
+   * actual cost in ms from the run's result (null: unknown, the estimate stands). Rejects with
+   * E_OVERLOAD (429) when the tenant's queue is full.
    */
-  submit<T>(tenant: string, costMs: number, run: () => Promise<T>): Promise<T> {
+  submit<T>(tenant: string, costMs: number, run: () => Promise<T>, actual?: (v: T) => number | null): Promise<T> {
     const cfg = this.tenants.get(tenant);
     const q = this.queue(tenant);
     if (q.jobs.length - q.head >= cfg.maxQueue) {
       q.rejected++;
       return Promise.reject(new RoamError('E_OVERLOAD', `tenant '${tenant}' has ${cfg.maxQueue} requests waiting; try again later`));
     }
-    const start = Math.max(this.vtime, q.lastFinish);
-    const cost = Math.max(costMs, 0.001);
-    q.lastFinish = start + cost / cfg.weight;
     return new Promise<T>((resolve, reject) => {
-      q.jobs.push({ start, cost, run, resolve: resolve as (v: unknown) => void, reject });
+      q.jobs.push({ cost: Math.max(costMs, 0.001), run, actual: actual as Job['actual'], resolve: resolve as (v: unknown) => void, reject });
       this.pump();
     });
   }
@@ -76,46 +94,64 @@ export class FairScheduler {
     while (this.inFlight < this.capacity) {
       let best: TenantQueue | null = null;
       let bestName = '';
+      let bestStart = Infinity;
       for (const [name, q] of this.queues) {
         if (q.head >= q.jobs.length) continue;
         if (q.inFlight >= this.tenants.get(name).maxConcurrency) continue;
-        if (!best || q.jobs[q.head]!.start < best.jobs[best.head]!.start) {
+        const start = Math.max(this.vtime, q.finish);
+        if (start < bestStart) {
           best = q;
           bestName = name;
+          bestStart = start;
         }
       }
       if (!best) return;
+      for (const q of this.queues.values()) {
+        q.decisions++;
+        if (q.head < q.jobs.length) q.backlogged++;
+      }
       const job = best.jobs[best.head]!;
       best.jobs[best.head++] = undefined as unknown as Job;
       if (best.head > 1024 && best.head * 2 > best.jobs.length) {
         best.jobs = best.jobs.slice(best.head);
         best.head = 0;
       }
-      this.vtime = Math.max(this.vtime, job.start);
+      this.vtime = bestStart;
+      best.finish = bestStart + job.cost / this.tenants.get(bestName).weight;
       this.dispatch(bestName, best, job);
     }
   }
 
-  private dispatch(_name: string, q: TenantQueue, job: Job): void {
+  private dispatch(name: string, q: TenantQueue, job: Job): void {
     this.inFlight++;
     q.inFlight++;
     const t0 = performance.now();
-    const done = () => {
+    const done = (v: unknown, ok: boolean) => {
       this.inFlight--;
       q.inFlight--;
       q.completed++;
       q.served += performance.now() - t0;
+      let cost = job.cost;
+      if (ok && job.actual) {
+        const a = job.actual(v);
+        if (a !== null && Number.isFinite(a) && a >= 0) {
+          cost = a;
+          q.finish += (a - job.cost) / this.tenants.get(name).weight;
+        }
+      }
+      q.work += cost;
       this.pump();
     };
     job.run().then(
-      (v) => (done(), job.resolve(v)),
-      (e) => (done(), job.reject(e)),
+      (v) => (done(v, true), job.resolve(v)),
+      (e) => (done(e, false), job.reject(e)),
     );
   }
 
   stats(): Record<string, TenantStats> {
     const out: Record<string, TenantStats> = {};
-    for (const [name, q] of this.queues) out[name] = { queued: q.jobs.length - q.head, inFlight: q.inFlight, completed: q.completed, rejected: q.rejected, servedMs: Math.round(q.served * 1000) / 1000 };
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    for (const [name, q] of this.queues) out[name] = { queued: q.jobs.length - q.head, inFlight: q.inFlight, completed: q.completed, rejected: q.rejected, servedMs: r3(q.served), workMs: r3(q.work), decisions: q.decisions, backlogged: q.backlogged };
     return out;
   }
 }
