@@ -29,9 +29,23 @@ export interface NativeHost {
 
 let cached: NativeHost | null = null;
 
+/**
+ * UCX (under MPICH's ch4:ucx and Open MPI's pml ucx) must be told, before libmpi is loaded, to
+ * keep out of what V8 owns: its memory hooks patch malloc/mmap in this already multi-threaded
+ * process (ranks segfaulted in V8's compiler, address not mapped, or hung in UCX's crash
+ * handler), and its SIGSEGV handler replaces V8's, so a guest's out-of-bounds load killed the
+ * rank (signal 11) instead of trapping. A value the user set wins.
+ */
+export const UCX_ENV: Record<string, string> = {
+  UCX_MEM_MALLOC_HOOKS: 'no',
+  UCX_MEM_MMAP_HOOK_MODE: 'none',
+  UCX_ERROR_SIGNALS: '',
+};
+
 /** Loads native-host/build/Release/roam_native.node; throws with how to build it when absent. */
 export function loadNativeHost(): NativeHost {
   if (cached) return cached;
+  for (const [k, v] of Object.entries(UCX_ENV)) process.env[k] ??= v;
   const require = createRequire(import.meta.url);
   try {
     cached = require('./build/Release/roam_native.node') as NativeHost;

@@ -5,8 +5,12 @@
 #include <mpi.h>
 #include <node_api.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 #include <cstdint>
+#include <cstdlib>
 #include <unordered_map>
 
 namespace {
@@ -65,6 +69,9 @@ bool Bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
 }
 
 napi_value Init(napi_env env, napi_callback_info) {
+  // A rank dies with its launcher's proxy (its parent): when `roam mpirun --timeout` has to kill a
+  // slow mpiexec, ranks spinning in a deadlock would otherwise live on, holding the job's pipes.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   int flag = 0;
   MPI_Initialized(&flag);
   if (!flag) {
@@ -85,10 +92,18 @@ napi_value Init(napi_env env, napi_callback_info) {
   return r;
 }
 
+// Completes every send still in flight (Ssend acks and MPI_Request_free'd sends are never
+// tested by roam's core) before MPI_Finalize: finalizing with live requests is erroneous MPI.
 napi_value Finalize(napi_env env, napi_callback_info) {
   int flag = 0;
   MPI_Finalized(&flag);
-  if (!flag) MPI_Finalize();
+  if (flag) return nullptr;
+  for (auto& [id, s] : sends) {
+    MPI_Wait(&s.req, MPI_STATUS_IGNORE);
+    napi_delete_reference(env, s.keep);
+  }
+  sends.clear();
+  MPI_Finalize();
   return nullptr;
 }
 
@@ -258,11 +273,19 @@ napi_value Barrier(napi_env env, napi_callback_info) {
 
 napi_value Wtime(napi_env env, napi_callback_info) { return Num(env, MPI_Wtime()); }
 
+// MPI_Abort ends this process with exit(), from inside a JS call while V8's platform threads
+// still run; exit()'s static destructors then race them. An atexit handler registered last runs
+// first and leaves at once with the abort code (output is already written: fd writes, sync pipes).
+int abort_code = 1;
+void ExitNow() { _exit(abort_code); }
+
 napi_value Abort(napi_env env, napi_callback_info info) {
   napi_value a[1];
   if (!Args(env, info, 1, a)) return nullptr;
-  MPI_Abort(MPI_COMM_WORLD, I32(env, a[0]));
-  return nullptr;
+  abort_code = I32(env, a[0]);
+  atexit(ExitNow);
+  MPI_Abort(MPI_COMM_WORLD, abort_code);
+  _exit(abort_code);  // MPI_Abort does not return; this is for an MPI that does
 }
 
 napi_value ProcessorName(napi_env env, napi_callback_info) {
