@@ -51,6 +51,7 @@ for (const mpi of ['embedded', 'native'] as const) {
     it('ends the job with MPI_Abort’s code', async () => {
       const r = await bad('abort');
       expect(r.code).toBe(7);
+      expect(r.stderr).toContain('rank 1: MPI_Abort called with error code 7');
     });
 
     it('reports truncation when a message is larger than the receive buffer', async () => {

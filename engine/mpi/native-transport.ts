@@ -15,7 +15,8 @@ export class NativeTransport implements Transport {
   readonly world: WorldCollectives;
   readonly direct: DirectP2p;
 
-  constructor(private readonly mpi: NativeMpi) {
+  /** `onAbort` runs before MPI_Abort when the guest calls it (roam rank records the failure). */
+  constructor(private readonly mpi: NativeMpi, private readonly onAbort?: (code: number) => void) {
     const r = mpi.init();
     this.rank = r.rank;
     this.size = r.size;
@@ -84,6 +85,7 @@ export class NativeTransport implements Transport {
     return this.mpi.wtime();
   }
   abort(code: number): never {
+    this.onAbort?.(code);
     this.mpi.abort(code);
     process.exit(code);
   }
