@@ -9,9 +9,7 @@ beforeAll(async () => {
 });
 
 for (const mpi of ['embedded', 'native'] as const) {
-  // Known flaky under load (a rank's exit status or teardown races; see engine/mpi/README.md): retried,
-  // with a timeout far above a job's normal 1–3 s so a hung job fails fast instead of at 180 s.
-  describe(`MPI jobs on the ${mpi} MPI`, { retry: 2, timeout: 45_000 }, () => {
+  describe(`MPI jobs on the ${mpi} MPI`, () => {
     const mpirun = (np: number, prog: string, ...args: string[]) => roam('mpirun', '--mpi', mpi, '-np', String(np), '--timeout', '60', ex[prog], ...args);
 
     it('passes a token around a ring of 4 ranks', async () => {

@@ -171,6 +171,23 @@ export class MpiCore {
     return u ? { source: comm.group.indexOf(u.src), tag: u.tag, bytes: u.len } : null;
   }
 
+  // ---- direct blocking receive (wires with DirectP2p) -------------------------------------
+  /** A blocking receive may go straight to the wire when no posted receive could match first and no waiting message matches. */
+  canRecvDirect(ctx: number, wsrc: number, tag: number): boolean {
+    if (this.posted.length) return false;
+    for (const u of this.unexpected) if (u.ctx === ctx && (wsrc === ANY_SOURCE || u.src === wsrc) && (tag === ANY_TAG || u.tag === tag)) return false;
+    return true;
+  }
+  /** Matches the one message the wire holds (it did not match a direct receive), without probing for more. */
+  arriveHeld(): void {
+    const a = this.t.poll();
+    if (a) this.arrive(a);
+  }
+  /** Acknowledges a synchronous send received directly. */
+  ackSync(wsrc: number, tag: number): void {
+    this.t.send(wsrc, ACK_CTX, tag, 0, new Uint8Array(0), 0);
+  }
+
   cancelRecv(r: Req): void {
     const i = this.posted.indexOf(r);
     if (i >= 0) this.posted.splice(i, 1);

@@ -78,8 +78,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     };
   };
   const writeStatus = (ptr: number, s: Status) => {
-    if (ptr === A.STATUS_IGNORE) return;
-    mem.setI32s(ptr, [s.source, s.tag, A.SUCCESS, s.bytes, 0, 0, 0, 0], 'MPI_Status');
+    if (ptr !== A.STATUS_IGNORE) mem.setStatus(ptr, s.source, s.tag, s.bytes);
   };
   const combine = (opH: number, d: Datatype, typeH: number): C.Combine => {
     if (opH in OPS_BY_VALUE) return (input, inout) => {
@@ -132,6 +131,42 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     count(n); rankIn(c, src, 'source', true); tagOk(tag, true);
     return core.irecv(c, ctxP2p(c), src, tag, target(buf, n, d));
   };
+  // Blocking send/recv of contiguous data on a wire with direct p2p (native): the guest's bytes go
+  // to libmpi and back without the core's queues or any JS object per call.
+  const direct = t.direct;
+  const out = new Int32Array(3);
+  const sendDirect = (b: number, n: number, th: number, dest: number, tag: number, ch: number): boolean => {
+    const c = comm(ch), d = dtype(th);
+    if (!d.contiguous || dest === A.PROC_NULL) return false;
+    count(n); rankIn(c, dest, 'destination'); tagOk(tag);
+    const len = n * d.size;
+    mem.check(b, len);
+    const id = direct!.send(mem.bytes(), b, len, c.group[dest], ctxP2p(c), tag);
+    if (id) core.waitFor(() => direct!.sendDone(id));
+    return true;
+  };
+  const recvDirect = (b: number, n: number, th: number, src: number, tag: number, ch: number, st: number): boolean => {
+    const c = comm(ch), d = dtype(th);
+    if (!d.contiguous || src === A.PROC_NULL) return false;
+    count(n); rankIn(c, src, 'source', true); tagOk(tag, true);
+    const ctx = ctxP2p(c), wsrc = src === A.ANY_SOURCE ? A.ANY_SOURCE : c.group[src];
+    if (!core.canRecvDirect(ctx, wsrc, tag)) return false;
+    const cap = n * d.size;
+    mem.check(b, cap);
+    for (;;) {
+      const k = direct!.recv(mem.bytes(), b, cap, wsrc, ctx, tag === A.ANY_TAG ? -1 : tag, out);
+      if (k === 0) {
+        core.arriveHeld(); // another context's or source's message: to the core's queues
+        continue;
+      }
+      const source = c === core.world ? out[0] : c.group.indexOf(out[0]);
+      if (k < 0) core.fail(A.ERR.TRUNCATE, `message truncated: ${out[2]} bytes from rank ${source} (tag ${out[1] & 0x7fff}) do not fit the receive buffer of ${cap} bytes`);
+      if (k === 2) core.ackSync(out[0], out[1] & 0x7fff);
+      if (st !== A.STATUS_IGNORE) mem.setStatus(st, source, out[1] & 0x7fff, out[2]);
+      return true;
+    }
+  };
+
   const agreeCommId = (c: Comm): number => {
     const mine = new Uint8Array(new Int32Array([core.nextCommId]).buffer);
     const all = C.allgather(core, c, mine);
@@ -210,9 +245,18 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     MPI_Group_rank: (gh, out) => { const i = group(gh).indexOf(t.rank); mem.setI32(out, i < 0 ? A.UNDEFINED : i); return 0; },
     MPI_Group_free: (p) => { const h = mem.i32(p); group(h); if (h !== A.GROUP_EMPTY) groups.delete(h); mem.setI32(p, A.GROUP_NULL); return 0; },
 
-    MPI_Send: (b, n, th, dest, tag, ch) => { wait(startSend(b, n, th, dest, tag, ch, false)); return 0; },
+    MPI_Send: (b, n, th, dest, tag, ch) => {
+      if (!(direct && sendDirect(b, n, th, dest, tag, ch))) wait(startSend(b, n, th, dest, tag, ch, false));
+      return 0;
+    },
     MPI_Ssend: (b, n, th, dest, tag, ch) => { wait(startSend(b, n, th, dest, tag, ch, true)); return 0; },
-    MPI_Recv: (b, n, th, src, tag, ch, st) => { const r = startRecv(b, n, th, src, tag, ch); wait(r); writeStatus(st, r.status); return 0; },
+    MPI_Recv: (b, n, th, src, tag, ch, st) => {
+      if (direct && recvDirect(b, n, th, src, tag, ch, st)) return 0;
+      const r = startRecv(b, n, th, src, tag, ch);
+      wait(r);
+      writeStatus(st, r.status);
+      return 0;
+    },
     MPI_Isend: (b, n, th, dest, tag, ch, rp) => { mem.check(rp, 4, 'request'); const h = newHandle(); reqs.set(h, startSend(b, n, th, dest, tag, ch, false)); mem.setI32(rp, h); return 0; },
     MPI_Irecv: (b, n, th, src, tag, ch, rp) => { mem.check(rp, 4, 'request'); const h = newHandle(); reqs.set(h, startRecv(b, n, th, src, tag, ch)); mem.setI32(rp, h); return 0; },
     MPI_Wait: (rp, st) => {
@@ -431,16 +475,18 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
   }
 
   const imports: Record<string, Fn> = {};
+  const { enter, leave } = hooks;
   for (const [name, f] of Object.entries(fns)) {
-    imports[name] = (...args: number[]) => {
+    // Fixed arity (MPI_Sendrecv has 12 parameters), no rest array: nothing allocated per call.
+    imports[name] = (a, b, c, d, e, g, h, i, j, k, l, m) => {
       const prev = core.call;
       core.call = name;
-      hooks.enter?.(name);
+      if (enter) enter(name);
       try {
-        return f(...args);
+        return f(a, b, c, d, e, g, h, i, j, k, l, m);
       } finally {
         core.call = prev;
-        hooks.leave?.();
+        if (leave) leave();
       }
     };
   }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { NativeMpi } from '../../native-host/index.ts';
-import type { Arrival, SendToken, Source, Transport, WorldCollectives } from './transport.ts';
+import type { Arrival, DirectP2p, SendToken, Source, Transport, WorldCollectives } from './transport.ts';
 
 /**
  * Wire on the system MPI (one Node process per rank): each message is one MPI message on
@@ -13,18 +13,34 @@ export class NativeTransport implements Transport {
   readonly tagUb: number;
   private next: Arrival | null = null;
   readonly world: WorldCollectives;
+  readonly direct: DirectP2p;
 
-  constructor(private readonly mpi: NativeMpi) {
+  /** `onAbort` runs before MPI_Abort when the guest calls it (roam rank records the failure). */
+  constructor(private readonly mpi: NativeMpi, private readonly onAbort?: (code: number) => void) {
     const r = mpi.init();
     this.rank = r.rank;
     this.size = r.size;
     this.tagUb = r.tagUb;
     this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier };
+    this.direct = {
+      send: (mem, off, len, dest, ctx, tag) => mpi.sendAt(mem, off, len, dest, this.wire(ctx, tag, 0)),
+      sendDone: mpi.testSend,
+      recv: (mem, off, cap, src, ctx, tag, out) => {
+        const k = mpi.recvAt(mem, off, cap, src, ctx, tag, out);
+        if (k === 0) this.spins = 0;
+        return k;
+      },
+    };
+  }
+
+  private wire(ctx: number, tag: number, flags: number): number {
+    const wire = (ctx << 16) | ((flags & 1) << 15) | tag;
+    if (wire > this.tagUb) throw new Error(`context ${ctx} does not fit this MPI's tag range (MPI_TAG_UB ${this.tagUb})`);
+    return wire;
   }
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {
-    const wire = (ctx << 16) | ((flags & 1) << 15) | tag;
-    if (wire > this.tagUb) throw new Error(`context ${ctx} does not fit this MPI's tag range (MPI_TAG_UB ${this.tagUb})`);
+    const wire = this.wire(ctx, tag, flags);
     const bytes = (typeof data === 'function' ? data() : data).subarray(0, len);
     const id = this.mpi.isend(dest, wire, bytes);
     this.spins = 0;
@@ -50,7 +66,7 @@ export class NativeTransport implements Transport {
   }
   take(a: Arrival, into: Uint8Array | null): Uint8Array {
     const buf = into ? into.subarray(0, a.len) : new Uint8Array(a.len);
-    this.mpi.recv(a.src, (a.ctx << 16) | (a.flags << 15) | a.tag, buf);
+    this.mpi.recv(buf);
     this.next = null;
     return into ?? buf;
   }
@@ -69,6 +85,7 @@ export class NativeTransport implements Transport {
     return this.mpi.wtime();
   }
   abort(code: number): never {
+    this.onAbort?.(code);
     this.mpi.abort(code);
     process.exit(code);
   }

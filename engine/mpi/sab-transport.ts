@@ -102,8 +102,13 @@ export class SabTransport implements Transport {
     return Atomics.load(this.bells, this.rank);
   }
   idle(seq: number): void {
-    // A short spin on the doorbell catches a quick reply without a futex round trip.
-    for (let i = 0; i < 4000; i++) if (Atomics.load(this.bells, this.rank) !== seq) return;
+    // Spin on the doorbell for up to ~50 µs before sleeping: a reply in a ping-pong takes longer
+    // than a few thousand loads, and a futex sleep then costs a wake-up through the scheduler
+    // (tens of µs, far more on a loaded machine). Bounded, so ranks beyond the cores still sleep.
+    const until = performance.now() + 0.05;
+    do {
+      for (let i = 0; i < 256; i++) if (Atomics.load(this.bells, this.rank) !== seq) return;
+    } while (performance.now() < until);
     Atomics.wait(this.bells, this.rank, seq, 20);
   }
   wtime(): number {

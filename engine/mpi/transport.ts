@@ -28,9 +28,23 @@ export interface WorldCollectives {
   barrier(): boolean;
 }
 
+/**
+ * Blocking point-to-point straight between guest memory and the wire, for MPI_Send/MPI_Recv on
+ * contiguous buffers (native): numbers in and out, no JS objects per call.
+ */
+export interface DirectP2p {
+  /** Sends mem[off, off+len); 0 when complete, else an id to poll with sendDone. */
+  send(mem: Uint8Array, off: number, len: number, dest: number, ctx: number, tag: number): number;
+  sendDone(id: number): boolean;
+  /** See NativeMpi.recvAt: 1/2 received (2: ack owed), 0 another message arrived (poll() has it), -1 too long. */
+  recv(mem: Uint8Array, off: number, cap: number, src: number, ctx: number, tag: number, out: Int32Array): number;
+}
+
 export interface Transport {
   /** Present on wires with their own collectives (native). */
   readonly world?: WorldCollectives;
+  /** Present on wires that can move a guest's blocking send/recv without the core's queues (native). */
+  readonly direct?: DirectP2p;
   readonly rank: number;
   readonly size: number;
   /** Largest tag value the wire can carry. */

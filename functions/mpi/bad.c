@@ -1,5 +1,5 @@
 /* bad: faults for roam's tests. Usage: bad MODE where MODE is one of
- * oob, count, handle, trap, exit, deadlock, truncate, abort. Rank 1 misbehaves. */
+ * oob, count, handle, trap, load, exit, deadlock, truncate, abort. Rank 1 misbehaves. */
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +13,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "count") && rank == 1) MPI_Send(x, 1 << 28, MPI_INT, 0, 0, MPI_COMM_WORLD);
   if (!strcmp(mode, "handle") && rank == 1) MPI_Send(x, 1, MPI_INT, 0, 0, (MPI_Comm)0x7777);
   if (!strcmp(mode, "trap") && rank == 1) __builtin_trap();
+  if (!strcmp(mode, "load") && rank == 1) x[0] = *(volatile int *)0x7ffffff0; /* past linear memory */
   if (!strcmp(mode, "exit") && rank == 1) return 3;
   if (!strcmp(mode, "abort") && rank == 1) MPI_Abort(MPI_COMM_WORLD, 7);
   if (!strcmp(mode, "deadlock")) MPI_Recv(x, 1, MPI_INT, MPI_ANY_SOURCE, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);

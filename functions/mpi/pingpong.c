@@ -16,10 +16,11 @@ int main(int argc, char **argv) {
   memset(buf, rank, max > 0 ? max : 1);
   for (long bytes = 0; bytes <= max; bytes = bytes ? bytes * 4 : 1) {
     int iters = bytes >= 65536 ? iters0 / 10 + 5 : iters0;
+    int warm = iters / 4 + 10; /* warm-up: JIT tiers, lazy connections, caches */
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
-    for (int i = 0; i < iters + 5; i++) {
-      if (i == 5) t0 = MPI_Wtime(); /* warm-up */
+    for (int i = 0; i < iters + warm; i++) {
+      if (i == warm) t0 = MPI_Wtime();
       if (rank == 0) {
         MPI_Send(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD);
         MPI_Recv(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);

@@ -5,8 +5,12 @@
 #include <mpi.h>
 #include <node_api.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 #include <cstdint>
+#include <cstdlib>
 #include <unordered_map>
 
 namespace {
@@ -65,6 +69,9 @@ bool Bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
 }
 
 napi_value Init(napi_env env, napi_callback_info) {
+  // A rank dies with its launcher's proxy (its parent): when `roam mpirun --timeout` has to kill a
+  // slow mpiexec, ranks spinning in a deadlock would otherwise live on, holding the job's pipes.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   int flag = 0;
   MPI_Initialized(&flag);
   if (!flag) {
@@ -85,10 +92,18 @@ napi_value Init(napi_env env, napi_callback_info) {
   return r;
 }
 
+// Completes every send still in flight (Ssend acks and MPI_Request_free'd sends are never
+// tested by roam's core) before MPI_Finalize: finalizing with live requests is erroneous MPI.
 napi_value Finalize(napi_env env, napi_callback_info) {
   int flag = 0;
   MPI_Finalized(&flag);
-  if (!flag) MPI_Finalize();
+  if (flag) return nullptr;
+  for (auto& [id, s] : sends) {
+    MPI_Wait(&s.req, MPI_STATUS_IGNORE);
+    napi_delete_reference(env, s.keep);
+  }
+  sends.clear();
+  MPI_Finalize();
   return nullptr;
 }
 
@@ -132,39 +147,127 @@ napi_value TestSend(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// iprobe() -> [src, tag, len] | null
+// One message matched by MPI_(I)mprobe and not yet received: roam's core takes it next (recv),
+// so matching order is libmpi's own and no other receive can steal it.
+MPI_Message held = MPI_MESSAGE_NULL;
+int held_src = 0, held_tag = 0, held_len = 0;
+
+bool Hold(MPI_Message m, MPI_Status& st) {
+  held = m;
+  held_src = st.MPI_SOURCE;
+  held_tag = st.MPI_TAG;
+  MPI_Get_count(&st, MPI_BYTE, &held_len);
+  return true;
+}
+
+// iprobe() -> [src, tag, len] | null: the held message, else the next one (MPI_Improbe).
 napi_value Iprobe(napi_env env, napi_callback_info) {
-  int flag = 0;
-  MPI_Status st;
-  int rc = MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
-  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Iprobe", rc);
   napi_value r;
-  if (!flag) {
-    napi_get_null(env, &r);
-    return r;
+  if (held == MPI_MESSAGE_NULL) {
+    int flag = 0;
+    MPI_Message m;
+    MPI_Status st;
+    int rc = MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &m, &st);
+    if (rc != MPI_SUCCESS) return Throw(env, "MPI_Improbe", rc);
+    if (!flag) {
+      napi_get_null(env, &r);
+      return r;
+    }
+    Hold(m, st);
   }
-  int count = 0;
-  MPI_Get_count(&st, MPI_BYTE, &count);
   napi_create_array_with_length(env, 3, &r);
-  napi_set_element(env, r, 0, Num(env, st.MPI_SOURCE));
-  napi_set_element(env, r, 1, Num(env, st.MPI_TAG));
-  napi_set_element(env, r, 2, Num(env, count));
+  napi_set_element(env, r, 0, Num(env, held_src));
+  napi_set_element(env, r, 1, Num(env, held_tag));
+  napi_set_element(env, r, 2, Num(env, held_len));
   return r;
 }
 
-// recv(src, tag, bytes): receives the probed message straight into the view.
+// recv(bytes): receives the held message straight into the view (MPI_Mrecv).
 napi_value Recv(napi_env env, napi_callback_info info) {
-  napi_value a[3];
-  if (!Args(env, info, 3, a)) return nullptr;
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
   uint8_t* p;
   size_t n;
-  if (!Bytes(env, a[2], &p, &n)) {
+  if (!Bytes(env, a[0], &p, &n)) {
     napi_throw_type_error(env, nullptr, "recv: bytes must be a Uint8Array");
     return nullptr;
   }
-  int rc = MPI_Recv(p, (int)n, MPI_BYTE, I32(env, a[0]), I32(env, a[1]), MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Recv", rc);
+  if (held == MPI_MESSAGE_NULL) {
+    napi_throw_error(env, nullptr, "recv: no probed message");
+    return nullptr;
+  }
+  int rc = MPI_Mrecv(p, held_len, MPI_BYTE, &held, MPI_STATUS_IGNORE);
+  held = MPI_MESSAGE_NULL;
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Mrecv", rc);
   return nullptr;
+}
+
+// ---- direct point-to-point for a guest's blocking MPI_Send/MPI_Recv: numbers in, numbers out,
+// guest memory addressed as (whole-memory view, offset) so no JS object is made per call. ----
+
+// sendAt(mem, off, len, dest, tag) -> 0 when the send completed at once (eager), else an id for testSend.
+napi_value SendAt(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  if (!Args(env, info, 5, a)) return nullptr;
+  uint8_t* p;
+  size_t n;
+  if (!Bytes(env, a[0], &p, &n)) {
+    napi_throw_type_error(env, nullptr, "sendAt: mem must be a Uint8Array");
+    return nullptr;
+  }
+  Pending s;
+  int rc = MPI_Isend(p + I32(env, a[1]), I32(env, a[2]), MPI_BYTE, I32(env, a[3]), I32(env, a[4]), MPI_COMM_WORLD, &s.req);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Isend", rc);
+  int flag = 0;
+  rc = MPI_Test(&s.req, &flag, MPI_STATUS_IGNORE);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Test", rc);
+  if (flag) return Num(env, 0);
+  CHECK(napi_create_reference(env, a[0], 1, &s.keep));
+  int32_t id = next_id++;
+  sends[id] = s;
+  return Num(env, id);
+}
+
+// recvAt(mem, off, cap, src, ctx, tag, out Int32Array[3]) -> 1 received, 2 received and the sender
+// waits for a sync ack, 0 another message is held for the core, -1 the match is longer than cap
+// (held). Blocks in MPI_Mprobe on (src, any tag): roam's wire tag is ctx << 16 | sync << 15 | tag,
+// so the context and tag are matched here; src and tag -1 mean any. out = [src, wire tag, bytes].
+napi_value RecvAt(napi_env env, napi_callback_info info) {
+  napi_value a[7];
+  if (!Args(env, info, 7, a)) return nullptr;
+  uint8_t *p, *o;
+  size_t n, on;
+  if (!Bytes(env, a[0], &p, &n)) {
+    napi_throw_type_error(env, nullptr, "recvAt: mem must be a Uint8Array");
+    return nullptr;
+  }
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  void* op;
+  if (napi_get_typedarray_info(env, a[6], &type, &on, &op, &ab, &off) != napi_ok || type != napi_int32_array || on < 3) {
+    napi_throw_type_error(env, nullptr, "recvAt: out must be an Int32Array(3)");
+    return nullptr;
+  }
+  int32_t* out = static_cast<int32_t*>(op);
+  int src = I32(env, a[3]), ctx = I32(env, a[4]), tag = I32(env, a[5]), cap = I32(env, a[2]);
+  if (held == MPI_MESSAGE_NULL) {
+    MPI_Message m;
+    MPI_Status st;
+    int rc = MPI_Mprobe(src < 0 ? MPI_ANY_SOURCE : src, MPI_ANY_TAG, MPI_COMM_WORLD, &m, &st);
+    if (rc != MPI_SUCCESS) return Throw(env, "MPI_Mprobe", rc);
+    Hold(m, st);
+  }
+  out[0] = held_src;
+  out[1] = held_tag;
+  out[2] = held_len;
+  bool match = (src < 0 || held_src == src) && (held_tag >> 16) == ctx && (tag < 0 || (held_tag & 0x7fff) == tag);
+  if (!match) return Num(env, 0);
+  if (held_len > cap) return Num(env, -1);
+  int rc = MPI_Mrecv(p + I32(env, a[1]), held_len, MPI_BYTE, &held, MPI_STATUS_IGNORE);
+  held = MPI_MESSAGE_NULL;
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Mrecv", rc);
+  return Num(env, (held_tag >> 15) & 1 ? 2 : 1);
 }
 
 // yield(spins): lets other ranks run when this one has nothing to do (ranks may outnumber cores).
@@ -258,11 +361,19 @@ napi_value Barrier(napi_env env, napi_callback_info) {
 
 napi_value Wtime(napi_env env, napi_callback_info) { return Num(env, MPI_Wtime()); }
 
+// MPI_Abort ends this process with exit(), from inside a JS call while V8's platform threads
+// still run; exit()'s static destructors then race them. An atexit handler registered last runs
+// first and leaves at once with the abort code (output is already written: fd writes, sync pipes).
+int abort_code = 1;
+void ExitNow() { _exit(abort_code); }
+
 napi_value Abort(napi_env env, napi_callback_info info) {
   napi_value a[1];
   if (!Args(env, info, 1, a)) return nullptr;
-  MPI_Abort(MPI_COMM_WORLD, I32(env, a[0]));
-  return nullptr;
+  abort_code = I32(env, a[0]);
+  atexit(ExitNow);
+  MPI_Abort(MPI_COMM_WORLD, abort_code);
+  _exit(abort_code);  // MPI_Abort does not return; this is for an MPI that does
 }
 
 napi_value ProcessorName(napi_env env, napi_callback_info) {
@@ -281,7 +392,7 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_create_object(env, &o);
   struct { const char* name; napi_callback cb; } fns[] = {
       {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
-      {"recv", Recv}, {"yield", Yield}, {"allreduce", Allreduce}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+      {"recv", Recv}, {"sendAt", SendAt}, {"recvAt", RecvAt}, {"yield", Yield}, {"allreduce", Allreduce}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
   };
   for (auto& f : fns) {
     napi_value fn;

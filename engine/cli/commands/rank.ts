@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from '../command.ts';
 import { RoamError } from '../../errors.ts';
@@ -26,18 +26,21 @@ Open MPI) through the native-host addon, so multi-node jobs use the real MPI and
     } catch (e) {
       throw new RoamError('E_NATIVE', (e as Error).message);
     }
-    const t = new NativeTransport(host.mpi);
+    // Under `roam mpirun` a failure goes to its report file (synchronously, before MPI_Abort), else to stderr.
+    const reportFile = process.env.ROAM_MPI_REPORT;
+    const report = (line: string) => (reportFile ? appendFileSync(reportFile, `${line}\n`) : process.stderr.write(`roam rank: ${line}\n`));
+    const t = new NativeTransport(host.mpi, (code) => report(`rank ${t.rank}: MPI_Abort called with error code ${code}`));
     try {
       const trace = process.env.ROAM_MPI_TRACE ? { enter: (n: string) => process.stderr.write(`[rank ${t.rank}] ${n}\n`) } : undefined;
       const code = runRank(module, t, { args: [basename(program), ...argv.slice(i + 1)], env: {}, preopenCwd, hooks: trace });
       if (code !== 0) {
-        process.stderr.write(`roam rank: rank ${t.rank}: exited with code ${code}\n`);
+        report(`rank ${t.rank}: exited with code ${code}`);
         host.mpi.abort(code);
       }
       return code;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`roam rank: ${msg.startsWith('rank ') ? msg : `rank ${t.rank}: ${e instanceof WebAssembly.RuntimeError ? 'trap: ' : ''}${msg}`}\n`);
+      report(msg.startsWith('rank ') ? msg : `rank ${t.rank}: ${e instanceof WebAssembly.RuntimeError ? 'trap: ' : ''}${msg}`);
       host.mpi.abort(1);
       return 1;
     }
