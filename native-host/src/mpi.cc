@@ -46,6 +46,14 @@ napi_value Num(napi_env env, double v) {
   return r;
 }
 
+// Keeps `view` alive while the send is in flight and returns the id testSend polls.
+napi_value Track(napi_env env, Pending s, napi_value view) {
+  CHECK(napi_create_reference(env, view, 1, &s.keep));
+  int32_t id = next_id++;
+  sends[id] = s;
+  return Num(env, id);
+}
+
 bool Args(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
   size_t argc = n;
   return napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) == napi_ok && argc >= n;
@@ -120,10 +128,7 @@ napi_value Isend(napi_env env, napi_callback_info info) {
   Pending s;
   int rc = MPI_Isend(p, (int)n, MPI_BYTE, I32(env, a[0]), I32(env, a[1]), MPI_COMM_WORLD, &s.req);
   if (rc != MPI_SUCCESS) return Throw(env, "MPI_Isend", rc);
-  CHECK(napi_create_reference(env, a[2], 1, &s.keep));
-  int32_t id = next_id++;
-  sends[id] = s;
-  return Num(env, id);
+  return Track(env, s, a[2]);
 }
 
 // testSend(id) -> bool
@@ -222,10 +227,7 @@ napi_value SendAt(napi_env env, napi_callback_info info) {
   rc = MPI_Test(&s.req, &flag, MPI_STATUS_IGNORE);
   if (rc != MPI_SUCCESS) return Throw(env, "MPI_Test", rc);
   if (flag) return Num(env, 0);
-  CHECK(napi_create_reference(env, a[0], 1, &s.keep));
-  int32_t id = next_id++;
-  sends[id] = s;
-  return Num(env, id);
+  return Track(env, s, a[0]);
 }
 
 // recvAt(mem, off, cap, src, ctx, tag, out Int32Array[3]) -> 1 received, 2 received and the sender
@@ -235,7 +237,7 @@ napi_value SendAt(napi_env env, napi_callback_info info) {
 napi_value RecvAt(napi_env env, napi_callback_info info) {
   napi_value a[7];
   if (!Args(env, info, 7, a)) return nullptr;
-  uint8_t *p, *o;
+  uint8_t* p;
   size_t n, on;
   if (!Bytes(env, a[0], &p, &n)) {
     napi_throw_type_error(env, nullptr, "recvAt: mem must be a Uint8Array");
