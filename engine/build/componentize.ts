@@ -159,7 +159,8 @@ export async function buildComponentProject(dir: string, opts: { outFile?: strin
   if (!world) throw new RoamError('E_BUILD', `roam.json: unknown world '${String(worldName)}' (known: ${Object.keys(WORLDS).join(', ')})`);
   // A JS engine (StarlingMonkey) runs inside: its fuel-metered loops need far more fuel per call than
   // an AssemblyScript handler (the first call initialises the interpreter), so the default is the engine's cap.
-  const limits = { fuel: JS_DEFAULT_FUEL, ...(manifestRaw.limits as object | undefined) };
+  const raw = manifestRaw.limits;
+  const limits = raw === undefined ? { fuel: JS_DEFAULT_FUEL } : raw && typeof raw === 'object' && !Array.isArray(raw) ? { fuel: JS_DEFAULT_FUEL, ...raw } : raw; // a bad value is the validator's to report
   const manifest = validateManifest({ ...manifestRaw, limits });
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
   if (manifest.functions.length !== 1 || manifest.handlers.length > 0) throw new RoamError('E_BUILD', 'a JS/TS component project declares exactly one function and no message handlers');
