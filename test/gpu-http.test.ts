@@ -1,5 +1,6 @@
 // GPU fairness and utilisation statistics through a real `roam serve`: functions run in the gateway's
 // worker threads, the gpu service on its main thread; /v1/stats and /metrics report per function.
+import { servedUrl } from './helpers/cli.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -30,15 +31,7 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stderr!.on('data', (c) => (serverErr += c));
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (c) => {
-      out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
-  });
+  url = await servedUrl(server);
 });
 afterAll(async () => {
   await agent.close();

@@ -1,4 +1,5 @@
 // The CLI end to end: roam serve, deploy, invoke, ls, rm as real processes.
+import { servedUrl } from './helpers/cli.ts';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,15 +33,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'roam.chains.json'), JSON.stringify({ chains: { shout: { steps: ['upper', 'exclaim'] } } }));
   writeFileSync(join(dir, 'body.txt'), 'from a file');
   server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '1'], { env: { ...process.env, ROAM_TOKEN: 'cli-secret' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (c) => {
-      out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
-  });
+  url = await servedUrl(server);
   env = { ...process.env, ROAM_SERVER: url, ROAM_TOKEN: 'cli-secret' };
 });
 afterAll(() => {

@@ -1,5 +1,6 @@
 // Resource behaviour of a real gateway: large bodies are held once, oversize uploads are cut off early,
 // and an idle server with deployed functions uses no CPU.
+import { servedUrl } from './helpers/cli.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
@@ -101,15 +102,7 @@ describe('idle', () => {
   it.runIf(process.platform === 'linux')('an idle roam serve with deployed functions and chains uses almost no CPU', async () => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--token', 'i', '--threads', '2'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
-      const base = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (c) => {
-          out += c;
-          const m = /serving on (http:\/\/\S+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));
-      });
+      const base = await servedUrl(child);
       const auth = { authorization: 'Bearer i' };
       const put = await request(`${base}/v1/bundles/bigbody`, { method: 'PUT', body: await buildFixture('test/fixtures/bigbody'), headers: auth });
       expect(put.statusCode, await put.body.text()).toBe(201);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './build.ts';
 
@@ -11,5 +11,18 @@ export function roam(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessE
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+  });
+}
+
+/** Resolves with the URL a spawned `roam serve` prints once it listens; rejects if it exits first. */
+export function servedUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c) => {
+      out += c;
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));
   });
 }
