@@ -197,7 +197,7 @@ if (dpu) {
   const before = beforeS.map((s) => s.ms);
   const dpuShare = (xs: typeof samples) => ((100 * xs.filter((s) => s.place === 2).length) / Math.max(1, xs.length)).toFixed(0);
   const afterS = samples.filter((s) => s.sent > 4000);
-  out.push('## Steering shift (YCSB-B 95/5 zipfian, 64 in flight, host workers spin 95 % of each 10 ms from t = 3 s)', '');
+  out.push('## Steering shift (YCSB-B 95/5 zipfian, 64 in flight, host workers held 95 % of each 10 ms from t = 3 s, without using the CPU: engine/places/README.md, "The demo\'s congestion")', '');
   out.push('| measure | value | goal |', '|---|---|---|');
   out.push(`| share of messages at the dpu: before congestion / from 1 s after | ${dpuShare(beforeS)} % / ${dpuShare(afterS)} % | |`);
   out.push(`| shift time: congestion → first 10 ms window with ≥ 80 % of messages at the dpu | ${Number.isNaN(shiftMs) ? 'not observed' : `${shiftMs} ms`} | ≤ 50 ms ${shiftMs <= 50 ? '(met)' : '(NOT met)'} |`);
@@ -222,7 +222,7 @@ out.push('## Notes', '',
   '- Limit A moves indexes only; every host message also pays a metered Wasm call (the in-process row: one kv get costs ~1.5–2.5 µs), so on 2 shared cores the host pool is bounded by B, not A. The ratio to B is the host pool\'s own overhead (routing, slot table, bookkeeping).',
   '- Redis: each roam request crosses four threads (client → server thread → host worker → server thread → client) where Redis crosses two, and with 2 cores shared by ~20 runnable threads every wake-up waits for a time slice; the profile shows every roam thread idle about half the time. Running tiny handlers inline on the server thread while the workers are parked removes two hops; a quick try (≤ 64 per turn, handlers under 20 µs) showed no clear gain against this run-to-run noise (36–115 k vs 47–78 k, interleaved, server and client in one process) and was not kept.',
   '- The client place blocks its worker on every remote read (kv get = read the 64-byte slot + re-load its version: ≥ 2 round trips); on loopback that is far slower than shipping the message, which is why auto steering keeps kv at the server. It pays off only where RTT is a few µs (RDMA) or the server is saturated.',
-  '- The steering run makes both host workers spin 95 % of the time; on a 2-core machine that also starves the DPU agent and the client, so absolute latencies during the shift are pessimistic.',
+  '- The steering run holds both host workers 95 % of the time in Atomics.wait: a spinning load (`roam demo --load spin`) would also take the 2 cores the DPU agent and the client need, which a real DPU would not share.',
   '');
 out.push(`kv "slot busy" (503) answers retried: ${busyRetries} (not counted as operations).`, '');
 out.push('Command: `npm run bench:places`.');

@@ -46,6 +46,40 @@ describe('steering policy', () => {
     expect(s.choose('h', cands({ queue: 10, lastDone: 1000 }, { sojournMs: 0.5, lastDone: 1003 }), 1004)).toBe('dpu');
   });
 
+  it('probes only a place that holds no message already (its answer will refresh it)', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 4, staleMs: 10 });
+    const picks = Array.from({ length: 8 }, () => s.choose('h', cands({ lastDone: 1000 }, { sojournMs: 9, lastDone: 0, queue: 1 }), 1000));
+    expect(picks).not.toContain('dpu');
+  });
+
+  it('counts a stall from when an idle place got work, not from its last completion long ago', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    // The dpu was idle for a second, then got one message 1 ms ago: not stalled, so still the faster place.
+    expect(s.choose('h', cands({ sojournMs: 2 }, { sojournMs: 0.2, queue: 1, lastDone: 0.5, busySince: 999 }), 1000)).toBe('dpu');
+    // The same without busySince reads as a 1000 ms stall.
+    expect(estimateMs({ name: 'dpu', signals: sig({ queue: 1, lastDone: 0.5 }) }, 1000)).toBeGreaterThan(900);
+  });
+
+  it('grows the queue term with the measured drain time, not the handler time alone', () => {
+    const fast = estimateMs({ name: 'dpu', signals: sig({ queue: 100, serviceMs: 0.002 }) });
+    const slow = estimateMs({ name: 'dpu', signals: sig({ queue: 100, serviceMs: 0.002, drainMs: 0.2 }) });
+    expect(fast).toBeLessThan(1);
+    expect(slow).toBeGreaterThan(20);
+  });
+
+  it('damps flapping: returning soon to a place it just left needs the wider return margin', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0, margin: 0.3, returnMargin: 0.6, holdDownMs: 200 });
+    expect(s.choose('h', cands({ sojournMs: 1 }, { sojournMs: 2 }), 0)).toBe('host');
+    expect(s.choose('h', cands({ sojournMs: 10 }, { sojournMs: 2 }), 10)).toBe('dpu');
+    // 50 % faster again is enough to switch normally, but not within the hold-down.
+    expect(s.choose('h', cands({ sojournMs: 1 }, { sojournMs: 2 }), 50)).toBe('dpu');
+    expect(s.choose('h', cands({ sojournMs: 0.5 }, { sojournMs: 2 }), 60)).toBe('host');
+    const t = new Steering<'host' | 'dpu'>({ probeEvery: 0, margin: 0.3, returnMargin: 0.6, holdDownMs: 200 });
+    t.choose('h', cands({ sojournMs: 1 }, { sojournMs: 2 }), 0);
+    t.choose('h', cands({ sojournMs: 10 }, { sojournMs: 2 }), 10);
+    expect(t.choose('h', cands({ sojournMs: 1 }, { sojournMs: 2 }), 300)).toBe('host');
+  });
+
   it('skips places that are not available', () => {
     const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
     expect(s.choose('h', cands({ sojournMs: 9 }, { available: false }))).toBe('host');

@@ -6,8 +6,9 @@ import type { RegionAllocator } from '../regions/region-store.ts';
 import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import { onLines, sendLine, type FromAgent } from './agent-protocol.ts';
-import type { Pending, Place, PlaceSignals } from './types.ts';
+import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
+import { DrainRate } from './drain-rate.ts';
 
 const ALPHA = 0.2;
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
@@ -44,8 +45,10 @@ export class DpuPlace implements Place {
   private ring: number[] = [];
   private flushScheduled = false;
   private sojournMs = 0;
+  private readonly drainRate = new DrainRate();
   private serviceMs = 0;
   private lastDone = 0;
+  private busySince = 0;
   private busyNs = 0;
   private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
   child: ChildProcess | undefined;
@@ -104,6 +107,7 @@ export class DpuPlace implements Place {
       } else if (m.t === 'done') {
         this.busyNs = m.busyNs;
         for (const s of m.s) this.deliver(s);
+        this.drainRate.batch(m.s.length, performance.now(), this.inflight.size > 0);
         this.drain();
       }
     });
@@ -120,12 +124,12 @@ export class DpuPlace implements Place {
   signals(): PlaceSignals {
     const now = performance.now();
     const w = this.busyWindow;
-    if (now - w.at > 250) {
+    if (now - w.at > BUSY_WINDOW_MS) {
       w.busy = Math.min(1, (this.busyNs - w.ns) / 1e6 / (now - w.at));
       w.at = now;
       w.ns = this.busyNs;
     }
-    return { available: this.ready, queue: this.inflight.size + this.backlog.length, parallelism: 1, sojournMs: this.sojournMs, serviceMs: this.serviceMs, busy: w.busy, lastDone: this.lastDone };
+    return { available: this.ready, queue: this.inflight.size + this.backlog.length, parallelism: 1, sojournMs: this.sojournMs, serviceMs: this.serviceMs, drainMs: this.drainRate.ms, busy: w.busy, lastDone: this.lastDone, busySince: this.busySince };
   }
 
   deploy(info: BundleInfo): void {
@@ -138,6 +142,7 @@ export class DpuPlace implements Place {
 
   submit(p: Pending): void {
     if (!this.ready) return this.onOrphan(p);
+    if (this.inflight.size + this.backlog.length === 0) this.busySince = performance.now();
     const slot = this.free.pop();
     if (slot === undefined) return void this.backlog.push(p);
     this.mb.put(slot, p.bundle, p.handler, p.payload);

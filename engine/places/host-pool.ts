@@ -3,8 +3,10 @@ import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import type { ToWorker } from './host-worker.ts';
 import { laneBytes, laneRings, type SlotRing } from './ring.ts';
-import type { Pending, Place, PlaceSignals } from './types.ts';
+import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
+import { DrainRate } from './drain-rate.ts';
+import type { LoadMode } from './background-load.ts';
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
 const ENTRY = new URL('./host-worker.ts', import.meta.url).href;
@@ -32,6 +34,7 @@ interface Lane {
   /** Slots pushed since the last doorbell check. */
   pushed: number;
   alive: boolean;
+  drain: DrainRate;
 }
 
 /**
@@ -58,8 +61,9 @@ export class HostPool implements Place {
   private sojournMs = 0;
   private serviceMs = 0;
   private lastDone = 0;
+  private busySince = 0;
   private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
-  private load = 0;
+  private load = { fraction: 0, mode: 'block' as LoadMode };
   /** Called for queued messages recovered from a dead worker (the router re-steers them). */
   onOrphan: (p: Pending) => void = (p) => this.submit(p);
 
@@ -75,12 +79,12 @@ export class HostPool implements Place {
     const buffer = new SharedArrayBuffer(shape.slots * shape.slotSize);
     const layout = { ctl: new SharedArrayBuffer(laneBytes(this.ringCapacity)), ringCapacity: this.ringCapacity };
     const worker = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
-    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true };
+    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true, drain: new DrainRate() };
     for (let s = shape.slots - 1; s >= 0; s--) lane.free.push(s);
     const post = (m: ToWorker) => worker.postMessage(m);
     post({ type: 'init', buffer, shape, lane: layout });
     for (const info of this.bundles) this.postDeploy(lane, info);
-    if (this.load) post({ type: 'load', fraction: this.load });
+    if (this.load.fraction) post({ type: 'load', ...this.load });
     lane.done.whenRung(() => this.completed(lane));
     worker.on('error', () => {});
     worker.on('exit', () => this.lost(lane));
@@ -90,14 +94,15 @@ export class HostPool implements Place {
   signals(): PlaceSignals {
     const now = performance.now();
     const w = this.busyWindow;
-    if (now - w.at > 250) {
+    if (now - w.at > BUSY_WINDOW_MS) {
       const ns = this.lanes.reduce((a, l) => a + l.busy[0]!, 0);
       // A replaced worker restarts its counter at 0: clamp rather than report a negative share.
       w.busy = Math.max(0, Math.min(1, (ns - w.ns) / 1e6 / (now - w.at) / this.lanes.length));
       w.at = now;
       w.ns = ns;
     }
-    return { available: this.lanes.some((l) => l.alive), queue: this.queue, parallelism: this.lanes.length, sojournMs: this.sojournMs, serviceMs: this.serviceMs, busy: w.busy, lastDone: this.lastDone };
+    const drainMs = this.lanes.reduce((a, l) => a + l.drain.ms, 0) / this.lanes.length;
+    return { available: this.lanes.some((l) => l.alive), queue: this.queue, parallelism: this.lanes.length, sojournMs: this.sojournMs, serviceMs: this.serviceMs, drainMs, busy: w.busy, lastDone: this.lastDone, busySince: this.busySince };
   }
 
   deploy(info: BundleInfo): void {
@@ -112,10 +117,10 @@ export class HostPool implements Place {
     l.worker.postMessage({ type: 'deploy', info } satisfies ToWorker);
   }
 
-  /** Simulated co-located load on every worker (fraction of each 10 ms spent spinning). */
-  setLoad(fraction: number): void {
-    this.load = fraction;
-    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'load', fraction } satisfies ToWorker);
+  /** Simulated co-located load on every worker: `fraction` of each 10 ms held (background-load.ts says how). */
+  setLoad(fraction: number, mode: LoadMode = 'block'): void {
+    this.load = { fraction, mode };
+    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'load', fraction, mode } satisfies ToWorker);
   }
 
   /** Test hook: makes worker `i` fail with an uncaught error (a real crash of a real thread). */
@@ -124,7 +129,7 @@ export class HostPool implements Place {
   }
 
   submit(p: Pending): void {
-    this.queue++;
+    if (this.queue++ === 0) this.busySince = performance.now();
     this.place(p);
   }
 
@@ -162,6 +167,7 @@ export class HostPool implements Place {
     const now = performance.now();
     lane.done.drain(this.batch);
     for (const s of this.batch) this.deliver(lane, s, now);
+    lane.drain.batch(this.batch.length, now, lane.count > 0);
     this.drainBacklog();
     if (lane.done.sleep()) setImmediate(() => this.completed(lane));
     else lane.done.whenRung(() => this.completed(lane));

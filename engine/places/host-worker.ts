@@ -4,13 +4,13 @@
 import { parentPort } from 'node:worker_threads';
 import { Mailbox, type MailboxShape } from './mailbox.ts';
 import { SlotRunner, type BundleInfo } from './slot-runner.ts';
-import { BackgroundLoad } from './background-load.ts';
+import { BackgroundLoad, type LoadMode } from './background-load.ts';
 import { laneRings, type LaneLayout } from './ring.ts';
 
 export type ToWorker =
   | { type: 'init'; buffer: SharedArrayBuffer; shape: MailboxShape; lane: LaneLayout }
   | { type: 'deploy'; info: BundleInfo }
-  | { type: 'load'; fraction: number }
+  | { type: 'load'; fraction: number; mode: LoadMode }
   | { type: 'crash' };
 
 const port = parentPort!;
@@ -51,7 +51,7 @@ port.on('message', (m: ToWorker) => {
       deploys++;
       break;
     case 'load':
-      load.set(m.fraction);
+      load.set(m.fraction, m.mode);
       break;
     case 'crash':
       // Test hook for the fault suite: a real uncaught failure of the worker thread.

@@ -21,6 +21,9 @@ export interface Pending {
   done(r: PlaceResult): void;
 }
 
+/** Busy share is measured over windows this long: short enough to see co-located load well within the 50 ms shift goal. */
+export const BUSY_WINDOW_MS = 25;
+
 /** Live signals steering reads (per place). */
 export interface PlaceSignals {
   available: boolean;
@@ -32,10 +35,15 @@ export interface PlaceSignals {
   sojournMs: number;
   /** EWMA of pure execution time per message, ms. */
   serviceMs: number;
-  /** Share of the last second the place's lanes spent running handlers (0..1). */
+  /** EWMA of the time per message while backlogged (drain-rate.ts), ms: what a queued message waits per message ahead. */
+  drainMs?: number;
+  /** Share of the last busy window the place's threads were not idle: handlers and any co-located work (0..1). */
   busy: number;
   /** performance.now() of the last completion. */
   lastDone: number;
+  /** performance.now() when the place last went from idle to holding messages: a place that was idle has
+   *  an old lastDone without being stalled, so stall time counts from the later of the two. */
+  busySince?: number;
 }
 
 /** An executor on the server side of a place. Host (worker pool) and dpu (agent process) implement it. */

@@ -16,6 +16,10 @@ export interface SteeringOptions {
   probeEvery?: number;
   /** An alternative's signals are stale when it completed nothing for this long, ms. */
   staleMs?: number;
+  /** Going back to a place left less than this long ago needs `returnMargin` (flap damping), ms. */
+  holdDownMs?: number;
+  /** Margin to return to a place within its hold-down (0.6 = 60 % faster). */
+  returnMargin?: number;
 }
 
 /**
@@ -29,8 +33,8 @@ export function estimateMs(c: Candidate, now = performance.now()): number {
   // A place holding messages that has completed nothing for a while is stalled: its EWMAs are frozen at
   // the last completion, so the stall itself is the estimate. This is the signal that reacts within
   // milliseconds when host cores are taken by other work.
-  const stalled = s.queue > 0 && s.lastDone > 0 ? now - s.lastDone : 0;
-  const service = Math.max(s.serviceMs, 0.001);
+  const stalled = s.queue > 0 && s.lastDone > 0 ? now - Math.max(s.lastDone, s.busySince ?? 0) : 0;
+  const service = Math.max(s.serviceMs, s.drainMs ?? 0, 0.001);
   const queued = ((s.queue + 1) / Math.max(1, s.parallelism)) * service;
   return (c.bias ?? 1) * (Math.max(s.sojournMs, queued, stalled) / Math.max(0.05, 1 - Math.min(s.busy, 0.95) * 0.5)) + (c.extraMs ?? 0);
 }
@@ -43,6 +47,9 @@ export function clientExtraMs(roundTrips: number, bytes: number, rttMs: number, 
 interface HandlerState {
   current: string | undefined;
   count: number;
+  /** The place last left and when: returning to it soon needs a larger margin. */
+  left: string | undefined;
+  leftAt: number;
 }
 
 /** Per-handler, per-message place choice with hysteresis; pinned places bypass it (the caller honours them). */
@@ -51,6 +58,8 @@ export class Steering<P extends string = string> {
   private readonly margin: number;
   private readonly probeEvery: number;
   private readonly staleMs: number;
+  private readonly holdDownMs: number;
+  private readonly returnMargin: number;
   /** Place switches decided, for stats and the demo. */
   readonly shifts: Array<{ handler: string; from: string | undefined; to: string; at: number }> = [];
 
@@ -58,13 +67,15 @@ export class Steering<P extends string = string> {
     this.margin = opts.margin ?? 0.3;
     this.probeEvery = opts.probeEvery ?? 64;
     this.staleMs = opts.staleMs ?? 20;
+    this.holdDownMs = opts.holdDownMs ?? 200;
+    this.returnMargin = opts.returnMargin ?? 0.6;
   }
 
   choose(handler: string, candidates: Candidate<P>[], now = performance.now()): P | undefined {
     const live = candidates.filter((c) => c.signals.available);
     if (live.length === 0) return undefined;
     let st = this.state.get(handler);
-    if (!st) this.state.set(handler, (st = { current: undefined, count: 0 }));
+    if (!st) this.state.set(handler, (st = { current: undefined, count: 0, left: undefined, leftAt: 0 }));
     st.count++;
     const cur = live.find((c) => c.name === st.current);
     let best = live[0]!;
@@ -74,14 +85,20 @@ export class Steering<P extends string = string> {
       if (e < bestEst) (best = c), (bestEst = e);
     }
     let pick = best;
-    if (cur && cur !== best && bestEst > estimateMs(cur, now) * (1 - this.margin)) pick = cur;
+    // Flap damping: a place just left (typically because it congested) looks good again as soon as it
+    // empties, while the place that took over carries the whole load; returning soon needs a wider margin.
+    const margin = best.name === st.left && now - st.leftAt < this.holdDownMs ? this.returnMargin : this.margin;
+    if (cur && cur !== best && bestEst > estimateMs(cur, now) * (1 - margin)) pick = cur;
     if (pick.name !== st.current) {
       this.shifts.push({ handler, from: st.current, to: pick.name, at: now });
       if (this.shifts.length > 1000) this.shifts.shift();
+      st.left = st.current;
+      st.leftAt = now;
       st.current = pick.name;
     }
     if (this.probeEvery > 0 && st.count % this.probeEvery === 0) {
-      const stale = live.find((c) => c !== pick && now - c.signals.lastDone > this.staleMs);
+      // One probe at a time: a place still holding a message will refresh its signals when it answers.
+      const stale = live.find((c) => c !== pick && c.signals.queue === 0 && now - c.signals.lastDone > this.staleMs);
       if (stale) return stale.name;
     }
     return pick.name;

@@ -1,18 +1,24 @@
 import type { Command } from '../command.ts';
-import { parse } from '../args.ts';
+import { parse, usage } from '../args.ts';
+import type { LoadMode } from '../../places/background-load.ts';
 
 const command: Command = {
   name: 'demo',
   summary: 'kv under YCSB-B, host made busy halfway: watch steering shift load to the DPU agent',
-  help: `Usage: roam demo [--seconds 12] [--window 128]
+  help: `Usage: roam demo [--seconds 12] [--window 128] [--load block|spin]
 
 Starts a server (2 host worker threads) and a DPU agent process sharing the kv table through POSIX shm,
 loads 10 000 keys, runs YCSB-B (95 % get / 5 % put, zipfian) from a client with place auto, makes the
-host cores busy halfway, and prints every second ops/s, p50 and p99 per place, then the shift time.`,
+host cores busy halfway, and prints every second ops/s, p50 and p99 per place, then the shift time.
+
+--load block (default): the host workers are held 95 % of each 10 ms without using the CPU (other work
+owns those cores; the DPU keeps cores of its own). --load spin burns the CPU instead: on a 2-core machine
+that also starves the DPU agent and the client, which real DPU cores would not share.`,
   async run(argv) {
-    const { values } = parse(argv, { seconds: { type: 'string', default: '12' }, window: { type: 'string', default: '128' } }, false);
+    const { values } = parse(argv, { seconds: { type: 'string', default: '12' }, window: { type: 'string', default: '128' }, load: { type: 'string', default: 'block' } }, false);
+    if (values.load !== 'block' && values.load !== 'spin') usage(`--load must be block or spin, not '${values.load}'`);
     const { runDemo } = await import('../../places/demo.ts');
-    return runDemo({ seconds: Number(values.seconds), window: Number(values.window) });
+    return runDemo({ seconds: Number(values.seconds), window: Number(values.window), load: values.load as LoadMode });
   },
 };
 export default command;
