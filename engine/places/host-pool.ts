@@ -3,9 +3,10 @@ import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import type { ToWorker } from './host-worker.ts';
 import { laneBytes, laneRings, type SlotRing } from './ring.ts';
-import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './types.ts';
+import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceResult, type PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
 import { DrainRate } from './drain-rate.ts';
+import { InlineLane, type InlineOptions } from './inline-lane.ts';
 import type { LoadMode } from './background-load.ts';
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
@@ -18,6 +19,8 @@ export interface HostPoolOptions {
   maxPayload?: number;
   /** Slots (messages in flight) per worker. */
   slotsPerWorker?: number;
+  /** Running tiny handlers on the network thread when the workers are idle (inline-lane.ts). */
+  inline?: InlineOptions;
 }
 
 interface Lane {
@@ -64,6 +67,8 @@ export class HostPool implements Place {
   private busySince = 0;
   private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
   private load = { fraction: 0, mode: 'block' as LoadMode };
+  /** The network thread as a host core, for tiny handlers while the workers hold nothing. */
+  readonly inline: InlineLane;
   /** Called for queued messages recovered from a dead worker (the router re-steers them). */
   onOrphan: (p: Pending) => void = (p) => this.submit(p);
 
@@ -71,6 +76,7 @@ export class HostPool implements Place {
     this.maxPayload = opts.maxPayload ?? 16 * 1024;
     this.slots = opts.slotsPerWorker ?? 512;
     this.ringCapacity = 1 << Math.ceil(Math.log2(this.slots));
+    this.inline = new InlineLane(opts.inline);
     for (let i = 0; i < Math.max(1, opts.workers ?? 2); i++) this.lanes.push(this.spawn());
   }
 
@@ -109,6 +115,7 @@ export class HostPool implements Place {
     const i = this.bundles.findIndex((b) => b.id === info.id);
     if (i >= 0) this.bundles[i] = info;
     else this.bundles.push(info);
+    this.inline.deploy(info);
     for (const l of this.lanes) if (l.alive) this.postDeploy(l, info);
   }
 
@@ -120,12 +127,29 @@ export class HostPool implements Place {
   /** Simulated co-located load on every worker: `fraction` of each 10 ms held (background-load.ts says how). */
   setLoad(fraction: number, mode: LoadMode = 'block'): void {
     this.load = { fraction, mode };
+    // Co-located work takes the host cores, the network thread's included: nothing runs inline meanwhile.
+    this.inline.enabled = !(fraction > 0);
     for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'load', fraction, mode } satisfies ToWorker);
   }
 
   /** Test hook: makes worker `i` fail with an uncaught error (a real crash of a real thread). */
   crashWorker(i: number): void {
     this.lanes[i]?.worker.postMessage({ type: 'crash' } satisfies ToWorker);
+  }
+
+  /**
+   * Runs `p` on the calling (network) thread and answers it, when it allows that, its handler is known to
+   * be tiny and no worker holds a message (so it cannot overtake one); false when it must be submitted.
+   */
+  tryInline(p: Pending): boolean {
+    if (!p.inline || this.queue !== 0 || !this.inline.accepts(p.bundle, p.handler)) return false;
+    const r = this.inline.run(p.bundle, p.handler, p.payload);
+    const now = performance.now();
+    this.lastDone = now;
+    this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
+    this.serviceMs += ALPHA * (r.ns / 1e6 - this.serviceMs);
+    p.done(outcome(r.status, r.out, r.ns));
+    return true;
   }
 
   submit(p: Pending): void {
@@ -194,13 +218,9 @@ export class HostPool implements Place {
     this.lastDone = now;
     this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
     this.serviceMs += ALPHA * (serviceNs / 1e6 - this.serviceMs);
+    this.inline.observe(p.bundle, p.handler, serviceNs);
     try {
-      if (status === 0) p.done({ ok: true, reply: mb.replyView(slot), place: 'host', serviceNs });
-      else {
-        const s = Buffer.from(mb.replyView(slot)).toString('utf8');
-        const sp = s.indexOf(' ');
-        p.done({ ok: false, code: s.slice(0, sp), message: s.slice(sp + 1), place: 'host' });
-      }
+      p.done(outcome(status, mb.replyView(slot), serviceNs));
     } catch (e) {
       // A caller's callback failed: report it, but keep delivering the rest of the batch.
       process.emitWarning(`host place: reply callback threw: ${(e as Error)?.stack ?? e}`);
@@ -238,4 +258,12 @@ export class HostPool implements Place {
     await Promise.all(this.lanes.map((l) => l.worker.terminate()));
     for (const p of this.backlog.drain()) p.done({ ok: false, code: 'E_SHUTDOWN', message: 'server is shutting down' });
   }
+}
+
+/** A host run's result as the caller sees it: the reply, or the `CODE message` the runner wrote. */
+function outcome(status: number, out: Uint8Array, serviceNs: number): PlaceResult {
+  if (status === 0) return { ok: true, reply: out, place: 'host', serviceNs };
+  const s = Buffer.from(out).toString('utf8');
+  const sp = s.indexOf(' ');
+  return { ok: false, code: s.slice(0, sp), message: s.slice(sp + 1), place: 'host' };
 }

@@ -38,6 +38,8 @@ export interface WireServerStats {
   truncated: number;
   /** Locks broken because their connection closed or their lease expired while held. */
   leasesBroken: number;
+  /** Messages steered to the host that ran on the network thread (counted in byPlace.host too). */
+  inline: number;
   byPlace: Record<ServerPlace, number>;
 }
 
@@ -68,6 +70,8 @@ interface Conn {
 /** A CALL from a socket on its way to a place: no closure per message; the reply is encoded on `done`. */
 class WireCall implements Pending {
   readonly accepted: number;
+  /** Its reply is encoded into the connection's buffer at once: it may run on this thread (inline-lane.ts). */
+  readonly inline = true;
   constructor(private readonly conn: Conn, private readonly id: number, readonly bundle: number, readonly handler: number, readonly payload: Uint8Array) {
     this.accepted = conn.now;
   }
@@ -94,7 +98,7 @@ function createCore(opts: WireServerOptions): WireServer {
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const sockets = new Set<net.Socket>();
-  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, byPlace: { host: 0, dpu: 0 } };
+  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -118,6 +122,9 @@ function createCore(opts: WireServerOptions): WireServer {
     if (!('submit' in target)) return p.done(target);
     if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
     stats.byPlace[target.name]++;
+    // Steered to the host (not pinned there: a pinned message goes to the worker pool): a tiny handler
+    // may run right here on the network thread.
+    if (target === host && place === WirePlace.AUTO && host.tryInline(p)) return void stats.inline++;
     target.submit(p);
   }
   /** A component's messages skip steering: its worker is its only lane (counted as host). */

@@ -5,6 +5,13 @@ import { RoamError, isRoamError } from '../errors.ts';
 import { Mailbox } from './mailbox.ts';
 import type { EntryPoint } from '../runtime/guest-instance.ts';
 
+export interface Executed {
+  status: 0 | 1;
+  out: Uint8Array;
+  fuel: number;
+  ns: number;
+}
+
 /** What a place needs to run a bundle: its bytes and the region buffers, keyed `bundle/region`. */
 export interface BundleInfo {
   id: number;
@@ -52,20 +59,35 @@ export class SlotRunner {
   private load(id: number): Loaded & { dep: Deployment; entries: Map<number, EntryPoint> } {
     const b = this.bundles.get(id);
     if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${id} at this place`);
-    if (!b.dep) {
-      const dep = this.engine.deploy(b.bytes);
-      b.entries = new Map(dep.manifest.handlers.map((h) => [h.type, dep.entry(h.name)]));
-      b.dep = dep;
-    }
+    if (!b.dep) loaded(b, this.engine.deploy(b.bytes));
     return b as Loaded & { dep: Deployment; entries: Map<number, EntryPoint> };
+  }
+
+  /** True when bundle `id` is compiled here (its next message runs without compiling). */
+  ready(id: number): boolean {
+    return this.bundles.get(id)?.dep !== undefined;
+  }
+
+  /** Compiles bundle `id` off this thread; a later execute() then does not stall on it. */
+  async prepare(id: number): Promise<void> {
+    const b = this.bundles.get(id);
+    if (!b || b.dep) return;
+    const dep = await this.engine.deployAsync(b.bytes);
+    // A redeploy meanwhile replaced `b` in the map: this result is simply dropped with it.
+    b.dep ??= loaded(b, dep).dep;
   }
 
   /** Runs one slot if still queued. Never throws: failures become error replies. */
   run(mb: Mailbox, slot: number): void {
     if (!mb.claim(slot)) return;
-    const t0 = performance.now();
     const h = mb.h(slot);
-    const bundle = mb.i32[h + 1]!, handler = mb.i32[h + 2]!;
+    const r = this.execute(mb.i32[h + 1]!, mb.i32[h + 2]!, mb.input(slot));
+    mb.finish(slot, r.status, r.out, r.ns, r.fuel);
+  }
+
+  /** Runs one message; never throws: a failure is status 1 with `CODE message` as its output. */
+  execute(bundle: number, handler: number, input: Uint8Array): Executed {
+    const t0 = performance.now();
     let status: 0 | 1 = 0;
     let out: Uint8Array;
     let fuel = 0;
@@ -73,14 +95,19 @@ export class SlotRunner {
       const { dep, entries } = this.load(bundle);
       const entry = entries.get(handler);
       if (entry === undefined) throw new RoamError('E_NO_HANDLER', `bundle '${dep.manifest.name}' has no handler with type ${handler}`);
-      const r = dep.callEntry(entry, mb.input(slot));
+      const r = dep.callEntry(entry, input);
       out = r.reply;
       fuel = r.fuelUsed;
     } catch (e) {
       status = 1;
       out = Buffer.from(isRoamError(e) ? `${e.code} ${e.message}` : `E_INTERNAL ${(e as Error)?.message ?? String(e)}`);
     }
-    const ns = Math.round((performance.now() - t0) * 1e6);
-    mb.finish(slot, status, out, ns, fuel);
+    return { status, out, fuel, ns: Math.round((performance.now() - t0) * 1e6) };
   }
+}
+
+function loaded(b: Loaded, dep: Deployment): Loaded {
+  b.entries = new Map(dep.manifest.handlers.map((h) => [h.type, dep.entry(h.name)]));
+  b.dep = dep;
+  return b;
 }

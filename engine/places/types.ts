@@ -18,6 +18,10 @@ export interface Pending {
   payload: Uint8Array;
   /** performance.now() when the server accepted it. */
   accepted: number;
+  /** The caller takes its reply synchronously inside submission (a socket's call encodes it at once), so
+   *  the host may run it inline on the network thread (inline-lane.ts). Callers that re-submit from
+   *  `done` must leave this unset. */
+  inline?: boolean;
   done(r: PlaceResult): void;
 }
 

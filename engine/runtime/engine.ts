@@ -63,9 +63,21 @@ export class Engine {
       try {
         module = new WebAssembly.Module(metered as BufferSource);
       } catch (e) {
-        throw new RoamError('E_METER', `instrumented module failed to compile (engine bug): ${(e as Error).message}`);
+        throw meterBug(e);
       }
       this.compiled.set(bundle.hash, module);
+    }
+    return new Deployment(this, bundle, module, this.poolSize);
+  }
+
+  /** As deploy(), but compiles off this thread (WebAssembly.compile): for a thread that must not stall, such as a server's network thread. */
+  async deployAsync(bytes: Uint8Array): Promise<Deployment> {
+    const { bundle, metered } = this.prepare(bytes);
+    let module = this.compiled.get(bundle.hash);
+    if (!module) {
+      const compiled = await WebAssembly.compile(metered as BufferSource).catch((e: unknown) => Promise.reject(meterBug(e)));
+      this.compiled.set(bundle.hash, compiled);
+      module = compiled;
     }
     return new Deployment(this, bundle, module, this.poolSize);
   }
@@ -156,3 +168,5 @@ export class Deployment {
     return this.call(name, input).reply;
   }
 }
+
+const meterBug = (e: unknown) => new RoamError('E_METER', `instrumented module failed to compile (engine bug): ${(e as Error).message}`);

@@ -1,0 +1,99 @@
+import { SlotRunner, type BundleInfo, type Executed } from './slot-runner.ts';
+
+export interface InlineOptions {
+  /** Largest measured service time (EWMA) of a handler that may run on the network thread, ns. 0 turns inlining off. */
+  maxNs?: number;
+  /** Host runs of a handler measured before it may be inlined. */
+  warmRuns?: number;
+  /** Inline runs per event-loop turn; the rest go to the workers, so a burst cannot hold the socket thread. */
+  perTurn?: number;
+}
+
+interface Cost {
+  ns: number;
+  runs: number;
+  /** Runs here so far: the first few pay V8's lazy compilation of each function on this thread. */
+  inlineRuns: number;
+}
+
+/** Inline runs of a handler not counted in its cost (lazy per-function compilation on first calls). */
+const SETTLE = 8;
+
+/**
+ * The server's network thread is a host core too. A message whose handler is known to be tiny (measured
+ * service time under `maxNs`) runs right there when the host workers hold nothing, and its reply goes
+ * into the same socket write as the request's neighbours: no ring, no wake-up, no second thread. This is
+ * what removes two thread crossings per request for small kv-style handlers (Redis answers on the
+ * thread that reads the socket for the same reason).
+ *
+ * Safety: only handlers already measured on the workers are inlined, a handler that runs long once
+ * (fuel bounds it, as in a worker) raises its EWMA above `maxNs` and goes back to the workers, at most
+ * `perTurn` runs happen per event-loop turn, and inlining stops while the host cores are congested
+ * (HostPool.setLoad: the network thread shares those cores).
+ */
+export class InlineLane {
+  private readonly runner = new SlotRunner();
+  private readonly costs = new Map<number, Cost>();
+  private readonly maxNs: number;
+  private readonly warmRuns: number;
+  private readonly perTurn: number;
+  private readonly preparing = new Set<number>();
+  private turnRuns = 0;
+  private turnReset = false;
+  enabled = true;
+  runs = 0;
+
+  constructor(opts: InlineOptions = {}) {
+    this.maxNs = opts.maxNs ?? 20_000;
+    this.warmRuns = opts.warmRuns ?? 32;
+    this.perTurn = opts.perTurn ?? 256;
+  }
+
+  deploy(info: BundleInfo): void {
+    this.runner.deploy(info);
+    this.costs.forEach((_, k) => k >>> 16 === info.id && this.costs.delete(k));
+  }
+
+  /** Records one host run of a handler (at a worker or here). */
+  observe(bundle: number, handler: number, ns: number): void {
+    const k = (bundle << 16) | handler;
+    const c = this.costs.get(k);
+    if (!c) this.costs.set(k, { ns, runs: 1, inlineRuns: 0 });
+    else {
+      c.ns += 0.2 * (ns - c.ns);
+      c.runs++;
+    }
+  }
+
+  accepts(bundle: number, handler: number): boolean {
+    if (!this.enabled || this.turnRuns >= this.perTurn) return false;
+    const c = this.costs.get((bundle << 16) | handler);
+    if (c === undefined || c.runs < this.warmRuns || c.ns > this.maxNs) return false;
+    if (this.runner.ready(bundle)) return true;
+    // Eligible but not compiled on this thread yet: compile in the background, never on the socket path.
+    if (!this.preparing.has(bundle)) {
+      this.preparing.add(bundle);
+      this.runner.prepare(bundle).then(
+        () => this.preparing.delete(bundle),
+        () => this.costs.forEach((cost, k) => k >>> 16 === bundle && (cost.ns = Infinity)),
+      );
+    }
+    return false;
+  }
+
+  run(bundle: number, handler: number, input: Uint8Array): Executed {
+    if (!this.turnReset) {
+      this.turnReset = true;
+      setImmediate(() => {
+        this.turnRuns = 0;
+        this.turnReset = false;
+      });
+    }
+    this.turnRuns++;
+    this.runs++;
+    const r = this.runner.execute(bundle, handler, input);
+    const c = this.costs.get((bundle << 16) | handler)!;
+    if (c.inlineRuns++ >= SETTLE) this.observe(bundle, handler, r.ns);
+    return r;
+  }
+}
