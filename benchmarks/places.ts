@@ -20,7 +20,8 @@ import { fmt } from './harness.ts';
 
 // Child mode for the Redis comparison: a roam server in its own process, as redis-server is.
 if (process.argv[2] === '--serve-kv') {
-  const s = await listenWire({ host: { workers: 2 } });
+  // argv[3]: the inline lane's threshold in µs (0 = every host message goes to a worker).
+  const s = await listenWire({ host: { workers: 2, inline: { maxNs: Number(process.argv[3] ?? 20) * 1000 } } });
   s.deploy(await cachedBuild('functions/kv'));
   console.log(s.port);
   process.on('SIGTERM', () => void s.close().then(() => process.exit(0)));
@@ -152,8 +153,10 @@ const wireRows: string[] = [];
 const places: PlaceName[] = dpu ? ['host', 'dpu', 'auto'] : ['host', 'auto'];
 for (const p of places) {
   await wire(client, p, 10_000, 128);
+  const inline0 = server.stats.inline;
   const r = await wire(client, p, 100_000, 128);
-  wireRows.push(`| kv get over loopback, place ${p}, 128 in flight | ${fmt(r.ops)} | ${r.p99.toFixed(2)} |`);
+  const inl = server.stats.inline - inline0;
+  wireRows.push(`| kv get over loopback, place ${p}, 128 in flight${inl ? ` (${((100 * inl) / 100_000).toFixed(0)} % inline on the network thread)` : ''} | ${fmt(r.ops)} | ${r.p99.toFixed(2)} |`);
 }
 // The client place: kv get runs in this process, each slot read a one-sided remote read (kv: read + version re-load).
 async function clientPlace(n: number, window: number): Promise<{ ops: number; p99: number }> {
@@ -237,33 +240,39 @@ process.exit(0);
 // does: each connection sends `pipeline` requests in one write and waits for all replies.
 async function redisComparison(): Promise<string[]> {
   const shape = { connections: 4, pipeline: 16, requests: 200_000, keys: KEYS, valueBytes: 8 };
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-kv'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
-  const clients = await Promise.all(Array.from({ length: shape.connections }, () => connect(port, { clientPlace: false })));
-  const kvId = (await clients[0]!.resolve('kv')).id;
-  await loadKeys(clients[0]!, kvId, KEYS);
-  const roam = async (type: 1 | 2) => {
-    const value = Buffer.alloc(shape.valueBytes, 'x');
-    const pre = keys.map((k) => (type === 1 ? k : Buffer.concat([k, value])));
-    let left = shape.requests;
-    const t0 = performance.now();
-    await Promise.all(clients.map(async (c) => {
-      while (left > 0) {
-        const n = Math.min(shape.pipeline, left);
-        left -= n;
-        const batch: Promise<unknown>[] = [];
-        for (let i = 0; i < n; i++) batch.push(sendRetry(c, type, pre[Math.floor(Math.random() * KEYS)]!, 'auto', kvId));
-        await Promise.all(batch);
-      }
-    }));
-    return shape.requests / ((performance.now() - t0) / 1000);
+  /** SET and GET rates of a roam server process with the given inline threshold (µs; 0 = workers only). */
+  const roamRates = async (inlineUs: number) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-kv', String(inlineUs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
+    const clients = await Promise.all(Array.from({ length: shape.connections }, () => connect(port, { clientPlace: false })));
+    const kvId = (await clients[0]!.resolve('kv')).id;
+    await loadKeys(clients[0]!, kvId, KEYS);
+    const roam = async (type: 1 | 2) => {
+      const value = Buffer.alloc(shape.valueBytes, 'x');
+      const pre = keys.map((k) => (type === 1 ? k : Buffer.concat([k, value])));
+      let left = shape.requests;
+      const t0 = performance.now();
+      await Promise.all(clients.map(async (c) => {
+        while (left > 0) {
+          const n = Math.min(shape.pipeline, left);
+          left -= n;
+          const batch: Promise<unknown>[] = [];
+          for (let i = 0; i < n; i++) batch.push(sendRetry(c, type, pre[Math.floor(Math.random() * KEYS)]!, 'auto', kvId));
+          await Promise.all(batch);
+        }
+      }));
+      return shape.requests / ((performance.now() - t0) / 1000);
+    };
+    await roam(1);
+    const rs = await roam(2), rg = await roam(1);
+    for (const c of clients) c.close();
+    child.kill('SIGTERM');
+    return { rs, rg };
   };
-  await roam(1);
-  const rs = await roam(2), rg = await roam(1);
-  for (const c of clients) c.close();
-  child.kill('SIGTERM');
+  const workersOnly = await roamRates(0);
+  const { rs, rg } = await roamRates(20);
   const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-  const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: its own server process (2 host workers, as redis-server is its own process), kv put/get from this process through the client library (\`sendRaw\`, place auto, client place off: the server steers), replies matched by id.`;
+  const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: its own server process (2 host workers, as redis-server is its own process), kv put/get from this process through the client library (\`sendRaw\`, place auto, client place off: the server steers), replies matched by id; run twice, with the inline lane (default, kv runs on the network thread) and with \`--inline-us 0\` (every message through a host worker).`;
   const roamRow = (r: number) => fmt(r);
   if (!has('redis-server') || !has('redis-benchmark')) {
     console.log('redis comparison skipped: install redis-server (Debian: apt-get install -y redis-server) to add it');
@@ -285,12 +294,13 @@ async function redisComparison(): Promise<string[]> {
     const rate = (test: string) => Number(r.stdout.split('\n').find((l) => l.startsWith(`"${test}"`))?.split(',')[1]?.replace(/"/g, ''));
     const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[2] ?? '?';
     const [gs, gg] = [rate('SET'), rate('GET')];
-    const mixR = 2 / (1 / rs + 1 / rg), mixRedis = 2 / (1 / gs + 1 / gg);
+    const mixR = 2 / (1 / rs + 1 / rg), mixRedis = 2 / (1 / gs + 1 / gg), mixW = 2 / (1 / workersOnly.rs + 1 / workersOnly.rg);
     return [head, `Redis: ${version}, \`redis-benchmark ${args.join(' ').replace(String(rport), 'PORT')}\`.`, '',
       '| test | roam ops/s | Redis ops/s | roam / Redis |', '|---|---|---|---|',
       `| SET (kv put) | ${fmt(rs)} | ${fmt(gs)} | ${(rs / gs).toFixed(2)}x |`,
       `| GET (kv get) | ${fmt(rg)} | ${fmt(gg)} | ${(rg / gg).toFixed(2)}x |`,
-      `| 50/50 mix (harmonic mean of the two) | ${fmt(mixR)} | ${fmt(mixRedis)} | ${(mixR / mixRedis).toFixed(2)}x (goal ≥ 1.0x ${mixR >= mixRedis ? 'met' : 'NOT met'}) |`];
+      `| 50/50 mix (harmonic mean of the two) | ${fmt(mixR)} | ${fmt(mixRedis)} | ${(mixR / mixRedis).toFixed(2)}x (goal ≥ 1.0x ${mixR >= mixRedis ? 'met' : 'NOT met'}) |`,
+      `| mix, workers only (\`--inline-us 0\`) | ${fmt(mixW)} | ${fmt(mixRedis)} | ${(mixW / mixRedis).toFixed(2)}x |`];
   } finally {
     srv.kill('SIGTERM');
   }

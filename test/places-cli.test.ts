@@ -44,4 +44,15 @@ describe('roam serve: HTTP and the wire protocol on one port', () => {
     expect(code).not.toBe(0);
     expect(err).toMatch(/no\/such\.wasm/);
   });
+
+  it('refuses bad wire flags with a usage error naming the flag', async () => {
+    for (const [flag, value] of [['--inline-us', '-1'], ['--workers', '0'], ['--max-frame', 'big']]) {
+      const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', flag!, value!], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (c) => (err += c));
+      const code = await new Promise<number | null>((res) => p.once('exit', res));
+      expect(code).toBe(2);
+      expect(err).toContain(flag);
+    }
+  });
 });

@@ -1,7 +1,6 @@
-// The binary-protocol side of `roam serve`, kept apart so the lead can merge it with the HTTP options in
-// engine/cli/commands/serve.ts: parse these flags, call startWire, hand 0xB7-first sockets to handleSocket.
+// The binary-protocol side of `roam serve` (engine/cli/commands/serve.ts): its flags, their parsing, and
+// startWire, whose server takes the 0xB7-first sockets through handleSocket.
 import { readFileSync } from 'node:fs';
-import { parse } from '../cli/args.ts';
 import { RoamError } from '../errors.ts';
 import { createWireServer, type WireServer } from './server.ts';
 import { DpuPlace } from './dpu-place.ts';
@@ -10,28 +9,38 @@ export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
   --bundle FILE     deploy a bundle for message handlers (repeatable)
   --workers N       host worker threads for handlers (default 2)
   --dpu             start a DPU agent process (roam dpu-agent) sharing regions through POSIX shm
-  --max-frame B     largest frame payload (default 1048576)`;
+  --max-frame B     largest frame payload (default 1048576)
+  --inline-us US    run handlers measured under US µs on the network thread while the workers are idle
+                    (default 20; 0 = never: every host message goes to a worker)`;
 
 export interface WireServeOptions {
   bundles: string[];
   workers: number;
   dpu: boolean;
   maxFrame: number;
+  /** Inline threshold, µs (0 = off). */
+  inlineUs: number;
 }
 
-export function parseWireServeArgs(argv: string[]): WireServeOptions {
-  const { values } = parse(argv, {
-    bundle: { type: 'string', multiple: true },
-    workers: { type: 'string', default: '2' },
-    dpu: { type: 'boolean', default: false },
-    'max-frame': { type: 'string', default: String(1 << 20) },
-  }, false);
-  const int = (v: string, what: string) => {
+/** The binary side's flags, for `roam serve`'s parseArgs spec. */
+export const WIRE_SERVE_FLAGS = {
+  bundle: { type: 'string', multiple: true },
+  workers: { type: 'string', default: '2' },
+  dpu: { type: 'boolean', default: false },
+  'max-frame': { type: 'string', default: String(1 << 20) },
+  'inline-us': { type: 'string', default: '20' },
+} as const;
+
+/** The parsed values of WIRE_SERVE_FLAGS as options; a bad value is a usage error naming the flag. */
+export function wireServeOptions(values: { bundle?: string[]; workers?: string; dpu?: boolean; 'max-frame'?: string; 'inline-us'?: string }): WireServeOptions {
+  const positive = (v: string | undefined, what: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer, got '${v}'`);
     return n;
   };
-  return { bundles: values.bundle ?? [], workers: int(values.workers!, '--workers'), dpu: values.dpu!, maxFrame: int(values['max-frame']!, '--max-frame') };
+  const inlineUs = Number(values['inline-us'] ?? 20);
+  if (!(inlineUs >= 0)) throw new RoamError('E_USAGE', `--inline-us must be a number of microseconds ≥ 0, got '${values['inline-us']}'`);
+  return { bundles: values.bundle ?? [], workers: positive(values.workers ?? '2', '--workers'), dpu: values.dpu ?? false, maxFrame: positive(values['max-frame'] ?? String(1 << 20), '--max-frame'), inlineUs };
 }
 
 /** Starts the wire side (host pool, optional agent) and deploys the bundles. */
@@ -42,7 +51,7 @@ export async function startWire(o: WireServeOptions, log: (line: string) => void
     await dpu.start();
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
-  const ws = createWireServer({ maxFrame: o.maxFrame, host: { workers: o.workers }, ...(dpu ? { dpu } : {}) });
+  const ws = createWireServer({ maxFrame: o.maxFrame, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
   try {
     for (const f of o.bundles) {
       let bytes: Uint8Array;

@@ -2,10 +2,10 @@ import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
-import { WIRE_SERVE_HELP } from '../../places/serve-options.ts';
+import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../places/serve-options.ts';
 
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
-                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B]
+                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US]
 
 One port, two protocols (told apart by each connection's first byte):
 - HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/..., POST /chain/ROUTE/...,
@@ -50,10 +50,7 @@ export const command: Command = {
         threads: { type: 'string' },
         'max-body': { type: 'string' },
         'timeout-ms': { type: 'string' },
-        bundle: { type: 'string', multiple: true },
-        workers: { type: 'string', default: '2' },
-        dpu: { type: 'boolean', default: false },
-        'max-frame': { type: 'string', default: String(1 << 20) },
+        ...WIRE_SERVE_FLAGS,
       },
       false,
     );
@@ -67,13 +64,8 @@ export const command: Command = {
     };
     const { serve } = await import('../../http/serve.ts');
     const { startWire } = await import('../../places/serve-options.ts');
-    const positive = (v: string, what: string) => {
-      const n = int(v, what)!;
-      if (n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer`);
-      return n;
-    };
     const wire = await startWire(
-      { bundles: values.bundle ?? [], workers: positive(values.workers!, '--workers'), dpu: values.dpu!, maxFrame: positive(values['max-frame']!, '--max-frame') },
+      wireServeOptions(values),
       (line) => process.stdout.write(`roam: ${line}\n`),
     );
     const { url, close } = await serve({
