@@ -21,7 +21,7 @@ import { fmt } from './harness.ts';
 // Child mode for the Redis comparison: a roam server in its own process, as redis-server is.
 if (process.argv[2] === '--serve-kv') {
   // argv[3]: the inline lane's threshold in µs (0 = every host message goes to a worker).
-  const s = await listenWire({ host: { workers: 2, inline: { maxNs: Number(process.argv[3] ?? 20) * 1000 } } });
+  const s = await listenWire({ host: { workers: 2, inline: { maxNs: Number(process.argv[3] ?? 100) * 1000 } } });
   s.deploy(await cachedBuild('functions/kv'));
   console.log(s.port);
   process.on('SIGTERM', () => void s.close().then(() => process.exit(0)));
@@ -223,7 +223,7 @@ out.push('## Redis comparison', '', ...redis, '');
 out.push('## Notes', '',
   '- Before the rings (run 2026-11-23T14:32Z, load 12.8): host pool 181.6 k ops/s = 0.12x of a weaker baseline (one bare worker echoing 64-index batches by postMessage, 8 in flight: 1.50 M), with a promise per message in the load generator. Limit A here uses the same rings as the host pool, so it is much higher (2–3.5 M), and the host pool is driven by callbacks, as A and B are.',
   '- Limit A moves indexes only; every host message also pays a metered Wasm call (the in-process row: one kv get costs ~1.5–2.5 µs), so on 2 shared cores the host pool is bounded by B, not A. The ratio to B is the host pool\'s own overhead (routing, slot table, bookkeeping).',
-  '- Redis: each roam request crosses four threads (client → server thread → host worker → server thread → client) where Redis crosses two, and with 2 cores shared by ~20 runnable threads every wake-up waits for a time slice; the profile shows every roam thread idle about half the time. Running tiny handlers inline on the server thread while the workers are parked removes two hops; a quick try (≤ 64 per turn, handlers under 20 µs) showed no clear gain against this run-to-run noise (36–115 k vs 47–78 k, interleaved, server and client in one process) and was not kept.',
+  '- Redis: each roam request crosses four threads (client → server thread → host worker → server thread → client) where Redis crosses two, and with 2 cores shared by ~20 runnable threads every wake-up waits for a time slice; the profile shows every roam thread idle about half the time. The inline lane (engine/places/README.md) runs kv on the server thread while the workers are parked, which removes two of those hops; the last row shows the same server with it turned off.',
   '- The client place blocks its worker on every remote read (kv get = read the 64-byte slot + re-load its version: ≥ 2 round trips); on loopback that is far slower than shipping the message, which is why auto steering keeps kv at the server. It pays off only where RTT is a few µs (RDMA) or the server is saturated.',
   '- The steering run holds both host workers 95 % of the time in Atomics.wait: a spinning load (`roam demo --load spin`) would also take the 2 cores the DPU agent and the client need, which a real DPU would not share.',
   '');
@@ -270,7 +270,7 @@ async function redisComparison(): Promise<string[]> {
     return { rs, rg };
   };
   const workersOnly = await roamRates(0);
-  const { rs, rg } = await roamRates(20);
+  const { rs, rg } = await roamRates(100);
   const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
   const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: its own server process (2 host workers, as redis-server is its own process), kv put/get from this process through the client library (\`sendRaw\`, place auto, client place off: the server steers), replies matched by id; run twice, with the inline lane (default, kv runs on the network thread) and with \`--inline-us 0\` (every message through a host worker).`;
   const roamRow = (r: number) => fmt(r);

@@ -19,8 +19,8 @@ async function start(inline?: { maxNs?: number }): Promise<{ server: Server; cli
 describe('inline lane: tiny handlers on the network thread', () => {
   let s: Awaited<ReturnType<typeof start>>;
   beforeAll(async () => {
-    // One message at a time measures ~10–30 µs a call (cold caches), above the 20 µs default meant for
-    // pipelined traffic; these tests are about behaviour, so the bar is set at 2 ms.
+    // One message at a time on a loaded machine can measure far above a pipelined call (cold caches,
+    // preemption); these tests are about behaviour, so the bar is set at 2 ms.
     s = await start({ maxNs: 2_000_000 });
   });
   afterAll(async () => {

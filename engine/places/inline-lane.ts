@@ -5,8 +5,8 @@ export interface InlineOptions {
   maxNs?: number;
   /** Host runs of a handler measured before it may be inlined. */
   warmRuns?: number;
-  /** Inline runs per event-loop turn; the rest go to the workers, so a burst cannot hold the socket thread. */
-  perTurn?: number;
+  /** Time spent inline per event-loop turn, ns; past it the turn's messages go to the workers, so a burst cannot hold the socket thread. */
+  turnBudgetNs?: number;
 }
 
 interface Cost {
@@ -28,25 +28,25 @@ const SETTLE = 8;
  *
  * Safety: only handlers already measured on the workers are inlined, a handler that runs long once
  * (fuel bounds it, as in a worker) raises its EWMA above `maxNs` and goes back to the workers, at most
- * `perTurn` runs happen per event-loop turn, and inlining stops while the host cores are congested
- * (HostPool.setLoad: the network thread shares those cores).
+ * `turnBudgetNs` (1 ms) of inline work happens per event-loop turn, and inlining stops while the host
+ * cores are congested (HostPool.setLoad: the network thread shares those cores).
  */
 export class InlineLane {
   private readonly runner = new SlotRunner();
   private readonly costs = new Map<number, Cost>();
   private readonly maxNs: number;
   private readonly warmRuns: number;
-  private readonly perTurn: number;
+  private readonly turnBudgetNs: number;
   private readonly preparing = new Set<number>();
-  private turnRuns = 0;
+  private turnNs = 0;
   private turnReset = false;
   enabled = true;
   runs = 0;
 
   constructor(opts: InlineOptions = {}) {
-    this.maxNs = opts.maxNs ?? 20_000;
+    this.maxNs = opts.maxNs ?? 100_000;
     this.warmRuns = opts.warmRuns ?? 32;
-    this.perTurn = opts.perTurn ?? 256;
+    this.turnBudgetNs = opts.turnBudgetNs ?? 1_000_000;
   }
 
   deploy(info: BundleInfo): void {
@@ -66,7 +66,7 @@ export class InlineLane {
   }
 
   accepts(bundle: number, handler: number): boolean {
-    if (!this.enabled || this.turnRuns >= this.perTurn) return false;
+    if (!this.enabled || this.turnNs >= this.turnBudgetNs) return false;
     const c = this.costs.get((bundle << 16) | handler);
     if (c === undefined || c.runs < this.warmRuns || c.ns > this.maxNs) return false;
     if (this.runner.ready(bundle)) return true;
@@ -85,13 +85,13 @@ export class InlineLane {
     if (!this.turnReset) {
       this.turnReset = true;
       setImmediate(() => {
-        this.turnRuns = 0;
+        this.turnNs = 0;
         this.turnReset = false;
       });
     }
-    this.turnRuns++;
     this.runs++;
     const r = this.runner.execute(bundle, handler, input);
+    this.turnNs += r.ns;
     const c = this.costs.get((bundle << 16) | handler)!;
     if (c.inlineRuns++ >= SETTLE) this.observe(bundle, handler, r.ns);
     return r;

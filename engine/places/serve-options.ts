@@ -11,7 +11,8 @@ export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
   --dpu             start a DPU agent process (roam dpu-agent) sharing regions through POSIX shm
   --max-frame B     largest frame payload (default 1048576)
   --inline-us US    run handlers measured under US µs on the network thread while the workers are idle
-                    (default 20; 0 = never: every host message goes to a worker)`;
+                    (default 100; at most 1 ms of it per event-loop turn; 0 = never: every host
+                    message goes to a worker)`;
 
 export interface WireServeOptions {
   bundles: string[];
@@ -28,7 +29,7 @@ export const WIRE_SERVE_FLAGS = {
   workers: { type: 'string', default: '2' },
   dpu: { type: 'boolean', default: false },
   'max-frame': { type: 'string', default: String(1 << 20) },
-  'inline-us': { type: 'string', default: '20' },
+  'inline-us': { type: 'string', default: '100' },
 } as const;
 
 /** The parsed values of WIRE_SERVE_FLAGS as options; a bad value is a usage error naming the flag. */
@@ -38,7 +39,7 @@ export function wireServeOptions(values: { bundle?: string[]; workers?: string; 
     if (!Number.isInteger(n) || n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer, got '${v}'`);
     return n;
   };
-  const inlineUs = Number(values['inline-us'] ?? 20);
+  const inlineUs = Number(values['inline-us'] ?? 100);
   if (!(inlineUs >= 0)) throw new RoamError('E_USAGE', `--inline-us must be a number of microseconds ≥ 0, got '${values['inline-us']}'`);
   return { bundles: values.bundle ?? [], workers: positive(values.workers ?? '2', '--workers'), dpu: values.dpu ?? false, maxFrame: positive(values['max-frame'] ?? String(1 << 20), '--max-frame'), inlineUs };
 }
