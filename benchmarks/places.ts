@@ -1,6 +1,6 @@
 // npm run bench:places — places, wire and steering, each against a limit measured in the same run.
 // Writes benchmarks/RESULTS-places.md.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -238,6 +238,17 @@ process.exit(0);
 // Remote kv over loopback vs redis-server driven by redis-benchmark: the same connections, pipeline depth,
 // key range, value size and tests (SET, then GET). roam's clients batch the same way redis-benchmark
 // does: each connection sends `pipeline` requests in one write and waits for all replies.
+/** CPU time (user + system) a Linux process has used so far, ms; NaN where /proc is missing. */
+function procCpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    return ((utime! + stime!) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
+  } catch {
+    return NaN;
+  }
+}
+
 async function redisComparison(): Promise<string[]> {
   const shape = { connections: 4, pipeline: 16, requests: 200_000, keys: KEYS, valueBytes: 8 };
   /** SET and GET rates of a roam server process with the given inline threshold (µs; 0 = workers only). */
@@ -256,23 +267,37 @@ async function redisComparison(): Promise<string[]> {
         while (left > 0) {
           const n = Math.min(shape.pipeline, left);
           left -= n;
-          const batch: Promise<unknown>[] = [];
-          for (let i = 0; i < n; i++) batch.push(sendRetry(c, type, pre[Math.floor(Math.random() * KEYS)]!, 'auto', kvId));
-          await Promise.all(batch);
+          let batch: Uint8Array[] = Array.from({ length: n }, () => pre[Math.floor(Math.random() * KEYS)]!);
+          // One write and one promise per batch of `pipeline` (as redis-benchmark -P); kv's "slot busy" answers are re-sent.
+          while (batch.length > 0) {
+            const answers = await c.sendBatch(kvId, type, batch, 'auto');
+            const again: Uint8Array[] = [];
+            answers.forEach((a, i) => {
+              if (!(a instanceof Error)) return;
+              if (!a.message.includes('slot busy')) throw a;
+              busyRetries++;
+              again.push(batch[i]!);
+            });
+            batch = again;
+          }
         }
       }));
       return shape.requests / ((performance.now() - t0) / 1000);
     };
     await roam(1);
+    const cpu0 = procCpuMs(child.pid!), me0 = process.cpuUsage();
     const rs = await roam(2), rg = await roam(1);
+    const me = process.cpuUsage(me0);
+    // CPU per request, µs (user + system): the server process and this client process.
+    const cpu = { server: ((procCpuMs(child.pid!) - cpu0) * 1000) / (2 * shape.requests), client: (me.user + me.system) / (2 * shape.requests) };
     for (const c of clients) c.close();
     child.kill('SIGTERM');
-    return { rs, rg };
+    return { rs, rg, cpu };
   };
   const workersOnly = await roamRates(0);
-  const { rs, rg } = await roamRates(100);
+  const { rs, rg, cpu } = await roamRates(100);
   const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-  const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: its own server process (2 host workers, as redis-server is its own process), kv put/get from this process through the client library (\`sendRaw\`, place auto, client place off: the server steers), replies matched by id; run twice, with the inline lane (default, kv runs on the network thread) and with \`--inline-us 0\` (every message through a host worker).`;
+  const head = `Both sides: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1. roam: its own server process (2 host workers, as redis-server is its own process), kv put/get from this process through the client library (\`sendBatch\`: each connection's 16 calls in one write and one promise, as redis-benchmark -P; place auto, client place off: the server steers), replies matched by id; run twice, with the inline lane (default, kv runs on the network thread) and with \`--inline-us 0\` (every message through a host worker).`;
   const roamRow = (r: number) => fmt(r);
   if (!has('redis-server') || !has('redis-benchmark')) {
     console.log('redis comparison skipped: install redis-server (Debian: apt-get install -y redis-server) to add it');
@@ -290,7 +315,9 @@ async function redisComparison(): Promise<string[]> {
       await new Promise((r) => setTimeout(r, 50));
     }
     const args = ['-h', '127.0.0.1', '-p', String(rport), '-c', String(shape.connections), '-P', String(shape.pipeline), '-n', String(shape.requests), '-r', String(shape.keys), '-d', String(shape.valueBytes), '-t', 'set,get', '--csv'];
+    const redis0 = procCpuMs(srv.pid!);
     const r = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 120_000 });
+    const redisCpu = ((procCpuMs(srv.pid!) - redis0) * 1000) / (2 * shape.requests);
     const rate = (test: string) => Number(r.stdout.split('\n').find((l) => l.startsWith(`"${test}"`))?.split(',')[1]?.replace(/"/g, ''));
     const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[2] ?? '?';
     const [gs, gg] = [rate('SET'), rate('GET')];
@@ -300,7 +327,10 @@ async function redisComparison(): Promise<string[]> {
       `| SET (kv put) | ${fmt(rs)} | ${fmt(gs)} | ${(rs / gs).toFixed(2)}x |`,
       `| GET (kv get) | ${fmt(rg)} | ${fmt(gg)} | ${(rg / gg).toFixed(2)}x |`,
       `| 50/50 mix (harmonic mean of the two) | ${fmt(mixR)} | ${fmt(mixRedis)} | ${(mixR / mixRedis).toFixed(2)}x (goal ≥ 1.0x ${mixR >= mixRedis ? 'met' : 'NOT met'}) |`,
-      `| mix, workers only (\`--inline-us 0\`) | ${fmt(mixW)} | ${fmt(mixRedis)} | ${(mixW / mixRedis).toFixed(2)}x |`];
+      `| mix, workers only (\`--inline-us 0\`) | ${fmt(mixW)} | ${fmt(mixRedis)} | ${(mixW / mixRedis).toFixed(2)}x |`,
+      '', '| CPU per request (user + system, µs) | roam | Redis |', '|---|---|---|',
+      `| server process | ${cpu.server.toFixed(2)} | ${redisCpu.toFixed(2)} |`,
+      `| load generator | ${cpu.client.toFixed(2)} (this Node process, client library) | not measured (redis-benchmark, C) |`];
   } finally {
     srv.kill('SIGTERM');
   }

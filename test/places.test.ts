@@ -30,6 +30,16 @@ describe('host place through the wire', () => {
     got.forEach((g, i) => expect(Buffer.from(g).toString()).toBe(`v${i}`));
   });
 
+  it('sends a pipelined batch in one promise: answers in order, a failed message does not fail the others', async () => {
+    const { id } = await client.resolve('kv');
+    await client.sendBatch(id, 2, [putMsg(501, 'a'), putMsg(502, 'b')], 'host');
+    const answers = await client.sendBatch(id, 1, [key(501), key(999_999), key(502)]);
+    expect(Buffer.from(answers[0] as Uint8Array).toString()).toBe('a');
+    expect(answers[1]).toMatchObject({ code: 'E_HANDLER', message: expect.stringMatching(/404/) });
+    expect(Buffer.from(answers[2] as Uint8Array).toString()).toBe('b');
+    expect(await client.sendBatch(id, 1, [])).toEqual([]);
+  });
+
   it('replies with the handler error for a missing key', async () => {
     await expect(client.send('kv/get', key(424242))).rejects.toMatchObject({ code: 'E_HANDLER' });
   });
@@ -53,5 +63,25 @@ describe('host place through the wire', () => {
 
   it('refuses a pinned dpu place when no agent is attached', async () => {
     await expect(client.send('kv/get', key(7), { place: 'dpu' })).rejects.toMatchObject({ code: 'E_PLACE_UNAVAILABLE' });
+  });
+});
+
+describe('a pipelined batch when the connection drops', () => {
+  it('settles once, every answer a reply or E_DISCONNECTED (nothing hangs)', async () => {
+    const server = await listenWire({ host: { workers: 1 } });
+    server.deploy(await kvBundle());
+    const client = await connect(server.port, { clientPlace: false });
+    const { id } = await client.resolve('kv');
+    await client.send('kv/put', putMsg(1, 'one'), { place: 'host' });
+    const batch = client.sendBatch(id, 1, Array.from({ length: 5000 }, () => key(1)), 'host');
+    setImmediate(() => void server.close());
+    const answers = await batch;
+    expect(answers).toHaveLength(5000);
+    for (const a of answers) {
+      if (a instanceof Error) expect(a).toMatchObject({ code: 'E_DISCONNECTED' });
+      else expect(Buffer.from(a).toString()).toBe('one');
+    }
+    expect(answers.some((a) => a instanceof Error)).toBe(true);
+    client.close();
   });
 });
