@@ -71,7 +71,7 @@ describe('client place: handlers run in the caller, region accesses go to the se
     await run(20);
     server.host.setLoad(0.98);
     // Messages queue behind the spinning host; steering must move gets to the client place.
-    const busy = await run(40);
+    const busy = await run(80);
     expect(busy.client ?? 0).toBeGreaterThan(0);
     expect(client.steering.policy.shifts.some((s) => s.handler === 'kv/get' && s.to === 'client')).toBe(true);
   });

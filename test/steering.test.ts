@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Steering, estimateMs, clientExtraMs, type Candidate } from '../engine/steering/policy.ts';
 import type { PlaceSignals } from '../engine/places/types.ts';
+import { DrainRate } from '../engine/places/drain-rate.ts';
 
 const sig = (o: Partial<PlaceSignals> = {}): PlaceSignals => ({ available: true, queue: 0, parallelism: 1, sojournMs: 0.05, serviceMs: 0.01, busy: 0, lastDone: 0, ...o });
 const cands = (host: Partial<PlaceSignals>, dpu: Partial<PlaceSignals>): Candidate<'host' | 'dpu'>[] => [
@@ -65,6 +66,17 @@ describe('steering policy', () => {
     const slow = estimateMs({ name: 'dpu', signals: sig({ queue: 100, serviceMs: 0.002, drainMs: 0.2 }) });
     expect(fast).toBeLessThan(1);
     expect(slow).toBeGreaterThan(20);
+  });
+
+  it('measures drain time only across backlogged batches, and forgets it once the backlog is gone', () => {
+    const d = new DrainRate();
+    d.batch(10, 100, true); // first batch: nothing to compare with yet
+    expect(d.at(100)).toBe(0);
+    d.batch(10, 110, true); // 10 messages in 10 ms while backlogged
+    expect(d.at(110)).toBeCloseTo(0.2, 5); // EWMA from 0 with alpha 0.2 towards 1 ms per message
+    d.batch(10, 120, false); // went idle after this batch
+    d.batch(10, 500, true); // not backlogged since 120: no sample
+    expect(d.at(500)).toBe(0); // older than 100 ms: forgotten
   });
 
   it('damps flapping: returning soon to a place it just left needs the wider return margin', () => {

@@ -67,7 +67,7 @@ export async function runDemo(o: { seconds: number; window: number; load?: LoadM
   process.stdout.write(`shift to dpu (≥ 80 % of a 10 ms window) ${Number.isNaN(shiftMs) ? 'not observed' : `${shiftMs} ms after the host became busy`}; p99 during the shift ${p99DuringMs.toFixed(2)} ms\n`);
   const busyAt = start + (fired[0] ?? t0);
   const around = server.steering.shifts.filter((s) => s.at > busyAt - 50 && s.at < busyAt + 200);
-  process.stdout.write(`steering decisions around the congestion (handler→place@ms after it): ${around.map((s) => `${s.handler.endsWith(':2') ? 'put' : 'get'}→${s.to}@${(s.at - busyAt).toFixed(0)}`).join(' ') || 'none'}\n`);
+  process.stdout.write(`steering decisions around the congestion (handler→place@ms after it): ${around.map((s) => `${(Number(s.handler) & 0xffff) === 2 ? 'put' : 'get'}→${s.to}@${(s.at - busyAt).toFixed(0)}`).join(' ') || 'none'}\n`);
   process.stdout.write(`(place names: ${NAMES.slice(1).join(', ')})\n`);
   client.close();
   await server.close();

@@ -46,6 +46,7 @@ export class DpuPlace implements Place {
   private flushScheduled = false;
   private sojournMs = 0;
   private readonly drainRate = new DrainRate();
+  private readonly sig: PlaceSignals = { available: false, queue: 0, parallelism: 1, sojournMs: 0, serviceMs: 0, busy: 0, lastDone: 0 };
   private serviceMs = 0;
   private lastDone = 0;
   private busySince = 0;
@@ -121,15 +122,23 @@ export class DpuPlace implements Place {
     sendLine(this.agent!, { t: 'deploy', id: b.id, bytes: Buffer.from(b.bytes).toString('base64'), regions });
   }
 
-  signals(): PlaceSignals {
-    const now = performance.now();
+  signals(now = performance.now()): PlaceSignals {
     const w = this.busyWindow;
     if (now - w.at > BUSY_WINDOW_MS) {
       w.busy = Math.min(1, (this.busyNs - w.ns) / 1e6 / (now - w.at));
       w.at = now;
       w.ns = this.busyNs;
     }
-    return { available: this.ready, queue: this.inflight.size + this.backlog.length, parallelism: 1, sojournMs: this.sojournMs, serviceMs: this.serviceMs, drainMs: this.drainRate.ms, busy: w.busy, lastDone: this.lastDone, busySince: this.busySince };
+    const s = this.sig;
+    s.available = this.ready;
+    s.queue = this.inflight.size + this.backlog.length;
+    s.sojournMs = this.sojournMs;
+    s.serviceMs = this.serviceMs;
+    s.drainMs = this.drainRate.at(now);
+    s.busy = w.busy;
+    s.lastDone = this.lastDone;
+    s.busySince = this.busySince;
+    return s;
   }
 
   deploy(info: BundleInfo): void {

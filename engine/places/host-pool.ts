@@ -66,6 +66,7 @@ export class HostPool implements Place {
   private lastDone = 0;
   private busySince = 0;
   private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
+  private readonly sig: PlaceSignals = { available: true, queue: 0, parallelism: 1, sojournMs: 0, serviceMs: 0, busy: 0, lastDone: 0 };
   private load = { fraction: 0, mode: 'block' as LoadMode };
   /** The network thread as a host core, for tiny handlers while the workers hold nothing. */
   readonly inline: InlineLane;
@@ -97,8 +98,7 @@ export class HostPool implements Place {
     return lane;
   }
 
-  signals(): PlaceSignals {
-    const now = performance.now();
+  signals(now = performance.now()): PlaceSignals {
     const w = this.busyWindow;
     if (now - w.at > BUSY_WINDOW_MS) {
       const ns = this.lanes.reduce((a, l) => a + l.busy[0]!, 0);
@@ -107,8 +107,19 @@ export class HostPool implements Place {
       w.at = now;
       w.ns = ns;
     }
-    const drainMs = this.lanes.reduce((a, l) => a + l.drain.ms, 0) / this.lanes.length;
-    return { available: this.lanes.some((l) => l.alive), queue: this.queue, parallelism: this.lanes.length, sojournMs: this.sojournMs, serviceMs: this.serviceMs, drainMs, busy: w.busy, lastDone: this.lastDone, busySince: this.busySince };
+    let drainMs = 0, alive = false;
+    for (const l of this.lanes) (drainMs += l.drain.at(now)), (alive ||= l.alive);
+    const s = this.sig;
+    s.available = alive;
+    s.queue = this.queue;
+    s.parallelism = this.lanes.length;
+    s.sojournMs = this.sojournMs;
+    s.serviceMs = this.serviceMs;
+    s.drainMs = drainMs / this.lanes.length;
+    s.busy = w.busy;
+    s.lastDone = this.lastDone;
+    s.busySince = this.busySince;
+    return s;
   }
 
   deploy(info: BundleInfo): void {

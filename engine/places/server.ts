@@ -102,12 +102,16 @@ function createCore(opts: WireServerOptions): WireServer {
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
-  function pick(b: Registered, handler: number, requested: number): Place | PlaceResult {
+  // One candidate per place, refreshed per message (no array or object per message on the hot path).
+  const candidates = places.map((p) => ({ name: p.name, signals: p.signals(), bias: p.name === 'dpu' ? dpuBias : 1 }));
+  function pick(b: Registered, handler: number, requested: number, now: number): Place | PlaceResult {
     if (requested === WirePlace.HOST) return host;
     if (requested === WirePlace.DPU) return dpu && dpu.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
     if (requested === WirePlace.CLIENT) return fail('E_BAD_PLACE', 'place client runs in the client process; send it to the server as auto, host or dpu');
     if (requested !== WirePlace.AUTO) return fail('E_BAD_PLACE', `unknown place code ${requested}`);
-    const name = steering.choose(`${b.id}:${handler}`, places.map((p) => ({ name: p.name, signals: p.signals(), bias: p.name === 'dpu' ? dpuBias : 1 })));
+    for (let i = 0; i < places.length; i++) candidates[i]!.signals = places[i]!.signals(now);
+    // Key bundle << 16 | handler type: a number, not a string per message.
+    const name = steering.choose(b.id * 65536 + handler, candidates, now);
     return places.find((p) => p.name === name) ?? fail('E_PLACE_UNAVAILABLE', 'no place can run messages right now');
   }
 
@@ -118,7 +122,7 @@ function createCore(opts: WireServerOptions): WireServer {
     if (!b) return p.done(fail('E_NO_BUNDLE', `no bundle with id ${p.bundle} is deployed`));
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
     if (b.component) return callComponent(b, p, place);
-    const target = pick(b, p.handler, place);
+    const target = pick(b, p.handler, place, p.accepted);
     if (!('submit' in target)) return p.done(target);
     if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
     stats.byPlace[target.name]++;

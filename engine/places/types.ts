@@ -54,7 +54,8 @@ export interface PlaceSignals {
 export interface Place {
   readonly name: ServerPlace;
   readonly maxPayload: number;
-  signals(): PlaceSignals;
+  /** The place's live signals, in one object the place reuses: read them at once, do not keep them. */
+  signals(now?: number): PlaceSignals;
   deploy(info: BundleInfo, shmNames?: Record<string, string>): void;
   submit(p: Pending): void;
   close(): Promise<void>;

@@ -54,14 +54,14 @@ interface HandlerState {
 
 /** Per-handler, per-message place choice with hysteresis; pinned places bypass it (the caller honours them). */
 export class Steering<P extends string = string> {
-  private readonly state = new Map<string, HandlerState>();
+  private readonly state = new Map<string | number, HandlerState>();
   private readonly margin: number;
   private readonly probeEvery: number;
   private readonly staleMs: number;
   private readonly holdDownMs: number;
   private readonly returnMargin: number;
   /** Place switches decided, for stats and the demo. */
-  readonly shifts: Array<{ handler: string; from: string | undefined; to: string; at: number }> = [];
+  readonly shifts: Array<{ handler: string | number; from: string | undefined; to: string; at: number }> = [];
 
   constructor(opts: SteeringOptions = {}) {
     this.margin = opts.margin ?? 0.3;
@@ -71,7 +71,7 @@ export class Steering<P extends string = string> {
     this.returnMargin = opts.returnMargin ?? 0.6;
   }
 
-  choose(handler: string, candidates: Candidate<P>[], now = performance.now()): P | undefined {
+  choose(handler: string | number, candidates: Candidate<P>[], now = performance.now()): P | undefined {
     const live = candidates.filter((c) => c.signals.available);
     if (live.length === 0) return undefined;
     let st = this.state.get(handler);
