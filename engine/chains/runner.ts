@@ -13,7 +13,8 @@ import { RoamError } from '../errors.ts';
 import { RequestWriter, type ResponseScan, scanResponse, type Span, u16at, u32at } from '../runtime/http-abi.ts';
 
 /** How a hop reaches its function (resolved by the caller: a deployment in this thread). */
-export type CallFn = (fn: number, input: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
+/** `body`, when given, is the request's body apart from `input` (then only the head): see GuestInstance.call. */
+export type CallFn = (fn: number, input: Uint8Array, body?: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
 
 export interface ChainPlan {
   /** Route name, or null for a single function (chain headers are then ignored). */
@@ -115,6 +116,9 @@ export class ChainProgram {
     const at = { pos: resume?.pos ?? 0 }; // position in the declared steps; -1 once a hop went off script
     let fn = resume?.fn ?? plan.steps[0]!;
     let data = input ?? new Uint8Array(0);
+    // After the first hop, `data` is the next request's head and `body` its body, read in place from the
+    // previous reply: the body is copied only into the callee (or pulled by it, with roam:body).
+    let body: Uint8Array | undefined;
     let head = resume?.head ?? (plan.route === null ? null : chainHead(data));
     let pending = resume?.reply ?? null;
     if (resume) for (let i = 0; i < resume.hops.length; i += 4) hops.push(resume.hops[i]!, resume.hops[i + 1]!, resume.hops[i + 2]!, resume.hops[i + 3] === 1);
@@ -126,11 +130,11 @@ export class ChainProgram {
         pending = null;
       } else {
         if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
-        if (isRemote(fi)) return { suspend: { fn, request: data.slice(), stack, pos: at.pos, head: head!, hops: hops.packed() } };
+        if (isRemote(fi)) return { suspend: { fn, request: joined(data, body), stack, pos: at.pos, head: head!, hops: hops.packed() } };
         const t0 = performance.now();
         let r: { reply: Uint8Array; fuelUsed: number };
         try {
-          r = call(fi, data);
+          r = call(fi, data, body);
         } catch (e) {
           hops.push(fi, 0, performance.now() - t0, false);
           const err = e instanceof RoamError ? e : new RoamError('E_TRAP', String(e));
@@ -151,7 +155,8 @@ export class ChainProgram {
         w.header(H.ret, this.names[fi]!);
         if (next.state !== null) w.header(H.state, next.state);
       }
-      data = w.end(b.subarray(s.bodyAt, s.bodyAt + s.bodyLen));
+      data = w.head(s.bodyLen);
+      body = b.subarray(s.bodyAt, s.bodyAt + s.bodyLen);
       fn = next.fn;
     }
   }
@@ -176,6 +181,15 @@ export interface Suspension {
 
 /** Going on after a remote step: its answer (response encoding) and the hop log including it. */
 export type Resume = Omit<Suspension, 'request'> & { reply: Uint8Array };
+
+/** A whole encoded request (a copy): the head and the body apart, or the request as it is. */
+function joined(head: Uint8Array, body: Uint8Array | undefined): Uint8Array {
+  if (!body) return head.slice();
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
 
 const text = (b: Uint8Array, s: Span): string | null => (s.at < 0 ? null : td.decode(b.subarray(s.at, s.at + s.len)));
 

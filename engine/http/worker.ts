@@ -52,10 +52,10 @@ function compile(def: PlanDef): Plan {
     if (!(f in def.targets)) return null; // remote: the runner stops before it
     const d = deployments.get(def.targets[f]!)!;
     const e = d.entry(f);
-    return (input: Uint8Array) => d.callEntry(e, input);
+    return (input: Uint8Array, body?: Uint8Array) => d.callEntry(e, input, body);
   });
   const remote = fns.map((f) => f === null);
-  const p = { prog, call: (i: number, input: Uint8Array) => fns[i]!(input), isRemote: (i: number) => remote[i]! };
+  const p = { prog, call: (i: number, input: Uint8Array, body?: Uint8Array) => fns[i]!(input, body), isRemote: (i: number) => remote[i]! };
   if (plans.size >= MAX_CACHED) plans.delete(plans.keys().next().value!);
   plans.set(def.id, p);
   return p;

@@ -133,13 +133,13 @@ export class Deployment {
     return this.callEntry(this.entry(name), input);
   }
 
-  /** Hot path for callers that resolved the entry point once. */
-  callEntry(entry: EntryPoint, input: Uint8Array): CallResult {
+  /** Hot path for callers that resolved the entry point once; `body` apart from a head: see GuestInstance.call. */
+  callEntry(entry: EntryPoint, input: Uint8Array, body?: Uint8Array): CallResult {
     const inst = this.free.pop() ?? this.instantiate();
     this.stats.calls++;
     let r: CallResult;
     try {
-      r = inst.call(entry, input, this.fuelBudget);
+      r = inst.call(entry, input, this.fuelBudget, body);
     } catch (e) {
       this.stats.errors++;
       if (inst.broken) this.stats.traps++;

@@ -1,6 +1,18 @@
 // Functions: an encoded HTTP-like request in, an encoded response out (format in guest-sdk/README.md).
 import { inputPtr, output } from "./io";
 
+/**
+ * How a streamed body is pulled (roam:body.read), set by "roam/body" when a bundle imports it. Kept as a
+ * function reference so that this module never names the import itself: a bundle that does not declare
+ * the `body` capability must not import it.
+ */
+let pullBody: ((offset: i32, ptr: usize, len: i32) => i32) | null = null;
+
+/** @internal Called by "roam/body" at start. */
+export function setBodyPull(f: (offset: i32, ptr: usize, len: i32) => i32): void {
+  pullBody = f;
+}
+
 export class Header {
   constructor(public name: string, public value: string) {}
 }
@@ -13,6 +25,8 @@ export class Request {
   /** @internal */ hCount: i32 = 0;
   /** @internal */ bAt: usize = 0;
   /** @internal */ bLen: i32 = 0;
+  /** The body is not in the input: the bundle declares `body` and reads it with "roam/body". */
+  streamed: bool = false;
   private hs: Header[] | null = null;
   private copied: Uint8Array | null = null;
 
@@ -35,12 +49,13 @@ export class Request {
     return hs;
   }
 
-  /** Body bytes (a copy out of the input buffer, made on first use). */
+  /** Body bytes (a copy out of the input buffer, made on first use; a streamed body is read whole into it). */
   get body(): Uint8Array {
     let b = this.copied;
     if (b == null) {
       b = new Uint8Array(this.bLen);
-      memory.copy(b.dataStart, this.bAt, <usize>this.bLen);
+      if (this.streamed) pullAll(b);
+      else memory.copy(b.dataStart, this.bAt, <usize>this.bLen);
       this.copied = b;
     }
     return b;
@@ -60,11 +75,26 @@ export class Request {
   }
 
   bodyText(): string {
+    if (this.streamed) return String.UTF8.decode(this.body.buffer);
     return String.UTF8.decodeUnsafe(this.bAt, <usize>this.bLen);
   }
 
   get bodyLength(): i32 {
     return this.bLen;
+  }
+}
+
+/** Reads a whole streamed body into `b` (its length is the body's). */
+function pullAll(b: Uint8Array): void {
+  const pull = pullBody;
+  if (pull == null) {
+    throw new Error("the request body is streamed (the bundle declares 'body'): import \"roam/body\" to read it");
+  }
+  let at = 0;
+  while (at < b.length) {
+    const n = pull(at, b.dataStart + <usize>at, b.length - at);
+    if (n <= 0) break;
+    at += n;
   }
 }
 
@@ -104,7 +134,9 @@ export function request(len: i32): Request {
     if (p > end) unreachable();
   }
   const bl = <i32>load<u32>(p); p += 4;
-  if (p + <usize>bl > end) unreachable();
+  // A streamed body (roam:body): the input ends at the length field and the body stays with the host.
+  if (p == end && bl > 0) req.streamed = true;
+  else if (p + <usize>bl > end) unreachable();
   req.bAt = p;
   req.bLen = bl;
   return req;
