@@ -167,4 +167,17 @@ describe('chains with streamed bodies', () => {
     expect(inputs).toEqual(['descriptor', 'bytes', 'descriptor']);
     expect(gw.executor.pool.used()).toBe(0);
   });
+
+  it('hands on a reply read in place from the same instance, with bodies that outgrow its input buffer', async () => {
+    // upper → exclaim → exclaim all run in one fnkit instance: each hop's body is the previous reply, still
+    // in that instance's memory, and one byte longer than the last input (the input buffer is reallocated).
+    expect((await put('/v1/chains/grow', JSON.stringify({ steps: ['upper', 'exclaim', 'exclaim'] }))).status).toBe(201);
+    for (const n of [10, 5000, 40_000]) {
+      const body = text(n);
+      const r = await post('/chain/grow/', body);
+      expect(r.status, r.text()).toBe(200);
+      expect(r.text() === upper(body) + '!!').toBe(true);
+    }
+    expect(gw.executor.pool.used()).toBe(0);
+  });
 });

@@ -13,7 +13,10 @@ import { RoamError } from '../errors.ts';
 import { RequestWriter, type ResponseScan, scanResponse, type Span, u16at, u32at } from '../runtime/http-abi.ts';
 
 /** How a hop reaches its function (resolved by the caller: a deployment in this thread). */
-/** `body`, when given, is the request's body apart from `input` (then only the head): see GuestInstance.call. */
+/**
+ * `body`, when given, is the request's body apart from `input` (then only the head): see GuestInstance.call.
+ * The reply may be a view of the callee's memory, valid until the next call (it is read once, in place).
+ */
 export type CallFn = (fn: number, input: Uint8Array, body?: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
 
 export interface ChainPlan {
@@ -147,7 +150,10 @@ export class ChainProgram {
       const s = scanResponse(reply, LOOKED_FOR, this.scan);
       const b = reply;
       const st = s.found[2]!;
-      const next = pickNext(plan, fn, { status: s.status, call: text(b, s.found[0]!), next: text(b, s.found[1]!), state: st.at < 0 ? null : b.subarray(st.at, st.at + st.len) }, stack, at, hops);
+      // A reply may be borrowed in place from the callee's memory (see CallFn): the call state, kept on the
+      // stack across hops, is copied; the body is read before the next call.
+      const callTo = text(b, s.found[0]!);
+      const next = pickNext(plan, fn, { status: s.status, call: callTo, next: text(b, s.found[1]!), state: st.at < 0 || callTo === null ? null : b.slice(st.at, st.at + st.len) }, stack, at, hops);
       if (next === null) return { reply, hops };
       head ??= chainHead(data);
       const w = this.writer.begin(head.prefix).raw(head.headers, head.count).header(H.chain, this.routeBytes).header(H.from, this.names[fi]!);
@@ -228,23 +234,25 @@ export function hopHeaders(route: string, from: string, next: NextHop<string>): 
   return extra;
 }
 
+/** `name` if the chain may reach it (a plain function: no closure per hop on the hot path). */
+function reach(plan: ChainPlan, fn: string, hops: HopLog | null, name: string, how: string): string {
+  if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, hops);
+  return name;
+}
+
 /** The next hop after `fn` answered (null = the chain ends with that answer). Shared by both hop transports. */
 export function pickNext<S>(plan: ChainPlan, fn: string, res: HopSignals<S>, stack: Array<Frame<S>>, at: { pos: number }, hops: HopLog | null): NextHop<S> | null {
   if (res.status >= 400) return null;
-  const reach = (name: string, how: string) => {
-    if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, hops);
-    return name;
-  };
   if (res.call) {
     stack.push({ fn, pos: at.pos, state: res.state });
     at.pos = -1;
-    return { fn: reach(res.call, 'call'), returning: false, state: null };
+    return { fn: reach(plan, fn, hops, res.call, 'call'), returning: false, state: null };
   }
   const nx = res.next;
   if (nx === '-') return null;
   if (nx) {
     at.pos = at.pos >= 0 && plan.steps[at.pos + 1] === nx ? at.pos + 1 : plan.steps.indexOf(nx);
-    return { fn: reach(nx, 'continue with'), returning: false, state: null };
+    return { fn: reach(plan, fn, hops, nx, 'continue with'), returning: false, state: null };
   }
   const frame = stack.pop();
   if (frame) {

@@ -134,12 +134,12 @@ export class Deployment {
   }
 
   /** Hot path for callers that resolved the entry point once; `body` apart from a head: see GuestInstance.call. */
-  callEntry(entry: EntryPoint, input: Uint8Array, body?: Uint8Array): CallResult {
+  callEntry(entry: EntryPoint, input: Uint8Array, body?: Uint8Array, borrow = false): CallResult {
     const inst = this.free.pop() ?? this.instantiate();
     this.stats.calls++;
     let r: CallResult;
     try {
-      r = inst.call(entry, input, this.fuelBudget, body);
+      r = inst.call(entry, input, this.fuelBudget, body, borrow);
     } catch (e) {
       this.stats.errors++;
       if (inst.broken) this.stats.traps++;

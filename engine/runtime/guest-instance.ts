@@ -85,8 +85,10 @@ export class GuestInstance {
    * body length field) and its body apart (a chain hop's body read in place from the previous reply).
    * A bundle with roam:body gets the head only and pulls the body; any other gets head and body copied
    * into linear memory back to back.
+   * `borrow`: the reply may be a view of linear memory (no copy), valid only until this instance's next
+   * call (the chain runner, which reads each reply once before the next hop); else it is a copy.
    */
-  call(entry: EntryPoint, input: Uint8Array, budget: number, body?: Uint8Array): CallResult {
+  call(entry: EntryPoint, input: Uint8Array, budget: number, body?: Uint8Array, borrow = false): CallResult {
     let fn = this.fns[entry.index];
     if (!fn) {
       fn = this.exports[entry.export] as Entry;
@@ -95,16 +97,21 @@ export class GuestInstance {
     let head = input;
     let inline = body;
     const io = this.io;
+    // A body may be this instance's own last reply, borrowed in place (a chain calling the same bundle
+    // again): copy it out first when the call could overwrite it (input buffer reallocated, memory grown,
+    // or the guest running while it reads the body).
+    const own = body !== undefined && body.buffer === this.ctx.memory.buffer;
     if (io) {
       if (!body) {
         const at = requestBodyAt(input);
         head = input.subarray(0, at);
         body = input.subarray(at);
       }
-      io.begin(body);
+      io.begin(own ? body.slice() : body);
       inline = undefined;
     }
     const size = head.length + (inline ? inline.length : 0);
+    if (inline && own && size > this.inCap) inline = inline.slice();
     this.setFuel(budget);
     let n: number;
     try {
@@ -139,7 +146,7 @@ export class GuestInstance {
       throw new RoamError('E_ABI', `'${entry.name}' returned a reply of ${len} bytes at ${at}, outside linear memory`);
     }
     if (sink && n > 0) return { reply: this.streamed(entry, mem.subarray(at, at + len), sink), fuelUsed };
-    const reply = mem.slice(at, at + len);
+    const reply = borrow && n > 0 ? mem.subarray(at, at + len) : mem.slice(at, at + len);
     if (n < 0) throw new RoamError('E_HANDLER', `'${entry.name}' failed with code ${-n}: ${Buffer.from(reply).toString('utf8')}`, { cause: { status: -n } });
     return { reply, fuelUsed };
   }
