@@ -19,8 +19,12 @@ export class Header {
 
 /** A request read in place from the input buffer: headers and body are decoded or copied only when asked for. */
 export class Request {
-  method: string = "";
-  path: string = "";
+  /** @internal */ mAt: usize = 0;
+  /** @internal */ mLen: i32 = 0;
+  /** @internal */ pAt: usize = 0;
+  /** @internal */ pLen: i32 = 0;
+  private m: string | null = null;
+  private pa: string | null = null;
   /** @internal */ hAt: usize = 0;
   /** @internal */ hCount: i32 = 0;
   /** @internal */ bAt: usize = 0;
@@ -29,6 +33,20 @@ export class Request {
   streamed: bool = false;
   private hs: Header[] | null = null;
   private copied: Uint8Array | null = null;
+
+  /** The method (decoded on first use: a chain hop that never looks at it allocates nothing for it). */
+  get method(): string {
+    let m = this.m;
+    if (m == null) this.m = m = str(this.mAt, this.mLen);
+    return m;
+  }
+
+  /** The path after the function or chain name, with the query (decoded on first use). */
+  get path(): string {
+    let p = this.pa;
+    if (p == null) this.pa = p = str(this.pAt, this.pLen);
+    return p;
+  }
 
   /** All headers (decoded on first use). */
   get headers(): Header[] {
@@ -122,9 +140,10 @@ export function request(len: i32): Request {
   let p = base;
   const req = new Request();
   const ml = <i32>load<u16>(p); p += 2;
-  req.method = str(p, ml); p += <usize>ml;
+  req.mAt = p; req.mLen = ml; p += <usize>ml;
   const pl = <i32>load<u16>(p); p += 2;
-  req.path = str(p, pl); p += <usize>pl;
+  req.pAt = p; req.pLen = pl; p += <usize>pl;
+  if (p > end) unreachable();
   const hc = <i32>load<u16>(p); p += 2;
   req.hAt = p;
   req.hCount = hc;
@@ -174,9 +193,11 @@ function put(p: usize, s: string, lenBytes: i32): usize {
 /** Encodes the response as the reply, straight into the output buffer; `return respond(res)` from a function. */
 export function respond(res: Response): i32 {
   const text = res.textBody;
-  let size = 2 + 2 + 4 + (text != null ? String.UTF8.byteLength(text) : res.body.length);
-  for (let i = 0; i < res.headers.length; i++) size += 6 + String.UTF8.byteLength(res.headers[i].name) + String.UTF8.byteLength(res.headers[i].value);
-  const start = output(size);
+  // One pass over each string: reserve its worst case (3 UTF-8 bytes per UTF-16 unit) instead of measuring
+  // it first; the output buffer is kept between calls, so it is sized once.
+  let bound = 2 + 2 + 4 + (text != null ? text.length * 3 : res.body.length);
+  for (let i = 0; i < res.headers.length; i++) bound += 6 + (res.headers[i].name.length + res.headers[i].value.length) * 3;
+  const start = output(bound);
   let p = start;
   store<u16>(p, <u16>res.status); p += 2;
   store<u16>(p, <u16>res.headers.length); p += 2;
@@ -188,6 +209,7 @@ export function respond(res: Response): i32 {
   else {
     store<u32>(p, <u32>res.body.length); p += 4;
     memory.copy(p, res.body.dataStart, <usize>res.body.length);
+    p += <usize>res.body.length;
   }
-  return size;
+  return <i32>(p - start);
 }
