@@ -151,6 +151,13 @@ export class Deployment {
     return r;
   }
 
+  /** Linear memory of the idle instances, in bytes (the largest; for stats and the body benchmarks). */
+  memoryBytes(): number {
+    let m = 0;
+    for (const i of this.free) m = Math.max(m, i.view().length);
+    return m;
+  }
+
   /** Convenience: the reply only. */
   invoke(name: string, input: Uint8Array): Uint8Array {
     return this.call(name, input).reply;
