@@ -213,17 +213,3 @@ export function respond(res: Response): i32 {
   }
   return <i32>(p - start);
 }
-
-/**
- * GC ballast: 32 KiB that stay live, so the incremental collector's next cycle starts after roughly twice
- * the live heap plus this (its threshold is 2 × live bytes + 1 KiB) rather than every few KiB of a small
- * guest's garbage. A function call allocates and drops tens of KiB of strings; with the ballast the
- * boutique's home/checkout runs use ~10–12% less fuel (fewer mark phases over the same live objects).
- * One object: marking it costs the same whatever its size. Costs 32 KiB of each instance's memory.
- */
-const gcBallast = new ArrayBuffer(32 * 1024);
-
-/** @internal Keeps the ballast referenced (and its size visible to tests). */
-export function gcBallastBytes(): i32 {
-  return gcBallast.byteLength;
-}
