@@ -204,6 +204,8 @@ async function main(): Promise<void> {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     for (const m of memory.rows) say(`| ${m.label} | ${m.abi} | ${mib(m.guest)} | ${mib(m.rss0)} → ${mib(m.rss1)} (+${mib(m.rss1 - m.rss0)}) |`);
     say();
+    say('With the inline ABI the body is held twice: in the shared buffer the gateway streamed it into and, whole, in the guest\'s linear memory (which stays grown). With roam:body the guest holds one 64 KiB chunk and the host the body once (plus, for shout, the reply it wrote, once). The RSS deltas also count Node\'s socket read chunks not yet collected, so they move by several MiB between runs; the guest memory column is exact.');
+    say();
   }
   if (OUT) writeFileSync(OUT, lines.join('\n') + '\n');
 }
