@@ -4,11 +4,12 @@ import { log } from './log.ts';
 import { clock } from './clock.ts';
 import { regions } from './regions.ts';
 import { gpu } from './gpu.ts';
+import { body } from '../runtime/body-abi.ts';
 
 export type { Capability, GuestContext } from './capability.ts';
 
 /** Every capability the engine knows, by manifest name. Adding one = one file + one line here. */
-export const CAPABILITIES: ReadonlyMap<string, Capability> = new Map([core, log, clock, regions, gpu].map((c) => [c.name, c]));
+export const CAPABILITIES: ReadonlyMap<string, Capability> = new Map([core, log, clock, regions, gpu, body].map((c) => [c.name, c]));
 
 /** Capabilities every bundle gets without declaring them. */
 export const IMPLICIT = ['core'];

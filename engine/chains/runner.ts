@@ -13,7 +13,11 @@ import { RoamError } from '../errors.ts';
 import { RequestWriter, type ResponseScan, scanResponse, type Span, u16at, u32at } from '../runtime/http-abi.ts';
 
 /** How a hop reaches its function (resolved by the caller: a deployment in this thread). */
-export type CallFn = (fn: number, input: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
+/**
+ * `body`, when given, is the request's body apart from `input` (then only the head): see GuestInstance.call.
+ * The reply may be a view of the callee's memory, valid until the next call (it is read once, in place).
+ */
+export type CallFn = (fn: number, input: Uint8Array, body?: Uint8Array) => { reply: Uint8Array; fuelUsed: number };
 
 export interface ChainPlan {
   /** Route name, or null for a single function (chain headers are then ignored). */
@@ -115,6 +119,9 @@ export class ChainProgram {
     const at = { pos: resume?.pos ?? 0 }; // position in the declared steps; -1 once a hop went off script
     let fn = resume?.fn ?? plan.steps[0]!;
     let data = input ?? new Uint8Array(0);
+    // After the first hop, `data` is the next request's head and `body` its body, read in place from the
+    // previous reply: the body is copied only into the callee (or pulled by it, with roam:body).
+    let body: Uint8Array | undefined;
     let head = resume?.head ?? (plan.route === null ? null : chainHead(data));
     let pending = resume?.reply ?? null;
     if (resume) for (let i = 0; i < resume.hops.length; i += 4) hops.push(resume.hops[i]!, resume.hops[i + 1]!, resume.hops[i + 2]!, resume.hops[i + 3] === 1);
@@ -126,11 +133,11 @@ export class ChainProgram {
         pending = null;
       } else {
         if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
-        if (isRemote(fi)) return { suspend: { fn, request: data.slice(), stack, pos: at.pos, head: head!, hops: hops.packed() } };
+        if (isRemote(fi)) return { suspend: { fn, request: joined(data, body), stack, pos: at.pos, head: head!, hops: hops.packed() } };
         const t0 = performance.now();
         let r: { reply: Uint8Array; fuelUsed: number };
         try {
-          r = call(fi, data);
+          r = call(fi, data, body);
         } catch (e) {
           hops.push(fi, 0, performance.now() - t0, false);
           const err = e instanceof RoamError ? e : new RoamError('E_TRAP', String(e));
@@ -143,7 +150,10 @@ export class ChainProgram {
       const s = scanResponse(reply, LOOKED_FOR, this.scan);
       const b = reply;
       const st = s.found[2]!;
-      const next = pickNext(plan, fn, { status: s.status, call: text(b, s.found[0]!), next: text(b, s.found[1]!), state: st.at < 0 ? null : b.subarray(st.at, st.at + st.len) }, stack, at, hops);
+      // A reply may be borrowed in place from the callee's memory (see CallFn): the call state, kept on the
+      // stack across hops, is copied; the body is read before the next call.
+      const callTo = text(b, s.found[0]!);
+      const next = pickNext(plan, fn, { status: s.status, call: callTo, next: text(b, s.found[1]!), state: st.at < 0 || callTo === null ? null : b.slice(st.at, st.at + st.len) }, stack, at, hops);
       if (next === null) return { reply, hops };
       head ??= chainHead(data);
       const w = this.writer.begin(head.prefix).raw(head.headers, head.count).header(H.chain, this.routeBytes).header(H.from, this.names[fi]!);
@@ -151,7 +161,8 @@ export class ChainProgram {
         w.header(H.ret, this.names[fi]!);
         if (next.state !== null) w.header(H.state, next.state);
       }
-      data = w.end(b.subarray(s.bodyAt, s.bodyAt + s.bodyLen));
+      data = w.head(s.bodyLen);
+      body = b.subarray(s.bodyAt, s.bodyAt + s.bodyLen);
       fn = next.fn;
     }
   }
@@ -176,6 +187,15 @@ export interface Suspension {
 
 /** Going on after a remote step: its answer (response encoding) and the hop log including it. */
 export type Resume = Omit<Suspension, 'request'> & { reply: Uint8Array };
+
+/** A whole encoded request (a copy): the head and the body apart, or the request as it is. */
+function joined(head: Uint8Array, body: Uint8Array | undefined): Uint8Array {
+  if (!body) return head.slice();
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
 
 const text = (b: Uint8Array, s: Span): string | null => (s.at < 0 ? null : td.decode(b.subarray(s.at, s.at + s.len)));
 
@@ -214,23 +234,25 @@ export function hopHeaders(route: string, from: string, next: NextHop<string>): 
   return extra;
 }
 
+/** `name` if the chain may reach it (a plain function: no closure per hop on the hot path). */
+function reach(plan: ChainPlan, fn: string, hops: HopLog | null, name: string, how: string): string {
+  if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, hops);
+  return name;
+}
+
 /** The next hop after `fn` answered (null = the chain ends with that answer). Shared by both hop transports. */
 export function pickNext<S>(plan: ChainPlan, fn: string, res: HopSignals<S>, stack: Array<Frame<S>>, at: { pos: number }, hops: HopLog | null): NextHop<S> | null {
   if (res.status >= 400) return null;
-  const reach = (name: string, how: string) => {
-    if (!plan.reachable.has(name)) throw new ChainError('E_CHAIN_HOP', `'${fn}' asked to ${how} '${name}', which chain '${plan.route}' does not declare`, fn, hops);
-    return name;
-  };
   if (res.call) {
     stack.push({ fn, pos: at.pos, state: res.state });
     at.pos = -1;
-    return { fn: reach(res.call, 'call'), returning: false, state: null };
+    return { fn: reach(plan, fn, hops, res.call, 'call'), returning: false, state: null };
   }
   const nx = res.next;
   if (nx === '-') return null;
   if (nx) {
     at.pos = at.pos >= 0 && plan.steps[at.pos + 1] === nx ? at.pos + 1 : plan.steps.indexOf(nx);
-    return { fn: reach(nx, 'continue with'), returning: false, state: null };
+    return { fn: reach(plan, fn, hops, nx, 'continue with'), returning: false, state: null };
   }
   const frame = stack.pop();
   if (frame) {

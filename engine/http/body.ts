@@ -85,7 +85,8 @@ export function readRequest(req: IncomingMessage, pool: PayloadPool, method: str
       resolve(d ?? new Uint8Array(out!.buffer, out!.byteOffset, out!.length));
     });
     req.on('error', fail);
-    req.on('close', () => fail(new RoamError('E_BAD_REQUEST', 'client went away before the request body was read')));
+    // 'close' comes after every request, read or not: build the error (a stack trace) only when it is one.
+    req.on('close', () => done || fail(new RoamError('E_BAD_REQUEST', 'client went away before the request body was read')));
   });
 }
 

@@ -52,10 +52,11 @@ function compile(def: PlanDef): Plan {
     if (!(f in def.targets)) return null; // remote: the runner stops before it
     const d = deployments.get(def.targets[f]!)!;
     const e = d.entry(f);
-    return (input: Uint8Array) => d.callEntry(e, input);
+    // Replies are borrowed from the guest's memory (no copy per hop): the runner reads each one before the next call.
+    return (input: Uint8Array, body?: Uint8Array) => d.callEntry(e, input, body, true);
   });
   const remote = fns.map((f) => f === null);
-  const p = { prog, call: (i: number, input: Uint8Array) => fns[i]!(input), isRemote: (i: number) => remote[i]! };
+  const p = { prog, call: (i: number, input: Uint8Array, body?: Uint8Array) => fns[i]!(input, body), isRemote: (i: number) => remote[i]! };
   if (plans.size >= MAX_CACHED) plans.delete(plans.keys().next().value!);
   plans.set(def.id, p);
   return p;
@@ -112,9 +113,12 @@ function execute(task: RunTask, { prog, call, isRemote }: Plan): RunResult | Ret
       pool.view(d).set(reply);
       return { ok: true, output: d, hops: hops.packed() };
     }
-    // Too big for a slot: hand the reply's own buffer over (transferred, not copied).
-    const result: RunResult = { ok: true, output: reply, hops: hops.packed() };
-    return move({ [transferableSymbol]: [reply.buffer], [valueSymbol]: result } as never);
+    // Too big for a slot: hand the reply's own buffer over (transferred, not copied): a body written with
+    // roam:body.write is already in one; a reply borrowed from a guest's memory is copied out once.
+    const own = (reply.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true || (reply.byteOffset === 0 && reply.byteLength === reply.buffer.byteLength);
+    const bytes = own ? reply : reply.slice();
+    const result: RunResult = { ok: true, output: bytes, hops: hops.packed() };
+    return move({ [transferableSymbol]: [bytes.buffer], [valueSymbol]: result } as never);
   } catch (e) {
     const hops = e instanceof ChainError ? (e.hops?.packed() ?? null) : null;
     const fn = e instanceof ChainError ? e.fn : (task.def?.steps[0] ?? prog.plan.steps[0] ?? '');

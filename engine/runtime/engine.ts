@@ -145,13 +145,13 @@ export class Deployment {
     return this.callEntry(this.entry(name), input);
   }
 
-  /** Hot path for callers that resolved the entry point once. */
-  callEntry(entry: EntryPoint, input: Uint8Array): CallResult {
+  /** Hot path for callers that resolved the entry point once; `body` apart from a head: see GuestInstance.call. */
+  callEntry(entry: EntryPoint, input: Uint8Array, body?: Uint8Array, borrow = false): CallResult {
     const inst = this.free.pop() ?? this.instantiate();
     this.stats.calls++;
     let r: CallResult;
     try {
-      r = inst.call(entry, input, this.fuelBudget);
+      r = inst.call(entry, input, this.fuelBudget, body, borrow);
     } catch (e) {
       this.stats.errors++;
       if (inst.broken) this.stats.traps++;
@@ -161,6 +161,13 @@ export class Deployment {
     this.free.push(inst);
     this.stats.fuelUsed += r.fuelUsed;
     return r;
+  }
+
+  /** Linear memory of the idle instances, in bytes (the largest; for stats and the body benchmarks). */
+  memoryBytes(): number {
+    let m = 0;
+    for (const i of this.free) m = Math.max(m, i.view().length);
+    return m;
   }
 
   /** Convenience: the reply only. */

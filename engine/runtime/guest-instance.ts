@@ -2,6 +2,8 @@ import { RoamError } from '../errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Capability, GuestContext } from '../capabilities/capability.ts';
 import type { BoundRegion } from '../regions/region-store.ts';
+import { BODY_STATE, BodyIO } from './body-abi.ts';
+import { requestBodyAt, scanResponse, type ResponseScan } from './http-abi.ts';
 import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 
 type Entry = (len: number) => number;
@@ -39,6 +41,8 @@ export class GuestInstance {
   private inPtr = 0;
   private inCap = 0;
   private u8: Uint8Array = new Uint8Array(0);
+  /** Set when the bundle declares `body` (roam:body): request bodies are pulled, not copied in. */
+  private readonly io: BodyIO | null;
 
   constructor(module: WebAssembly.Module, manifest: Manifest, caps: Capability[], regions: BoundRegion[]) {
     const state = new Map<string, unknown>();
@@ -54,6 +58,8 @@ export class GuestInstance {
         return mem.subarray(ptr, ptr + len);
       },
     };
+    this.io = manifest.capabilities.includes('body') ? new BodyIO() : null;
+    if (this.io) state.set(BODY_STATE, this.io);
     const importObject: WebAssembly.Imports = {};
     for (const c of caps) importObject[c.module] = c.imports(ctx);
     const instance = new WebAssembly.Instance(module, importObject);
@@ -73,27 +79,58 @@ export class GuestInstance {
     return this.u8;
   }
 
-  /** Runs `entry` on `input` with `budget` fuel. Throws RoamError; sets `broken` on traps. */
-  call(entry: EntryPoint, input: Uint8Array, budget: number): CallResult {
+  /**
+   * Runs `entry` on `input` with `budget` fuel. Throws RoamError; sets `broken` on traps.
+   * `input` is an encoded request; or, when `body` is given, the request's head only (ending with the
+   * body length field) and its body apart (a chain hop's body read in place from the previous reply).
+   * A bundle with roam:body gets the head only and pulls the body; any other gets head and body copied
+   * into linear memory back to back.
+   * `borrow`: the reply may be a view of linear memory (no copy), valid only until this instance's next
+   * call (the chain runner, which reads each reply once before the next hop); else it is a copy.
+   */
+  call(entry: EntryPoint, input: Uint8Array, budget: number, body?: Uint8Array, borrow = false): CallResult {
     let fn = this.fns[entry.index];
     if (!fn) {
       fn = this.exports[entry.export] as Entry;
       this.fns[entry.index] = fn;
     }
+    let head = input;
+    let inline = body;
+    const io = this.io;
+    // A body may be this instance's own last reply, borrowed in place (a chain calling the same bundle
+    // again): copy it out first when the call could overwrite it (input buffer reallocated, memory grown,
+    // or the guest running while it reads the body).
+    const own = body !== undefined && body.buffer === this.ctx.memory.buffer;
+    if (io) {
+      if (!body) {
+        const at = requestBodyAt(input);
+        head = input.subarray(0, at);
+        body = input.subarray(at);
+      }
+      io.begin(own ? body.slice() : body);
+      inline = undefined;
+    }
+    const size = head.length + (inline ? inline.length : 0);
+    if (inline && own && size > this.inCap) inline = inline.slice();
     this.setFuel(budget);
     let n: number;
     try {
-      if (input.length > this.inCap) {
-        this.inPtr = this.roamIn(input.length);
-        this.inCap = input.length;
+      if (size > this.inCap) {
+        this.inPtr = this.roamIn(size);
+        this.inCap = size;
       }
-      this.view().set(input, this.inPtr);
+      const mem = this.view();
+      mem.set(head, this.inPtr);
+      if (inline) mem.set(inline, this.inPtr + head.length);
       this.ctx.allowed = entry.allowed;
-      n = fn(input.length);
+      n = fn(size);
     } catch (e) {
       this.broken = true;
+      io?.end();
       throw this.explain(e, entry, budget);
     }
+    const sink = io?.sink ?? null;
+    io?.end();
     const fuelUsed = budget - this.fuelLeft();
     if (n === 0) return { reply: new Uint8Array(0), fuelUsed };
     let at = this.roamOut();
@@ -108,10 +145,19 @@ export class GuestInstance {
       this.broken = true;
       throw new RoamError('E_ABI', `'${entry.name}' returned a reply of ${len} bytes at ${at}, outside linear memory`);
     }
-    const reply = mem.slice(at, at + len);
+    if (sink && n > 0) return { reply: this.streamed(entry, mem.subarray(at, at + len), sink), fuelUsed };
+    const reply = borrow && n > 0 ? mem.subarray(at, at + len) : mem.slice(at, at + len);
     if (n < 0) throw new RoamError('E_HANDLER', `'${entry.name}' failed with code ${-n}: ${Buffer.from(reply).toString('utf8')}`, { cause: { status: -n } });
     return { reply, fuelUsed };
   }
+
+  /** A reply whose body the guest wrote with roam:body.write: its head goes in front of that body. */
+  private streamed(entry: EntryPoint, reply: Uint8Array, sink: import('./body-abi.ts').ReplySink): Uint8Array {
+    const s = scanResponse(reply, [], this.scan);
+    if (s.bodyLen !== 0) throw new RoamError('E_ABI', `'${entry.name}' returned a response with an inline body of ${s.bodyLen} bytes after writing ${sink.length} body bytes with roam:body.write`);
+    return sink.finish(reply.subarray(0, s.bodyAt - 4));
+  }
+  private readonly scan: ResponseScan = { status: 0, bodyAt: 0, bodyLen: 0, found: [] };
 
   private explain(e: unknown, entry: EntryPoint, budget: number): RoamError {
     const who = `'${entry.name}'`;

@@ -69,6 +69,18 @@ export class RequestWriter {
     return this;
   }
 
+  /**
+   * Finishes the head only: writes the body length, not the body, and returns the head (a view valid
+   * until the next `begin`). The body is handed to the callee separately (`GuestInstance.call`), so a
+   * hop's body is never copied into this buffer.
+   */
+  head(bodyLength: number): Uint8Array {
+    this.ensure(4);
+    this.dv.setUint16(this.countAt, this.count, true);
+    this.dv.setUint32(this.p, bodyLength, true);
+    return this.buf.subarray(0, this.p + 4);
+  }
+
   /** Finishes with the body; returns the encoded request, a view valid until the next `begin`. */
   end(body: Uint8Array): Uint8Array {
     this.ensure(4 + body.length);
@@ -192,6 +204,30 @@ export function scanResponse(b: Uint8Array, names: readonly Uint8Array[], out: R
   out.bodyAt = p + 4;
   if (out.bodyAt + out.bodyLen > n) throw abi('body runs past the reply');
   return out;
+}
+
+/**
+ * Where the body of an encoded request starts (just after its u32 length field); throws E_ABI when the
+ * head or the body runs past `b`. Reads lengths only: nothing is decoded.
+ */
+export function requestBodyAt(b: Uint8Array): number {
+  const n = b.length;
+  let p = 0;
+  if (n < 10) throw new RoamError('E_ABI', 'not a valid request encoding: shorter than a request head');
+  p = 2 + u16at(b, 0);
+  if (p + 2 > n) throw new RoamError('E_ABI', 'not a valid request encoding: method runs past the request');
+  p += 2 + u16at(b, p);
+  if (p + 2 > n) throw new RoamError('E_ABI', 'not a valid request encoding: path runs past the request');
+  const count = u16at(b, p);
+  p += 2;
+  for (let i = 0; i < count; i++) {
+    if (p + 2 > n) break;
+    p += 2 + u16at(b, p);
+    if (p + 4 > n) break;
+    p += 4 + u32at(b, p);
+  }
+  if (p + 4 > n || p + 4 + u32at(b, p) > n) throw new RoamError('E_ABI', 'not a valid request encoding: body runs past the request');
+  return p + 4;
 }
 
 const abi = (why: string) => new RoamError('E_ABI', `function reply is not a valid response encoding: ${why}`);

@@ -1,20 +1,52 @@
 // Functions: an encoded HTTP-like request in, an encoded response out (format in guest-sdk/README.md).
 import { inputPtr, output } from "./io";
 
+/**
+ * How a streamed body is pulled (roam:body.read), set by "roam/body" when a bundle imports it. Kept as a
+ * function reference so that this module never names the import itself: a bundle that does not declare
+ * the `body` capability must not import it.
+ */
+let pullBody: ((offset: i32, ptr: usize, len: i32) => i32) | null = null;
+
+/** @internal Called by "roam/body" at start. */
+export function setBodyPull(f: (offset: i32, ptr: usize, len: i32) => i32): void {
+  pullBody = f;
+}
+
 export class Header {
   constructor(public name: string, public value: string) {}
 }
 
 /** A request read in place from the input buffer: headers and body are decoded or copied only when asked for. */
 export class Request {
-  method: string = "";
-  path: string = "";
+  /** @internal */ mAt: usize = 0;
+  /** @internal */ mLen: i32 = 0;
+  /** @internal */ pAt: usize = 0;
+  /** @internal */ pLen: i32 = 0;
+  private m: string | null = null;
+  private pa: string | null = null;
   /** @internal */ hAt: usize = 0;
   /** @internal */ hCount: i32 = 0;
   /** @internal */ bAt: usize = 0;
   /** @internal */ bLen: i32 = 0;
+  /** The body is not in the input: the bundle declares `body` and reads it with "roam/body". */
+  streamed: bool = false;
   private hs: Header[] | null = null;
   private copied: Uint8Array | null = null;
+
+  /** The method (decoded on first use: a chain hop that never looks at it allocates nothing for it). */
+  get method(): string {
+    let m = this.m;
+    if (m == null) this.m = m = str(this.mAt, this.mLen);
+    return m;
+  }
+
+  /** The path after the function or chain name, with the query (decoded on first use). */
+  get path(): string {
+    let p = this.pa;
+    if (p == null) this.pa = p = str(this.pAt, this.pLen);
+    return p;
+  }
 
   /** All headers (decoded on first use). */
   get headers(): Header[] {
@@ -35,12 +67,13 @@ export class Request {
     return hs;
   }
 
-  /** Body bytes (a copy out of the input buffer, made on first use). */
+  /** Body bytes (a copy out of the input buffer, made on first use; a streamed body is read whole into it). */
   get body(): Uint8Array {
     let b = this.copied;
     if (b == null) {
       b = new Uint8Array(this.bLen);
-      memory.copy(b.dataStart, this.bAt, <usize>this.bLen);
+      if (this.streamed) pullAll(b);
+      else memory.copy(b.dataStart, this.bAt, <usize>this.bLen);
       this.copied = b;
     }
     return b;
@@ -60,11 +93,26 @@ export class Request {
   }
 
   bodyText(): string {
+    if (this.streamed) return String.UTF8.decode(this.body.buffer);
     return String.UTF8.decodeUnsafe(this.bAt, <usize>this.bLen);
   }
 
   get bodyLength(): i32 {
     return this.bLen;
+  }
+}
+
+/** Reads a whole streamed body into `b` (its length is the body's). */
+function pullAll(b: Uint8Array): void {
+  const pull = pullBody;
+  if (pull == null) {
+    throw new Error("the request body is streamed (the bundle declares 'body'): import \"roam/body\" to read it");
+  }
+  let at = 0;
+  while (at < b.length) {
+    const n = pull(at, b.dataStart + <usize>at, b.length - at);
+    if (n <= 0) break;
+    at += n;
   }
 }
 
@@ -92,9 +140,10 @@ export function request(len: i32): Request {
   let p = base;
   const req = new Request();
   const ml = <i32>load<u16>(p); p += 2;
-  req.method = str(p, ml); p += <usize>ml;
+  req.mAt = p; req.mLen = ml; p += <usize>ml;
   const pl = <i32>load<u16>(p); p += 2;
-  req.path = str(p, pl); p += <usize>pl;
+  req.pAt = p; req.pLen = pl; p += <usize>pl;
+  if (p > end) unreachable();
   const hc = <i32>load<u16>(p); p += 2;
   req.hAt = p;
   req.hCount = hc;
@@ -104,7 +153,9 @@ export function request(len: i32): Request {
     if (p > end) unreachable();
   }
   const bl = <i32>load<u32>(p); p += 4;
-  if (p + <usize>bl > end) unreachable();
+  // A streamed body (roam:body): the input ends at the length field and the body stays with the host.
+  if (p == end && bl > 0) req.streamed = true;
+  else if (p + <usize>bl > end) unreachable();
   req.bAt = p;
   req.bLen = bl;
   return req;
@@ -142,9 +193,11 @@ function put(p: usize, s: string, lenBytes: i32): usize {
 /** Encodes the response as the reply, straight into the output buffer; `return respond(res)` from a function. */
 export function respond(res: Response): i32 {
   const text = res.textBody;
-  let size = 2 + 2 + 4 + (text != null ? String.UTF8.byteLength(text) : res.body.length);
-  for (let i = 0; i < res.headers.length; i++) size += 6 + String.UTF8.byteLength(res.headers[i].name) + String.UTF8.byteLength(res.headers[i].value);
-  const start = output(size);
+  // One pass over each string: reserve its worst case (3 UTF-8 bytes per UTF-16 unit) instead of measuring
+  // it first; the output buffer is kept between calls, so it is sized once.
+  let bound = 2 + 2 + 4 + (text != null ? text.length * 3 : res.body.length);
+  for (let i = 0; i < res.headers.length; i++) bound += 6 + (res.headers[i].name.length + res.headers[i].value.length) * 3;
+  const start = output(bound);
   let p = start;
   store<u16>(p, <u16>res.status); p += 2;
   store<u16>(p, <u16>res.headers.length); p += 2;
@@ -156,6 +209,7 @@ export function respond(res: Response): i32 {
   else {
     store<u32>(p, <u32>res.body.length); p += 4;
     memory.copy(p, res.body.dataStart, <usize>res.body.length);
+    p += <usize>res.body.length;
   }
-  return size;
+  return <i32>(p - start);
 }
