@@ -3,7 +3,12 @@ export class GuestMemory {
   private buf: ArrayBuffer | null = null;
   private u8!: Uint8Array;
   private dv!: DataView;
-  constructor(private readonly memory: () => WebAssembly.Memory, private readonly fail: (detail: string) => never) {}
+  /** `rebound` is told of every new buffer (the native wire keeps a pointer to the memory). */
+  constructor(
+    private readonly memory: () => WebAssembly.Memory,
+    private readonly fail: (detail: string) => never,
+    private readonly rebound?: (buf: ArrayBuffer) => void,
+  ) {}
 
   bytes(): Uint8Array {
     const b = this.memory().buffer as ArrayBuffer;
@@ -11,6 +16,7 @@ export class GuestMemory {
       this.buf = b;
       this.u8 = new Uint8Array(b);
       this.dv = new DataView(b);
+      this.rebound?.(b);
     }
     return this.u8;
   }
