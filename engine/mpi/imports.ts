@@ -180,8 +180,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
   const sizes = new Int32Array(A.FIRST_USER_HANDLE); // bytes of a predefined contiguous type by handle, else 0
   for (const [h, d] of PREDEFINED) if (d.contiguous && h < sizes.length) sizes[h] = d.size;
   const worldSize = t.size, worldCtx = ctxP2p(core.world) << 16;
-  /** True when [b, b+len) lies in linear memory (as last seen, else as it is now). */
-  const inMem = (b: number, len: number) => b >= 0 && len >= 0 && (b + len <= mem.bytes().length);
+  const inMem = (b: number, len: number) => mem.inside(b, len);
   const NOT_TAKEN = -3; // (direct.recv's own results are 1, 0, -1, -2)
   /** 0 sent, an id > 0 still in flight, NOT_TAKEN not the common case. */
   const fastSend = (b: number, n: number, th: number, dest: number, tag: number, ch: number): number => {
