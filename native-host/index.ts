@@ -15,7 +15,7 @@ export interface NativeMpi {
   bindIo(io: Int32Array): void;
   /** Binds the guest's linear memory (again after every memory.grow) for sendW/recvW. */
   bindMemory(buf: ArrayBuffer): void;
-  /** io = [off, len, dest, wire tag]: MPI_Isend of memory[off, off+len) tested up to 2 ms; 0 when complete, else an id for testSend. */
+  /** io = [off, len, dest, ctx, tag]: MPI_Isend of memory[off, off+len) on wire tag ctx << 16 | tag, tested up to 2 ms; 0 when complete, else an id for testSend. */
   sendW(): number;
   /**
    * io = [off, cap, src (-1 any), ctx, tag (-1 any)]: blocks for the next message from src with that

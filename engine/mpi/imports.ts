@@ -142,7 +142,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     count(n); rankIn(c, dest, 'destination'); tagOk(tag);
     const len = n * d.size;
     mem.check(b, len);
-    io[0] = b; io[1] = len; io[2] = c.group[dest]; io[3] = (ctxP2p(c) << 16) | tag;
+    io[0] = b; io[1] = len; io[2] = c.group[dest]; io[3] = ctxP2p(c); io[4] = tag;
     const id = direct!.send();
     if (id) core.waitFor(() => direct!.sendDone(id));
     return true;
@@ -179,7 +179,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
   // call. Anything else (or an error) goes to the full import, which checks again and names it.
   const sizes = new Int32Array(A.FIRST_USER_HANDLE); // bytes of a predefined contiguous type by handle, else 0
   for (const [h, d] of PREDEFINED) if (d.contiguous && h < sizes.length) sizes[h] = d.size;
-  const worldSize = t.size, worldCtx = ctxP2p(core.world) << 16;
+  const worldSize = t.size, worldCtx = ctxP2p(core.world);
   const inMem = (b: number, len: number) => mem.inside(b, len);
   const NOT_TAKEN = -3; // (direct.recv's own results are 1, 0, -1, -2)
   /** 0 sent, an id > 0 still in flight, NOT_TAKEN not the common case. */
@@ -187,7 +187,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     if (ch !== A.COMM_WORLD || th >>> 0 >= sizes.length || sizes[th] === 0) return NOT_TAKEN;
     const len = n * sizes[th];
     if (!(dest >= 0 && dest < worldSize && tag >= 0 && tag <= 32767 && inMem(b, len))) return NOT_TAKEN;
-    io[0] = b; io[1] = len; io[2] = dest; io[3] = worldCtx | tag;
+    io[0] = b; io[1] = len; io[2] = dest; io[3] = worldCtx; io[4] = tag;
     return direct!.send();
   };
   /** direct.recv's result, or NOT_TAKEN when not the common case. */
@@ -196,8 +196,8 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     const cap = n * sizes[th];
     if (!(src >= 0 && src < worldSize && tag >= 0 && tag <= 32767 && inMem(b, cap))) return NOT_TAKEN;
     if (st !== A.STATUS_IGNORE && !inMem(st, A.STATUS_BYTES)) return NOT_TAKEN;
-    if (!core.canRecvDirect(worldCtx >> 16, src, tag)) return NOT_TAKEN;
-    io[0] = b; io[1] = cap; io[2] = src; io[3] = worldCtx >> 16; io[4] = tag;
+    if (!core.canRecvDirect(worldCtx, src, tag)) return NOT_TAKEN;
+    io[0] = b; io[1] = cap; io[2] = src; io[3] = worldCtx; io[4] = tag;
     const k = direct!.recv();
     if (k === 1 && st !== A.STATUS_IGNORE) mem.setStatus(st, src, tag, io[7]);
     return k;

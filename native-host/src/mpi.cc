@@ -21,6 +21,7 @@ struct Pending {
 };
 std::unordered_map<int32_t, Pending> sends;
 int32_t next_id = 1;
+int tag_ub = 32767;  // MPI_COMM_WORLD's MPI_TAG_UB, read at init
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -96,7 +97,8 @@ napi_value Init(napi_env env, napi_callback_info) {
   CHECK(napi_create_object(env, &r));
   napi_set_named_property(env, r, "rank", Num(env, rank));
   napi_set_named_property(env, r, "size", Num(env, size));
-  napi_set_named_property(env, r, "tagUb", Num(env, ok ? *tagub : 32767));
+  if (ok) tag_ub = *tagub;
+  napi_set_named_property(env, r, "tagUb", Num(env, tag_ub));
   return r;
 }
 
@@ -262,15 +264,20 @@ bool InMem(napi_env env, int32_t off, int32_t len) {
   return false;
 }
 
-// sendW(): io = [off, len, dest, wire tag] -> 0 when the send completed, else an id for testSend.
+// sendW(): io = [off, len, dest, ctx, tag] -> 0 when the send completed, else an id for testSend.
 // MPI_Isend + MPI_Test (eager sends complete at once), then keeps testing here for up to 2 ms
 // (a rendezvous send waits for the receiver) before handing the wait to JS, whose loop also
 // drains incoming messages, so head-to-head large sends cannot deadlock. While it tests here it
 // does not probe: the reply to this very send would otherwise be pulled into a JS buffer and copied.
 napi_value SendW(napi_env env, napi_callback_info) {
   if (!InMem(env, io ? io[0] : -1, io ? io[1] : -1)) return nullptr;
+  int64_t wire = (int64_t)io[3] << 16 | io[4];
+  if (wire > tag_ub) {
+    napi_throw_range_error(env, nullptr, "sendW: context does not fit this MPI's tag range (MPI_TAG_UB)");
+    return nullptr;
+  }
   Pending s;
-  int rc = MPI_Isend(mem + io[0], io[1], MPI_BYTE, io[2], io[3], MPI_COMM_WORLD, &s.req);
+  int rc = MPI_Isend(mem + io[0], io[1], MPI_BYTE, io[2], (int)wire, MPI_COMM_WORLD, &s.req);
   if (rc != MPI_SUCCESS) return Throw(env, "MPI_Isend", rc);
   double t0 = 0;
   for (int i = 0;; i++) {
