@@ -176,7 +176,11 @@ export class MpiCore {
   /** A blocking receive may go straight to the wire when no posted receive could match first and no waiting message matches. */
   canRecvDirect(ctx: number, wsrc: number, tag: number): boolean {
     if (this.posted.length) return false;
-    for (const u of this.unexpected) if (u.ctx === ctx && (wsrc === ANY_SOURCE || u.src === wsrc) && (tag === ANY_TAG || u.tag === tag)) return false;
+    const q = this.unexpected; // indexed: no iterator per blocking receive
+    for (let i = 0; i < q.length; i++) {
+      const u = q[i];
+      if (u.ctx === ctx && (wsrc === ANY_SOURCE || u.src === wsrc) && (tag === ANY_TAG || u.tag === tag)) return false;
+    }
     return true;
   }
   /** Matches the one message the wire holds (it did not match a direct receive), without probing for more. */
