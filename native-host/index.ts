@@ -4,21 +4,28 @@ import { createRequire } from 'node:module';
 export interface NativeMpi {
   init(): { rank: number; size: number; tagUb: number };
   finalize(): void;
-  /** MPI_Isend of the view's bytes (no copy); returns an id for testSend. */
-  isend(dest: number, tag: number, bytes: Uint8Array): number;
+  /** MPI_Isend (MPI_Issend when sync) of the view's bytes (no copy); returns an id for testSend. */
+  isend(dest: number, tag: number, bytes: Uint8Array, sync: boolean): number;
   testSend(id: number): boolean;
   /** The held message, else MPI_Improbe(ANY_SOURCE, ANY_TAG) (which holds it): [source, tag, bytes] or null. */
   iprobe(): [number, number, number] | null;
   /** MPI_Mrecv of the held message into the view. */
   recv(bytes: Uint8Array): void;
-  /** MPI_Isend of mem[off, off+len) then MPI_Test: 0 when complete, else an id for testSend. */
-  sendAt(mem: Uint8Array, off: number, len: number, dest: number, tag: number): number;
+  /** Binds the Int32Array(16) through which sendW/recvW take their arguments and give results. */
+  bindIo(io: Int32Array): void;
+  /** Binds the guest's linear memory (again after every memory.grow) for sendW/recvW. */
+  bindMemory(buf: ArrayBuffer): void;
+  /** io = [off, len, dest, ctx, tag]: MPI_Isend of memory[off, off+len) on wire tag ctx << 16 | tag, tested up to 2 ms; 0 when complete, else an id for testSend. */
+  sendW(): number;
   /**
-   * Blocks for the next message from src (-1: any) and receives it into mem[off, off+cap) when its
-   * wire tag has context ctx and tag (-1: any): 1 received, 2 received (sync sender waits for an ack),
-   * 0 another message is held, -1 too long (held). out = [source, wire tag, bytes].
+   * io = [off, cap, src (-1 any), ctx, tag (-1 any)]: blocks for the next message from src with that
+   * context and tag (MPI_Recv on the wire tag; MPI_Mprobe for any tag) and receives it into
+   * memory[off, off+cap); io[5..7] = [source, wire tag, bytes]. 1 received, 0 another message is held
+   * for the core, -1 the held match is longer than cap, -2 truncated by MPI_Recv (length unknown).
    */
-  recvAt(mem: Uint8Array, off: number, cap: number, src: number, ctx: number, tag: number, out: Int32Array): number;
+  recvW(): number;
+  /** Does nothing: the cost of an N-API call (benchmarks/mpi/floor.ts). */
+  nop(): void;
   /** sched_yield, or a 20 µs sleep once `spins` passes 200 (ranks may outnumber cores). */
   yield(spins: number): void;
   /** MPI_Allreduce on MPI_COMM_WORLD (send null = MPI_IN_PLACE); false when the type or op has no libmpi twin. */

@@ -44,6 +44,15 @@ for (const mpi of ['embedded', 'native'] as const) {
       expect(r.stdout).toMatch(/allreduce 2 \S+ \(sum 1\)/);
     });
 
+    // The native wire keeps a pointer to the guest's memory and its length for blocking sends and
+    // receives; memory.grow must re-bind it (buffers past the old end, and old memory after a grow).
+    it('sends and receives in memory grown between calls', async () => {
+      const r = await mpirun(2, 'grow', '6');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('grow ok: 6 steps');
+    });
+
     it('passes the self-checking coverage program (p2p, nonblocking, collectives, comms, groups, datatypes, user ops)', async () => {
       const r = await mpirun(4, 'coverage');
       expect(r.stderr).toBe('');

@@ -70,6 +70,10 @@ const med = (rs: Result[]): Result => {
 };
 const [nat, wn, we, nat4, wn4, we4] = all.map(med);
 
+// The per-call floor of the layers between a Wasm guest and libmpi (floor.ts), after the rounds.
+const floorOut = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./floor.ts', import.meta.url))], { encoding: 'utf8', env });
+const floor = floorOut.split('\n').map((l) => /^floor (\S+) (\S+)/.exec(l)).filter((m): m is RegExpExecArray => !!m);
+
 // Size: the .wasm vs the native binary plus the shared libraries it loads (a fully static
 // MPICH link fails on Debian 12: libudev/libucm have no usable static archives).
 const wasmSize = statSync(wasm).size;
@@ -95,7 +99,7 @@ const loadAfter = loadavg().map((x) => x.toFixed(2)).join(', ');
 const ucx = Object.entries(UCX_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
 const md = `# MPI benchmark results
 
-Command: \`npm run bench:mpi\` (ITERS=${ITERS}, warm-up ITERS/4+10 per size; median of ${ROUNDS} interleaved rounds; ping-pong one-way latency = round trip / 2; ${cpus().length} cores;
+Command: \`npm run bench:mpi\` (ITERS=${ITERS}; warm-up 0.3 s of 1-byte round trips, then ITERS/4+10 per size; median of ${ROUNDS} interleaved rounds; ping-pong one-way latency = round trip / 2; ${cpus().length} cores;
 load averages (1, 5, 15 min) ${loadBefore} before and ${loadAfter} after the run). Both sides run with \`${ucx}\`.
 Same source \`functions/mpi/pingpong.c\`: native = \`mpicc -O2\` on MPICH ${mpichVersion()}; wasm on MPICH = \`roam mpirun --mpi native\`
 (each rank a Node process, calls forwarded by the native-host addon); embedded = \`roam mpirun\` (worker threads, SharedArrayBuffer).
@@ -105,6 +109,11 @@ ${rows.join('\n')}
 
 ## MPI_Allreduce of one double
 ${ar.join('\n')}
+
+## Per-call floor (benchmarks/mpi/floor.ts, one process, no libmpi: best of 15 interleaved runs)
+| layer | ns per call |
+|---|---:|
+${floor.map(([, k, ns]) => `| ${k} | ${ns} |`).join('\n')}
 
 ## Size
 | artifact | bytes |

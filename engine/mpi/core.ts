@@ -137,8 +137,9 @@ export class MpiCore {
     if (dest === PROC_NULL) return { kind: 'send', done: true, status, comm };
     const wdest = comm.group[dest];
     const token = this.t.send(wdest, ctx, tag, sync ? SYNC : 0, data, len);
-    const r: Req = { kind: 'send', done: token.done && !sync, status, comm, token, ackPending: sync, src: wdest, tag };
-    if (sync) this.acks.push(r);
+    const ack = sync && !this.t.syncSends;
+    const r: Req = { kind: 'send', done: token.done && !ack, status, comm, token, ackPending: ack, src: wdest, tag };
+    if (ack) this.acks.push(r);
     if (!r.done) {
       // Completion of the byte transfer is observed by polling the token.
       Object.defineProperty(r, 'done', { get: () => token.done && !r.ackPending, set: () => {}, configurable: true });
@@ -175,7 +176,11 @@ export class MpiCore {
   /** A blocking receive may go straight to the wire when no posted receive could match first and no waiting message matches. */
   canRecvDirect(ctx: number, wsrc: number, tag: number): boolean {
     if (this.posted.length) return false;
-    for (const u of this.unexpected) if (u.ctx === ctx && (wsrc === ANY_SOURCE || u.src === wsrc) && (tag === ANY_TAG || u.tag === tag)) return false;
+    const q = this.unexpected; // indexed: no iterator per blocking receive
+    for (let i = 0; i < q.length; i++) {
+      const u = q[i];
+      if (u.ctx === ctx && (wsrc === ANY_SOURCE || u.src === wsrc) && (tag === ANY_TAG || u.tag === tag)) return false;
+    }
     return true;
   }
   /** Matches the one message the wire holds (it did not match a direct receive), without probing for more. */
@@ -183,11 +188,6 @@ export class MpiCore {
     const a = this.t.poll();
     if (a) this.arrive(a);
   }
-  /** Acknowledges a synchronous send received directly. */
-  ackSync(wsrc: number, tag: number): void {
-    this.t.send(wsrc, ACK_CTX, tag, 0, new Uint8Array(0), 0);
-  }
-
   cancelRecv(r: Req): void {
     const i = this.posted.indexOf(r);
     if (i >= 0) this.posted.splice(i, 1);

@@ -3,16 +3,30 @@ export class GuestMemory {
   private buf: ArrayBuffer | null = null;
   private u8!: Uint8Array;
   private dv!: DataView;
-  constructor(private readonly memory: () => WebAssembly.Memory, private readonly fail: (detail: string) => never) {}
+  /** `rebound` is told of every new buffer (the native wire keeps a pointer to the memory). */
+  constructor(
+    private readonly memory: () => WebAssembly.Memory,
+    private readonly fail: (detail: string) => never,
+    private readonly rebound?: (buf: ArrayBuffer) => void,
+  ) {}
 
+  /**
+   * The memory's bytes. Memory.buffer is a C++ getter that costs as much as the rest of a send's
+   * checks, so the view is kept until it reads length 0: memory.grow detaches the old buffer.
+   * (A shared memory's old buffer stays valid but short: check() then looks again.)
+   */
   bytes(): Uint8Array {
+    if (!this.buf || this.u8.length === 0) this.refresh();
+    return this.u8;
+  }
+  private refresh(): void {
     const b = this.memory().buffer as ArrayBuffer;
     if (b !== this.buf) {
       this.buf = b;
       this.u8 = new Uint8Array(b);
       this.dv = new DataView(b);
+      this.rebound?.(b);
     }
-    return this.u8;
   }
   private view(): DataView {
     this.bytes();
@@ -20,9 +34,14 @@ export class GuestMemory {
   }
   /** Throws naming the range when [ptr, ptr+len) is not inside linear memory. */
   check(ptr: number, len: number, what = 'buffer'): void {
-    const size = this.bytes().length;
-    if (!Number.isInteger(len) || len < 0 || ptr < 0 || ptr + len > size)
-      this.fail(`${what} [${ptr >>> 0}, ${(ptr >>> 0) + len}) is outside the guest's linear memory (${size} bytes)`);
+    if (!this.inside(ptr, len)) this.fail(`${what} [${ptr >>> 0}, ${(ptr >>> 0) + len}) is outside the guest's linear memory (${this.u8.length} bytes)`);
+  }
+  /** Whether [ptr, ptr+len) lies in linear memory (looking again at the memory when not in the view). */
+  inside(ptr: number, len: number): boolean {
+    if (!(ptr >= 0 && len >= 0 && Number.isInteger(len))) return false;
+    if (ptr + len <= this.bytes().length) return true;
+    this.refresh();
+    return ptr + len <= this.u8.length;
   }
   range(ptr: number, len: number, what?: string): Uint8Array {
     this.check(ptr, len, what);

@@ -29,7 +29,8 @@ type Fn = (...a: any[]) => number;
  */
 export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHooks = {}): { imports: Record<string, Fn>; core: MpiCore } {
   const core = new MpiCore(t);
-  const mem = new GuestMemory(() => guest().memory, (d) => core.fail(A.ERR.BUFFER, d));
+  const direct = t.direct;
+  const mem = new GuestMemory(() => guest().memory, (d) => core.fail(A.ERR.BUFFER, d), direct && ((b) => direct.memory(b)));
   let initialized = false, finalized = false;
   let nextHandle = A.FIRST_USER_HANDLE;
   const comms = new Map<number, Comm>([[A.COMM_WORLD, core.world], [A.COMM_SELF, core.self]]);
@@ -132,16 +133,17 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     return core.irecv(c, ctxP2p(c), src, tag, target(buf, n, d));
   };
   // Blocking send/recv of contiguous data on a wire with direct p2p (native): the guest's bytes go
-  // to libmpi and back without the core's queues or any JS object per call.
-  const direct = t.direct;
-  const out = new Int32Array(3);
+  // to libmpi and back without the core's queues or any JS object per call. These run inside the
+  // import wrapper (core.call set for errors); fastSend/fastRecv below try first without it.
+  const io = direct?.io ?? new Int32Array(16);
   const sendDirect = (b: number, n: number, th: number, dest: number, tag: number, ch: number): boolean => {
     const c = comm(ch), d = dtype(th);
     if (!d.contiguous || dest === A.PROC_NULL) return false;
     count(n); rankIn(c, dest, 'destination'); tagOk(tag);
     const len = n * d.size;
     mem.check(b, len);
-    const id = direct!.send(mem.bytes(), b, len, c.group[dest], ctxP2p(c), tag);
+    io[0] = b; io[1] = len; io[2] = c.group[dest]; io[3] = ctxP2p(c); io[4] = tag;
+    const id = direct!.send();
     if (id) core.waitFor(() => direct!.sendDone(id));
     return true;
   };
@@ -154,17 +156,51 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     const cap = n * d.size;
     mem.check(b, cap);
     for (;;) {
-      const k = direct!.recv(mem.bytes(), b, cap, wsrc, ctx, tag === A.ANY_TAG ? -1 : tag, out);
+      io[0] = b; io[1] = cap; io[2] = wsrc; io[3] = ctx; io[4] = tag === A.ANY_TAG ? -1 : tag;
+      const k = direct!.recv();
       if (k === 0) {
         core.arriveHeld(); // another context's or source's message: to the core's queues
         continue;
       }
-      const source = c === core.world ? out[0] : c.group.indexOf(out[0]);
-      if (k < 0) core.fail(A.ERR.TRUNCATE, `message truncated: ${out[2]} bytes from rank ${source} (tag ${out[1] & 0x7fff}) do not fit the receive buffer of ${cap} bytes`);
-      if (k === 2) core.ackSync(out[0], out[1] & 0x7fff);
-      if (st !== A.STATUS_IGNORE) mem.setStatus(st, source, out[1] & 0x7fff, out[2]);
+      recvDone(k, c, cap, st);
       return true;
     }
+  };
+  /** Finishes a direct receive that returned k (1 received, -1/-2 truncated: fatal, see recvW in mpi.cc): status or error. */
+  const recvDone = (k: number, c: Comm, cap: number, st: number) => {
+    const source = c === core.world ? io[5] : c.group.indexOf(io[5]), tag = io[6] & 0xffff;
+    if (k === -1) core.fail(A.ERR.TRUNCATE, `message truncated: ${io[7]} bytes from rank ${source} (tag ${tag}) do not fit the receive buffer of ${cap} bytes`);
+    if (k === -2) core.fail(A.ERR.TRUNCATE, `message truncated: more than ${cap} bytes from rank ${source} (tag ${tag}) do not fit the receive buffer of ${cap} bytes`);
+    if (st !== A.STATUS_IGNORE) mem.setStatus(st, source, tag, io[7]);
+  };
+
+  // The common case of a ping-pong — MPI_COMM_WORLD, a predefined contiguous type, valid ranks,
+  // tags and bounds — checked with a few comparisons and one typed-array lookup, then one addon
+  // call. Anything else (or an error) goes to the full import, which checks again and names it.
+  const sizes = new Int32Array(A.FIRST_USER_HANDLE); // bytes of a predefined contiguous type by handle, else 0
+  for (const [h, d] of PREDEFINED) if (d.contiguous && h < sizes.length) sizes[h] = d.size;
+  const worldSize = t.size, worldCtx = ctxP2p(core.world);
+  const inMem = (b: number, len: number) => mem.inside(b, len);
+  const NOT_TAKEN = -3; // (direct.recv's own results are 1, 0, -1, -2)
+  /** 0 sent, an id > 0 still in flight, NOT_TAKEN not the common case. */
+  const fastSend = (b: number, n: number, th: number, dest: number, tag: number, ch: number): number => {
+    if (ch !== A.COMM_WORLD || th >>> 0 >= sizes.length || sizes[th] === 0) return NOT_TAKEN;
+    const len = n * sizes[th];
+    if (!(dest >= 0 && dest < worldSize && tag >= 0 && tag <= 32767 && inMem(b, len))) return NOT_TAKEN;
+    io[0] = b; io[1] = len; io[2] = dest; io[3] = worldCtx; io[4] = tag;
+    return direct!.send();
+  };
+  /** direct.recv's result, or NOT_TAKEN when not the common case. */
+  const fastRecv = (b: number, n: number, th: number, src: number, tag: number, ch: number, st: number): number => {
+    if (ch !== A.COMM_WORLD || th >>> 0 >= sizes.length || sizes[th] === 0) return NOT_TAKEN;
+    const cap = n * sizes[th];
+    if (!(src >= 0 && src < worldSize && tag >= 0 && tag <= 32767 && inMem(b, cap))) return NOT_TAKEN;
+    if (st !== A.STATUS_IGNORE && !inMem(st, A.STATUS_BYTES)) return NOT_TAKEN;
+    if (!core.canRecvDirect(worldCtx, src, tag)) return NOT_TAKEN;
+    io[0] = b; io[1] = cap; io[2] = src; io[3] = worldCtx; io[4] = tag;
+    const k = direct!.recv();
+    if (k === 1 && st !== A.STATUS_IGNORE) mem.setStatus(st, src, tag, io[7]);
+    return k;
   };
 
   const agreeCommId = (c: Comm): number => {
@@ -476,9 +512,10 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
 
   const imports: Record<string, Fn> = {};
   const { enter, leave } = hooks;
-  for (const [name, f] of Object.entries(fns)) {
+  /** Names the call for errors (core.call) and reports it to the hooks around f. */
+  const wrap = (name: string, f: Fn): Fn =>
     // Fixed arity (MPI_Sendrecv has 12 parameters), no rest array: nothing allocated per call.
-    imports[name] = (a, b, c, d, e, g, h, i, j, k, l, m) => {
+    (a, b, c, d, e, g, h, i, j, k, l, m) => {
       const prev = core.call;
       core.call = name;
       if (enter) enter(name);
@@ -488,6 +525,21 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
         core.call = prev;
         if (leave) leave();
       }
+    };
+  for (const [name, f] of Object.entries(fns)) imports[name] = wrap(name, f);
+  if (direct && !enter && !leave) {
+    // Native ping-pong hot path: no wrapper unless the fast path hands over (then everything is checked again there).
+    const send = imports.MPI_Send, recv = imports.MPI_Recv;
+    const sendWait = wrap('MPI_Send', (id) => { core.waitFor(() => direct.sendDone(id)); return 0; });
+    const recvFail = wrap('MPI_Recv', (k, cap) => { recvDone(k, core.world, cap, A.STATUS_IGNORE); return 0; });
+    imports.MPI_Send = (b, n, th, dest, tag, ch) => {
+      const id = fastSend(b, n, th, dest, tag, ch);
+      return id === 0 ? 0 : id > 0 ? sendWait(id) : send(b, n, th, dest, tag, ch);
+    };
+    imports.MPI_Recv = (b, n, th, src, tag, ch, st) => {
+      const k = fastRecv(b, n, th, src, tag, ch, st);
+      // 0: another message is held, the full import queues it for the core; < 0: truncated (fatal).
+      return k === 1 ? 0 : k === -1 || k === -2 ? recvFail(k, io[1]) : recv(b, n, th, src, tag, ch, st);
     };
   }
   imports.MPI_Wtime = () => t.wtime();

@@ -4,8 +4,9 @@ import type { Arrival, DirectP2p, SendToken, Source, Transport, WorldCollectives
 
 /**
  * Wire on the system MPI (one Node process per rank): each message is one MPI message on
- * MPI_COMM_WORLD whose MPI tag carries roam's context id, sync flag and tag
- * (ctx << 16 | flag << 15 | tag). Sends and receives hand libmpi views of guest memory.
+ * MPI_COMM_WORLD whose MPI tag carries roam's context id and tag (ctx << 16 | tag). Sends and
+ * receives hand libmpi views of guest memory. Synchronous sends are libmpi's (MPI_Issend), so a
+ * receiver owes no ack and a blocking receive can be one MPI_Recv on the exact wire tag.
  */
 export class NativeTransport implements Transport {
   readonly rank: number;
@@ -14,6 +15,7 @@ export class NativeTransport implements Transport {
   private next: Arrival | null = null;
   readonly world: WorldCollectives;
   readonly direct: DirectP2p;
+  readonly syncSends = true;
 
   /** `onAbort` runs before MPI_Abort when the guest calls it (roam rank records the failure). */
   constructor(private readonly mpi: NativeMpi, private readonly onAbort?: (code: number) => void) {
@@ -22,27 +24,32 @@ export class NativeTransport implements Transport {
     this.size = r.size;
     this.tagUb = r.tagUb;
     this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier };
+    const io = new Int32Array(new ArrayBuffer(64)); // its own buffer: the addon keeps a pointer to it
+    mpi.bindIo(io);
+    const recv = mpi.recvW;
     this.direct = {
-      send: (mem, off, len, dest, ctx, tag) => mpi.sendAt(mem, off, len, dest, this.wire(ctx, tag, 0)),
+      io,
+      memory: mpi.bindMemory,
+      send: mpi.sendW,
       sendDone: mpi.testSend,
-      recv: (mem, off, cap, src, ctx, tag, out) => {
-        const k = mpi.recvAt(mem, off, cap, src, ctx, tag, out);
+      recv: () => {
+        const k = recv();
         if (k === 0) this.spins = 0;
         return k;
       },
     };
   }
 
-  private wire(ctx: number, tag: number, flags: number): number {
-    const wire = (ctx << 16) | ((flags & 1) << 15) | tag;
+  private wire(ctx: number, tag: number): number {
+    const wire = (ctx << 16) | tag;
     if (wire > this.tagUb) throw new Error(`context ${ctx} does not fit this MPI's tag range (MPI_TAG_UB ${this.tagUb})`);
     return wire;
   }
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {
-    const wire = this.wire(ctx, tag, flags);
+    const wire = this.wire(ctx, tag);
     const bytes = (typeof data === 'function' ? data() : data).subarray(0, len);
-    const id = this.mpi.isend(dest, wire, bytes);
+    const id = this.mpi.isend(dest, wire, bytes, (flags & 1) !== 0);
     this.spins = 0;
     const mpi = this.mpi;
     let done = false;
@@ -61,7 +68,7 @@ export class NativeTransport implements Transport {
     if (!p) return null;
     const [src, wire, len] = p;
     this.spins = 0;
-    this.next = { src, ctx: wire >>> 16, tag: wire & 0x7fff, flags: (wire >> 15) & 1, len };
+    this.next = { src, ctx: wire >>> 16, tag: wire & 0xffff, flags: 0, len };
     return this.next;
   }
   take(a: Arrival, into: Uint8Array | null): Uint8Array {

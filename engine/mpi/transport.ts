@@ -30,14 +30,23 @@ export interface WorldCollectives {
 
 /**
  * Blocking point-to-point straight between guest memory and the wire, for MPI_Send/MPI_Recv on
- * contiguous buffers (native): numbers in and out, no JS objects per call.
+ * contiguous buffers (native): arguments and results in `io`, no JS objects or argument
+ * conversions per call. Offsets address the memory last given to `memory()`.
  */
 export interface DirectP2p {
-  /** Sends mem[off, off+len); 0 when complete, else an id to poll with sendDone. */
-  send(mem: Uint8Array, off: number, len: number, dest: number, ctx: number, tag: number): number;
+  /** Argument and result slots (see send and recv). */
+  readonly io: Int32Array;
+  /** Binds the guest's memory; called again whenever memory.buffer changes (memory.grow). */
+  memory(buf: ArrayBuffer): void;
+  /** io = [off, len, dest, ctx, tag]: sends; 0 when complete, else an id to poll with sendDone. */
+  send(): number;
   sendDone(id: number): boolean;
-  /** See NativeMpi.recvAt: 1/2 received (2: ack owed), 0 another message arrived (poll() has it), -1 too long. */
-  recv(mem: Uint8Array, off: number, cap: number, src: number, ctx: number, tag: number, out: Int32Array): number;
+  /**
+   * io = [off, cap, src (-1 any), ctx, tag (-1 any)] -> io[5..7] = [src, wire tag, bytes]; returns 1
+   * received, 0 another message arrived (poll() has it), -1 too long (held, length in io[7]),
+   * -2 truncated and consumed (length unknown).
+   */
+  recv(): number;
 }
 
 export interface Transport {
@@ -49,6 +58,8 @@ export interface Transport {
   readonly size: number;
   /** Largest tag value the wire can carry. */
   readonly tagUb: number;
+  /** Sends with the SYNC flag complete only once matched (the wire's own synchronous send): no ack messages. */
+  readonly syncSends?: boolean;
   /** Starts sending; bytes must stay valid until token.done. */
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken;
   /** Moves bytes on the wire; returns whether anything moved. */

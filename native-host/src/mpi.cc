@@ -21,6 +21,7 @@ struct Pending {
 };
 std::unordered_map<int32_t, Pending> sends;
 int32_t next_id = 1;
+int tag_ub = 32767;  // MPI_COMM_WORLD's MPI_TAG_UB, read at init
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -96,7 +97,8 @@ napi_value Init(napi_env env, napi_callback_info) {
   CHECK(napi_create_object(env, &r));
   napi_set_named_property(env, r, "rank", Num(env, rank));
   napi_set_named_property(env, r, "size", Num(env, size));
-  napi_set_named_property(env, r, "tagUb", Num(env, ok ? *tagub : 32767));
+  if (ok) tag_ub = *tagub;
+  napi_set_named_property(env, r, "tagUb", Num(env, tag_ub));
   return r;
 }
 
@@ -108,17 +110,18 @@ napi_value Finalize(napi_env env, napi_callback_info) {
   if (flag) return nullptr;
   for (auto& [id, s] : sends) {
     MPI_Wait(&s.req, MPI_STATUS_IGNORE);
-    napi_delete_reference(env, s.keep);
+    if (s.keep) napi_delete_reference(env, s.keep);
   }
   sends.clear();
   MPI_Finalize();
   return nullptr;
 }
 
-// isend(dest, tag, bytes) -> id: MPI_Isend of the view's bytes, no copy.
+// isend(dest, tag, bytes, sync) -> id: MPI_Isend (MPI_Issend when sync) of the view's bytes, no copy.
+// A synchronous send is libmpi's own, so it completes only once matched: no ack message on this wire.
 napi_value Isend(napi_env env, napi_callback_info info) {
-  napi_value a[3];
-  if (!Args(env, info, 3, a)) return nullptr;
+  napi_value a[4];
+  if (!Args(env, info, 4, a)) return nullptr;
   uint8_t* p;
   size_t n;
   if (!Bytes(env, a[2], &p, &n)) {
@@ -126,7 +129,9 @@ napi_value Isend(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   Pending s;
-  int rc = MPI_Isend(p, (int)n, MPI_BYTE, I32(env, a[0]), I32(env, a[1]), MPI_COMM_WORLD, &s.req);
+  bool sync = false;
+  napi_get_value_bool(env, a[3], &sync);
+  int rc = (sync ? MPI_Issend : MPI_Isend)(p, (int)n, MPI_BYTE, I32(env, a[0]), I32(env, a[1]), MPI_COMM_WORLD, &s.req);
   if (rc != MPI_SUCCESS) return Throw(env, "MPI_Isend", rc);
   return Track(env, s, a[2]);
 }
@@ -143,7 +148,7 @@ napi_value TestSend(napi_env env, napi_callback_info info) {
     if (rc != MPI_SUCCESS) return Throw(env, "MPI_Test", rc);
     done = flag != 0;
     if (done) {
-      napi_delete_reference(env, it->second.keep);
+      if (it->second.keep) napi_delete_reference(env, it->second.keep);
       sends.erase(it);
     }
   }
@@ -207,70 +212,135 @@ napi_value Recv(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// ---- direct point-to-point for a guest's blocking MPI_Send/MPI_Recv: numbers in, numbers out,
-// guest memory addressed as (whole-memory view, offset) so no JS object is made per call. ----
+// ---- direct point-to-point for a guest's blocking MPI_Send/MPI_Recv ----
+// The hot path of a ping-pong: one call per operation with no N-API argument or result
+// conversions (each costs tens of ns, as much as libmpi's whole shared-memory send): arguments
+// and results go through `io`, an Int32Array shared with JS, and guest memory is addressed by
+// offsets into `mem`, the Wasm memory's bytes, re-bound by JS whenever memory.buffer changes.
+int32_t* io = nullptr;
+napi_ref io_keep = nullptr;
+uint8_t* mem = nullptr;
+size_t mem_len = 0;
 
-// sendAt(mem, off, len, dest, tag) -> 0 when the send completed at once (eager), else an id for testSend.
-napi_value SendAt(napi_env env, napi_callback_info info) {
-  napi_value a[5];
-  if (!Args(env, info, 5, a)) return nullptr;
-  uint8_t* p;
+// bindIo(Int32Array(16)): the argument/result slots of sendW/recvW (backed by its own ArrayBuffer,
+// so its storage never moves).
+napi_value BindIo(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t n, off;
+  void* p;
+  if (napi_get_typedarray_info(env, a[0], &type, &n, &p, &ab, &off) != napi_ok || type != napi_int32_array || n < 16) {
+    napi_throw_type_error(env, nullptr, "bindIo: io must be an Int32Array(16)");
+    return nullptr;
+  }
+  if (io_keep) napi_delete_reference(env, io_keep);
+  CHECK(napi_create_reference(env, a[0], 1, &io_keep));
+  io = static_cast<int32_t*>(p);
+  return nullptr;
+}
+
+// bindMemory(ArrayBuffer): the guest's linear memory as it is now (after a memory.grow the old
+// buffer is detached and JS binds the new one before the next call).
+napi_value BindMemory(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
+  void* p;
   size_t n;
-  if (!Bytes(env, a[0], &p, &n)) {
-    napi_throw_type_error(env, nullptr, "sendAt: mem must be a Uint8Array");
+  if (napi_get_arraybuffer_info(env, a[0], &p, &n) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "bindMemory: expected the Wasm memory's ArrayBuffer");
+    return nullptr;
+  }
+  mem = static_cast<uint8_t*>(p);
+  mem_len = n;
+  return nullptr;
+}
+
+// JS checks bounds before calling; this second check keeps a stale binding from ever reaching libmpi.
+bool InMem(napi_env env, int32_t off, int32_t len) {
+  if (io && mem && off >= 0 && len >= 0 && (size_t)off + (size_t)len <= mem_len) return true;
+  napi_throw_range_error(env, nullptr, "roam native-host: guest buffer outside the bound memory");
+  return false;
+}
+
+// sendW(): io = [off, len, dest, ctx, tag] -> 0 when the send completed, else an id for testSend.
+// MPI_Isend + MPI_Test (eager sends complete at once), then keeps testing here for up to 2 ms
+// (a rendezvous send waits for the receiver) before handing the wait to JS, whose loop also
+// drains incoming messages, so head-to-head large sends cannot deadlock. While it tests here it
+// does not probe: the reply to this very send would otherwise be pulled into a JS buffer and copied.
+napi_value SendW(napi_env env, napi_callback_info) {
+  if (!InMem(env, io ? io[0] : -1, io ? io[1] : -1)) return nullptr;
+  int64_t wire = (int64_t)io[3] << 16 | io[4];
+  if (wire > tag_ub) {
+    napi_throw_range_error(env, nullptr, "sendW: context does not fit this MPI's tag range (MPI_TAG_UB)");
     return nullptr;
   }
   Pending s;
-  int rc = MPI_Isend(p + I32(env, a[1]), I32(env, a[2]), MPI_BYTE, I32(env, a[3]), I32(env, a[4]), MPI_COMM_WORLD, &s.req);
+  int rc = MPI_Isend(mem + io[0], io[1], MPI_BYTE, io[2], (int)wire, MPI_COMM_WORLD, &s.req);
   if (rc != MPI_SUCCESS) return Throw(env, "MPI_Isend", rc);
-  int flag = 0;
-  rc = MPI_Test(&s.req, &flag, MPI_STATUS_IGNORE);
-  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Test", rc);
-  if (flag) return Num(env, 0);
-  return Track(env, s, a[0]);
+  double t0 = 0;
+  for (int i = 0;; i++) {
+    int flag = 0;
+    rc = MPI_Test(&s.req, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return Throw(env, "MPI_Test", rc);
+    if (flag) return Num(env, 0);
+    if (i == 0) t0 = MPI_Wtime();
+    else if ((i & 63) == 0 && MPI_Wtime() - t0 > 2e-3) break;
+  }
+  s.keep = nullptr;  // guest memory lives as long as the instance; blocking sends finish before it can grow
+  int32_t id = next_id++;
+  sends[id] = s;
+  return Num(env, id);
 }
 
-// recvAt(mem, off, cap, src, ctx, tag, out Int32Array[3]) -> 1 received, 2 received and the sender
-// waits for a sync ack, 0 another message is held for the core, -1 the match is longer than cap
-// (held). Blocks in MPI_Mprobe on (src, any tag): roam's wire tag is ctx << 16 | sync << 15 | tag,
-// so the context and tag are matched here; src and tag -1 mean any. out = [src, wire tag, bytes].
-napi_value RecvAt(napi_env env, napi_callback_info info) {
-  napi_value a[7];
-  if (!Args(env, info, 7, a)) return nullptr;
-  uint8_t* p;
-  size_t n, on;
-  if (!Bytes(env, a[0], &p, &n)) {
-    napi_throw_type_error(env, nullptr, "recvAt: mem must be a Uint8Array");
-    return nullptr;
+// recvW(): io = [off, cap, src (-1 any), ctx, tag (-1 any)] -> io[5..7] = [src, wire tag, bytes] and
+//   1 received; 0 another message is held for the core; -1 the message is longer than cap (its length
+//   in io[7]); -2 truncated by MPI_Recv (the message is gone and its length unknown).
+// A specific tag is one posted MPI_Recv on the exact wire tag (ctx << 16 | tag): libmpi matches it
+// as the message arrives and writes guest memory once, the cheapest receive there is (MPI_Mprobe +
+// MPI_Mrecv cost ~0.08 us more per message here). MPI_Recv's truncation error loses the message's
+// length, so the receive may run on past cap into the rest of linear memory (never past its end):
+// truncation is fatal in roam (the job aborts before the guest runs again), so those bytes are
+// never seen, and the error can name the real length. MPI_ANY_TAG cannot be one wire tag: it
+// blocks in MPI_Mprobe on (src, any tag) and checks the context here. A message already held (an
+// earlier probe of the core's) may match first and is looked at first.
+napi_value RecvW(napi_env env, napi_callback_info) {
+  if (!InMem(env, io ? io[0] : -1, io ? io[1] : -1)) return nullptr;
+  int32_t off = io[0], cap = io[1], src = io[2], ctx = io[3], tag = io[4];
+  MPI_Status st;
+  if (held == MPI_MESSAGE_NULL && tag >= 0) {
+    size_t room = mem_len - off < INT32_MAX ? mem_len - off : INT32_MAX;
+    int rc = MPI_Recv(mem + off, (int)room, MPI_BYTE, src < 0 ? MPI_ANY_SOURCE : src, ctx << 16 | tag, MPI_COMM_WORLD, &st);
+    io[5] = st.MPI_SOURCE;
+    io[6] = st.MPI_TAG;
+    int cls = 0;
+    if (rc != MPI_SUCCESS) MPI_Error_class(rc, &cls);
+    if (cls == MPI_ERR_TRUNCATE) return Num(env, -2);
+    if (rc != MPI_SUCCESS) return Throw(env, "MPI_Recv", rc);
+    MPI_Get_count(&st, MPI_BYTE, &io[7]);
+    return Num(env, io[7] > cap ? -1 : 1);
   }
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  void* op;
-  if (napi_get_typedarray_info(env, a[6], &type, &on, &op, &ab, &off) != napi_ok || type != napi_int32_array || on < 3) {
-    napi_throw_type_error(env, nullptr, "recvAt: out must be an Int32Array(3)");
-    return nullptr;
-  }
-  int32_t* out = static_cast<int32_t*>(op);
-  int src = I32(env, a[3]), ctx = I32(env, a[4]), tag = I32(env, a[5]), cap = I32(env, a[2]);
   if (held == MPI_MESSAGE_NULL) {
     MPI_Message m;
-    MPI_Status st;
     int rc = MPI_Mprobe(src < 0 ? MPI_ANY_SOURCE : src, MPI_ANY_TAG, MPI_COMM_WORLD, &m, &st);
     if (rc != MPI_SUCCESS) return Throw(env, "MPI_Mprobe", rc);
     Hold(m, st);
   }
-  out[0] = held_src;
-  out[1] = held_tag;
-  out[2] = held_len;
-  bool match = (src < 0 || held_src == src) && (held_tag >> 16) == ctx && (tag < 0 || (held_tag & 0x7fff) == tag);
+  io[5] = held_src;
+  io[6] = held_tag;
+  io[7] = held_len;
+  bool match = (src < 0 || held_src == src) && (held_tag >> 16) == ctx && (tag < 0 || (held_tag & 0xffff) == tag);
   if (!match) return Num(env, 0);
   if (held_len > cap) return Num(env, -1);
-  int rc = MPI_Mrecv(p + I32(env, a[1]), held_len, MPI_BYTE, &held, MPI_STATUS_IGNORE);
+  int rc = MPI_Mrecv(mem + off, held_len, MPI_BYTE, &held, MPI_STATUS_IGNORE);
   held = MPI_MESSAGE_NULL;
   if (rc != MPI_SUCCESS) return Throw(env, "MPI_Mrecv", rc);
-  return Num(env, (held_tag >> 15) & 1 ? 2 : 1);
+  return Num(env, 1);
 }
+
+// nop(): nothing; benchmarks/mpi/floor.ts times it (the cost of a JS -> N-API call on this machine).
+napi_value Nop(napi_env, napi_callback_info) { return nullptr; }
 
 // yield(spins): lets other ranks run when this one has nothing to do (ranks may outnumber cores).
 napi_value Yield(napi_env env, napi_callback_info info) {
@@ -394,7 +464,7 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_create_object(env, &o);
   struct { const char* name; napi_callback cb; } fns[] = {
       {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
-      {"recv", Recv}, {"sendAt", SendAt}, {"recvAt", RecvAt}, {"yield", Yield}, {"allreduce", Allreduce}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+      {"recv", Recv}, {"bindIo", BindIo}, {"bindMemory", BindMemory}, {"sendW", SendW}, {"recvW", RecvW}, {"nop", Nop}, {"yield", Yield}, {"allreduce", Allreduce}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
   };
   for (auto& f : fns) {
     napi_value fn;
