@@ -41,7 +41,6 @@ export class InlineLane {
   private turnNs = 0;
   private turnReset = false;
   enabled = true;
-  runs = 0;
 
   constructor(opts: InlineOptions = {}) {
     this.maxNs = opts.maxNs ?? 100_000;
@@ -59,10 +58,7 @@ export class InlineLane {
     const k = (bundle << 16) | handler;
     const c = this.costs.get(k);
     if (!c) this.costs.set(k, { ns, runs: 1, inlineRuns: 0 });
-    else {
-      c.ns += 0.2 * (ns - c.ns);
-      c.runs++;
-    }
+    else add(c, ns);
   }
 
   accepts(bundle: number, handler: number): boolean {
@@ -89,11 +85,17 @@ export class InlineLane {
         this.turnReset = false;
       });
     }
-    this.runs++;
     const r = this.runner.execute(bundle, handler, input);
     this.turnNs += r.ns;
+    // accepts() found this cost, so it is there.
     const c = this.costs.get((bundle << 16) | handler)!;
-    if (c.inlineRuns++ >= SETTLE) this.observe(bundle, handler, r.ns);
+    if (c.inlineRuns++ >= SETTLE) add(c, r.ns);
     return r;
   }
+}
+
+/** One more measured run into a handler's cost (EWMA). */
+function add(c: Cost, ns: number): void {
+  c.ns += 0.2 * (ns - c.ns);
+  c.runs++;
 }

@@ -32,16 +32,16 @@ export const WIRE_SERVE_FLAGS = {
   'inline-us': { type: 'string', default: '100' },
 } as const;
 
-/** The parsed values of WIRE_SERVE_FLAGS as options; a bad value is a usage error naming the flag. */
-export function wireServeOptions(values: { bundle?: string[]; workers?: string; dpu?: boolean; 'max-frame'?: string; 'inline-us'?: string }): WireServeOptions {
-  const positive = (v: string | undefined, what: string) => {
+/** The parsed values of WIRE_SERVE_FLAGS (every one but --bundle has its default) as options; a bad value is a usage error naming the flag. */
+export function wireServeOptions(values: { bundle?: string[]; workers: string; dpu: boolean; 'max-frame': string; 'inline-us': string }): WireServeOptions {
+  const positive = (v: string, what: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer, got '${v}'`);
     return n;
   };
-  const inlineUs = Number(values['inline-us'] ?? 100);
+  const inlineUs = Number(values['inline-us']);
   if (!(inlineUs >= 0)) throw new RoamError('E_USAGE', `--inline-us must be a number of microseconds ≥ 0, got '${values['inline-us']}'`);
-  return { bundles: values.bundle ?? [], workers: positive(values.workers ?? '2', '--workers'), dpu: values.dpu ?? false, maxFrame: positive(values['max-frame'] ?? String(1 << 20), '--max-frame'), inlineUs };
+  return { bundles: values.bundle ?? [], workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs };
 }
 
 /** Starts the wire side (host pool, optional agent) and deploys the bundles. */
