@@ -146,6 +146,14 @@ export function ad(len: i32): i32 {
   return reply(one("ad", ADS[<i32>(fnv(f.get("context"), 2) % <u64>ADS.length)]));
 }
 
+/** The call state an orchestrator starts with: who asks, and in which currency. */
+function fresh(body: Fields): State {
+  const st = new State();
+  st.set("user", body.get("user"));
+  st.set("currency", body.get("currency"));
+  return st;
+}
+
 function state(req: Request): State {
   const s = req.header("x-roam-state");
   return new State(s == null ? "" : s);
@@ -172,9 +180,7 @@ export function checkout(len: i32): i32 {
   const req = request(len);
   const body = Fields.parse(req.bodyText());
   if (req.header("x-roam-return") == null) {
-    const st = new State();
-    st.set("user", body.get("user"));
-    st.set("currency", body.get("currency"));
+    const st = fresh(body);
     st.set("session", body.get("session"));
     const email = body.get("email");
     st.set("email", email.length > 0 ? email : "someone@example.com");
@@ -280,9 +286,7 @@ export function home(len: i32): i32 {
   const req = request(len);
   const body = Fields.parse(req.bodyText());
   if (req.header("x-roam-return") == null) {
-    const st = new State();
-    st.set("user", body.get("user"));
-    st.set("currency", body.get("currency"));
+    const st = fresh(body);
     st.set("phase", "currencies");
     return call("currency", new Fields(), st);
   }
