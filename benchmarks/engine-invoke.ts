@@ -15,10 +15,10 @@ const N = 100_000;
 /** A bare instance of `bytes` with the same host functions the engine links, called the raw way. */
 function rawInstance(bytes: Uint8Array, regions: RegionStore) {
   const b = readBundle(bytes);
-  const ctx = { manifest: b.manifest, regions: regions.bind(b.manifest), allowed: new Uint8Array(b.manifest.regions.length).fill(1), state: new Map(), memory: undefined as unknown as WebAssembly.Memory, bytes: (p: number, n: number) => {
+  const ctx = { manifest: b.manifest, regions: regions.bind(b.manifest), allowed: new Uint8Array(b.manifest.regions.length).fill(1), state: new Map(), memory: undefined as unknown as WebAssembly.Memory, view: () => {
     if (view.length === 0) view = new Uint8Array(ctx.memory.buffer); // cached like the engine's, refreshed after growth
-    return view.subarray(p, p + n);
-  } } as GuestContext;
+    return view;
+  }, bytes: (p: number, n: number) => ctx.view().subarray(p, p + n) } as GuestContext;
   let view = new Uint8Array(0);
   const imports: WebAssembly.Imports = {};
   for (const c of ['core', ...b.manifest.capabilities]) imports[CAPABILITIES.get(c)!.module] = CAPABILITIES.get(c)!.imports(ctx);

@@ -11,6 +11,8 @@ export interface GuestContext {
   memory: WebAssembly.Memory;
   /** Bytes of guest memory [ptr, ptr+len), bounds-checked; throws RoamError E_GUEST_BOUNDS. */
   bytes(ptr: number, len: number): Uint8Array;
+  /** All of linear memory as bytes (a cached view, refreshed after growth): for hot host functions that check bounds themselves. */
+  view(): Uint8Array;
   /** The bundle's regions, in manifest order (index = region id in the ABI). */
   readonly regions: ReadonlyArray<BoundRegion>;
   /** allowed[i] = 1 when the running handler declared region i; set by the runtime before each call. */

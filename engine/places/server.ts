@@ -122,13 +122,18 @@ function createCore(opts: WireServerOptions): WireServer {
     if (!b) return p.done(fail('E_NO_BUNDLE', `no bundle with id ${p.bundle} is deployed`));
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
     if (b.component) return callComponent(b, p, place);
+    // A tiny handler while the host workers hold nothing runs right here on the network thread, before
+    // steering looks: no place can answer sooner than zero hops (inline-lane.ts). Not a pinned message:
+    // `host` means the worker pool.
+    if (place === WirePlace.AUTO && p.payload.length <= host.maxPayload && host.tryInline(p)) {
+      stats.byPlace.host++;
+      stats.inline++;
+      return;
+    }
     const target = pick(b, p.handler, place, p.accepted);
     if (!('submit' in target)) return p.done(target);
     if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
     stats.byPlace[target.name]++;
-    // Steered to the host (not pinned there: a pinned message goes to the worker pool): a tiny handler
-    // may run right here on the network thread.
-    if (target === host && place === WirePlace.AUTO && host.tryInline(p)) return void stats.inline++;
     target.submit(p);
   }
   /** A component's messages skip steering: its worker is its only lane (counted as host). */

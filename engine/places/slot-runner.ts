@@ -85,25 +85,31 @@ export class SlotRunner {
     mb.finish(slot, r.status, r.out, r.ns, r.fuel);
   }
 
-  /** Runs one message; never throws: a failure is status 1 with `CODE message` as its output. */
+  /**
+   * Runs one message; never throws: a failure is status 1 with `CODE message` as its output. The result
+   * and its `out` are reused: valid until this runner's next execute (every caller copies the reply into
+   * a slot or a socket buffer at once), which spares a copy and two objects per message.
+   */
   execute(bundle: number, handler: number, input: Uint8Array): Executed {
     const t0 = performance.now();
-    let status: 0 | 1 = 0;
-    let out: Uint8Array;
-    let fuel = 0;
+    const r = this.result;
     try {
       const { dep, entries } = this.load(bundle);
       const entry = entries.get(handler);
       if (entry === undefined) throw new RoamError('E_NO_HANDLER', `bundle '${dep.manifest.name}' has no handler with type ${handler}`);
-      const r = dep.callEntry(entry, input);
-      out = r.reply;
-      fuel = r.fuelUsed;
+      const c = dep.callEntry(entry, input, undefined, true);
+      r.status = 0;
+      r.out = c.reply;
+      r.fuel = c.fuelUsed;
     } catch (e) {
-      status = 1;
-      out = Buffer.from(isRoamError(e) ? `${e.code} ${e.message}` : `E_INTERNAL ${(e as Error)?.message ?? String(e)}`);
+      r.status = 1;
+      r.out = Buffer.from(isRoamError(e) ? `${e.code} ${e.message}` : `E_INTERNAL ${(e as Error)?.message ?? String(e)}`);
+      r.fuel = 0;
     }
-    return { status, out, fuel, ns: Math.round((performance.now() - t0) * 1e6) };
+    r.ns = Math.round((performance.now() - t0) * 1e6);
+    return r;
   }
+  private readonly result: Executed = { status: 0, out: new Uint8Array(0), fuel: 0, ns: 0 };
 }
 
 function loaded(b: Loaded, dep: Deployment): Loaded {

@@ -3,6 +3,9 @@ import type { Manifest, RegionDecl } from '../bundle/manifest.ts';
 /** A region's bytes with the typed views host functions need (Atomics work on shared and plain buffers). */
 export interface BoundRegion {
   readonly decl: RegionDecl;
+  /** decl.access as flags, so host functions do not parse it per call. */
+  readonly readable: boolean;
+  readonly writable: boolean;
   readonly u8: Uint8Array;
   readonly u32: Uint32Array;
   readonly i64: BigInt64Array;
@@ -17,6 +20,8 @@ export function bindRegion(decl: RegionDecl, buffer: ArrayBufferLike): BoundRegi
   const len8 = Math.floor(buffer.byteLength / 8);
   return {
     decl,
+    readable: decl.access.includes('r'),
+    writable: decl.access.includes('w'),
     u8: new Uint8Array(buffer, 0, decl.size),
     u32: new Uint32Array(buffer, 0, len8 * 2),
     i64: new BigInt64Array(buffer, 0, len8),

@@ -52,6 +52,7 @@ export class GuestInstance {
       regions,
       allowed: new Uint8Array(regions.length),
       state,
+      view: () => this.view(),
       bytes: (ptr, len) => {
         const mem = this.view();
         if (ptr < 0 || len < 0 || ptr + len > mem.length) throw new RoamError('E_GUEST_BOUNDS', `guest pointer ${ptr}+${len} is outside linear memory (${mem.length} bytes)`);
