@@ -4,7 +4,8 @@
 // waits for all their replies, then writes the next batch (redis-benchmark -P); one thread, poll().
 // Payload: an 8-byte little-endian key drawn uniformly from 1..keys, then `value` bytes of 'x'.
 // An ERROR reply containing "slot busy" (kv's "retry") is re-sent in the next batch, not counted.
-// Prints one line of JSON: {"ops": requests per second, "retries": n, "seconds": s}.
+// Prints one line of JSON: {"ops": requests per second, "retries": n, "seconds": s, "cpu_us": its own
+// user + system CPU time}.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,6 +169,9 @@ int main(int argc, char **argv) {
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-  printf("{\"ops\": %.1f, \"retries\": %ld, \"seconds\": %.4f}\n", requests / s, retries, s);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  printf("{\"ops\": %.1f, \"retries\": %ld, \"seconds\": %.4f, \"cpu_us\": %.0f}\n", requests / s, retries, s, cpu_us);
   return 0;
 }

@@ -15,30 +15,14 @@ export function region(ctx: GuestContext, id: number, offset: number, len: numbe
   return r;
 }
 
-/** Linear memory, after checking that [ptr, ptr + len) lies in it. */
-function guest(ctx: GuestContext, ptr: number, len: number): Uint8Array {
-  const mem = ctx.view();
-  if (ptr + len > mem.length) throw new RoamError('E_GUEST_BOUNDS', `guest pointer ${ptr}+${len} is outside linear memory (${mem.length} bytes)`);
-  return mem;
-}
-
-/** The same bytes as 32-bit words (cached per byte view). */
-const words = new WeakMap<Uint8Array, Uint32Array>();
-function words32(u8: Uint8Array): Uint32Array {
-  let w = words.get(u8);
-  if (!w) words.set(u8, (w = new Uint32Array(u8.buffer, u8.byteOffset, u8.length >>> 2)));
-  return w;
-}
-
 /**
  * Copies len bytes. Word-aligned copies (a kv slot: 64 bytes) go word by word, ~5x faster than making two
  * views for set() and ~8x faster than a byte loop over shared memory; large or unaligned ones use set().
  */
-function copy(dst: Uint8Array, d32: Uint32Array | null, at: number, src: Uint8Array, s32: Uint32Array | null, from: number, len: number): void {
+function copy(dst: Uint8Array, d32: Uint32Array, at: number, src: Uint8Array, s32: Uint32Array, from: number, len: number): void {
   if (len <= 256 && ((at | from | len) & 3) === 0) {
-    const d = d32 ?? words32(dst), s = s32 ?? words32(src);
     at >>>= 2; from >>>= 2; len >>>= 2;
-    for (let i = 0; i < len; i++) d[at + i] = s[from + i]!;
+    for (let i = 0; i < len; i++) d32[at + i] = s32[from + i]!;
     return;
   }
   dst.set(src.subarray(from, from + len), at);
@@ -61,40 +45,51 @@ export const regions: Capability = {
   name: 'regions',
   module: 'roam:regions',
   functions: REGION_FUNCTIONS,
-  imports: (ctx) => ({
-    read(id: number, offset: number, dst: number, len: number): void {
-      offset >>>= 0; len >>>= 0; dst >>>= 0;
-      const r = region(ctx, id, offset, len, 'r');
-      copy(guest(ctx, dst, len), null, dst, r.u8, r.u32, offset, len);
-    },
-    write(id: number, offset: number, src: number, len: number): void {
-      offset >>>= 0; len >>>= 0; src >>>= 0;
-      const r = region(ctx, id, offset, len, 'w');
-      copy(r.u8, r.u32, offset, guest(ctx, src, len), null, src, len);
-    },
-    load_u32(id: number, offset: number): number {
-      offset >>>= 0;
-      return Atomics.load(region(ctx, id, offset, 4, 'r', 4).u32, offset >>> 2) | 0;
-    },
-    store_u32(id: number, offset: number, value: number): void {
-      offset >>>= 0;
-      Atomics.store(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, value >>> 0);
-    },
-    cas_u32(id: number, offset: number, expected: number, desired: number): number {
-      offset >>>= 0;
-      return Atomics.compareExchange(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, expected >>> 0, desired >>> 0) | 0;
-    },
-    fetch_add_u32(id: number, offset: number, delta: number): number {
-      offset >>>= 0;
-      return Atomics.add(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, delta >>> 0) | 0;
-    },
-    cas_u64(id: number, offset: number, expected: bigint, desired: bigint): bigint {
-      offset >>>= 0;
-      return Atomics.compareExchange(region(ctx, id, offset, 8, 'w', 8).i64, offset >>> 3, expected, desired);
-    },
-    fetch_add_u64(id: number, offset: number, delta: bigint): bigint {
-      offset >>>= 0;
-      return Atomics.add(region(ctx, id, offset, 8, 'w', 8).i64, offset >>> 3, delta);
-    },
-  }),
+  imports: (ctx) => {
+    // Linear memory as bytes and as words, re-made when the guest grows it.
+    let g8: Uint8Array = new Uint8Array(0), g32: Uint32Array = new Uint32Array(0);
+    const guest = (ptr: number, len: number) => {
+      const mem = ctx.view();
+      if (mem !== g8) (g8 = mem), (g32 = new Uint32Array(mem.buffer, 0, mem.length >>> 2));
+      if (ptr + len > mem.length) throw new RoamError('E_GUEST_BOUNDS', `guest pointer ${ptr}+${len} is outside linear memory (${mem.length} bytes)`);
+    };
+    return {
+      read(id: number, offset: number, dst: number, len: number): void {
+        offset >>>= 0; len >>>= 0; dst >>>= 0;
+        const r = region(ctx, id, offset, len, 'r');
+        guest(dst, len);
+        copy(g8, g32, dst, r.u8, r.u32, offset, len);
+      },
+      write(id: number, offset: number, src: number, len: number): void {
+        offset >>>= 0; len >>>= 0; src >>>= 0;
+        const r = region(ctx, id, offset, len, 'w');
+        guest(src, len);
+        copy(r.u8, r.u32, offset, g8, g32, src, len);
+      },
+      load_u32(id: number, offset: number): number {
+        offset >>>= 0;
+        return Atomics.load(region(ctx, id, offset, 4, 'r', 4).u32, offset >>> 2) | 0;
+      },
+      store_u32(id: number, offset: number, value: number): void {
+        offset >>>= 0;
+        Atomics.store(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, value >>> 0);
+      },
+      cas_u32(id: number, offset: number, expected: number, desired: number): number {
+        offset >>>= 0;
+        return Atomics.compareExchange(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, expected >>> 0, desired >>> 0) | 0;
+      },
+      fetch_add_u32(id: number, offset: number, delta: number): number {
+        offset >>>= 0;
+        return Atomics.add(region(ctx, id, offset, 4, 'w', 4).u32, offset >>> 2, delta >>> 0) | 0;
+      },
+      cas_u64(id: number, offset: number, expected: bigint, desired: bigint): bigint {
+        offset >>>= 0;
+        return Atomics.compareExchange(region(ctx, id, offset, 8, 'w', 8).i64, offset >>> 3, expected, desired);
+      },
+      fetch_add_u64(id: number, offset: number, delta: bigint): bigint {
+        offset >>>= 0;
+        return Atomics.add(region(ctx, id, offset, 8, 'w', 8).i64, offset >>> 3, delta);
+      },
+    };
+  },
 };

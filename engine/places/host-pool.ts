@@ -155,7 +155,7 @@ export class HostPool implements Place {
   tryInline(p: Pending): boolean {
     if (!p.inline || this.queue !== 0 || !this.inline.accepts(p.bundle, p.handler)) return false;
     const r = this.inline.run(p.bundle, p.handler, p.payload);
-    const now = performance.now();
+    const now = r.end;
     this.lastDone = now;
     this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
     this.serviceMs += ALPHA * (r.ns / 1e6 - this.serviceMs);

@@ -40,6 +40,8 @@ export class InlineLane {
   private readonly preparing = new Set<number>();
   private turnNs = 0;
   private turnReset = false;
+  /** The cost entry of the message accepts() last let in (run() follows it at once). */
+  private accepted: Cost | undefined;
   enabled = true;
 
   constructor(opts: InlineOptions = {}) {
@@ -65,7 +67,10 @@ export class InlineLane {
     if (!this.enabled || this.turnNs >= this.turnBudgetNs) return false;
     const c = this.costs.get((bundle << 16) | handler);
     if (c === undefined || c.runs < this.warmRuns || c.ns > this.maxNs) return false;
-    if (this.runner.ready(bundle)) return true;
+    if (this.runner.ready(bundle)) {
+      this.accepted = c;
+      return true;
+    }
     // Eligible but not compiled on this thread yet: compile in the background, never on the socket path.
     if (!this.preparing.has(bundle)) {
       this.preparing.add(bundle);
@@ -87,8 +92,8 @@ export class InlineLane {
     }
     const r = this.runner.execute(bundle, handler, input);
     this.turnNs += r.ns;
-    // accepts() found this cost, so it is there.
-    const c = this.costs.get((bundle << 16) | handler)!;
+    // The cost accepts() just found for this message.
+    const c = this.accepted!;
     if (c.inlineRuns++ >= SETTLE) add(c, r.ns);
     return r;
   }

@@ -10,6 +10,8 @@ export interface Executed {
   out: Uint8Array;
   fuel: number;
   ns: number;
+  /** performance.now() when it finished. */
+  end: number;
 }
 
 /** What a place needs to run a bundle: its bytes and the region buffers, keyed `bundle/region`. */
@@ -106,10 +108,11 @@ export class SlotRunner {
       r.out = Buffer.from(isRoamError(e) ? `${e.code} ${e.message}` : `E_INTERNAL ${(e as Error)?.message ?? String(e)}`);
       r.fuel = 0;
     }
-    r.ns = Math.round((performance.now() - t0) * 1e6);
+    r.end = performance.now();
+    r.ns = Math.round((r.end - t0) * 1e6);
     return r;
   }
-  private readonly result: Executed = { status: 0, out: new Uint8Array(0), fuel: 0, ns: 0 };
+  private readonly result: Executed = { status: 0, out: new Uint8Array(0), fuel: 0, ns: 0, end: 0 };
 }
 
 function loaded(b: Loaded, dep: Deployment): Loaded {

@@ -8,14 +8,19 @@ export interface DecoderEvents {
   corrupt(reason: string): void;
 }
 
+const u32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+const u16 = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
+
 /**
  * Incremental frame parser for a byte stream. Payloads are copied out only when a frame spans
- * chunks; otherwise they are views into the chunk (valid until the handler returns).
+ * chunks; otherwise they are views into the chunk (valid until the handler returns). The Frame handed
+ * to `frame` is one object reused for every frame: read it, do not keep it.
  */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
   private skip = 0;
   private dead = false;
+  private readonly f: Frame = { kind: 0, place: 0, flags: 0, id: 0, bundle: 0, code: 0, payload: new Uint8Array(0) };
 
   constructor(private readonly maxFrame: number, private readonly on: DecoderEvents) {}
 
@@ -40,9 +45,9 @@ export class FrameDecoder {
         this.on.corrupt(`unsupported protocol version ${b[at + 1]} (this side speaks ${VERSION})`);
         return;
       }
-      const len = b.readUInt32LE(at + 12);
+      const len = u32(b, at + 12);
       if (len > this.maxFrame) {
-        const head = { kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10) };
+        const head = { kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: u32(b, at + 4), bundle: u16(b, at + 8), code: u16(b, at + 10) };
         const have = Math.min(len, b.length - at - HEADER);
         this.skip = len - have;
         at += HEADER + have;
@@ -50,7 +55,15 @@ export class FrameDecoder {
         continue;
       }
       if (b.length - at - HEADER < len) break;
-      this.on.frame({ kind: b[at + 2]!, place: b[at + 3]! & 0x0f, flags: b[at + 3]! >> 4, id: b.readUInt32LE(at + 4), bundle: b.readUInt16LE(at + 8), code: b.readUInt16LE(at + 10), payload: b.subarray(at + HEADER, at + HEADER + len) });
+      const f = this.f;
+      f.kind = b[at + 2]!;
+      f.place = b[at + 3]! & 0x0f;
+      f.flags = b[at + 3]! >> 4;
+      f.id = u32(b, at + 4);
+      f.bundle = u16(b, at + 8);
+      f.code = u16(b, at + 10);
+      f.payload = new Uint8Array(b.buffer, b.byteOffset + at + HEADER, len);
+      this.on.frame(f);
       if (this.dead) return;
       at += HEADER + len;
     }

@@ -24,11 +24,22 @@ export class OutBuffer {
     b[at + 1] = VERSION;
     b[at + 2] = kind;
     b[at + 3] = placeFlags;
-    b.writeUInt32LE(id >>> 0, at + 4);
-    b.writeUInt16LE(bundle, at + 8);
-    b.writeUInt16LE(code, at + 10);
-    b.writeUInt32LE(payload.length, at + 12);
-    b.set(payload, at + HEADER);
+    b[at + 4] = id;
+    b[at + 5] = id >>> 8;
+    b[at + 6] = id >>> 16;
+    b[at + 7] = id >>> 24;
+    b[at + 8] = bundle;
+    b[at + 9] = bundle >>> 8;
+    b[at + 10] = code;
+    b[at + 11] = code >>> 8;
+    const n = payload.length;
+    b[at + 12] = n;
+    b[at + 13] = n >>> 8;
+    b[at + 14] = n >>> 16;
+    b[at + 15] = n >>> 24;
+    // Small payloads (kv values) byte by byte: set() has a fixed cost larger than a short loop.
+    if (n <= 32) for (let i = 0; i < n; i++) b[at + HEADER + i] = payload[i]!;
+    else b.set(payload, at + HEADER);
     this.len = need;
     if (!this.scheduled) {
       this.scheduled = true;

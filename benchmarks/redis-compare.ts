@@ -1,0 +1,212 @@
+// The Redis comparison of `npm run bench:places`: remote kv get/set over loopback, roam vs redis-server,
+// each server its own process driven by a C load generator of the same shape (connections × pipeline,
+// random keys, value size): redis-benchmark for Redis, benchmarks/wire-load/wire-load.c for roam. A
+// third server, a Node process that answers every frame with an empty reply and does nothing else, is
+// the floor any Node server meets at this shape: it separates Node's socket I/O from roam's own work.
+// Rounds are interleaved (roam, floor, Redis, roam, …) and each rate is the median of its rounds.
+import { existsSync, readFileSync, statSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { listenWire } from '../engine/places/server.ts';
+import { cachedBuild } from '../engine/places/cached-build.ts';
+import { connect } from '../engine/client/index.ts';
+import { loadKeys } from '../engine/places/ycsb.ts';
+import { HEADER, Kind, MAGIC, VERSION } from '../engine/wire/frame.ts';
+import { fmt } from './harness.ts';
+
+// Child modes: a server process printing its port.
+if (process.argv[2] === '--serve-kv') {
+  // argv[3]: the inline lane's threshold in µs (0 = every host message goes to a worker).
+  const s = await listenWire({ host: { workers: 2, inline: { maxNs: Number(process.argv[3] ?? 100) * 1000 } } });
+  s.deploy(await cachedBuild('functions/kv'));
+  console.log(s.port);
+  process.on('SIGTERM', () => void s.close().then(() => process.exit(0)));
+} else if (process.argv[2] === '--serve-floor') {
+  const srv = net.createServer(floorConnection).listen(0, '127.0.0.1', () => console.log((srv.address() as net.AddressInfo).port));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+/** The floor server's connection: one empty REPLY per request frame, one write per chunk read. */
+function floorConnection(s: net.Socket): void {
+  s.setNoDelay(true);
+  let pending: Buffer | null = null;
+  s.on('data', (chunk: Buffer) => {
+    const b = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = null;
+    const out = Buffer.allocUnsafe(Math.ceil(b.length / HEADER) * HEADER);
+    let at = 0, o = 0;
+    while (b.length - at >= HEADER) {
+      const len = b.readUInt32LE(at + 12);
+      if (b.length - at - HEADER < len) break;
+      out[o] = MAGIC;
+      out[o + 1] = VERSION;
+      out[o + 2] = Kind.REPLY;
+      out.fill(0, o + 3, o + HEADER);
+      b.copy(out, o + 4, at + 4, at + 12);
+      o += HEADER;
+      at += HEADER + len;
+    }
+    if (at < b.length) pending = Buffer.from(b.subarray(at));
+    if (o > 0) s.write(out.subarray(0, o));
+  });
+  s.on('error', () => {});
+}
+
+export interface RedisShape {
+  connections: number;
+  pipeline: number;
+  requests: number;
+  keys: number;
+  valueBytes: number;
+  rounds: number;
+}
+
+interface Rate {
+  ops: number;
+  /** CPU per request, µs (user + system). */
+  serverUs: number;
+  genUs: number;
+}
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const SRC = join(HERE, 'wire-load', 'wire-load.c');
+const BIN = join(HERE, 'wire-load', 'build', 'wire-load');
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** Compiles wire-load.c when the binary is missing or older than its source; null without a C compiler. */
+function wireLoadBinary(): string | null {
+  if (existsSync(BIN) && statSync(BIN).mtimeMs > statSync(SRC).mtimeMs) return BIN;
+  if (!has('cc')) return null;
+  mkdirSync(join(HERE, 'wire-load', 'build'), { recursive: true });
+  const r = spawnSync('cc', ['-O2', '-o', BIN, SRC], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cc wire-load.c failed: ${r.stderr}`);
+  return BIN;
+}
+
+/** CPU time (user + system) a Linux process has used so far, ms; NaN where /proc is missing. */
+export function procCpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    return ((utime! + stime!) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
+  } catch {
+    return NaN;
+  }
+}
+
+async function startChild(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
+  return { child, port };
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Runs the comparison; returns the RESULTS-places.md section and the number of "slot busy" retries. */
+export async function redisComparison(shape: RedisShape): Promise<{ lines: string[]; retries: number }> {
+  const gen = wireLoadBinary();
+  const head = `Every server is its own process, driven by a C load generator of the same shape: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight; each connection writes ${shape.pipeline} requests at once and waits for all their replies), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1; ${shape.rounds} interleaved rounds, medians. roam: \`roam serve\`'s server with 2 host workers and kv deployed (place auto: kv runs inline on the network thread; a second server with \`--inline-us 0\` sends every message through a host worker), driven by benchmarks/wire-load/wire-load.c (the roam wire protocol, pre-encoded frames). Node floor: a Node server answering each frame with an empty reply and doing nothing else, driven the same way.`;
+  if (!gen) return { lines: [head, '', 'Skipped: no C compiler (`cc`) to build benchmarks/wire-load/wire-load.c.'], retries: 0 };
+  const redisOk = has('redis-server') && has('redis-benchmark');
+  const keyArgs = ['-c', String(shape.connections), '-P', String(shape.pipeline), '-n', String(shape.requests), '-k', String(shape.keys)];
+  let retries = 0;
+  /** One wire-load run against `port`; the server's CPU from /proc, the generator's from its own report. */
+  const drive = (port: number, pid: number, bundle: number, type: number, value: number): Rate => {
+    const cpu0 = procCpuMs(pid);
+    const r = spawnSync(gen, ['-p', String(port), '-b', String(bundle), '-t', String(type), '-d', String(value), ...keyArgs], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`wire-load failed: ${r.stderr || r.error}`);
+    const j = JSON.parse(r.stdout) as { ops: number; retries: number; cpu_us: number };
+    retries += j.retries;
+    return { ops: j.ops, serverUs: ((procCpuMs(pid) - cpu0) * 1000) / shape.requests, genUs: j.cpu_us / shape.requests };
+  };
+
+  const roamServer = async (inlineUs: number) => {
+    const s = await startChild(['--serve-kv', String(inlineUs)]);
+    const c = await connect(s.port, { clientPlace: false });
+    const id = (await c.resolve('kv')).id;
+    await loadKeys(c, id, shape.keys);
+    c.close();
+    return { ...s, id };
+  };
+  const roam = await roamServer(100);
+  const workers = await roamServer(0);
+  const floor = await startChild(['--serve-floor']);
+  const rport = await freePort();
+  const redis = redisOk ? spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }) : null;
+  const redisArgs = ['-h', '127.0.0.1', '-p', String(rport), '-c', String(shape.connections), '-P', String(shape.pipeline), '-n', String(shape.requests), '-r', String(shape.keys), '-d', String(shape.valueBytes), '-t', 'set,get', '--csv'];
+  const runs = { roamSet: [] as Rate[], roamGet: [] as Rate[], workSet: [] as Rate[], workGet: [] as Rate[], floor: [] as Rate[], redisSet: [] as Rate[], redisGet: [] as Rate[] };
+  try {
+    if (redis) await waitForPort(rport);
+    // Warm-up: V8 compiles the server's hot path during the first requests.
+    drive(roam.port, roam.child.pid!, roam.id, 1, 0);
+    drive(workers.port, workers.child.pid!, workers.id, 1, 0);
+    drive(floor.port, floor.child.pid!, 0, 1, 0);
+    for (let round = 0; round < shape.rounds; round++) {
+      runs.roamSet.push(drive(roam.port, roam.child.pid!, roam.id, 2, shape.valueBytes));
+      runs.roamGet.push(drive(roam.port, roam.child.pid!, roam.id, 1, 0));
+      runs.workSet.push(drive(workers.port, workers.child.pid!, workers.id, 2, shape.valueBytes));
+      runs.workGet.push(drive(workers.port, workers.child.pid!, workers.id, 1, 0));
+      runs.floor.push(drive(floor.port, floor.child.pid!, 0, 1, 0));
+      if (redis) {
+        const cpu0 = procCpuMs(redis.pid!);
+        // bash's `times` prints the generator's own CPU (children's user and system time) after it exits.
+        const r = spawnSync('bash', ['-c', `redis-benchmark ${redisArgs.join(' ')}; times`], { encoding: 'utf8', timeout: 120_000 });
+        const serverUs = ((procCpuMs(redis.pid!) - cpu0) * 1000) / (2 * shape.requests);
+        const rate = (test: string) => Number(r.stdout.split('\n').find((l) => l.startsWith(`"${test}"`))?.split(',')[1]?.replace(/"/g, ''));
+        const t = r.stdout.trim().split('\n').at(-1)!.match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+        const genUs = t ? ((Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4])) * 1e6) / (2 * shape.requests) : NaN;
+        runs.redisSet.push({ ops: rate('SET'), serverUs, genUs });
+        runs.redisGet.push({ ops: rate('GET'), serverUs, genUs });
+      }
+    }
+  } finally {
+    for (const c of [roam.child, workers.child, floor.child, redis]) c?.kill('SIGTERM');
+  }
+  const m = (rs: Rate[]) => ({ ops: median(rs.map((r) => r.ops)), serverUs: median(rs.map((r) => r.serverUs)), genUs: median(rs.map((r) => r.genUs)) });
+  const mix = (a: number, b: number) => 2 / (1 / a + 1 / b);
+  const rs = m(runs.roamSet), rg = m(runs.roamGet), ws = m(runs.workSet), wg = m(runs.workGet), fl = m(runs.floor);
+  const lines = [head];
+  const cpuRow = (name: string, r: { serverUs: number; genUs: number }) => `| ${name} | ${r.serverUs.toFixed(2)} | ${r.genUs.toFixed(2)} |`;
+  if (!redis) {
+    lines.push('', `roam: SET ${fmt(rs.ops)}/s, GET ${fmt(rg.ops)}/s; Node floor ${fmt(fl.ops)}/s. Redis rows skipped: redis-server / redis-benchmark not installed (\`apt-get install -y redis-server\`).`);
+    return { lines, retries };
+  }
+  const gs = m(runs.redisSet), gg = m(runs.redisGet);
+  const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ')[2] ?? '?';
+  const mixR = mix(rs.ops, rg.ops), mixRedis = mix(gs.ops, gg.ops), mixW = mix(ws.ops, wg.ops);
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  lines.push(`Redis: ${version}, \`redis-benchmark ${redisArgs.join(' ').replace(String(rport), 'PORT')}\`.`, '',
+    '| test | roam ops/s | Redis ops/s | roam / Redis |', '|---|---|---|---|',
+    `| SET (kv put) | ${fmt(rs.ops)} | ${fmt(gs.ops)} | ${ratio(rs.ops, gs.ops)} |`,
+    `| GET (kv get) | ${fmt(rg.ops)} | ${fmt(gg.ops)} | ${ratio(rg.ops, gg.ops)} |`,
+    `| 50/50 mix (harmonic mean of the two) | ${fmt(mixR)} | ${fmt(mixRedis)} | ${ratio(mixR, mixRedis)} (goal ≥ 1.0x ${mixR >= mixRedis ? 'met' : 'NOT met'}) |`,
+    `| mix, workers only (\`--inline-us 0\`) | ${fmt(mixW)} | ${fmt(mixRedis)} | ${ratio(mixW, mixRedis)} |`,
+    `| Node floor (empty reply per frame, no work) | ${fmt(fl.ops)} | ${fmt(mixRedis)} (mix) | ${ratio(fl.ops, mixRedis)}; roam mix = ${ratio(mixR, fl.ops)} of the floor |`,
+    '', `Rounds (ops/s): roam SET ${runs.roamSet.map((r) => fmt(r.ops)).join(', ')}; roam GET ${runs.roamGet.map((r) => fmt(r.ops)).join(', ')}; floor ${runs.floor.map((r) => fmt(r.ops)).join(', ')}; Redis SET ${runs.redisSet.map((r) => fmt(r.ops)).join(', ')}; Redis GET ${runs.redisGet.map((r) => fmt(r.ops)).join(', ')}.`,
+    '', '| CPU per request (user + system, µs) | server | load generator |', '|---|---|---|',
+    cpuRow('roam SET', rs), cpuRow('roam GET', rg), cpuRow('Node floor', fl),
+    `| Redis (SET and GET together) | ${gs.serverUs.toFixed(2)} | ${gs.genUs.toFixed(2)} |`);
+  return { lines, retries };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1').once('connect', () => (s.destroy(), r(true))).once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
