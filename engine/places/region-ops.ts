@@ -25,12 +25,12 @@ export function regionRead(b: Registered, index: number, p: Uint8Array, maxLen: 
   return region(b, index, off, len, 'r').u8.slice(off, off + len);
 }
 
-/** One-sided write: payload u32 offset, then the bytes. */
+/** One-sided write: payload u32 offset, then the bytes. Under a lease the old bytes are logged first (leases.ts). */
 export function regionWrite(b: Registered, index: number, p: Uint8Array, leases?: ConnectionLeases): void {
   const dv = need(p, 4, 'REGION_WRITE');
   const off = dv.getUint32(0, true);
   const r = region(b, index, off, p.length - 4, 'w');
-  leases?.beforeWrite();
+  leases?.beforeWrite(b.id, index, r, off, p.length - 4);
   r.u8.set(p.subarray(4), off);
 }
 

@@ -38,6 +38,9 @@ export interface WireServerStats {
   truncated: number;
   /** Locks broken because their connection closed or their lease expired while held. */
   leasesBroken: number;
+  /** Old bytes logged by writes under a lease, and written back when a lease was broken (leases.ts). */
+  undoLogged: number;
+  undoRestored: number;
   /** Messages steered to the host that ran on the network thread (counted in byPlace.host too). */
   inline: number;
   byPlace: Record<ServerPlace, number>;
@@ -98,7 +101,7 @@ function createCore(opts: WireServerOptions): WireServer {
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const sockets = new Set<net.Socket>();
-  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
+  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -175,7 +178,7 @@ function createCore(opts: WireServerOptions): WireServer {
         out.frame(Kind.ERROR, 0, id, bundle, 0, errorPayload(code, message));
       },
     };
-    const leases = new ConnectionLeases(opts.leaseMs ?? DEFAULT_LEASE_MS, () => stats.leasesBroken++);
+    const leases = new ConnectionLeases(opts.leaseMs ?? DEFAULT_LEASE_MS, stats);
     const reply = (f: Frame, payload: Uint8Array) => out.frame(Kind.REPLY, 0, f.id, f.bundle, 0, payload);
     const decoder = new FrameDecoder(maxFrame, {
       frame(f) {
