@@ -1,9 +1,26 @@
 /* ping-pong between ranks 0 and 1 (latency, bandwidth) and MPI_Allreduce latency on all ranks.
- * Usage: pingpong [MAX_BYTES] [ITERS]   prints: "pingpong BYTES USEC_ONE_WAY MBPS" and "allreduce RANKS USEC". */
+ * Usage: pingpong [MAX_BYTES] [ITERS] [TARGET_MS]
+ *   prints: "pingpong BYTES USEC_ONE_WAY MBPS" and "allreduce RANKS USEC".
+ * With TARGET_MS, each size runs as many round trips as fill about that long (at least 10, measured
+ * from its warm-up), so every size spans many scheduler ticks; without it, ITERS (ITERS/10 + 5 from
+ * 64 KiB). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* n round trips of `bytes` between ranks 0 and 1 (other ranks do nothing). */
+static void round_trips(char *buf, long bytes, int n, int rank) {
+  for (int i = 0; i < n; i++) {
+    if (rank == 0) {
+      MPI_Send(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD);
+      MPI_Recv(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    } else if (rank == 1) {
+      MPI_Recv(buf, (int)bytes, MPI_BYTE, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      MPI_Send(buf, (int)bytes, MPI_BYTE, 0, 7, MPI_COMM_WORLD);
+    }
+  }
+}
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
@@ -12,6 +29,7 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   long max = argc > 1 ? atol(argv[1]) : 4 << 20;
   int iters0 = argc > 2 ? atoi(argv[2]) : 1000;
+  double target = argc > 3 ? atof(argv[3]) / 1e3 : 0;
   char *buf = malloc(max > 0 ? max : 1);
   memset(buf, rank, max > 0 ? max : 1);
   /* Warm-up before any size is timed: 1-byte round trips for at least 0.3 s and 20 x ITERS of them
@@ -41,16 +59,15 @@ int main(int argc, char **argv) {
     int warm = iters / 4 + 10; /* per size: lazy connections, protocol switches, caches */
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
-    for (int i = 0; i < iters + warm; i++) {
-      if (i == warm) t0 = MPI_Wtime();
-      if (rank == 0) {
-        MPI_Send(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD);
-        MPI_Recv(buf, (int)bytes, MPI_BYTE, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      } else if (rank == 1) {
-        MPI_Recv(buf, (int)bytes, MPI_BYTE, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        MPI_Send(buf, (int)bytes, MPI_BYTE, 0, 7, MPI_COMM_WORLD);
-      }
+    round_trips(buf, bytes, warm, rank);
+    if (target > 0) { /* rank 0's estimate decides for all */
+      double rtt = (MPI_Wtime() - t0) / warm;
+      long n = rtt > 0 ? (long)(target / rtt) : 1000000;
+      iters = n < 10 ? 10 : n > 2000000 ? 2000000 : (int)n;
+      MPI_Bcast(&iters, 1, MPI_INT, 0, MPI_COMM_WORLD);
     }
+    t0 = MPI_Wtime();
+    round_trips(buf, bytes, iters, rank);
     double us = (MPI_Wtime() - t0) * 1e6 / iters / 2;
     if (rank == 0) printf("pingpong %ld %.3f %.1f\n", bytes, us, us > 0 ? bytes / us : 0.0);
     if (bytes == max) break;
