@@ -4,18 +4,18 @@
 // third server, a Node process that answers every frame with an empty reply and does nothing else, is
 // the floor any Node server meets at this shape: it separates Node's socket I/O from roam's own work.
 // Rounds are interleaved (roam, floor, Redis, roam, …) and each rate is the median of its rounds.
-import { existsSync, readFileSync, statSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { listenWire } from '../engine/places/server.ts';
 import { cachedBuild } from '../engine/places/cached-build.ts';
 import { connect } from '../engine/client/index.ts';
 import { loadKeys } from '../engine/places/ycsb.ts';
 import { HEADER, Kind, MAGIC, VERSION } from '../engine/wire/frame.ts';
 import { fmt } from './harness.ts';
+import { hasCommand as has, runWireLoad, wireLoadBinary } from './wire-load/index.ts';
 
 // Child modes: a server process printing its port.
 if (process.argv[2] === '--serve-kv') {
@@ -71,21 +71,6 @@ interface Rate {
   genUs: number;
 }
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const SRC = join(HERE, 'wire-load', 'wire-load.c');
-const BIN = join(HERE, 'wire-load', 'build', 'wire-load');
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-
-/** Compiles wire-load.c when the binary is missing or older than its source; null without a C compiler. */
-function wireLoadBinary(): string | null {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs > statSync(SRC).mtimeMs) return BIN;
-  if (!has('cc')) return null;
-  mkdirSync(join(HERE, 'wire-load', 'build'), { recursive: true });
-  const r = spawnSync('cc', ['-O2', '-o', BIN, SRC], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cc wire-load.c failed: ${r.stderr}`);
-  return BIN;
-}
-
 /** CPU time (user + system) a Linux process has used so far, ms; NaN where /proc is missing. */
 export function procCpuMs(pid: number): number {
   try {
@@ -119,14 +104,11 @@ export async function redisComparison(shape: RedisShape): Promise<{ lines: strin
   const head = `Every server is its own process, driven by a C load generator of the same shape: ${shape.connections} connections × pipeline ${shape.pipeline} (${shape.connections * shape.pipeline} in flight; each connection writes ${shape.pipeline} requests at once and waits for all their replies), ${shape.requests} requests per test, random keys in 1..${shape.keys}, ${shape.valueBytes}-byte values, over 127.0.0.1; ${shape.rounds} interleaved rounds, medians. roam: \`roam serve\`'s server with 2 host workers and kv deployed (place auto: kv runs inline on the network thread; a second server with \`--inline-us 0\` sends every message through a host worker), driven by benchmarks/wire-load/wire-load.c (the roam wire protocol, pre-encoded frames). Node floor: a Node server answering each frame with an empty reply and doing nothing else, driven the same way.`;
   if (!gen) return { lines: [head, '', 'Skipped: no C compiler (`cc`) to build benchmarks/wire-load/wire-load.c.'], retries: 0 };
   const redisOk = has('redis-server') && has('redis-benchmark');
-  const keyArgs = ['-c', String(shape.connections), '-P', String(shape.pipeline), '-n', String(shape.requests), '-k', String(shape.keys)];
   let retries = 0;
   /** One wire-load run against `port`; the server's CPU from /proc, the generator's from its own report. */
-  const drive = (port: number, pid: number, bundle: number, type: number, value: number): Rate => {
+  const drive = async (port: number, pid: number, bundle: number, type: number, valueBytes: number): Promise<Rate> => {
     const cpu0 = procCpuMs(pid);
-    const r = spawnSync(gen, ['-p', String(port), '-b', String(bundle), '-t', String(type), '-d', String(value), ...keyArgs], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`wire-load failed: ${r.stderr || r.error}`);
-    const j = JSON.parse(r.stdout) as { ops: number; retries: number; cpu_us: number };
+    const j = await runWireLoad(gen, { port, bundle, type, valueBytes, connections: shape.connections, pipeline: shape.pipeline, requests: shape.requests, keys: shape.keys });
     retries += j.retries;
     return { ops: j.ops, serverUs: ((procCpuMs(pid) - cpu0) * 1000) / shape.requests, genUs: j.cpu_us / shape.requests };
   };
@@ -149,15 +131,15 @@ export async function redisComparison(shape: RedisShape): Promise<{ lines: strin
   try {
     if (redis) await waitForPort(rport);
     // Warm-up: V8 compiles the server's hot path during the first requests.
-    drive(roam.port, roam.child.pid!, roam.id, 1, 0);
-    drive(workers.port, workers.child.pid!, workers.id, 1, 0);
-    drive(floor.port, floor.child.pid!, 0, 1, 0);
+    await drive(roam.port, roam.child.pid!, roam.id, 1, 0);
+    await drive(workers.port, workers.child.pid!, workers.id, 1, 0);
+    await drive(floor.port, floor.child.pid!, 0, 1, 0);
     for (let round = 0; round < shape.rounds; round++) {
-      runs.roamSet.push(drive(roam.port, roam.child.pid!, roam.id, 2, shape.valueBytes));
-      runs.roamGet.push(drive(roam.port, roam.child.pid!, roam.id, 1, 0));
-      runs.workSet.push(drive(workers.port, workers.child.pid!, workers.id, 2, shape.valueBytes));
-      runs.workGet.push(drive(workers.port, workers.child.pid!, workers.id, 1, 0));
-      runs.floor.push(drive(floor.port, floor.child.pid!, 0, 1, 0));
+      runs.roamSet.push(await drive(roam.port, roam.child.pid!, roam.id, 2, shape.valueBytes));
+      runs.roamGet.push(await drive(roam.port, roam.child.pid!, roam.id, 1, 0));
+      runs.workSet.push(await drive(workers.port, workers.child.pid!, workers.id, 2, shape.valueBytes));
+      runs.workGet.push(await drive(workers.port, workers.child.pid!, workers.id, 1, 0));
+      runs.floor.push(await drive(floor.port, floor.child.pid!, 0, 1, 0));
       if (redis) {
         const cpu0 = procCpuMs(redis.pid!);
         // bash's `times` prints the generator's own CPU (children's user and system time) after it exits.
