@@ -72,11 +72,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
   };
   const target = (ptr: number, n: number, d: Datatype): RecvTarget => {
     mem.check(ptr, span(d, n));
-    return {
-      capacity: n * d.size,
-      direct: (len) => (d.contiguous ? mem.bytes().subarray(ptr, ptr + len) : null),
-      deliver: (bytes) => unpack(bytes, mem.bytes(), ptr, n, d),
-    };
+    return new GuestTarget(mem, ptr, n, d);
   };
   const writeStatus = (ptr: number, s: Status) => {
     if (ptr !== A.STATUS_IGNORE) mem.setStatus(ptr, s.source, s.tag, s.bytes);
@@ -107,7 +103,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
       }
     };
   };
-  const wait = (r: Req) => core.waitFor(() => r.done);
+  const wait = (r: Req) => core.waitReq(r);
   const reqOf = (ptr: number): [number, Req | null] => {
     const h = mem.i32(ptr);
     if (h === A.REQUEST_NULL) return [h, null];
@@ -119,12 +115,14 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     mem.setI32(ptr, A.REQUEST_NULL);
   };
   const emptyStatus: Status = { source: A.ANY_SOURCE, tag: A.ANY_TAG, bytes: 0 };
-  const startSend = (buf: number, n: number, th: number, dest: number, tag: number, ch: number, sync: boolean): Req => {
+  /** `blocking`: the caller waits for it before the guest runs again, so memory cannot grow meanwhile and a view will do. */
+  const startSend = (buf: number, n: number, th: number, dest: number, tag: number, ch: number, sync: boolean, blocking = false): Req => {
     const c = comm(ch), d = dtype(th);
     count(n); rankIn(c, dest, 'destination'); tagOk(tag);
     mem.check(buf, span(d, n));
     const len = n * d.size;
-    const src = d.contiguous ? () => mem.bytes().subarray(buf, buf + len) : pack(mem.bytes(), buf, n, d);
+    // A nonblocking send reads guest memory through a function: memory.grow may replace the buffer before it is sent.
+    const src = !d.contiguous ? pack(mem.bytes(), buf, n, d) : blocking ? mem.bytes().subarray(buf, buf + len) : () => mem.bytes().subarray(buf, buf + len);
     return core.isend(c, ctxP2p(c), dest, tag, src, len, sync);
   };
   const startRecv = (buf: number, n: number, th: number, src: number, tag: number, ch: number): Req => {
@@ -282,10 +280,10 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     MPI_Group_free: (p) => { const h = mem.i32(p); group(h); if (h !== A.GROUP_EMPTY) groups.delete(h); mem.setI32(p, A.GROUP_NULL); return 0; },
 
     MPI_Send: (b, n, th, dest, tag, ch) => {
-      if (!(direct && sendDirect(b, n, th, dest, tag, ch))) wait(startSend(b, n, th, dest, tag, ch, false));
+      if (!(direct && sendDirect(b, n, th, dest, tag, ch))) wait(startSend(b, n, th, dest, tag, ch, false, true));
       return 0;
     },
-    MPI_Ssend: (b, n, th, dest, tag, ch) => { wait(startSend(b, n, th, dest, tag, ch, true)); return 0; },
+    MPI_Ssend: (b, n, th, dest, tag, ch) => { wait(startSend(b, n, th, dest, tag, ch, true, true)); return 0; },
     MPI_Recv: (b, n, th, src, tag, ch, st) => {
       if (direct && recvDirect(b, n, th, src, tag, ch, st)) return 0;
       const r = startRecv(b, n, th, src, tag, ch);
@@ -548,3 +546,17 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
 }
 
 const OPS_BY_VALUE: Record<number, true> = Object.fromEntries(Object.values(A.OP).map((v) => [v, true]));
+
+/** A receive buffer in guest memory (a class, not closures: tsx names each closure it creates, per message). */
+class GuestTarget implements RecvTarget {
+  readonly capacity: number;
+  constructor(private readonly mem: GuestMemory, private readonly ptr: number, private readonly n: number, private readonly d: Datatype) {
+    this.capacity = n * d.size;
+  }
+  direct(len: number): Uint8Array | null {
+    return this.d.contiguous ? this.mem.bytes().subarray(this.ptr, this.ptr + len) : null;
+  }
+  deliver(bytes: Uint8Array): void {
+    unpack(bytes, this.mem.bytes(), this.ptr, this.n, this.d);
+  }
+}

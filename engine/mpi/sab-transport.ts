@@ -3,9 +3,11 @@ import { hostname } from 'node:os';
 
 /**
  * Embedded wire: one single-producer/single-consumer byte ring per (src, dst) pair in one
- * SharedArrayBuffer, plus one doorbell word per rank (Atomics.wait/notify). Messages are
- * framed [ctx, tag, flags, len] + payload and streamed through the ring, so messages larger
- * than a ring still flow while both sides make progress.
+ * SharedArrayBuffer, plus per rank a doorbell word and a sleeping flag (Atomics.wait/notify; a
+ * rank that spins is not notified, which spares the wake syscall on every message). Messages are
+ * framed [ctx, tag, flags, len] + payload and streamed through the ring, so messages larger than
+ * a ring still flow while both sides make progress. The hot path allocates nothing per message
+ * but the received payload's buffer.
  */
 const HDR = 16;
 const CTRL_WORDS = 2; // [written, read] byte counters, wrapping at 2^32
@@ -20,7 +22,7 @@ export interface SabLayout {
 export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout {
   let ringBytes = 1 << 22;
   while (ringBytes > 1 << 16 && ringBytes * size * size > totalBytes) ringBytes >>= 1;
-  const bells = size * 4;
+  const bells = size * 8; // doorbell words, then sleeping flags
   const ctrl = size * size * CTRL_WORDS * 4;
   const sab = new SharedArrayBuffer(align(bells + ctrl, 64) + ringBytes * size * size);
   return { sab, size, ringBytes, t0: performance.timeOrigin + performance.now() };
@@ -29,7 +31,9 @@ export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
 interface OutMsg {
-  hdr: Uint8Array;
+  ctx: number;
+  tag: number;
+  flags: number;
   data: Source;
   len: number;
   sent: number; // bytes of header+payload pushed
@@ -44,36 +48,36 @@ interface InMsg {
 export class SabTransport implements Transport {
   readonly tagUb = 0x7fffffff;
   private readonly bells: Int32Array;
+  /** sleeping[r] = 1 while rank r is (about to be) in Atomics.wait. */
+  private readonly sleeping: Int32Array;
   private readonly ctrl: Uint32Array;
-  private readonly ctrlI: Int32Array;
+  /** A frame header on its way into or out of a ring (16 bytes, seen as 4 words). */
+  private readonly hdr = new Uint8Array(HDR);
+  private readonly hdrI32 = new Int32Array(this.hdr.buffer);
   private readonly rings: Uint8Array;
   private readonly out: OutMsg[][];
   private readonly inflight: (InMsg | null)[];
-  private readonly hdrBuf: (Uint8Array | null)[];
   private readonly done: Array<{ a: Arrival; buf: Uint8Array }> = [];
   private readonly rb: number;
 
   constructor(private readonly layout: SabLayout, readonly rank: number) {
     const { sab, size, ringBytes } = layout;
     this.bells = new Int32Array(sab, 0, size);
-    this.ctrl = new Uint32Array(sab, size * 4, size * size * CTRL_WORDS);
-    this.ctrlI = new Int32Array(sab, size * 4, size * size * CTRL_WORDS);
-    const base = align(size * 4 + size * size * CTRL_WORDS * 4, 64);
+    this.sleeping = new Int32Array(sab, size * 4, size);
+    this.ctrl = new Uint32Array(sab, size * 8, size * size * CTRL_WORDS);
+    const base = align(size * 8 + size * size * CTRL_WORDS * 4, 64);
     this.rings = new Uint8Array(sab, base);
     this.rb = ringBytes;
     this.out = Array.from({ length: size }, () => []);
     this.inflight = Array.from({ length: size }, () => null);
-    this.hdrBuf = Array.from({ length: size }, () => null);
   }
   get size() {
     return this.layout.size;
   }
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {
-    const hdr = new Uint8Array(HDR);
-    new Int32Array(hdr.buffer).set([ctx, tag, flags, len]);
     const token = { done: false };
-    this.out[dest].push({ hdr, data, len, sent: 0, token });
+    this.out[dest].push({ ctx, tag, flags, data, len, sent: 0, token });
     this.pushTo(dest);
     return token;
   }
@@ -109,7 +113,11 @@ export class SabTransport implements Transport {
     do {
       for (let i = 0; i < 256; i++) if (Atomics.load(this.bells, this.rank) !== seq) return;
     } while (performance.now() < until);
+    // Flag first, then wait on the doorbell: a ringer that missed the flag rang before it was set, so
+    // the bell no longer holds `seq` and the wait returns at once (sequentially consistent atomics).
+    Atomics.store(this.sleeping, this.rank, 1);
     Atomics.wait(this.bells, this.rank, seq, 20);
+    Atomics.store(this.sleeping, this.rank, 0);
   }
   wtime(): number {
     return (performance.timeOrigin + performance.now() - this.layout.t0) / 1000;
@@ -128,27 +136,36 @@ export class SabTransport implements Transport {
     return hostname();
   }
 
-  private ring(src: number, dst: number) {
-    const i = (src * this.size + dst) * CTRL_WORDS;
-    return { w: i, r: i + 1, off: (src * this.size + dst) * this.rb };
+  /** Rings `peer`'s doorbell; wakes it only if it sleeps. */
+  private ring(peer: number): void {
+    Atomics.add(this.bells, peer, 1);
+    if (Atomics.load(this.sleeping, peer) === 1) Atomics.notify(this.bells, peer);
   }
-  private ring_write(off: number, pos: number, bytes: Uint8Array) {
+  private ringWrite(off: number, pos: number, bytes: Uint8Array) {
     const at = pos % this.rb;
     const first = Math.min(bytes.length, this.rb - at);
-    this.rings.set(bytes.subarray(0, first), off + at);
+    this.rings.set(first === bytes.length ? bytes : bytes.subarray(0, first), off + at);
     if (first < bytes.length) this.rings.set(bytes.subarray(first), off);
   }
-  private ring_read(off: number, pos: number, into: Uint8Array) {
+  private ringRead(off: number, pos: number, into: Uint8Array) {
     const at = pos % this.rb;
     const first = Math.min(into.length, this.rb - at);
     into.set(this.rings.subarray(off + at, off + at + first));
     if (first < into.length) into.set(this.rings.subarray(off, off + into.length - first), first);
   }
+  /** The 16 header bytes at ring position `pos`, byte by byte (they may wrap): no view per message. */
+  private headerIn(off: number, pos: number): void {
+    for (let i = 0; i < HDR; i++) this.hdr[i] = this.rings[off + ((pos + i) % this.rb)]!;
+  }
+  private headerOut(off: number, pos: number): void {
+    for (let i = 0; i < HDR; i++) this.rings[off + ((pos + i) % this.rb)] = this.hdr[i]!;
+  }
 
   /** Pushes queued messages to `dest` as far as ring space allows. */
   private pushTo(dest: number): boolean {
     const q = this.out[dest];
-    const { w, r, off } = this.ring(this.rank, dest);
+    const pair = this.rank * this.size + dest;
+    const w = pair * CTRL_WORDS, r = w + 1, off = pair * this.rb;
     let moved = false;
     while (q.length) {
       const m = q[0];
@@ -160,12 +177,17 @@ export class SabTransport implements Transport {
       } else if (free === 0) break;
       let n: number;
       if (m.sent < HDR) {
-        this.ring_write(off, written, m.hdr);
+        const h = this.hdrI32;
+        h[0] = m.ctx;
+        h[1] = m.tag;
+        h[2] = m.flags;
+        h[3] = m.len;
+        this.headerOut(off, written);
         n = HDR;
       } else {
         const bytes = typeof m.data === 'function' ? m.data() : m.data;
         n = Math.min(free, total - m.sent);
-        this.ring_write(off, written, bytes.subarray(m.sent - HDR, m.sent - HDR + n));
+        this.ringWrite(off, written, bytes.subarray(m.sent - HDR, m.sent - HDR + n));
       }
       m.sent += n;
       Atomics.store(this.ctrl, w, (written + n) >>> 0);
@@ -175,16 +197,14 @@ export class SabTransport implements Transport {
         q.shift();
       }
     }
-    if (moved) {
-      Atomics.add(this.bells, dest, 1);
-      Atomics.notify(this.bells, dest);
-    }
+    if (moved) this.ring(dest);
     return moved;
   }
 
   /** Pulls whatever `src` has written to us, completing messages into `done`. */
   private pullFrom(src: number): boolean {
-    const { w, r, off } = this.ring(src, this.rank);
+    const pair = src * this.size + this.rank;
+    const w = pair * CTRL_WORDS, r = w + 1, off = pair * this.rb;
     let moved = false;
     for (;;) {
       const read = Atomics.load(this.ctrl, r);
@@ -194,15 +214,14 @@ export class SabTransport implements Transport {
       let n: number;
       if (!cur) {
         if (avail < HDR) break;
-        const h = new Uint8Array(HDR);
-        this.ring_read(off, read, h);
-        const [ctx, tag, flags, len] = new Int32Array(h.buffer);
-        cur = { a: { src, ctx, tag, flags, len }, buf: new Uint8Array(len), got: 0 };
+        this.headerIn(off, read);
+        const h = this.hdrI32;
+        cur = { a: { src, ctx: h[0]!, tag: h[1]!, flags: h[2]!, len: h[3]! }, buf: new Uint8Array(h[3]!), got: 0 };
         this.inflight[src] = cur;
         n = HDR;
       } else {
         n = Math.min(avail, cur.a.len - cur.got);
-        this.ring_read(off, read, cur.buf.subarray(cur.got, cur.got + n));
+        this.ringRead(off, read, cur.buf.subarray(cur.got, cur.got + n));
         cur.got += n;
       }
       Atomics.store(this.ctrl, r, (read + n) >>> 0);
@@ -212,10 +231,8 @@ export class SabTransport implements Transport {
         this.inflight[src] = null;
       }
     }
-    if (moved) {
-      Atomics.add(this.bells, src, 1);
-      Atomics.notify(this.bells, src);
-    }
+    // The sender may be waiting for ring space.
+    if (moved) this.ring(src);
     return moved;
   }
 }
