@@ -48,7 +48,7 @@ function job(label: string, cmd: string, args: string[]): Result {
 }
 // Interleaved rounds, median per figure: on a shared 2-core machine two busy-polling ranks lose whole
 // scheduler time slices, so one run can be off by orders of magnitude; the median of ROUNDS is not.
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 function median(xs: number[]): number {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
   return v.length ? (v[(v.length - 1) >> 1] + v[v.length >> 1]) / 2 : NaN;
