@@ -30,6 +30,23 @@ describe.skipIf(!shmAddon())('dpu place: a separate agent process over POSIX shm
     expect(Buffer.from(await client.send('kv/get', key(12), { place: 'host' })).toString()).toBe('from-dpu');
   });
 
+  it('keeps probing the dpu while kv runs inline on the host, so its signals are live when the host congests', async () => {
+    for (let i = 0; i < 40; i++) await client.send('kv/get', key(11), { place: 'host' }); // measured on the worker
+    // Batches of 20 (one socket read each, far under the inline lane's 1 ms per turn): all can run inline.
+    const burst = async () => {
+      for (let b = 0; b < 100; b++) await Promise.all(Array.from({ length: 20 }, () => client.send('kv/get', key(11))));
+    };
+    for (let i = 0; i < 50 && server.stats.inline === 0; i++) await burst(); // until compiled for the network thread
+    const inline0 = server.stats.inline, dpu0 = server.stats.byPlace.dpu;
+    // Bursts apart by more than steering's staleMs (20 ms), so the dpu is stale when each burst starts.
+    for (let i = 0; i < 10; i++) {
+      await burst();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(server.stats.inline - inline0).toBeGreaterThan(10_000);
+    expect(server.stats.byPlace.dpu - dpu0).toBeGreaterThan(0);
+  });
+
   it('gives every message one reply when the agent is killed mid-run; acknowledged puts are all there', async () => {
     const n = 3000;
     const sends = Array.from({ length: n }, (_, i) => client.send('kv/put', putMsg(20_000 + i, `d${i}`), { place: 'dpu' }));

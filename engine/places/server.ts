@@ -70,6 +70,9 @@ interface Conn {
   error(id: number, bundle: number, code: string, message: string): void;
 }
 
+/** One `auto` message in this many reaches steering even when the inline lane could take it (a power of two). */
+const STEER_EVERY = 16;
+
 /** A CALL from a socket on its way to a place: no closure per message; the reply is encoded on `done`. */
 class WireCall implements Pending {
   readonly accepted: number;
@@ -118,6 +121,11 @@ function createCore(opts: WireServerOptions): WireServer {
     return places.find((p) => p.name === name) ?? fail('E_PLACE_UNAVAILABLE', 'no place can run messages right now');
   }
 
+  let autoSeen = 0;
+  const inlined = () => {
+    stats.byPlace.host++;
+    stats.inline++;
+  };
   /** Routes one message (p.accepted set by the caller) to a place, or answers it with an error. */
   function route(p: Pending, place: number): void {
     stats.calls++;
@@ -126,16 +134,16 @@ function createCore(opts: WireServerOptions): WireServer {
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
     if (b.component) return callComponent(b, p, place);
     // A tiny handler while the host workers hold nothing runs right here on the network thread, before
-    // steering looks: no place can answer sooner than zero hops (inline-lane.ts). Not a pinned message:
-    // `host` means the worker pool.
-    if (place === WirePlace.AUTO && p.payload.length <= host.maxPayload && host.tryInline(p)) {
-      stats.byPlace.host++;
-      stats.inline++;
-      return;
-    }
+    // steering looks: no place can answer sooner than zero hops (inline-lane.ts). Every STEER_EVERY-th
+    // message still goes through steering, so it keeps probing the other places: their signals must be
+    // live when the host congests (a DPU last seen cold-starting looks slow for good). Not a pinned
+    // message: `host` means the worker pool.
+    const auto = place === WirePlace.AUTO;
+    if (auto && (++autoSeen & (STEER_EVERY - 1)) !== 0 && p.payload.length <= host.maxPayload && host.tryInline(p)) return inlined();
     const target = pick(b, p.handler, place, p.accepted);
     if (!('submit' in target)) return p.done(target);
     if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
+    if (target === host && auto && host.tryInline(p)) return inlined();
     stats.byPlace[target.name]++;
     target.submit(p);
   }
