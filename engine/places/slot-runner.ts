@@ -80,11 +80,16 @@ export class SlotRunner {
   }
 
   /** Runs one slot if still queued. Never throws: failures become error replies. */
-  run(mb: Mailbox, slot: number): void {
-    if (!mb.claim(slot)) return;
+  /**
+   * Runs one slot if still queued; returns the clock at its end. `start` is the clock when this slot's turn
+   * began: a batch passes each run's end as the next one's start (one clock reading per message, not two).
+   */
+  run(mb: Mailbox, slot: number, start = performance.now()): number {
+    if (!mb.claim(slot)) return start;
     const h = mb.h(slot);
-    const r = this.execute(mb.i32[h + 1]!, mb.i32[h + 2]!, mb.input(slot));
+    const r = this.execute(mb.i32[h + 1]!, mb.i32[h + 2]!, mb.input(slot), start);
     mb.finish(slot, r.status, r.out, r.ns, r.fuel);
+    return r.end;
   }
 
   /**
@@ -92,8 +97,7 @@ export class SlotRunner {
    * and its `out` are reused: valid until this runner's next execute (every caller copies the reply into
    * a slot or a socket buffer at once), which spares a copy and two objects per message.
    */
-  execute(bundle: number, handler: number, input: Uint8Array): Executed {
-    const t0 = performance.now();
+  execute(bundle: number, handler: number, input: Uint8Array, t0 = performance.now()): Executed {
     const r = this.result;
     try {
       const { dep, entries } = this.load(bundle);
