@@ -41,15 +41,14 @@ export function regionAtomic(b: Registered, index: number, p: Uint8Array, leases
   const a = dv.getBigUint64(8, true), c = dv.getBigUint64(16, true);
   leases?.beforeAtomic(b.id, index, op, off);
   let old: bigint;
-  const u32 = (mode: 'r' | 'w') => region(b, index, off, 4, mode, 4).u32;
-  const i64 = () => region(b, index, off, 8, 'w', 8).i64;
+  // Views resolved inline, not through closures made per message (tsx names each one: engine/README.md).
   switch (op) {
-    case AtomicOp.LOAD_U32: old = BigInt(Atomics.load(u32('r'), off >>> 2)); break;
-    case AtomicOp.STORE_U32: old = BigInt(Atomics.exchange(u32('w'), off >>> 2, Number(a & 0xffffffffn))); break;
-    case AtomicOp.CAS_U32: old = BigInt(Atomics.compareExchange(u32('w'), off >>> 2, Number(a & 0xffffffffn), Number(c & 0xffffffffn))); break;
-    case AtomicOp.ADD_U32: old = BigInt(Atomics.add(u32('w'), off >>> 2, Number(a & 0xffffffffn))); break;
-    case AtomicOp.CAS_U64: old = BigInt.asUintN(64, Atomics.compareExchange(i64(), off >>> 3, BigInt.asIntN(64, a), BigInt.asIntN(64, c))); break;
-    case AtomicOp.ADD_U64: old = BigInt.asUintN(64, Atomics.add(i64(), off >>> 3, BigInt.asIntN(64, a))); break;
+    case AtomicOp.LOAD_U32: old = BigInt(Atomics.load(region(b, index, off, 4, 'r', 4).u32, off >>> 2)); break;
+    case AtomicOp.STORE_U32: old = BigInt(Atomics.exchange(region(b, index, off, 4, 'w', 4).u32, off >>> 2, Number(a & 0xffffffffn))); break;
+    case AtomicOp.CAS_U32: old = BigInt(Atomics.compareExchange(region(b, index, off, 4, 'w', 4).u32, off >>> 2, Number(a & 0xffffffffn), Number(c & 0xffffffffn))); break;
+    case AtomicOp.ADD_U32: old = BigInt(Atomics.add(region(b, index, off, 4, 'w', 4).u32, off >>> 2, Number(a & 0xffffffffn))); break;
+    case AtomicOp.CAS_U64: old = BigInt.asUintN(64, Atomics.compareExchange(region(b, index, off, 8, 'w', 8).i64, off >>> 3, BigInt.asIntN(64, a), BigInt.asIntN(64, c))); break;
+    case AtomicOp.ADD_U64: old = BigInt.asUintN(64, Atomics.add(region(b, index, off, 8, 'w', 8).i64, off >>> 3, BigInt.asIntN(64, a))); break;
     default: throw new RoamError('E_FRAME', `unknown atomic op ${op}`);
   }
   leases?.afterAtomic(b.id, index, b.regions[index]!, op, off, a, c, old);
