@@ -147,35 +147,17 @@ export class Executor {
     const clock = this.freeClocks.pop();
     if (clock === undefined) throw new Error('executor: more runs in flight than clock slots');
     Atomics.store(this.clocks, 2 * clock, 0n);
-    let fired = false;
-    let timer: NodeJS.Timeout;
-    // No AbortController per run (measurably costly at this rate): the worker stamps its start time and
-    // thread id; an overdue run's worker is terminated directly and piscina replaces it.
-    const check = () => {
-      const started = Number(Atomics.load(this.clocks, 2 * clock));
-      const left = started === 0 ? this.timeoutMs : started + this.timeoutMs - Date.now();
-      if (started !== 0 && left <= 0) {
-        const tid = Number(Atomics.load(this.clocks, 2 * clock + 1));
-        const w = this.piscina.threads.find((t) => t.threadId === tid);
-        if (w) {
-          fired = true;
-          void w.terminate();
-          return;
-        }
-      }
-      timer = setTimeout(check, Math.max(left, 1));
-    };
-    timer = setTimeout(check, this.timeoutMs);
+    const dog = new Watchdog(this.clocks, clock, this.timeoutMs, this.piscina);
     try {
       return (await this.piscina.run({ ...task, clock })) as WorkerReply;
     } catch (e) {
-      if (fired) {
+      if (dog.fired) {
         this.timeouts++;
         return { ok: false, code: 'E_TIMEOUT', message: `'${def.route ?? def.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
       }
       return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
     } finally {
-      clearTimeout(timer!);
+      dog.stop();
       this.freeClocks.push(clock);
     }
   }
@@ -187,5 +169,35 @@ export class Executor {
   async close(): Promise<void> {
     this.warmChannel.close();
     await this.piscina.close({ force: true });
+  }
+}
+
+/**
+ * One run's watchdog. No AbortController per run (measurably costly at this rate): the worker stamps its
+ * start time and thread id in the run's clock slot; an overdue run's worker is terminated directly and
+ * piscina replaces it. A class, not a closure per run: tsx names each closure it creates (engine/README.md).
+ */
+class Watchdog {
+  fired = false;
+  private timer: NodeJS.Timeout;
+  constructor(private readonly clocks: BigInt64Array, private readonly clock: number, private readonly timeoutMs: number, private readonly piscina: Piscina) {
+    this.timer = setTimeout(() => this.check(), timeoutMs);
+  }
+  private check(): void {
+    const started = Number(Atomics.load(this.clocks, 2 * this.clock));
+    const left = started === 0 ? this.timeoutMs : started + this.timeoutMs - Date.now();
+    if (started !== 0 && left <= 0) {
+      const tid = Number(Atomics.load(this.clocks, 2 * this.clock + 1));
+      const w = this.piscina.threads.find((t) => t.threadId === tid);
+      if (w) {
+        this.fired = true;
+        void w.terminate();
+        return;
+      }
+    }
+    this.timer = setTimeout(() => this.check(), Math.max(left, 1));
+  }
+  stop(): void {
+    clearTimeout(this.timer);
   }
 }

@@ -23,6 +23,7 @@ import { Executor } from './executor.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
+import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { Registry, type DeployedBundle } from './registry.ts';
 import type { PlanDef, RunResult } from './task.ts';
 
@@ -328,11 +329,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     else {
       // The body goes to the socket from the pool slot itself; the slot is freed once the response is done.
       const out = r.output;
-      let freed = false;
-      const free = () => {
-        if (!freed) pool.free(out);
-        freed = true;
-      };
+      const free = freeOnce(pool, out);
       res.once('close', free);
       try {
         status = writeFnResponse(res, decodeResponse(pool.view(out)));
@@ -440,5 +437,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await executor.close();
       await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },
+  };
+}
+
+/** Frees a pool slot at most once (an anonymous closure: a named one per request would cost tsx's __name, engine/README.md). */
+function freeOnce(pool: PayloadPool, out: Descriptor): () => void {
+  let freed = false;
+  return () => {
+    if (!freed) pool.free(out);
+    freed = true;
   };
 }

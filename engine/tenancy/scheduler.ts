@@ -126,26 +126,28 @@ export class FairScheduler {
     this.inFlight++;
     q.inFlight++;
     const t0 = performance.now();
-    const done = (v: unknown, ok: boolean) => {
-      this.inFlight--;
-      q.inFlight--;
-      q.completed++;
-      q.served += performance.now() - t0;
-      let cost = job.cost;
-      if (ok && job.actual) {
-        const a = job.actual(v);
-        if (a !== null && Number.isFinite(a) && a >= 0) {
-          cost = a;
-          q.finish += (a - job.cost) / this.tenants.get(name).weight;
-        }
-      }
-      q.work += cost;
-      this.pump();
-    };
+    // Anonymous arrows calling a method: a named closure per job would cost tsx's __name (engine/README.md).
     job.run().then(
-      (v) => (done(v, true), job.resolve(v)),
-      (e) => (done(e, false), job.reject(e)),
+      (v) => (this.finished(name, q, job, t0, v, true), job.resolve(v)),
+      (e) => (this.finished(name, q, job, t0, e, false), job.reject(e)),
     );
+  }
+
+  private finished(name: string, q: TenantQueue, job: Job, t0: number, v: unknown, ok: boolean): void {
+    this.inFlight--;
+    q.inFlight--;
+    q.completed++;
+    q.served += performance.now() - t0;
+    let cost = job.cost;
+    if (ok && job.actual) {
+      const a = job.actual(v);
+      if (a !== null && Number.isFinite(a) && a >= 0) {
+        cost = a;
+        q.finish += (a - job.cost) / this.tenants.get(name).weight;
+      }
+    }
+    q.work += cost;
+    this.pump();
   }
 
   stats(): Record<string, TenantStats> {
