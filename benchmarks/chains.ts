@@ -24,6 +24,7 @@ import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
 import type { Manifest } from '../engine/bundle/manifest.ts';
 import { Engine } from '../engine/runtime/engine.ts';
 import { encodeRequest } from '../engine/runtime/http-abi.ts';
+import { median } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token';
@@ -98,7 +99,6 @@ function cpuSeconds(pid: number): number {
 }
 
 const sumCalls = (stats: { bundles: Record<string, { calls: number }> }) => Object.values(stats.bundles).reduce((a, b) => a + b.calls, 0);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const f1 = (x: number) => x.toFixed(1);
 

@@ -15,10 +15,9 @@ import { silentLogger } from '../engine/http/log.ts';
 import { Engine } from '../engine/runtime/engine.ts';
 import { setLogSink } from '../engine/capabilities/log.ts';
 import { encodeRequest, type FnRequest } from '../engine/runtime/http-abi.ts';
-import { fmt } from './harness.ts';
+import { fmt, median } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const freshCache = () => (process.env.ROAM_CACHE_DIR = mkdtempSync(join(tmpdir(), 'roam-bench-cache-')));
 const req = (who: string): FnRequest => ({ method: 'GET', path: `/${who}`, headers: [], body: new Uint8Array() });

@@ -37,6 +37,9 @@ export function measure(name: string, opsPerRound: number, body: () => void, rou
   return { name, opsPerSec: rates[Math.floor(rates.length / 2)]! };
 }
 
+/** The middle value (the upper middle for an even count); the input is not reordered. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
 export const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
 
 /** Prints "name  rate/s" rows and ratio lines against a baseline measured in the same run. */

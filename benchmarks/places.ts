@@ -12,7 +12,7 @@ import { DpuPlace } from '../engine/places/dpu-place.ts';
 import { shmAddon } from '../engine/shm/index.ts';
 import { connect, type Client, type PlaceName } from '../engine/client/index.ts';
 import { loadKeys, percentile, runYcsb, shiftAfter } from '../engine/places/ycsb.ts';
-import { fmt } from './harness.ts';
+import { fmt, median } from './harness.ts';
 import { redisComparison } from './redis-compare.ts';
 
 const KEYS = 10_000;
@@ -53,7 +53,7 @@ const inProcess = () => {
   return N / ((performance.now() - t) / 1000);
 };
 inProcess();
-const rawCall = [inProcess(), inProcess(), inProcess()].sort((a, b) => a - b)[1]!;
+const rawCall = median([inProcess(), inProcess(), inProcess()]);
 
 // 2. Raw batched limits, shaped like the host pool: 2 worker threads, 512 messages in flight (256 per
 // worker), the same rings and doorbells, one pass per batch of completions; the main thread re-submits
@@ -115,8 +115,7 @@ function hostDirect(n: number, window: number): Promise<number> {
   });
 }
 await hostDirect(20_000, WINDOW);
-// Interleaved rounds (raw, raw+Wasm, host pool) × 3, medians: load from other sessions hits all alike.
-const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+// Interleaved rounds (raw, raw+Wasm, host pool), medians: load from other sessions hits all alike.
 const rounds = { ring: [] as number[], exec: [] as number[], host: [] as number[] };
 const ROUNDS = 5;
 for (let r = 0; r < ROUNDS; r++) {
@@ -124,7 +123,7 @@ for (let r = 0; r < ROUNDS; r++) {
   rounds.exec.push(await rawBatched(200_000, true));
   rounds.host.push(await hostDirect(200_000, WINDOW));
 }
-const rawRing = med(rounds.ring), rawExec = med(rounds.exec), hostPool = med(rounds.host);
+const rawRing = median(rounds.ring), rawExec = median(rounds.exec), hostPool = median(rounds.host);
 
 async function wire(c: Client, place: PlaceName, n: number, window: number, getRatio = 1): Promise<{ ops: number; p99: number }> {
   let i = 0;

@@ -14,7 +14,7 @@ import { cachedBuild } from '../engine/places/cached-build.ts';
 import { connect } from '../engine/client/index.ts';
 import { loadKeys } from '../engine/places/ycsb.ts';
 import { HEADER, Kind, MAGIC, VERSION } from '../engine/wire/frame.ts';
-import { fmt } from './harness.ts';
+import { fmt, median } from './harness.ts';
 import { hasCommand as has, runWireLoad, wireLoadBinary } from './wire-load/index.ts';
 
 // Child modes: a server process printing its port.
@@ -72,7 +72,7 @@ interface Rate {
 }
 
 /** CPU time (user + system) a Linux process has used so far, ms; NaN where /proc is missing. */
-export function procCpuMs(pid: number): number {
+function procCpuMs(pid: number): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const [utime, stime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
@@ -95,8 +95,6 @@ async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** Runs the comparison; returns the RESULTS-places.md section and the number of "slot busy" retries. */
 export async function redisComparison(shape: RedisShape): Promise<{ lines: string[]; retries: number }> {
