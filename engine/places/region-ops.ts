@@ -6,7 +6,7 @@ import type { ConnectionLeases } from './leases.ts';
 function region(b: Registered, index: number, offset: number, len: number, mode: 'r' | 'w', align = 1) {
   const r = b.regions[index];
   if (!r) throw new RoamError('E_REGION', `bundle '${b.manifest.name}' declares no region ${index}`);
-  if (!r.decl.access.includes(mode)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
+  if (!(mode === 'r' ? r.readable : r.writable)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
   if (offset + len > r.decl.size) throw new RoamError('E_REGION', `region '${r.decl.name}' access out of bounds: offset ${offset} + ${len} > size ${r.decl.size}`);
   if (offset % align !== 0) throw new RoamError('E_REGION', `region '${r.decl.name}' atomic access at offset ${offset} is not ${align}-byte aligned`);
   return r;

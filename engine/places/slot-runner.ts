@@ -79,9 +79,8 @@ export class SlotRunner {
     b.dep ??= loaded(b, dep).dep;
   }
 
-  /** Runs one slot if still queued. Never throws: failures become error replies. */
   /**
-   * Runs one slot if still queued; returns the clock at its end. `start` is the clock when this slot's turn
+   * Runs one slot if still queued (never throws: failures become error replies); returns the clock at its end. `start` is the clock when this slot's turn
    * began: a batch passes each run's end as the next one's start (one clock reading per message, not two).
    */
   run(mb: Mailbox, slot: number, start = performance.now()): number {

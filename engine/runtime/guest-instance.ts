@@ -1,4 +1,5 @@
 import { RoamError } from '../errors.ts';
+import { putBytes } from '../bytes.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Capability, GuestContext } from '../capabilities/capability.ts';
 import type { BoundRegion } from '../regions/region-store.ts';
@@ -121,10 +122,7 @@ export class GuestInstance {
         this.inCap = size;
       }
       const mem = this.view();
-      const at = this.inPtr;
-      // A short input (a kv key) byte by byte: set() has a fixed cost larger than a short loop.
-      if (head.length <= 32) for (let i = 0; i < head.length; i++) mem[at + i] = head[i]!;
-      else mem.set(head, at);
+      putBytes(mem, this.inPtr, head);
       if (inline) mem.set(inline, this.inPtr + head.length);
       this.ctx.allowed = entry.allowed;
       n = fn(size);

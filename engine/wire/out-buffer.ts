@@ -1,4 +1,5 @@
 import { HEADER, MAGIC, VERSION } from './frame.ts';
+import { putBytes } from '../bytes.ts';
 
 /**
  * Frames bound for one socket, encoded straight into one growing buffer and written with a single
@@ -37,9 +38,7 @@ export class OutBuffer {
     b[at + 13] = n >>> 8;
     b[at + 14] = n >>> 16;
     b[at + 15] = n >>> 24;
-    // Small payloads (kv values) byte by byte: set() has a fixed cost larger than a short loop.
-    if (n <= 32) for (let i = 0; i < n; i++) b[at + HEADER + i] = payload[i]!;
-    else b.set(payload, at + HEADER);
+    putBytes(b, at + HEADER, payload);
     this.len = need;
     if (!this.scheduled) {
       this.scheduled = true;
