@@ -87,16 +87,6 @@ export class MpiCore {
       this.t.idle(s);
     }
   }
-  /** waitFor(() => r.done) without a closure per call (tsx names every closure it creates: ~0.5 µs, engine/README.md). */
-  waitReq(r: Req): void {
-    for (;;) {
-      if (r.done) return;
-      const s = this.t.seq();
-      this.progress();
-      if (r.done) return;
-      this.t.idle(s);
-    }
-  }
 
   private arrive(a: Arrival): void {
     if (a.ctx === ACK_CTX) {
@@ -109,7 +99,7 @@ export class MpiCore {
       }
       return;
     }
-    const i = firstMatch(this.posted, a);
+    const i = this.posted.findIndex((r) => matches(r, a));
     if (i < 0) {
       this.unexpected.push({ ...a, data: this.t.take(a, null) });
       return;
@@ -166,8 +156,7 @@ export class MpiCore {
       return r;
     }
     r.src = src === ANY_SOURCE ? ANY_SOURCE : comm.group[src];
-    let i = -1;
-    for (let j = 0; j < this.unexpected.length; j++) if (matches(r, this.unexpected[j]!)) { i = j; break; }
+    const i = this.unexpected.findIndex((u) => matches(r, u));
     if (i >= 0) {
       const u = this.unexpected.splice(i, 1)[0];
       this.complete(r, u, u.data);
@@ -215,17 +204,11 @@ export class MpiCore {
   }
   recvBytes(comm: Comm, src: number, tag: number): Uint8Array {
     const r = this.irecv(comm, ctxColl(comm), src, tag, null);
-    this.waitReq(r);
+    this.waitFor(() => r.done);
     return r.bytes!;
   }
 }
 
 function matches(r: Req, a: Arrival): boolean {
   return r.ctx === a.ctx && (r.src === ANY_SOURCE || r.src === a.src) && (r.tag === ANY_TAG || r.tag === a.tag);
-}
-
-/** Index of the first posted receive that `a` matches, or -1 (a loop: no closure per arrival). */
-function firstMatch(posted: Req[], a: Arrival): number {
-  for (let i = 0; i < posted.length; i++) if (matches(posted[i]!, a)) return i;
-  return -1;
 }

@@ -103,7 +103,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
       }
     };
   };
-  const wait = (r: Req) => core.waitReq(r);
+  const wait = (r: Req) => core.waitFor(() => r.done);
   const reqOf = (ptr: number): [number, Req | null] => {
     const h = mem.i32(ptr);
     if (h === A.REQUEST_NULL) return [h, null];
@@ -547,7 +547,7 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
 
 const OPS_BY_VALUE: Record<number, true> = Object.fromEntries(Object.values(A.OP).map((v) => [v, true]));
 
-/** A receive buffer in guest memory (a class, not closures: tsx names each closure it creates, per message). */
+/** A receive buffer in guest memory: a class, not an object of arrow properties, which tsx would name (`__name`) per message. */
 class GuestTarget implements RecvTarget {
   readonly capacity: number;
   constructor(private readonly mem: GuestMemory, private readonly ptr: number, private readonly n: number, private readonly d: Datatype) {
