@@ -1,6 +1,7 @@
 // Tenant fairness and caps: the scheduler with real promises, and caps enforced by a real gateway.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Pool, request } from 'undici';
+import { ChargeModel } from '../engine/tenancy/charge.ts';
 import { FairScheduler } from '../engine/tenancy/scheduler.ts';
 import { TenantTable } from '../engine/tenancy/tenants.ts';
 import { createGateway, type Gateway } from '../engine/http/gateway.ts';
@@ -95,6 +96,37 @@ describe('fair scheduler', () => {
   });
 });
 
+describe('charge model (what a run is billed)', () => {
+  const hop = (fn: number, fuel: number, ms: number) => [fn, fuel, ms, 1];
+  it('bills measured guest time, but cuts off a pause that the hop\'s fuel does not explain', () => {
+    const m = new ChargeModel();
+    const fns = ['f'];
+    // 100 hops of 1000 fuel at 0.002 ms teach the rate; then one hop is paused by the OS for 15 ms.
+    const warm = new Float64Array(Array.from({ length: 100 }, () => hop(0, 1000, 0.002)).flat());
+    expect(m.bill(fns, warm)).toBeCloseTo(0.2, 6);
+    const paused = m.bill(fns, new Float64Array(hop(0, 1000, 15)))!;
+    expect(paused).toBeLessThan(0.1);
+    expect(paused).toBeGreaterThan(0.002);
+  });
+
+  it('bills an expensive hop in full when its fuel says so, and follows a function that really got slower', () => {
+    const m = new ChargeModel();
+    const fns = ['f', 'g'];
+    m.bill(fns, new Float64Array(Array.from({ length: 50 }, () => hop(0, 1000, 0.002)).flat()));
+    // 1000x the fuel, 1000x the time: nothing cut.
+    expect(m.bill(fns, new Float64Array(hop(0, 1_000_000, 2)))).toBeCloseTo(2, 6);
+    // f now takes 10x as long per fuel (a slow host call, say): after a few dozen hops it is billed in full.
+    let last = 0;
+    for (let i = 0; i < 40; i++) last = m.bill(fns, new Float64Array(hop(0, 1000, 0.02)))!;
+    expect(last).toBeCloseTo(0.02, 6);
+    // rates are per function: g's first hop is billed as measured.
+    expect(m.bill(fns, new Float64Array(hop(1, 10, 3)))).toBe(3);
+    // hops without fuel (remote, failed at entry) as measured; no log, no bill.
+    expect(m.bill(fns, new Float64Array(hop(0, 0, 7)))).toBe(7);
+    expect(m.bill(fns, null)).toBeNull();
+  });
+});
+
 describe('throughput shares at a real gateway under overload', () => {
   let gw: Gateway;
   let url: string;
@@ -134,10 +166,10 @@ describe('throughput shares at a real gateway under overload', () => {
         }
       }),
     );
-    // Counted by completions, not time: skip the first 100, then measure over the next 450.
+    // Counted by completions, not time: skip the first 100, then measure over the next 900.
     await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(100), { timeout: 60_000, interval: 20 });
     const a = stats();
-    await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(550), { timeout: 120_000, interval: 20 });
+    await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(1000), { timeout: 120_000, interval: 20 });
     const b = stats();
     stop = true;
     await Promise.all(loops);
@@ -150,13 +182,11 @@ describe('throughput shares at a real gateway under overload', () => {
     const info = JSON.stringify({ share, backlogged });
     // every tenant had a run waiting at (nearly) every scheduling decision of the window
     for (const x of backlogged) expect(x, info).toBeGreaterThan(0.9);
-    // a generous band around 66.7 / 11.1 / 22.2 %
-    expect(share[0], info).toBeGreaterThan(0.58);
-    expect(share[0], info).toBeLessThan(0.75);
-    expect(share[1], info).toBeGreaterThan(0.07);
-    expect(share[1], info).toBeLessThan(0.16);
-    expect(share[2], info).toBeGreaterThan(0.16);
-    expect(share[2], info).toBeLessThan(0.29);
+    // the issue's goal: each share within 10 % of its weight's 66.7 / 11.1 / 22.2 %
+    weights.forEach((w, i) => {
+      expect(share[i], info).toBeGreaterThan((0.9 * w) / 9);
+      expect(share[i], info).toBeLessThan((1.1 * w) / 9);
+    });
   }, 180_000);
 });
 

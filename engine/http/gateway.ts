@@ -14,6 +14,7 @@ import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { chainFns } from '../chains/runner.ts';
 import { isRemote, RemoteHops } from '../chains/remote.ts';
 import { StateStore, type ChainSpec } from '../state/store.ts';
+import { ChargeModel } from '../tenancy/charge.ts';
 import { FairScheduler } from '../tenancy/scheduler.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { authenticate, type Principal } from './auth.ts';
@@ -74,6 +75,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxHops = opts.maxHops ?? 64;
   const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
   const scheduler = new FairScheduler(executor.threads * 2, tenants);
+  /** What a run costs its tenant: its hops' guest time, OS pauses cut off (tenancy/charge.ts). */
+  const charges = new ChargeModel();
   const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
   registerGpuMetrics(metrics.registry); // gpu hook: the process's shared gpu service (engine/gpu/metrics.ts)
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
@@ -236,13 +239,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return p;
   }
 
-  /** What a run cost the worker: its hops' time in the guest (the scheduler charges it to the tenant). */
-  const hopMs = (r: RunResult): number | null => {
-    if (!r.hops) return null;
-    let ms = 0;
-    for (let i = 2; i < r.hops.length; i += 4) ms += r.hops[i]!;
-    return ms;
-  };
 
   /** Gives every worker the plans of these bundles' functions and manifest chains, to instantiate now. */
   function warm(bs: DeployedBundle[]): void {
@@ -284,7 +280,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const pool = executor.pool;
     let r: RunResult;
     try {
-      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, input, (h) => registry.ref(h)), hopMs);
+      r = await scheduler.submit(tenant, metrics.cost(plan.def.steps), () => executor.run(plan.def, input, (h) => registry.ref(h)), (r) => charges.bill(plan.fns, r.hops));
     } catch (e) {
       if (d) pool.free(d);
       throw e;
