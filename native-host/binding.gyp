@@ -6,6 +6,11 @@
       "sources": ["src/shm.cc"],
       "cflags_cc": ["-std=c++17"],
       "libraries": ["-lrt"]
+    },
+    {
+      "target_name": "roam_netio",
+      "sources": ["src/netio.cc"],
+      "cflags_cc": ["-O2", "-std=c++17"]
     }
   ],
   "conditions": [

@@ -46,7 +46,7 @@ describe('roam serve: HTTP and the wire protocol on one port', () => {
   });
 
   it('refuses bad wire flags with a usage error naming the flag', async () => {
-    for (const [flag, value] of [['--inline-us', '-1'], ['--workers', '0'], ['--max-frame', 'big']]) {
+    for (const [flag, value] of [['--inline-us', '-1'], ['--workers', '0'], ['--max-frame', 'big'], ['--net', 'dpdk']]) {
       const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', flag!, value!], { stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       p.stderr.on('data', (c) => (err += c));

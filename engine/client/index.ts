@@ -91,8 +91,13 @@ export class Client {
     this.autoClient = opts.clientPlace ?? true;
     this.steering = new ClientSteering(opts.steering);
     socket.setNoDelay(true);
-    this.out = new OutBuffer((b) => {
-      if (!this.closed) socket.write(b);
+    this.out = new OutBuffer({
+      copies: false,
+      write: (b, len) => {
+        if (!this.closed) socket.write(len === b.length ? b : b.subarray(0, len));
+      },
+      end: () => socket.end(),
+      destroy: () => socket.destroy(),
     });
     this.decoder = new FrameDecoder(maxFrame, {
       frame: (f) => {

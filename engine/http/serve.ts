@@ -32,7 +32,7 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
   if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
   if (o.wire) {
     const wire = o.wire;
-    shareHttpPort(gateway.server, (socket) => wire.handleSocket(socket));
+    shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
   }
   const url = await gateway.listen(o.port, o.host);
   const close = async () => {

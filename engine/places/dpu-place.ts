@@ -153,7 +153,10 @@ export class DpuPlace implements Place {
     if (!this.ready) return this.onOrphan(p);
     if (this.inflight.size + this.backlog.length === 0) this.busySince = performance.now();
     const slot = this.free.pop();
-    if (slot === undefined) return void this.backlog.push(p);
+    if (slot === undefined) {
+      p.payload = p.payload.slice(); // kept past submit: the caller's view may be reused (types.ts)
+      return void this.backlog.push(p);
+    }
     this.mb.put(slot, p.bundle, p.handler, p.payload);
     this.inflight.set(slot, p);
     this.ring.push(slot);
@@ -200,6 +203,7 @@ export class DpuPlace implements Place {
         this.inflight.delete(slot);
         // Take queued slots back (CAS, so a half-dead agent cannot also run them) and free them.
         const mine = st === SlotState.QUEUED && this.mb.claim(slot);
+        if (mine) p.payload = this.mb.input(slot).slice(); // the caller's view is long gone; the slot kept the bytes
         if (st !== SlotState.RUNNING) {
           this.mb.setState(slot, SlotState.FREE);
           this.free.push(slot);

@@ -172,6 +172,7 @@ export class HostPool implements Place {
     let best: Lane | undefined;
     for (const l of this.lanes) if (l.alive && l.free.length > 0 && (!best || l.count < best.count)) best = l;
     if (!best) {
+      p.payload = p.payload.slice(); // kept past submit: the caller's view may be reused (types.ts)
       this.backlog.push(p);
       return;
     }
@@ -255,7 +256,10 @@ export class HostPool implements Place {
         lane.count--;
         this.queue--;
         // QUEUED → claim it ourselves so a zombie can never run it, then run it elsewhere.
-        if (st === SlotState.QUEUED && lane.mb.claim(slot)) this.onOrphan(p);
+        if (st === SlotState.QUEUED && lane.mb.claim(slot)) {
+          p.payload = lane.mb.input(slot).slice(); // the caller's view is long gone; the slot kept the bytes
+          this.onOrphan(p);
+        }
         else p.done({ ok: false, code: 'E_PLACE_LOST', message: 'host worker died while running this message; its outcome is unknown and it was not retried', place: 'host' });
       }
     }

@@ -12,7 +12,9 @@ export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
   --max-frame B     largest frame payload (default 1048576)
   --inline-us US    run handlers measured under US µs on the network thread while the workers are idle
                     (default 100; at most 1 ms of it per event-loop turn; 0 = never: every host
-                    message goes to a worker)`;
+                    message goes to a worker)
+  --net native|node serve wire connections with native-host's roam_netio (default, where built) or
+                    with Node's sockets`;
 
 export interface WireServeOptions {
   bundles: string[];
@@ -21,6 +23,8 @@ export interface WireServeOptions {
   maxFrame: number;
   /** Inline threshold, µs (0 = off). */
   inlineUs: number;
+  /** Serve connections with roam_netio where built (engine/wire/native-net.ts). */
+  nativeIo: boolean;
 }
 
 /** The binary side's flags, for `roam serve`'s parseArgs spec. */
@@ -30,10 +34,11 @@ export const WIRE_SERVE_FLAGS = {
   dpu: { type: 'boolean', default: false },
   'max-frame': { type: 'string', default: String(1 << 20) },
   'inline-us': { type: 'string', default: '100' },
+  net: { type: 'string', default: 'native' },
 } as const;
 
 /** The parsed values of WIRE_SERVE_FLAGS (every one but --bundle has its default) as options; a bad value is a usage error naming the flag. */
-export function wireServeOptions(values: { bundle?: string[]; workers: string; dpu: boolean; 'max-frame': string; 'inline-us': string }): WireServeOptions {
+export function wireServeOptions(values: { bundle?: string[]; workers: string; dpu: boolean; 'max-frame': string; 'inline-us': string; net: string }): WireServeOptions {
   const positive = (v: string, what: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer, got '${v}'`);
@@ -41,7 +46,8 @@ export function wireServeOptions(values: { bundle?: string[]; workers: string; d
   };
   const inlineUs = Number(values['inline-us']);
   if (!(inlineUs >= 0)) throw new RoamError('E_USAGE', `--inline-us must be a number of microseconds ≥ 0, got '${values['inline-us']}'`);
-  return { bundles: values.bundle ?? [], workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs };
+  if (values.net !== 'native' && values.net !== 'node') throw new RoamError('E_USAGE', `--net must be native or node, got '${values.net}'`);
+  return { bundles: values.bundle ?? [], workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs, nativeIo: values.net === 'native' };
 }
 
 /** Starts the wire side (host pool, optional agent) and deploys the bundles. */
@@ -52,7 +58,7 @@ export async function startWire(o: WireServeOptions, log: (line: string) => void
     await dpu.start();
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
-  const ws = createWireServer({ maxFrame: o.maxFrame, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
+  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
   try {
     for (const f of o.bundles) {
       let bytes: Uint8Array;

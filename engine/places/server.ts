@@ -9,6 +9,7 @@ import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
 import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, errorPayload, type Frame } from '../wire/frame.ts';
 import { OutBuffer } from '../wire/out-buffer.ts';
+import { nativeNet, nodeStream, type ByteStream, type StreamEvents } from '../wire/native-net.ts';
 import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
 import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
 
@@ -28,10 +29,15 @@ export interface WireServerOptions {
   hostWorkers?: number;
   /** Lease on a seqlock a connection takes with a remote CAS, ms (engine/places/leases.ts; default 2000). */
   leaseMs?: number;
+  /** Serve connections with native-host's roam_netio where it is built (default), or false: Node's
+   *  sockets (engine/wire/native-net.ts). */
+  nativeIo?: boolean;
 }
 
 export interface WireServerStats {
   connections: number;
+  /** Of those, served by roam_netio rather than Node's sockets (engine/wire/native-net.ts). */
+  nativeConnections: number;
   calls: number;
   errors: number;
   corrupt: number;
@@ -47,8 +53,9 @@ export interface WireServerStats {
 }
 
 export interface WireServer {
-  /** Serves one accepted socket (the lead's `roam serve` hands over sockets whose first byte is 0xB7). */
-  handleSocket(socket: net.Socket): void;
+  /** Serves one accepted socket (the lead's `roam serve` hands over sockets whose first byte is 0xB7,
+   *  with the bytes it read to find out as `first`). */
+  handleSocket(socket: net.Socket, first?: Buffer | null): void;
   deploy(bytes: Uint8Array): Registered;
   /** A message-handler component: served in its own worker beside the places (auto/host only), sharing the regions. */
   deployComponent(bytes: Uint8Array): Promise<Registered>;
@@ -103,8 +110,8 @@ function createCore(opts: WireServerOptions): WireServer {
   const steering = new Steering<ServerPlace>(opts.steering);
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
-  const sockets = new Set<net.Socket>();
-  const stats: WireServerStats = { connections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
+  const streams = new Set<ByteStream>();
+  const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -171,13 +178,30 @@ function createCore(opts: WireServerOptions): WireServer {
   host.onOrphan = reroute;
   if (dpu instanceof DpuPlace) dpu.onOrphan = reroute;
 
-  function handleSocket(socket: net.Socket): void {
-    sockets.add(socket);
+  function handleSocket(socket: net.Socket, first: Buffer | null = null): void {
     stats.connections++;
-    socket.setNoDelay(true);
-    const out = new OutBuffer((b) => {
-      if (!socket.destroyed && socket.writable) socket.write(b);
-    });
+    const events: StreamEvents = {
+      data(c) {
+        // One clock reading per chunk: every message in it was accepted at the same moment.
+        conn.now = performance.now();
+        decoder.push(c);
+        // Replies the chunk produced at once (the inline lane) leave now: one write per read.
+        out.flush();
+      },
+      close() {
+        if (decoder.pending > 0) stats.truncated++;
+        decoder.kill();
+        // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
+        leases.close();
+        streams.delete(stream);
+      },
+    };
+    const native = opts.nativeIo === false ? null : nativeNet();
+    const adopted = native?.adopt(socket, events);
+    if (adopted) stats.nativeConnections++;
+    const stream = adopted ?? nodeStream(socket, events);
+    streams.add(stream);
+    const out = new OutBuffer(stream);
     const conn: Conn = {
       out,
       now: 0,
@@ -203,7 +227,7 @@ function createCore(opts: WireServerOptions): WireServer {
         stats.corrupt++;
         conn.error(0, 0, 'E_FRAME', `${reason}; closing the connection`);
         out.flush();
-        socket.end();
+        stream.end();
       },
     });
     const onFrame = (f: Frame) => {
@@ -236,19 +260,8 @@ function createCore(opts: WireServerOptions): WireServer {
       if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${f.bundle} is deployed`);
       return b;
     };
-    socket.on('data', (c: Buffer) => {
-      // One clock reading per chunk: every message in it was accepted at the same moment.
-      conn.now = performance.now();
-      decoder.push(c);
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (decoder.pending > 0) stats.truncated++;
-      decoder.kill();
-      // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
-      leases.close();
-      sockets.delete(socket);
-    });
+    if (first) events.data(first);
+    if (socket.isPaused()) socket.resume();
   }
 
   return {
@@ -266,7 +279,7 @@ function createCore(opts: WireServerOptions): WireServer {
     },
     deployComponent: (bytes) => registry.deployComponent(bytes),
     async close() {
-      for (const s of sockets) s.destroy();
+      for (const s of streams) s.destroy();
       await Promise.all(places.map((p) => p.close()));
       await registry.closeComponents();
     },
@@ -276,7 +289,8 @@ function createCore(opts: WireServerOptions): WireServer {
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */
 export async function listenWire(opts: WireServerOptions & { port?: number; hostname?: string } = {}): Promise<WireServer & { port: number; server: net.Server }> {
   const ws = createWireServer(opts);
-  const server = net.createServer((s) => ws.handleSocket(s));
+  // Paused at accept: the native path takes the fd before Node reads anything.
+  const server = net.createServer({ pauseOnConnect: true }, (s) => ws.handleSocket(s));
   await new Promise<void>((res, rej) => server.once('error', rej).listen(opts.port ?? 0, opts.hostname ?? '127.0.0.1', res));
   const port = (server.address() as net.AddressInfo).port;
   const closeWire = ws.close;

@@ -15,6 +15,8 @@ export type PlaceResult =
 export interface Pending {
   bundle: number;
   handler: number;
+  /** Valid only during `submit` (a view into the connection's input buffer, reused by the next read): a
+   *  place that keeps the message past that (a backlog, a re-route) keeps a copy. */
   payload: Uint8Array;
   /** performance.now() when the server accepted it. */
   accepted: number;

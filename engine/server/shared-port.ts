@@ -7,15 +7,15 @@ import { MAGIC } from '../wire/frame.ts';
  * decides (wire frames start with MAGIC, 0xB7, which no HTTP request line can). Wire sockets go to `onWire`; the rest go to the HTTP server's own connection handling, with
  * the byte put back, so HTTP sees an untouched stream.
  */
-export function shareHttpPort(server: Server, onWire: (socket: Socket) => void): void {
+export function shareHttpPort(server: Server, onWire: (socket: Socket, first: Buffer) => void): void {
   const httpHandlers = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
+      if (chunk[0] === MAGIC) return onWire(socket, chunk);
       socket.unshift(chunk);
-      if (chunk[0] === MAGIC) onWire(socket);
-      else for (const h of httpHandlers) h.call(server, socket);
+      for (const h of httpHandlers) h.call(server, socket);
       socket.resume();
     });
   });

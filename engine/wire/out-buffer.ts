@@ -1,16 +1,17 @@
 import { HEADER, MAGIC, VERSION } from './frame.ts';
 import { putBytes } from '../bytes.ts';
+import type { ByteStream } from './native-net.ts';
 
 /**
- * Frames bound for one socket, encoded straight into one growing buffer and written with a single
- * socket.write per event-loop turn (setImmediate), however many replies completed in that turn.
+ * Frames bound for one connection, encoded straight into one growing buffer and written with a single
+ * write per event-loop turn (setImmediate), however many replies completed in that turn.
  */
 export class OutBuffer {
   private buf = Buffer.allocUnsafeSlow(64 * 1024);
   private len = 0;
   private scheduled = false;
 
-  constructor(private readonly write: (b: Buffer) => void) {}
+  constructor(private readonly stream: ByteStream) {}
 
   /** Appends one frame; `payload` is copied now, so it may be a view into memory reused right after. */
   frame(kind: number, placeFlags: number, id: number, bundle: number, code: number, payload: Uint8Array): void {
@@ -49,6 +50,12 @@ export class OutBuffer {
   flush(): void {
     this.scheduled = false;
     if (this.len === 0) return;
+    if (this.stream.copies) {
+      // Taken before write returns (native-net.ts): the buffer is reused as it is.
+      const n = this.len;
+      this.len = 0;
+      return this.stream.write(this.buf, n);
+    }
     // The socket keeps what it is given until written: small batches are copied out (pooled allocation),
     // large ones are handed over and encoding continues in a fresh buffer.
     let out: Buffer;
@@ -58,6 +65,6 @@ export class OutBuffer {
       this.buf = Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.min(this.buf.length, 1 << 20)));
     }
     this.len = 0;
-    this.write(out);
+    this.stream.write(out, out.length);
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * Wire connections served by native-host's roam_netio instead of Node's streams (native-host/src/netio.cc).
+ *
+ * Why: with small pipelined frames Node's socket machinery (a Buffer per read, the stream state machines,
+ * a write request per write) cost ~1 µs of server CPU per request here, as much as redis-server's whole
+ * work per request. roam_netio watches the fd from the same event loop, reads into one input buffer and
+ * calls back once per read; replies go out with one write(2) per flush, no copy. Accepting stays with
+ * Node (net.Server, the shared HTTP port): an accepted socket is handed over by its fd, duplicated, and
+ * Node's handle closed.
+ */
+import type net from 'node:net';
+import { createRequire } from 'node:module';
+
+/** What the wire server needs of a connection, served by Node or natively. */
+export interface ByteStream {
+  /** Sends b[0, len). `copies`: the bytes are taken before write returns, so b may be reused at once. */
+  write(b: Buffer, len: number): void;
+  readonly copies: boolean;
+  /** Sends what is queued, then closes the sending side. */
+  end(): void;
+  destroy(): void;
+}
+
+export interface StreamEvents {
+  /** A chunk read; a view into a buffer reused by the next read (copy what must outlive the call). */
+  data(chunk: Buffer): void;
+  close(): void;
+}
+
+interface NetioAddon {
+  init(onEvent: (id: number, n: number) => void): ArrayBuffer;
+  attach(fd: number): number;
+  write(id: number, b: Uint8Array, len: number): boolean;
+  end(id: number): void;
+  destroy(id: number): void;
+  stats(): [number, number, number];
+}
+
+class NativeStream implements ByteStream {
+  readonly copies = true;
+  constructor(private readonly addon: NetioAddon, readonly id: number) {}
+  write(b: Buffer, len: number): void {
+    this.addon.write(this.id, b, len);
+  }
+  end(): void {
+    this.addon.end(this.id);
+  }
+  destroy(): void {
+    this.addon.destroy(this.id);
+  }
+}
+
+/** The native connections of this thread (one roam_netio state per thread). */
+export class NativeNet {
+  private readonly conns = new Map<number, StreamEvents>();
+  private readonly input: Buffer;
+
+  constructor(private readonly addon: NetioAddon) {
+    this.input = Buffer.from(
+      addon.init((id, n) => {
+        const ev = this.conns.get(id);
+        if (!ev) return;
+        if (n > 0) return ev.data(this.input.subarray(0, n));
+        this.conns.delete(id);
+        ev.close();
+      }),
+    );
+  }
+
+  /**
+   * Takes over an accepted socket (paused, or fresh from a `pauseOnConnect` server): null when it has no
+   * fd to take (not TCP, already closed), and the caller serves it with Node. Bytes Node already read
+   * are the caller's to feed.
+   */
+  adopt(socket: net.Socket, events: StreamEvents): ByteStream | null {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return null;
+    const id = this.addon.attach(fd);
+    // Node's handle goes; the duplicate keeps the connection open (closing one of two fds sends nothing).
+    socket.destroy();
+    this.conns.set(id, events);
+    return new NativeStream(this.addon, id);
+  }
+
+  /** Reads, writes, and writes the kernel did not take at once (queued for writability). */
+  stats(): { reads: number; writes: number; queuedWrites: number } {
+    const [reads, writes, queuedWrites] = this.addon.stats();
+    return { reads, writes, queuedWrites };
+  }
+}
+
+let shared: NativeNet | null | undefined;
+
+/** This thread's NativeNet, or null when the addon is not built (or ROAM_NATIVE_IO=0): serve with Node. */
+export function nativeNet(): NativeNet | null {
+  if (shared !== undefined) return shared;
+  shared = null;
+  if (process.env.ROAM_NATIVE_IO === '0') return null;
+  try {
+    const addon = createRequire(import.meta.url)('../../native-host/build/Release/roam_netio.node') as NetioAddon;
+    shared = new NativeNet(addon);
+  } catch {
+    // not built (no C++ toolchain at install): Node's sockets serve
+  }
+  return shared;
+}
+
+/** A Node socket as a ByteStream (the fallback, and the way a non-TCP socket is served). */
+export function nodeStream(socket: net.Socket, events: StreamEvents): ByteStream {
+  socket.setNoDelay(true);
+  socket.on('data', events.data);
+  socket.on('error', () => {});
+  socket.on('close', events.close);
+  return {
+    copies: false,
+    write(b, len) {
+      if (!socket.destroyed && socket.writable) socket.write(len === b.length ? b : b.subarray(0, len));
+    },
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+  };
+}
