@@ -59,7 +59,9 @@ function floorConnection(s: net.Socket, native: NativeNet | null): void {
     },
     close() {},
   };
-  const stream = native?.adopt(s, events) ?? nodeStream(s, events);
+  const adopted = native?.adopt(s, events);
+  const stream = adopted ?? nodeStream(s, events);
+  if (!adopted) s.resume(); // accepted paused (pauseOnConnect)
 }
 
 export interface RedisShape {
