@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../engine/client/index.ts';
+import { nativeNet } from '../engine/wire/native-net.ts';
 import { kvBundle, key, putMsg } from './places-helpers.ts';
 
 describe('roam serve: HTTP and the wire protocol on one port', () => {
-  it('serves a bundle over the wire protocol and HTTP on the same port, and exits 0 on SIGTERM', async () => {
+  it.each(['native', 'node'])('serves a bundle over the wire protocol (--net %s) and HTTP on the same port, and exits 0 on SIGTERM', async (netMode) => {
     const file = join(tmpdir(), `roam-kv-cli-${process.pid}.wasm`);
     writeFileSync(file, await kvBundle());
-    const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--threads', '1', '--bundle', file, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--threads', '1', '--bundle', file, '--port', '0', '--workers', '1', '--net', netMode], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const port = await new Promise<number>((res, rej) => {
       p.stdout.on('data', (c) => {
@@ -24,6 +25,9 @@ describe('roam serve: HTTP and the wire protocol on one port', () => {
     const c = await connect(`roam://127.0.0.1:${port}`, { clientPlace: false });
     await c.send('kv/put', putMsg(42, 'answer'));
     expect(Buffer.from(await c.send('kv/get', key(42))).toString()).toBe('answer');
+    // The connection went where --net says (the first bytes, read by the port's HTTP/wire check, included).
+    const { stats } = (await c.stats()) as { stats: { connections: number; nativeConnections: number } };
+    expect(stats.nativeConnections).toBe(netMode === 'native' && nativeNet() ? stats.connections : 0);
     c.close();
     // The same port answers HTTP.
     const health = await fetch(`http://127.0.0.1:${port}/v1/bundles`);

@@ -261,7 +261,8 @@ function createCore(opts: WireServerOptions): WireServer {
       return b;
     };
     if (first) events.data(first);
-    if (socket.isPaused()) socket.resume();
+    // Accepted paused (listenWire's pauseOnConnect, the shared port's first-byte check): Node reads from here on.
+    if (!adopted && socket.isPaused()) socket.resume();
   }
 
   return {
