@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { RoamError } from '../errors.ts';
 import { createWireServer, type WireServer } from './server.ts';
 import { DpuPlace } from './dpu-place.ts';
+import { nativeNet } from '../wire/native-net.ts';
 
 export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
   --bundle FILE     deploy a bundle for message handlers (repeatable)
@@ -59,6 +60,7 @@ export async function startWire(o: WireServeOptions, log: (line: string) => void
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
   const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
+  if (o.nativeIo && !nativeNet()) log("wire connections: Node's sockets (native-host's roam_netio is not built: npm run build:native)");
   try {
     for (const f of o.bundles) {
       let bytes: Uint8Array;

@@ -83,20 +83,29 @@ void Close(Conn* c) {
 
 void Watch(Conn* c);
 
+// Writes as much of p[0, len) as the kernel takes now: the count, or -1 when the connection failed
+// (and was closed).
+ssize_t WriteSome(Conn* c, const char* p, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::write(c->fd, p + done, len - done);
+    if (n > 0) done += static_cast<size_t>(n);
+    else if (n < 0 && errno == EINTR) continue;
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    else {
+      Close(c);
+      return -1;
+    }
+  }
+  return static_cast<ssize_t>(done);
+}
+
 // Writes what is pending; false when the connection failed (and was closed).
 bool Drain(Conn* c) {
-  while (!c->pending.empty()) {
-    ssize_t n = ::write(c->fd, c->pending.data(), c->pending.size());
-    if (n > 0) {
-      c->pending.erase(0, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    Close(c);
-    return false;
-  }
-  if (c->ending) shutdown(c->fd, SHUT_WR);
+  ssize_t n = WriteSome(c, c->pending.data(), c->pending.size());
+  if (n < 0) return false;
+  c->pending.erase(0, static_cast<size_t>(n));
+  if (c->pending.empty() && c->ending) shutdown(c->fd, SHUT_WR);
   return true;
 }
 
@@ -128,9 +137,13 @@ void Watch(Conn* c) {
   uv_poll_start(&c->poll, c->pending.empty() ? UV_READABLE : (UV_READABLE | UV_WRITABLE), OnPoll);
 }
 
-Conn* Find(napi_env env, napi_value v) {
+// The open connection whose id is the call's first argument (null when closed or unknown); the
+// arguments land in argv.
+Conn* Find(napi_env env, napi_callback_info info, size_t argc, napi_value* argv) {
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   int32_t id = 0;
-  napi_get_value_int32(env, v, &id);
+  napi_get_value_int32(env, argv[0], &id);
+  if (!S) return nullptr;
   auto it = S->conns.find(id);
   return it == S->conns.end() ? nullptr : it->second;
 }
@@ -189,10 +202,8 @@ napi_value Attach(napi_env env, napi_callback_info info) {
 }
 
 napi_value Write(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Conn* c = Find(env, argv[0]);
+  Conn* c = Find(env, info, 3, argv);
   napi_value r;
   if (!c || c->ending) {
     napi_get_boolean(env, false, &r);
@@ -210,19 +221,9 @@ napi_value Write(napi_env env, napi_callback_info info) {
   const char* p = static_cast<const char*>(data);
   bool ok = true;
   if (c->pending.empty()) {
-    size_t done = 0;
-    while (done < len) {
-      ssize_t n = ::write(c->fd, p + done, len - done);
-      if (n > 0) done += static_cast<size_t>(n);
-      else if (n < 0 && errno == EINTR) continue;
-      else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      else {
-        Close(c);
-        ok = false;
-        break;
-      }
-    }
-    if (ok && done < len) {
+    ssize_t done = WriteSome(c, p, len);
+    ok = done >= 0;
+    if (ok && static_cast<size_t>(done) < len) {
       S->queued++;
       c->pending.assign(p + done, len - done);
       Watch(c);
@@ -236,10 +237,8 @@ napi_value Write(napi_env env, napi_callback_info info) {
 }
 
 napi_value End(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Conn* c = Find(env, argv[0]);
+  Conn* c = Find(env, info, 1, argv);
   if (c && !c->ending) {
     c->ending = true;
     if (c->pending.empty()) shutdown(c->fd, SHUT_WR);
@@ -248,10 +247,8 @@ napi_value End(napi_env env, napi_callback_info info) {
 }
 
 napi_value Destroy(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Conn* c = Find(env, argv[0]);
+  Conn* c = Find(env, info, 1, argv);
   if (c) Close(c);
   return nullptr;
 }
