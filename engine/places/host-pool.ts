@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
@@ -154,7 +155,7 @@ export class HostPool implements Place {
    */
   tryInline(p: Pending): boolean {
     if (!p.inline || this.queue !== 0 || !this.inline.accepts(p.bundle, p.handler)) return false;
-    const r = this.inline.run(p.bundle, p.handler, p.payload);
+    const r = this.inline.run(p.bundle, p.handler, p.payload, p.accepted);
     const now = r.end;
     this.lastDone = now;
     this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);

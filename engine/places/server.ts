@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { RoamError, isRoamError } from '../errors.ts';
 import { HostPool, type HostPoolOptions } from './host-pool.ts';

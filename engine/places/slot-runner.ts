@@ -1,4 +1,5 @@
-import { performance as perfHooks } from 'node:perf_hooks';
+// The global `performance` is a lazy getter in Node 20 (~7 ns per access on top of now()'s ~50 ns).
+import { performance } from 'node:perf_hooks';
 import { Engine, type Deployment } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
 import { RoamError, isRoamError } from '../errors.ts';
@@ -40,7 +41,7 @@ export class SlotRunner {
   /** Time this thread was not idle, ns. Not just handler time: co-located work sharing the thread (other
    *  tenants, the demo's simulated load) makes a place busy too, so the event loop's utilization is the measure. */
   get busyNs(): number {
-    return perfHooks.eventLoopUtilization().active * 1e6;
+    return performance.eventLoopUtilization().active * 1e6;
   }
 
   constructor() {

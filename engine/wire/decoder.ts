@@ -10,6 +10,7 @@ export interface DecoderEvents {
 
 const u32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 const u16 = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Incremental frame parser for a byte stream. Payloads are copied out only when a frame spans
@@ -17,7 +18,7 @@ const u16 = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
  * to `frame` is one object reused for every frame: read it, do not keep it.
  */
 export class FrameDecoder {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private skip = 0;
   private dead = false;
   private readonly f: Frame = { kind: 0, place: 0, flags: 0, id: 0, bundle: 0, code: 0, payload: new Uint8Array(0) };
@@ -67,7 +68,7 @@ export class FrameDecoder {
       if (this.dead) return;
       at += HEADER + len;
     }
-    this.buf = at === b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(at));
+    this.buf = at === b.length ? EMPTY : Buffer.from(b.subarray(at));
   }
 
   /** Bytes of an incomplete frame still buffered (non-zero at close = truncated frame). */
