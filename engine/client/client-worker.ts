@@ -1,6 +1,7 @@
 // The client place's thread: runs handlers in the client process. Region accesses block this thread
 // (Atomics.wait) while the main thread does the one-sided operation over the connection, so a synchronous
 // Wasm call can read remote memory without JSPI.
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { Engine, type Deployment } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';

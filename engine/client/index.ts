@@ -1,4 +1,5 @@
 // roam/client: sends messages to a roam server over the binary wire protocol (engine/wire/README.md).
+import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { RoamError } from '../errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Arrival, SendToken, Source, Transport } from './transport.ts';
 import { hostname } from 'node:os';
 

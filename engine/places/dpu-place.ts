@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

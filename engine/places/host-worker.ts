@@ -1,6 +1,7 @@
 // A long-lived host-core worker. Messages arrive as slot indexes on a shared ring; the worker takes
 // whole batches, runs them, and appends the finished slots to a completion ring. A side is woken only
 // when it has gone idle (see ring.ts); control messages (deploy, load, crash) come by postMessage.
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { Mailbox, type MailboxShape } from './mailbox.ts';
 import { SlotRunner, type BundleInfo } from './slot-runner.ts';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { PlaceSignals } from '../places/types.ts';
 
 export interface Candidate<P extends string = string> {
