@@ -9,22 +9,10 @@ import { connect, type Client } from '../engine/client/index.ts';
 import { listenWire } from '../engine/places/server.ts';
 import { FrameDecoder } from '../engine/wire/decoder.ts';
 import { Kind, encodeFrame } from '../engine/wire/frame.ts';
-import { kvBundle, key, putMsg } from './places-helpers.ts';
+import { kvBundle, key, putMsg, retrying } from './places-helpers.ts';
 
 const ROUNDS = 4;
 const PER_ROUND = 2000;
-
-/** kv answers 503 while another writer holds the slot's seqlock: retry, as its contract says. */
-async function retrying<T>(f: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await f();
-    } catch (e) {
-      if (i < 50 && (e as Error).message.includes('slot busy')) continue;
-      throw e;
-    }
-  }
-}
 
 describe('crash recovery under load (host worker crashes with remote atomics and puts in flight)', () => {
   let server: Awaited<ReturnType<typeof listenWire>>;
