@@ -129,7 +129,7 @@ ${rows.join('\n')}
 ## MPI_Allreduce of one double
 ${ar.join('\n')}
 
-## Per-call floor (benchmarks/mpi/floor.ts, one process, no libmpi: best of 15 interleaved runs)
+## Per-call floor (benchmarks/mpi/floor.ts, each layer in its own process, no libmpi: best of 3 × 5 runs)
 | layer | ns per call |
 |---|---:|
 ${floor.map(([, k, ns]) => `| ${k} | ${ns} |`).join('\n')}
