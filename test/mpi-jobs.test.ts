@@ -44,6 +44,18 @@ for (const mpi of ['embedded', 'native'] as const) {
       expect(r.stdout).toMatch(/allreduce 2 \S+ \(sum 1\)/);
     });
 
+    // Both ranks send before they receive. Up to 4 KiB a native send is one blocking MPI_Send (eager
+    // here); larger ones wait in roam's loop, which drains incoming messages meanwhile, so roam finishes
+    // even the 64 KiB exchange that deadlocks as a native MPICH program.
+    it('exchanges head to head, sender-first on both ranks, at 4 KiB and 64 KiB', async () => {
+      for (const bytes of ['4096', '65536']) {
+        const r = await mpirun(2, 'exchange', bytes, '20');
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(`exchange ${bytes} ok`);
+      }
+    });
+
     // The native wire keeps a pointer to the guest's memory and its length for blocking sends and
     // receives; memory.grow must re-bind it (buffers past the old end, and old memory after a grow).
     it('sends and receives in memory grown between calls', async () => {
