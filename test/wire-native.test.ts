@@ -62,6 +62,19 @@ describe.each([
     }
   });
 
+  it.runIf(!nativeIo || native)('sends every queued reply to a client that half-closes after its requests, then closes', async () => {
+    const s = net.connect(server.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    let frames = 0;
+    const d = new FrameDecoder(1 << 24, { frame: (f) => void (f.kind === Kind.REPLY && frames++), oversize: () => {}, corrupt: () => {} });
+    s.on('data', (ch) => d.push(ch));
+    const closed = new Promise((r) => s.once('close', r));
+    const N = 3000; // 18 MB of replies: most still queued at the server when its read sees the FIN
+    s.end(Buffer.concat(Array.from({ length: N }, (_, i) => encodeFrame({ kind: Kind.FETCH_BUNDLE, place: 0, flags: 0, id: i + 1, bundle: bundleId, code: 0 }, new Uint8Array(0)))));
+    await closed;
+    expect(frames).toBe(N);
+  });
+
   it.runIf(!nativeIo || native)('delivers every reply to a reader that stops reading for a while (writes queued, then drained)', async () => {
     const s = net.connect(server.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));

@@ -35,6 +35,7 @@ struct Conn {
   int id;
   std::string pending;  // bytes the kernel did not take yet
   bool ending = false;  // end(): shutdown once pending drains
+  bool eof = false;     // the peer shut its side: close once pending drains, as Node's sockets do
   bool closed = false;
 };
 
@@ -105,6 +106,10 @@ bool Drain(Conn* c) {
   ssize_t n = WriteSome(c, c->pending.data(), c->pending.size());
   if (n < 0) return false;
   c->pending.erase(0, static_cast<size_t>(n));
+  if (c->pending.empty() && c->eof) {
+    Close(c);
+    return false;
+  }
   if (c->pending.empty() && c->ending) shutdown(c->fd, SHUT_WR);
   return true;
 }
@@ -128,13 +133,20 @@ void OnPoll(uv_poll_t* h, int status, int events) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n == 0 && !c->pending.empty()) {
+      // The peer half-closed with replies still queued here: send them, then close.
+      c->eof = c->ending = true;
+      return Watch(c);
+    }
     return Close(c);  // 0: the peer closed; < 0: reset
   }
 }
 
 void Watch(Conn* c) {
   if (c->closed) return;
-  uv_poll_start(&c->poll, c->pending.empty() ? UV_READABLE : (UV_READABLE | UV_WRITABLE), OnPoll);
+  // After the peer's EOF the fd stays readable for good: watch only for writability then.
+  int events = c->eof ? UV_WRITABLE : c->pending.empty() ? UV_READABLE : (UV_READABLE | UV_WRITABLE);
+  uv_poll_start(&c->poll, events, OnPoll);
 }
 
 // The open connection whose id is the call's first argument (null when closed or unknown); the
