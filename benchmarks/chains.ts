@@ -24,7 +24,7 @@ import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
 import type { Manifest } from '../engine/bundle/manifest.ts';
 import { Engine } from '../engine/runtime/engine.ts';
 import { encodeRequest } from '../engine/runtime/http-abi.ts';
-import { median } from './harness.ts';
+import { median, procCpuMs } from './harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token';
@@ -89,13 +89,6 @@ interface Load {
 async function load(url: string, path: string, seconds: number, connections = CONNECTIONS, body = ORDER): Promise<Load> {
   const r = await autocannon({ url: url + path, method: 'POST', body, connections, duration: seconds, pipelining: 1 });
   return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
 }
 
 const sumCalls = (stats: { bundles: Record<string, { calls: number }> }) => Object.values(stats.bundles).reduce((a, b) => a + b.calls, 0);
@@ -252,9 +245,9 @@ async function runTransport(boutique: Uint8Array) {
 
   // ---- idle CPU of the server process after the load ----
   await new Promise((r) => setTimeout(r, 1000));
-  const c0 = cpuSeconds(s1.child.pid!);
+  const c0 = procCpuMs(s1.child.pid!) / 1000;
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  const idlePct = ((cpuSeconds(s1.child.pid!) - c0) / IDLE_S) * 100;
+  const idlePct = ((procCpuMs(s1.child.pid!) / 1000 - c0) / IDLE_S) * 100;
   s1.child.kill('SIGTERM');
   return { results, hopsPer, single, loadBefore, loadAfter, idlePct, sample: samples.checkout!, workers: stats.workers as number };
 }

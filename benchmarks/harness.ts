@@ -1,4 +1,5 @@
 /** Benchmark harness: runs a body in timed rounds and reports the median rate, so noisy rounds don't decide. */
+import { readFileSync } from 'node:fs';
 export interface Rate {
   name: string;
   opsPerSec: number;
@@ -35,6 +36,17 @@ export function measure(name: string, opsPerRound: number, body: () => void, rou
   }
   rates.sort((a, b) => a - b);
   return { name, opsPerSec: rates[Math.floor(rates.length / 2)]! };
+}
+
+/** CPU time (user + system, all threads) a Linux process has used so far, ms; NaN where /proc is missing. */
+export function procCpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    return ((utime! + stime!) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
+  } catch {
+    return NaN;
+  }
 }
 
 /** The middle value (the upper middle for an even count); the input is not reordered. */

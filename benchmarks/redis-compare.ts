@@ -5,7 +5,6 @@
 // else, over Node's sockets and over native-host's roam_netio, are the floors of a Node server at this
 // shape: they separate socket I/O from roam's own work.
 // Rounds are interleaved (roam, floor, Redis, roam, …) and each rate is the median of its rounds.
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -15,7 +14,7 @@ import { cachedBuild } from '../engine/places/cached-build.ts';
 import { connect } from '../engine/client/index.ts';
 import { loadKeys } from '../engine/places/ycsb.ts';
 import { HEADER, Kind, MAGIC, VERSION } from '../engine/wire/frame.ts';
-import { fmt, median } from './harness.ts';
+import { fmt, median, procCpuMs } from './harness.ts';
 import { nativeNet, nodeStream, type NativeNet } from '../engine/wire/native-net.ts';
 import { hasCommand as has, runWireLoad, wireLoadBinary } from './wire-load/index.ts';
 
@@ -78,17 +77,6 @@ interface Rate {
   /** CPU per request, µs (user + system). */
   serverUs: number;
   genUs: number;
-}
-
-/** CPU time (user + system) a Linux process has used so far, ms; NaN where /proc is missing. */
-function procCpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [utime, stime] = f.slice(f.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
-    return ((utime! + stime!) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
-  } catch {
-    return NaN;
-  }
 }
 
 async function startChild(args: string[]): Promise<{ child: ChildProcess; port: number }> {
