@@ -1,5 +1,5 @@
 import { RoamError } from '../errors.ts';
-import type { BoundRegion } from '../regions/region-store.ts';
+import { checkAccess, type BoundRegion } from '../regions/region-store.ts';
 import type { Capability, GuestContext } from './capability.ts';
 
 type Mode = 'r' | 'w';
@@ -9,10 +9,7 @@ export function region(ctx: GuestContext, id: number, offset: number, len: numbe
   const r = ctx.regions[id];
   if (!r) throw new RoamError('E_REGION', `region ${id} is not declared by bundle '${ctx.manifest.name}'`);
   if (ctx.allowed[id] !== 1) throw new RoamError('E_REGION', `handler did not declare region '${r.decl.name}'`);
-  if (!(mode === 'r' ? r.readable : r.writable)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
-  if (offset + len > r.decl.size) throw new RoamError('E_REGION', `region '${r.decl.name}' access out of bounds: offset ${offset} + ${len} > size ${r.decl.size}`);
-  if (offset % align !== 0) throw new RoamError('E_REGION', `region '${r.decl.name}' atomic access at offset ${offset} is not ${align}-byte aligned`);
-  return r;
+  return checkAccess(r, offset, len, mode, align);
 }
 
 /**

@@ -97,8 +97,6 @@ export class Client {
       write: (b, len) => {
         if (!this.closed) socket.write(len === b.length ? b : b.subarray(0, len));
       },
-      end: () => socket.end(),
-      destroy: () => socket.destroy(),
     });
     this.decoder = new FrameDecoder(maxFrame, {
       frame: (f) => {

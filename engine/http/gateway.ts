@@ -239,7 +239,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return p;
   }
 
-
   /** Gives every worker the plans of these bundles' functions and manifest chains, to instantiate now. */
   function warm(bs: DeployedBundle[]): void {
     const defs: PlanDef[] = [];

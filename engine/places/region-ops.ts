@@ -2,14 +2,12 @@ import { RoamError } from '../errors.ts';
 import type { Registered } from './registry.ts';
 import { AtomicOp } from '../wire/frame.ts';
 import type { ConnectionLeases } from './leases.ts';
+import { checkAccess } from '../regions/region-store.ts';
 
 function region(b: Registered, index: number, offset: number, len: number, mode: 'r' | 'w', align = 1) {
   const r = b.regions[index];
   if (!r) throw new RoamError('E_REGION', `bundle '${b.manifest.name}' declares no region ${index}`);
-  if (!(mode === 'r' ? r.readable : r.writable)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
-  if (offset + len > r.decl.size) throw new RoamError('E_REGION', `region '${r.decl.name}' access out of bounds: offset ${offset} + ${len} > size ${r.decl.size}`);
-  if (offset % align !== 0) throw new RoamError('E_REGION', `region '${r.decl.name}' atomic access at offset ${offset} is not ${align}-byte aligned`);
-  return r;
+  return checkAccess(r, offset, len, mode, align);
 }
 
 const need = (p: Uint8Array, n: number, what: string) => {

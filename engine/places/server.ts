@@ -164,11 +164,14 @@ function createCore(opts: WireServerOptions): WireServer {
     // live when the host congests (a DPU last seen cold-starting looks slow for good). Not a pinned
     // message: `host` means the worker pool.
     const auto = place === WirePlace.AUTO;
-    if (auto && (++autoSeen & (STEER_EVERY - 1)) !== 0 && p.payload.length <= host.maxPayload && host.tryInline(p)) return inlined();
+    // The probe message tries the inline lane only once steering picked the host; any other `auto` one
+    // has tried it here already (a second try would find the same answer).
+    const probe = auto && (++autoSeen & (STEER_EVERY - 1)) === 0;
+    if (auto && !probe && p.payload.length <= host.maxPayload && host.tryInline(p)) return inlined();
     const target = pick(b, p.handler, place, p.accepted);
     if (!('submit' in target)) return p.done(target);
     if (p.payload.length > target.maxPayload) return p.done(fail('E_TOO_LARGE', `payload of ${p.payload.length} bytes exceeds the ${target.maxPayload}-byte message limit`));
-    if (target === host && auto && host.tryInline(p)) return inlined();
+    if (target === host && probe && host.tryInline(p)) return inlined();
     stats.byPlace[target.name]++;
     target.submit(p);
   }

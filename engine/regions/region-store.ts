@@ -1,3 +1,4 @@
+import { RoamError } from '../errors.ts';
 import type { Manifest, RegionDecl } from '../bundle/manifest.ts';
 
 /** A region's bytes with the typed views host functions need (Atomics work on shared and plain buffers). */
@@ -9,6 +10,17 @@ export interface BoundRegion {
   readonly u8: Uint8Array;
   readonly u32: Uint32Array;
   readonly i64: BigInt64Array;
+}
+
+/**
+ * Checks one access to a bound region: declared readable / writable, in bounds, aligned (atomics). The
+ * same rules at every place and over the wire; throws RoamError E_REGION naming the region.
+ */
+export function checkAccess(r: BoundRegion, offset: number, len: number, mode: 'r' | 'w', align = 1): BoundRegion {
+  if (!(mode === 'r' ? r.readable : r.writable)) throw new RoamError('E_REGION', `region '${r.decl.name}' is not declared ${mode === 'r' ? 'readable' : 'writable'}`);
+  if (offset + len > r.decl.size) throw new RoamError('E_REGION', `region '${r.decl.name}' access out of bounds: offset ${offset} + ${len} > size ${r.decl.size}`);
+  if (offset % align !== 0) throw new RoamError('E_REGION', `region '${r.decl.name}' atomic access at offset ${offset} is not ${align}-byte aligned`);
+  return r;
 }
 
 /** Where region memory comes from: SharedArrayBuffer in one process, POSIX shm across processes. */

@@ -44,17 +44,29 @@ export interface Frame {
   payload: Uint8Array;
 }
 
+/** Writes a frame header at `at`, byte by byte (no DataView or view per frame: the reply path's hot loop). */
+export function writeHeader(b: Uint8Array, at: number, kind: number, placeFlags: number, id: number, bundle: number, code: number, len: number): void {
+  b[at] = MAGIC;
+  b[at + 1] = VERSION;
+  b[at + 2] = kind;
+  b[at + 3] = placeFlags;
+  b[at + 4] = id;
+  b[at + 5] = id >>> 8;
+  b[at + 6] = id >>> 16;
+  b[at + 7] = id >>> 24;
+  b[at + 8] = bundle;
+  b[at + 9] = bundle >>> 8;
+  b[at + 10] = code;
+  b[at + 11] = code >>> 8;
+  b[at + 12] = len;
+  b[at + 13] = len >>> 8;
+  b[at + 14] = len >>> 16;
+  b[at + 15] = len >>> 24;
+}
+
 /** Encodes one frame into `out` at `at` (caller sized it); returns the new offset. */
 export function writeFrame(out: Uint8Array, at: number, f: Omit<Frame, 'payload'>, payload: Uint8Array): number {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  dv.setUint8(at, MAGIC);
-  dv.setUint8(at + 1, VERSION);
-  dv.setUint8(at + 2, f.kind);
-  dv.setUint8(at + 3, (f.place & 0x0f) | ((f.flags & 0x0f) << 4));
-  dv.setUint32(at + 4, f.id >>> 0, true);
-  dv.setUint16(at + 8, f.bundle, true);
-  dv.setUint16(at + 10, f.code, true);
-  dv.setUint32(at + 12, payload.length, true);
+  writeHeader(out, at, f.kind, (f.place & 0x0f) | ((f.flags & 0x0f) << 4), f.id, f.bundle, f.code, payload.length);
   out.set(payload, at + HEADER);
   return at + HEADER + payload.length;
 }

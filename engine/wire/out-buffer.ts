@@ -1,4 +1,4 @@
-import { HEADER, MAGIC, VERSION } from './frame.ts';
+import { HEADER, writeHeader } from './frame.ts';
 import { putBytes } from '../bytes.ts';
 import type { ByteStream } from './native-net.ts';
 
@@ -11,7 +11,7 @@ export class OutBuffer {
   private len = 0;
   private scheduled = false;
 
-  constructor(private readonly stream: ByteStream) {}
+  constructor(private readonly stream: Pick<ByteStream, 'write' | 'copies'>) {}
 
   /** Appends one frame; `payload` is copied now, so it may be a view into memory reused right after. */
   frame(kind: number, placeFlags: number, id: number, bundle: number, code: number, payload: Uint8Array): void {
@@ -21,25 +21,8 @@ export class OutBuffer {
       this.buf.copy(next, 0, 0, this.len);
       this.buf = next;
     }
-    const b = this.buf, at = this.len;
-    b[at] = MAGIC;
-    b[at + 1] = VERSION;
-    b[at + 2] = kind;
-    b[at + 3] = placeFlags;
-    b[at + 4] = id;
-    b[at + 5] = id >>> 8;
-    b[at + 6] = id >>> 16;
-    b[at + 7] = id >>> 24;
-    b[at + 8] = bundle;
-    b[at + 9] = bundle >>> 8;
-    b[at + 10] = code;
-    b[at + 11] = code >>> 8;
-    const n = payload.length;
-    b[at + 12] = n;
-    b[at + 13] = n >>> 8;
-    b[at + 14] = n >>> 16;
-    b[at + 15] = n >>> 24;
-    putBytes(b, at + HEADER, payload);
+    writeHeader(this.buf, this.len, kind, placeFlags, id, bundle, code, payload.length);
+    putBytes(this.buf, this.len + HEADER, payload);
     this.len = need;
     if (!this.scheduled) {
       this.scheduled = true;

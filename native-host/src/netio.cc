@@ -101,7 +101,8 @@ ssize_t WriteSome(Conn* c, const char* p, size_t len) {
   return static_cast<ssize_t>(done);
 }
 
-// Writes what is pending; false when the connection failed (and was closed).
+// Writes what is pending; false when the connection is gone (it failed, or it drained after the peer's
+// EOF and was closed).
 bool Drain(Conn* c) {
   ssize_t n = WriteSome(c, c->pending.data(), c->pending.size());
   if (n < 0) return false;
