@@ -414,6 +414,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          // After listening, a server-level error (accept failing on EMFILE, say) is logged, never fatal.
+          server.on('error', (e) => log('error', 'listener error', { message: e.message }));
           const a = server.address() as AddressInfo;
           const u = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
           selfUrl ??= u;

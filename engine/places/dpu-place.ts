@@ -70,6 +70,7 @@ export class DpuPlace implements Place {
       return createShm(name, size);
     };
     this.listener = net.createServer((s) => this.attach(s));
+    this.listener.on('error', (e) => process.stderr.write(`roam: dpu listener error: ${e.message}\n`));
   }
 
   private shmName(): string {
@@ -88,6 +89,8 @@ export class DpuPlace implements Place {
 
   spawnAgent(): ChildProcess {
     this.child = spawn(process.execPath, [ROAM_BIN, 'dpu-agent', '--connect', `127.0.0.1:${this.port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // A failed spawn (EAGAIN, ENOMEM) leaves the place unavailable (steering skips it), not the server dead.
+    this.child.on('error', (e) => process.stderr.write(`roam: cannot start the dpu agent: ${e.message}\n`));
     return this.child;
   }
 
@@ -96,6 +99,7 @@ export class DpuPlace implements Place {
   }
 
   private attach(sock: net.Socket): void {
+    sock.on('error', () => {}); // a reset ends this agent's connection; 'close' below handles the loss
     if (this.agent) return void sock.destroy(); // one agent at a time
     this.agent = sock;
     sock.setNoDelay(true);
@@ -113,7 +117,6 @@ export class DpuPlace implements Place {
         this.drain();
       }
     });
-    sock.on('error', () => {});
     sock.on('close', () => this.lost());
   }
 

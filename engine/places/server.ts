@@ -314,6 +314,7 @@ export async function listenWire(opts: WireServerOptions & { port?: number; host
   // Paused at accept: the native path takes the fd before Node reads anything.
   const server = net.createServer({ pauseOnConnect: true }, (s) => ws.handleSocket(s));
   await new Promise<void>((res, rej) => server.once('error', rej).listen(opts.port ?? 0, opts.hostname ?? '127.0.0.1', res));
+  server.on('error', (e) => process.stderr.write(`roam: wire listener error: ${e.message}\n`)); // accept failures (EMFILE) are not fatal
   const port = (server.address() as net.AddressInfo).port;
   const closeWire = ws.close;
   return Object.assign(ws, {

@@ -6,11 +6,16 @@ import { MAGIC } from '../wire/frame.ts';
  * Lets one listening port speak HTTP and the roam wire protocol: each new connection's first byte
  * decides (wire frames start with MAGIC, 0xB7, which no HTTP request line can). Wire sockets go to `onWire`; the rest go to the HTTP server's own connection handling, with
  * the byte put back, so HTTP sees an untouched stream.
+ *
+ * Until the first byte arrives nobody else owns the socket, so this module owns its errors: a peer that
+ * resets before sending anything (ECONNRESET) must cost one socket, never the process. The listener stays
+ * after the hand-off: HTTP and the wire server add their own, and an error is then handled twice, harmlessly.
  */
 export function shareHttpPort(server: Server, onWire: (socket: Socket, first: Buffer) => void): void {
   const httpHandlers = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
+    socket.on('error', ignoreSocketError);
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
       if (chunk[0] === MAGIC) return onWire(socket, chunk);
@@ -20,3 +25,6 @@ export function shareHttpPort(server: Server, onWire: (socket: Socket, first: Bu
     });
   });
 }
+
+/** A reset or broken pipe ends that connection; 'close' follows and frees it. */
+function ignoreSocketError(): void {}
