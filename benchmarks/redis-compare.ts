@@ -57,6 +57,7 @@ function floorConnection(s: net.Socket, native: NativeNet | null): void {
       if (o > 0) stream.write(out, o);
     },
     close() {},
+    drain() {},
   };
   const adopted = native?.adopt(s, events);
   const stream = adopted ?? nodeStream(s, events);

@@ -13,6 +13,7 @@ import { OutBuffer } from '../wire/out-buffer.ts';
 import { nativeNet, nodeStream, type ByteStream, type StreamEvents } from '../wire/native-net.ts';
 import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
 import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
+import { DEFAULT_FLOW, WireFlow, type FlowLimits } from '../wire/flow.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -33,6 +34,10 @@ export interface WireServerOptions {
   /** Serve connections with native-host's roam_netio where it is built (default), or false: Node's
    *  sockets (engine/wire/native-net.ts). */
   nativeIo?: boolean;
+  /** Output backpressure per connection (engine/wire/flow.ts). */
+  flow?: Partial<FlowLimits>;
+  /** Where a connection closed by the server's own limits is reported (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface WireServerStats {
@@ -51,6 +56,11 @@ export interface WireServerStats {
   /** Messages steered to the host that ran on the network thread (counted in byPlace.host too). */
   inline: number;
   byPlace: Record<ServerPlace, number>;
+  /** Connections open now, and of those held by backpressure (not read: their replies are not being read). */
+  open: number;
+  held: number;
+  /** Connections closed because their unsent replies passed the hard cap (flow.ts maxQueued). */
+  overflows: number;
 }
 
 export interface WireServer {
@@ -73,6 +83,7 @@ export interface WireServer {
 
 interface Conn {
   out: OutBuffer;
+  flow: WireFlow;
   /** performance.now() when the chunk being decoded arrived. */
   now: number;
   error(id: number, bundle: number, code: string, message: string): void;
@@ -105,10 +116,12 @@ class WireCall implements Pending {
   readonly inline = true;
   constructor(private readonly conn: Conn, private readonly id: number, readonly bundle: number, readonly handler: number, readonly payload: Uint8Array) {
     this.accepted = conn.now;
+    conn.flow.inflight++;
   }
   done(r: PlaceResult): void {
     if (r.ok) this.conn.out.frame(Kind.REPLY, r.place === 'host' ? WirePlace.HOST : WirePlace.DPU, this.id, this.bundle, 0, r.reply);
     else this.conn.error(this.id, this.bundle, r.code, r.message);
+    this.conn.flow.answered();
   }
 }
 
@@ -129,7 +142,9 @@ function createCore(opts: WireServerOptions): WireServer {
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const streams = new Set<ByteStream>();
-  const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
+  const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, byPlace: { host: 0, dpu: 0 }, open: 0, held: 0, overflows: 0 };
+  const flowLimits: FlowLimits = { ...DEFAULT_FLOW, ...opts.flow };
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`roam: ${line}\n`));
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -201,6 +216,8 @@ function createCore(opts: WireServerOptions): WireServer {
 
   function handleSocket(socket: net.Socket, first: Buffer | null = null): void {
     stats.connections++;
+    stats.open++;
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const events: StreamEvents = {
       data(c) {
         // One clock reading per chunk: every message in it was accepted at the same moment.
@@ -215,8 +232,18 @@ function createCore(opts: WireServerOptions): WireServer {
         // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
         leases.close();
         streams.delete(stream);
+        stats.open--;
+        if (held) stats.held--;
+        held = false;
+      },
+      drain() {
+        conn.flow.release();
+      },
+      end() {
+        conn.flow.peerEnd();
       },
     };
+    let held = false;
     const native = opts.nativeIo === false ? null : nativeNet();
     const adopted = native?.adopt(socket, events);
     if (adopted) stats.nativeConnections++;
@@ -225,6 +252,7 @@ function createCore(opts: WireServerOptions): WireServer {
     const out = new OutBuffer(stream);
     const conn: Conn = {
       out,
+      flow: null as unknown as WireFlow, // set below, once the decoder exists
       now: 0,
       error(id, bundle, code, message) {
         stats.errors++;
@@ -240,6 +268,7 @@ function createCore(opts: WireServerOptions): WireServer {
         } catch (e) {
           conn.error(f.id, f.bundle, isRoamError(e) ? e.code : 'E_INTERNAL', (e as Error).message);
         }
+        conn.flow.check();
       },
       oversize(h, len) {
         conn.error(h.id, h.bundle, 'E_TOO_LARGE', `frame payload of ${len} bytes exceeds the ${maxFrame}-byte limit`);
@@ -251,6 +280,23 @@ function createCore(opts: WireServerOptions): WireServer {
         stream.end();
       },
     });
+    conn.flow = new WireFlow(
+      stream,
+      out,
+      decoder,
+      flowLimits,
+      (queued) => {
+        stats.overflows++;
+        log(`wire connection ${peer} closed: ${queued} bytes of replies unsent (limit ${flowLimits.maxQueued}); the peer is not reading`);
+        stream.destroy();
+      },
+      (h) => {
+        if (h === held) return;
+        held = h;
+        stats.held += h ? 1 : -1;
+      },
+    );
+    out.onFlushed = () => conn.flow.flushed();
     const onFrame = (f: Frame) => {
       switch (f.kind) {
         case Kind.CALL:
@@ -312,7 +358,8 @@ function createCore(opts: WireServerOptions): WireServer {
 export async function listenWire(opts: WireServerOptions & { port?: number; hostname?: string } = {}): Promise<WireServer & { port: number; server: net.Server }> {
   const ws = createWireServer(opts);
   // Paused at accept: the native path takes the fd before Node reads anything.
-  const server = net.createServer({ pauseOnConnect: true }, (s) => ws.handleSocket(s));
+  // Half-open: a client that sends its requests and then its FIN still gets every reply (wire/flow.ts).
+  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => ws.handleSocket(s));
   await new Promise<void>((res, rej) => server.once('error', rej).listen(opts.port ?? 0, opts.hostname ?? '127.0.0.1', res));
   server.on('error', (e) => process.stderr.write(`roam: wire listener error: ${e.message}\n`)); // accept failures (EMFILE) are not fatal
   const port = (server.address() as net.AddressInfo).port;

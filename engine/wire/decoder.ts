@@ -21,12 +21,23 @@ export class FrameDecoder {
   private buf: Buffer = EMPTY;
   private skip = 0;
   private dead = false;
+  /**
+   * Set (by a frame handler) to stop decoding after the current frame: the rest is kept, copied, until
+   * `resume()`. Backpressure: a connection whose replies are not being read stops being decoded, however
+   * many requests one read brought in.
+   */
+  hold = false;
   private readonly f: Frame = { kind: 0, place: 0, flags: 0, id: 0, bundle: 0, code: 0, payload: new Uint8Array(0) };
 
   constructor(private readonly maxFrame: number, private readonly on: DecoderEvents) {}
 
   push(chunk: Buffer): void {
     if (this.dead) return;
+    if (this.hold) {
+      // Reading is paused by now; a chunk already read waits with the rest.
+      this.buf = Buffer.concat([this.buf, chunk]);
+      return;
+    }
     if (this.skip > 0) {
       const n = Math.min(this.skip, chunk.length);
       this.skip -= n;
@@ -67,8 +78,18 @@ export class FrameDecoder {
       this.on.frame(f);
       if (this.dead) return;
       at += HEADER + len;
+      if (this.hold) break;
     }
     this.buf = at === b.length ? EMPTY : Buffer.from(b.subarray(at));
+  }
+
+  /** Decodes what was kept while held (frames may set `hold` again). */
+  resume(): void {
+    this.hold = false;
+    if (this.buf.length === 0) return;
+    const b = this.buf;
+    this.buf = EMPTY;
+    this.push(b);
   }
 
   /** Bytes of an incomplete frame still buffered (non-zero at close = truncated frame). */

@@ -13,18 +13,27 @@ import { createRequire } from 'node:module';
 
 /** What the wire server needs of a connection, served by Node or natively. */
 export interface ByteStream {
-  /** Sends b[0, len). `copies`: the bytes are taken before write returns, so b may be reused at once. */
-  write(b: Buffer, len: number): void;
+  /** Sends b[0, len). `copies`: the bytes are taken before write returns, so b may be reused at once;
+   *  otherwise `written` is called once b may be reused (written, or dropped with the connection). */
+  write(b: Buffer, len: number, written?: () => void): void;
   readonly copies: boolean;
   /** Sends what is queued, then closes the sending side. */
   end(): void;
   destroy(): void;
+  /** Bytes written but not yet taken by the kernel (queued here or in Node's socket). */
+  pending(): number;
+  /** Stops (true) or restarts (false) reading: backpressure against a peer that does not read its replies. */
+  pause(paused: boolean): void;
 }
 
 export interface StreamEvents {
   /** A chunk read; a view into a buffer reused by the next read (copy what must outlive the call). */
   data(chunk: Buffer): void;
   close(): void;
+  /** Replies that had to wait for the peer have all been taken by the kernel. */
+  drain(): void;
+  /** The peer half-closed (Node's sockets only: roam_netio sends what is queued, then closes, itself). */
+  end?(): void;
 }
 
 interface NetioAddon {
@@ -33,6 +42,8 @@ interface NetioAddon {
   write(id: number, b: Uint8Array, len: number): boolean;
   end(id: number): void;
   destroy(id: number): void;
+  pause(id: number, paused: boolean): void;
+  pending(id: number): number;
   stats(): [number, number, number];
 }
 
@@ -48,6 +59,12 @@ class NativeStream implements ByteStream {
   destroy(): void {
     this.addon.destroy(this.id);
   }
+  pending(): number {
+    return this.addon.pending(this.id);
+  }
+  pause(paused: boolean): void {
+    this.addon.pause(this.id, paused);
+  }
 }
 
 /** The native connections of this thread (one roam_netio state per thread). */
@@ -61,6 +78,7 @@ export class NativeNet {
         const ev = this.conns.get(id);
         if (!ev) return;
         if (n > 0) return ev.data(this.input.subarray(0, n));
+        if (n < 0) return ev.drain();
         this.conns.delete(id);
         ev.close();
       }),
@@ -111,12 +129,19 @@ export function nodeStream(socket: net.Socket, events: StreamEvents): ByteStream
   socket.on('data', events.data);
   socket.on('error', () => {});
   socket.on('close', events.close);
+  socket.on('drain', events.drain);
+  // Sockets are accepted half-open capable (the HTTP server's, listenWire's): the owner ends its side once
+  // it has answered what it read (without a handler a peer's FIN left the connection open for good).
+  socket.on('end', events.end ?? (() => socket.end()));
   return {
     copies: false,
-    write(b, len) {
-      if (!socket.destroyed && socket.writable) socket.write(len === b.length ? b : b.subarray(0, len));
+    write(b, len, written) {
+      if (!socket.destroyed && socket.writable) socket.write(len === b.length ? b : b.subarray(0, len), written);
+      else written?.();
     },
     end: () => socket.end(),
     destroy: () => socket.destroy(),
+    pending: () => socket.writableLength,
+    pause: (paused) => void (paused ? socket.pause() : socket.resume()),
   };
 }

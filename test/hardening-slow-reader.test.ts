@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeFrame, Kind } from '../engine/wire/frame.ts';
+import { bundleFile } from './helpers/build.ts';
+import { servedUrl } from './helpers/cli.ts';
+import { RawWire, regionReadPayload, rssOf } from './helpers/wire-raw.ts';
+
+const MiB = 1 << 20;
+
+/** Polls the server's STATS over `ctl` (a request each turn, no timer) until `pred` holds. */
+async function statsUntil(ctl: RawWire, pred: (s: Record<string, number>) => boolean): Promise<Record<string, number>> {
+  for (;;) {
+    const { stats } = await ctl.stats();
+    if (pred(stats)) return stats;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+// Regression for the hardening issue's defect 2: 400 pipelined 1 MiB REGION_READs from a client that
+// never read grew the server from 257 to 792 MB, and it stayed at 697 MB after the client closed.
+describe.each(['native', 'node'])('a client that never reads its replies (%s connections)', (kind) => {
+  let server: ChildProcess;
+  let port = 0;
+
+  beforeAll(async () => {
+    const kv = await bundleFile('functions/kv');
+    server = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', '--threads', '1', '--workers', '1', '--net', kind, '--bundle', kv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    port = Number(new URL(await servedUrl(server)).port);
+  }, 120_000);
+  afterAll(() => {
+    server.kill('SIGTERM');
+  });
+
+  it('does not grow server memory without bound (400 pipelined 1 MiB REGION_READs, nothing read), loses no reply, and gives the memory back after close', async () => {
+    const ctl = await RawWire.open(port);
+    const kv = await ctl.resolve('kv');
+    const warm = await ctl.request(Kind.REGION_READ, 1, kv, 0, regionReadPayload(0, MiB));
+    expect(warm?.length).toBe(MiB);
+    const base = rssOf(server.pid!);
+    const afterClose: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const start = rssOf(server.pid!);
+      const slow = await RawWire.open(port);
+      slow.socket.pause(); // reads nothing: the kernel's buffers fill, then the server's would
+      const frames = Array.from({ length: 400 }, (_, i) => encodeFrame({ kind: Kind.REGION_READ, place: 0, flags: 0, id: i + 1, bundle: kv, code: 0 }, regionReadPayload(0, MiB)));
+      slow.send(Buffer.concat(frames)); // 9.6 KB asking for 400 MiB
+      await statsUntil(ctl, (s) => s.held === 1);
+      expect(rssOf(server.pid!) - start, 'RSS growth while the reader is held').toBeLessThan(64 * MiB);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200); // the server keeps serving others
+
+      // Nothing is lost: once the client reads, decoding resumes and every reply arrives in full.
+      slow.socket.resume();
+      expect(await slow.until(() => slow.replies.length === 400)).toBe(true);
+      expect(slow.replies.every((r) => r.kind === Kind.REPLY && r.length === MiB)).toBe(true);
+      expect(new Set(slow.replies.map((r) => r.id)).size).toBe(400);
+      slow.destroy();
+      const after = await statsUntil(ctl, (s) => s.open === 1);
+      expect(after.held).toBe(0);
+      afterClose.push(rssOf(server.pid!));
+    }
+    // Memory is given back or reused: the second and third attacks leave the server about where the first
+    // did. What stays is garbage (reply buffers of closed connections) that V8 frees at its next collection,
+    // which external memory triggers past ~64 MiB. Before the fix: +535 MB, still +440 MB after close.
+    expect(afterClose[2]! - afterClose[0]!, 'RSS growth from the first attack to the third').toBeLessThan(32 * MiB);
+    expect(afterClose[2]! - base, 'RSS growth after three attacks (1.2 GiB of replies)').toBeLessThan(128 * MiB);
+    ctl.destroy();
+  }, 120_000);
+});
