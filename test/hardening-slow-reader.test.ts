@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, Kind } from '../engine/wire/frame.ts';
 import { bundleFile } from './helpers/build.ts';
@@ -65,5 +67,59 @@ describe.each(['native', 'node'])('a client that never reads its replies (%s con
     expect(afterClose[2]! - afterClose[0]!, 'RSS growth from the first attack to the third').toBeLessThan(32 * MiB);
     expect(afterClose[2]! - base, 'RSS growth after three attacks (1.2 GiB of replies)').toBeLessThan(128 * MiB);
     ctl.destroy();
+  }, 120_000);
+});
+
+// The same attack on HTTP: 400 pipelined GETs of a 1 MiB function response, nothing read, grew the
+// server by 404 MB (Node's parser emits every request of a read at once).
+describe('an HTTP client that pipelines requests and never reads', () => {
+  let server: ChildProcess;
+  let url = '';
+
+  beforeAll(async () => {
+    const bigbody = await bundleFile('test/fixtures/bigbody');
+    server = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', '--threads', '1', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    url = await servedUrl(server);
+    const put = await fetch(`${url}/v1/bundles/bigbody`, { method: 'PUT', body: readFileSync(bigbody) });
+    expect(put.status).toBe(201);
+  }, 120_000);
+  afterAll(() => {
+    server.kill('SIGTERM');
+  });
+
+  /** Responses of the blob function the server has finished, from its own /metrics. */
+  async function blobsDone(): Promise<number> {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/roam_request_duration_seconds_count\{kind="fn",name="blob",status="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+  }
+
+  it('does not buffer the responses of pipelined requests without bound (400 GETs of 1 MiB, nothing read) and answers all once read', async () => {
+    const warm = await fetch(`${url}/fn/blob/1048576`);
+    expect((await warm.arrayBuffer()).byteLength).toBe(MiB);
+    const base = rssOf(server.pid!);
+    const s = net.connect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.pause();
+    s.write('GET /fn/blob/1048576 HTTP/1.1\r\nhost: x\r\n\r\n'.repeat(400));
+    let done = 0;
+    while ((done = await blobsDone()) < 1 + 8); // the gate's 8 ran (the warm-up counted one)
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      done = await blobsDone();
+      peak = Math.max(peak, rssOf(server.pid!) - base);
+    }
+    expect(done, 'functions run for a client that reads nothing').toBeLessThan(1 + 64);
+    expect(peak, 'RSS growth while the client reads nothing').toBeLessThan(64 * MiB);
+
+    let got = 0;
+    s.on('data', (c: Buffer) => void (got += c.length));
+    s.resume();
+    while ((await blobsDone()) < 401);
+    await new Promise<void>((r) => {
+      const check = () => (got >= 400 * MiB ? r() : s.once('data', check));
+      check();
+    });
+    expect(got).toBeGreaterThanOrEqual(400 * MiB);
+    s.destroy();
   }, 120_000);
 });

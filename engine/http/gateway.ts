@@ -26,6 +26,7 @@ import { GatewayMetrics } from './metrics.ts';
 import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { Registry, type DeployedBundle } from './registry.ts';
+import { pipelineGate } from './pipeline-gate.ts';
 import type { PlanDef, RunResult } from './task.ts';
 
 export interface GatewayOptions {
@@ -401,7 +402,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   warm(registry.list()); // restored bundles (workers still starting may miss it: their first run carries them)
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  // pipelineGate: a client that pipelines requests and never reads cannot make us buffer their responses (issue 19).
+  const server = createServer({ keepAliveTimeout: 65_000 }, pipelineGate((req, res) => void handle(req, res)));
   return {
     server,
     registry,
