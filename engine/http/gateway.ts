@@ -403,7 +403,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   warm(registry.list()); // restored bundles (workers still starting may miss it: their first run carries them)
   // pipelineGate: a client that pipelines requests and never reads cannot make us buffer their responses (issue 19).
-  const server = createServer({ keepAliveTimeout: 65_000 }, pipelineGate((req, res) => void handle(req, res)));
+  // connectionsCheckingInterval: how often Node enforces headersTimeout (set by the shared port; 30 s by default).
+  const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: 1_000 }, pipelineGate((req, res) => void handle(req, res)));
   return {
     server,
     registry,

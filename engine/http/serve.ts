@@ -2,7 +2,7 @@
 import { readChainsFile } from '../chains/chains-file.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { createGateway, type Gateway } from './gateway.ts';
-import { shareHttpPort } from '../server/shared-port.ts';
+import { shareHttpPort, type PortLimits, type PortStats } from '../server/shared-port.ts';
 import type { WireServer } from '../places/server.ts';
 
 export interface ServeOptions {
@@ -17,10 +17,12 @@ export interface ServeOptions {
   timeoutMs?: number;
   /** Message handlers over the binary protocol on the same port (engine/places). */
   wire?: WireServer;
+  /** Connection limits and timeouts of the port (engine/server/shared-port.ts). */
+  portLimits?: Partial<PortLimits>;
 }
 
 /** Starts the gateway (and shares its port with the wire server, if given); `close` stops both. */
-export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string; close: () => Promise<void> }> {
+export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string; port: PortStats; close: () => Promise<void> }> {
   const gateway = await createGateway({
     token: o.token,
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
@@ -30,13 +32,20 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
   });
   if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
-  if (o.wire) {
-    const wire = o.wire;
-    shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
-  }
+  const wire = o.wire;
+  const port = shareHttpPort(
+    gateway.server,
+    wire
+      ? (socket, first, closed) => wire.handleSocket(socket, first, closed)
+      : (socket, _first, closed) => {
+          socket.once('close', closed);
+          socket.destroy(); // no wire server: a binary client gets its connection closed
+        },
+    o.portLimits,
+  );
   const url = await gateway.listen(o.port, o.host);
   const close = async () => {
     await Promise.all([gateway.close(), o.wire?.close()]);
   };
-  return { gateway, url, close };
+  return { gateway, url, port, close };
 }

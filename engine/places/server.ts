@@ -66,7 +66,7 @@ export interface WireServerStats {
 export interface WireServer {
   /** Serves one accepted socket (the lead's `roam serve` hands over sockets whose first byte is 0xB7,
    *  with the bytes it read to find out as `first`). */
-  handleSocket(socket: net.Socket, first?: Buffer | null): void;
+  handleSocket(socket: net.Socket, first?: Buffer | null, closed?: () => void): void;
   deploy(bytes: Uint8Array): Registered;
   /** A message-handler component: served in its own worker beside the places (auto/host only), sharing the regions. */
   deployComponent(bytes: Uint8Array): Promise<Registered>;
@@ -214,7 +214,7 @@ function createCore(opts: WireServerOptions): WireServer {
   host.onOrphan = reroute;
   if (dpu instanceof DpuPlace) dpu.onOrphan = reroute;
 
-  function handleSocket(socket: net.Socket, first: Buffer | null = null): void {
+  function handleSocket(socket: net.Socket, first: Buffer | null = null, closed?: () => void): void {
     stats.connections++;
     stats.open++;
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -235,6 +235,7 @@ function createCore(opts: WireServerOptions): WireServer {
         stats.open--;
         if (held) stats.held--;
         held = false;
+        closed?.(); // the shared port's connection count (engine/server/shared-port.ts)
       },
       drain() {
         conn.flow.release();

@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
+import type { PortLimits } from '../../server/shared-port.ts';
 import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../places/serve-options.ts';
 
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
@@ -24,6 +25,12 @@ Options:
   --threads N       function worker threads (default: cores)
   --max-body BYTES  largest invocation body (default 1048576)
   --timeout-ms MS   watchdog per run (default 10000)
+
+Connections (engine/server/shared-port.ts; 0 = no bound; a refusal or timeout is logged once per 10 s):
+  --max-connections N     connections open at once (default 4096)
+  --max-per-address N     connections open at once from one remote address (default 256)
+  --first-byte-ms MS      close a connection that sends nothing this long after accept (default 10000)
+  --header-timeout-ms MS  close an HTTP request whose headers are not complete after MS (default 10000)
 
 
 ${WIRE_SERVE_HELP}
@@ -50,6 +57,10 @@ export const command: Command = {
         threads: { type: 'string' },
         'max-body': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-per-address': { type: 'string' },
+        'first-byte-ms': { type: 'string' },
+        'header-timeout-ms': { type: 'string' },
         ...WIRE_SERVE_FLAGS,
       },
       false,
@@ -79,6 +90,7 @@ export const command: Command = {
       ...(values.threads ? { threads: int(values.threads, '--threads')! } : {}),
       ...(values['max-body'] ? { maxBodyBytes: int(values['max-body'], '--max-body')! } : {}),
       ...(values['timeout-ms'] ? { timeoutMs: int(values['timeout-ms'], '--timeout-ms')! } : {}),
+      portLimits: portLimits(values, int),
     });
     process.stdout.write(`roam: serving on ${url}\n`);
     await new Promise<void>((resolve) => {
@@ -90,3 +102,14 @@ export const command: Command = {
   },
 };
 export default command;
+
+/** The connection flags that were given (the rest keep shared-port.ts's defaults). */
+function portLimits(values: Record<string, unknown>, int: (v: string | undefined, what: string) => number | undefined): Partial<PortLimits> {
+  const out: Partial<PortLimits> = {};
+  const flags = [['max-connections', 'maxConnections'], ['max-per-address', 'maxPerAddress'], ['first-byte-ms', 'firstByteMs'], ['header-timeout-ms', 'headersMs']] as const;
+  for (const [flag, key] of flags) {
+    const n = int(values[flag] as string | undefined, `--${flag}`);
+    if (n !== undefined) out[key] = n;
+  }
+  return out;
+}
