@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { bundleFile } from './helpers/build.ts';
 import { servedUrl } from './helpers/cli.ts';
 
 // Regression tests for the hardening issue: each is named after what broke.
@@ -150,3 +152,41 @@ describe('roam serve bounds what idle and greedy connections hold', () => {
   });
 });
 
+
+// Defects 7 and 8: a malformed escape answered 500 E_INTERNAL and logged an error line (open routes: anyone
+// could fill the log); a guest's invalid header name answered 500 E_INTERNAL, naming nothing.
+describe('roam serve answers bad paths and bad guest headers by name', () => {
+  let server: ChildProcess;
+  let url = '';
+  let stdout = '';
+
+  beforeAll(async () => {
+    const hostile = await bundleFile('test/fixtures/hostile');
+    server = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', '--threads', '1', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout!.on('data', (c) => void (stdout += c));
+    url = await servedUrl(server);
+    const put = await fetch(`${url}/v1/bundles/hostile`, { method: 'PUT', body: readFileSync(hostile) });
+    expect(put.status).toBe(201);
+  }, 120_000);
+  afterAll(() => {
+    server.kill('SIGTERM');
+  });
+
+  it.each(['/fn/%zz', '/fn/a%', '/chain/%E0%A4%A', '/v1/bundles/%ff', '/fn/%C0%AF/x'])('answers a malformed percent-escape (%s) with 400 E_BAD_PATH and logs no error', async (path) => {
+    const before = stdout;
+    const r = await fetch(url + path);
+    expect(r.status).toBe(400);
+    expect((await r.json()).error).toBe('E_BAD_PATH');
+    expect(stdout.slice(before.length)).not.toMatch(/"level":"error"/);
+  });
+
+  it.each(['bad name', 'x\u00e9', ''])('answers a guest that sets an invalid header name (%j) with an error naming the function and the header', async (name) => {
+    const r = await fetch(`${url}/fn/badheader`, { method: 'POST', body: name });
+    const body = await r.json();
+    expect(r.status).toBe(500);
+    expect(body.error).toBe('E_BAD_HEADER');
+    expect(body.message).toContain("function 'badheader'");
+    expect(body.message).toContain(JSON.stringify(name));
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine, RoamError, type Deployment } from '../engine/index.ts';
 import { bundleOf } from './helpers/build.ts';
@@ -39,7 +40,13 @@ describe('runtime: bounded execution and fault isolation', () => {
   it('traps memory growth past the limit', () => {
     const e = failure(d, 'grow');
     expect(e.code).toBe('E_MEMORY_LIMIT');
-    expect(e.message).toMatch(/memory limit exceeded: 'grow' tried to grow memory past \d+ pages/);
+    expect(e.message).toMatch(/memory limit exceeded: 'grow' tried to grow memory past its limit of \d+ pages/);
+  });
+
+  it('reports the memory limit in E_MEMORY_LIMIT, not the size reached (regression: "past 1 pages" with a limit of 16)', () => {
+    const e = failure(d, 'grow');
+    const limit = JSON.parse(readFileSync('test/fixtures/misbehave/roam.json', 'utf8')).limits.memoryPages as number;
+    expect(e.message).toContain(`past its limit of ${limit} pages (${limit * 64} KiB`);
   });
 
   it('reports a trap and a guest abort with its message and location', () => {

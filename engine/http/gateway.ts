@@ -27,6 +27,7 @@ import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { Registry, type DeployedBundle } from './registry.ts';
 import { pipelineGate } from './pipeline-gate.ts';
+import { checkResponseHeaders, decodeSegment } from './path.ts';
 import type { PlanDef, RunResult } from './task.ts';
 
 export interface GatewayOptions {
@@ -139,12 +140,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       if (m === 'PUT') {
         const bytes = await readBody(req, maxBundle);
         const t0 = performance.now();
-        const b = await registry.deploy(decodeURIComponent(name), bytes, p.tenant);
+        const b = await registry.deploy(decodeSegment(name, 'bundle name'), bytes, p.tenant);
         warm([b]);
         log('info', 'deployed', { bundle: b.name, version: b.manifest.version, tenant: b.manifest.tenant, hash: b.ref.hash, ms: +(performance.now() - t0).toFixed(2) });
         return send(res, 201, bundleInfo(b));
       }
-      const b = registry.get(decodeURIComponent(name));
+      const b = registry.get(decodeSegment(name, 'bundle name'));
       own(p, b);
       if (m === 'GET') return send(res, 200, { ...bundleInfo(b), manifest: b.manifest, stats: perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 } });
       if (m === 'DELETE') {
@@ -155,7 +156,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     if (kind === 'chains' && name === undefined && m === 'GET') return send(res, 200, { chains: Object.fromEntries(registry.listChains()) });
     if (kind === 'chains' && name !== undefined && parts.length === 4) {
-      const route = decodeURIComponent(name);
+      const route = decodeSegment(name, 'chain route');
       if (m === 'PUT') {
         let spec: ChainSpec;
         try {
@@ -270,7 +271,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (plan.http) {
       const body = await readBody(req, maxBody);
       const { res: fr } = await runChainOverHttp({ route: name, steps: plan.def.steps, reachable: new Set(plan.fns), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
-      writeFnResponse(res, fr);
+      writeFnResponse(res, fr, name);
       metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
       return;
     }
@@ -321,14 +322,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     if (!('output' in r)) throw new RoamError('E_INTERNAL', 'run ended without output');
     let status = 500;
-    if (r.output instanceof Uint8Array) status = writeFnResponse(res, decodeResponse(r.output));
+    const last = r.hops?.length ? plan.fns[r.hops[r.hops.length - 4]!] ?? name : name; // the function that answered
+    if (r.output instanceof Uint8Array) status = writeFnResponse(res, decodeResponse(r.output), last);
     else {
       // The body goes to the socket from the pool slot itself; the slot is freed once the response is done.
       const out = r.output;
       const free = freeOnce(pool, out);
       res.once('close', free);
       try {
-        status = writeFnResponse(res, decodeResponse(pool.view(out)));
+        status = writeFnResponse(res, decodeResponse(pool.view(out)), last);
       } catch (e) {
         free();
         throw e;
@@ -345,7 +347,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     s.calls++;
     let status = 500;
     try {
-      status = writeFnResponse(res, await scheduler.submit(b.manifest.tenant, metrics.cost([name]), () => fn.call(request)));
+      status = writeFnResponse(res, await scheduler.submit(b.manifest.tenant, metrics.cost([name]), () => fn.call(request)), name);
     } catch (e) {
       s.errors++;
       status = httpStatus(errorBody(e).error);
@@ -364,10 +366,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return headers;
   }
 
-  function writeFnResponse(res: ServerResponse, fr: FnResponse): number {
+  function writeFnResponse(res: ServerResponse, fr: FnResponse, fn: string): number {
     const status = fr.status >= 100 && fr.status <= 599 ? fr.status : 500;
     const out: Record<string, string> = {};
     for (const [n, v] of fr.headers) if (!HOP_BY_HOP.has(n.toLowerCase())) out[n] = v;
+    checkResponseHeaders(out, fn);
     out['content-length'] = String(fr.body.length);
     res.writeHead(status, out);
     res.end(fr.body);
@@ -381,7 +384,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const parts = path.split('/');
     try {
       if (parts[1] === 'fn' || parts[1] === 'chain') {
-        const name = decodeURIComponent(parts[2] ?? '');
+        const name = decodeSegment(parts[2] ?? '', `${parts[1]} name`);
         if (!name) throw new RoamError('E_NOT_FOUND', `no ${parts[1]} name in ${path}`);
         const restStart = 1 + parts[1].length + 1 + (parts[2] ?? '').length;
         const rest = url.slice(restStart) || '/';

@@ -122,7 +122,7 @@ export class Deployment {
   private instantiate(): GuestInstance {
     this.stats.instancesCreated++;
     try {
-      return new GuestInstance(this.module, this.manifest, this.caps, this.engine.regions.bind(this.manifest));
+      return new GuestInstance(this.module, this.manifest, this.caps, this.engine.regions.bind(this.manifest), this.bundle.module?.memories[0]?.max); // workers get no parsed module
     } catch (e) {
       if (e instanceof RoamError) throw e;
       throw new RoamError('E_INSTANTIATE', `bundle '${this.manifest.name}' failed to instantiate: ${(e as Error).message}`);

@@ -45,7 +45,11 @@ export class GuestInstance {
   /** Set when the bundle declares `body` (roam:body): request bodies are pulled, not copied in. */
   private readonly io: BodyIO | null;
 
-  constructor(module: WebAssembly.Module, manifest: Manifest, caps: Capability[], regions: BoundRegion[]) {
+  /** The memory's maximum in pages (what E_MEMORY_LIMIT reports): the module's own, else the manifest's. */
+  private readonly maxPages: number;
+
+  constructor(module: WebAssembly.Module, manifest: Manifest, caps: Capability[], regions: BoundRegion[], maxPages?: number) {
+    this.maxPages = maxPages ?? manifest.limits.memoryPages;
     const state = new Map<string, unknown>();
     const ctx: GuestContext = {
       manifest,
@@ -165,8 +169,9 @@ export class GuestInstance {
     const who = `'${entry.name}'`;
     if (this.fuelLeft() < 0) return new RoamError('E_FUEL', `fuel exhausted: ${who} used more than its ${budget} fuel per message`, { cause: e });
     if (this.growFailed() === 1) {
+      // The limit, not the size reached (issue 19: "past 1 pages" was reported when the limit was 16).
       const pages = (this.ctx.memory.buffer.byteLength / 65536) | 0;
-      return new RoamError('E_MEMORY_LIMIT', `memory limit exceeded: ${who} tried to grow memory past ${pages} pages (${pages * 64} KiB)`, { cause: e });
+      return new RoamError('E_MEMORY_LIMIT', `memory limit exceeded: ${who} tried to grow memory past its limit of ${this.maxPages} pages (${this.maxPages * 64} KiB; it had ${pages})`, { cause: e });
     }
     if (e instanceof RoamError) return new RoamError(e.code, `${who}: ${e.message}`, { cause: e });
     if (e instanceof RangeError && /call stack/i.test(e.message)) return new RoamError('E_STACK', `call stack exhausted in ${who} (unbounded recursion?)`, { cause: e });
