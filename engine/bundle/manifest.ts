@@ -57,6 +57,11 @@ export interface Manifest {
   gpu?: GpuQuota;
   /** Chain routes the bundle declares (served while it is deployed): route → steps (engine/chains). */
   chains?: Record<string, ManifestChain>;
+  /**
+   * Environment variables a component reads (wasi:cli/environment). It sees only these, with the values
+   * the operator gives at deploy; never the server's own environment. Absent: an empty environment.
+   */
+  env?: string[];
 }
 
 export interface ManifestChain {
@@ -68,6 +73,7 @@ export interface ManifestChain {
 export const DEFAULT_LIMITS: Limits = { memoryPages: 16, fuel: 10_000_000 };
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const EXPORT_RE = /^[A-Za-z_$][A-Za-z0-9_$.:-]{0,127}$/;
 
 function bad(msg: string): never {
@@ -161,7 +167,12 @@ export function validateManifest(raw: unknown): Manifest {
     if (!capabilities.includes('gpu')) capabilities.push('gpu');
   }
   const chains = raw.chains === undefined ? undefined : validateChains(raw.chains);
-  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(gpu ? { gpu } : {}), ...(chains ? { chains } : {}) };
+  let env: string[] | undefined;
+  if (raw.env !== undefined) {
+    if (!Array.isArray(raw.env) || raw.env.length > 64) bad('env must be an array of at most 64 variable names');
+    env = [...new Set(raw.env.map((v, i) => str(v, `env[${i}]`, ENV_RE)))];
+  }
+  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(gpu ? { gpu } : {}), ...(chains ? { chains } : {}), ...(env ? { env } : {}) };
 }
 
 /** `chains`: { route: { steps: [name or remote URL…], also?: […], hops?: "shm" | "http" } }. */

@@ -33,6 +33,12 @@ export interface ComponentOptions {
    * (keyed by bundle name and region name). Default: a store of its own.
    */
   regions?: RegionStore;
+  /**
+   * Values for the environment variables the manifest declares (`env`), set by the operator at deploy. The
+   * component's wasi:cli/environment holds exactly the declared names given a value here: never the
+   * server's environment (issue 19: it held ROAM_TOKEN). A value for an undeclared name is refused.
+   */
+  env?: Record<string, string>;
 }
 
 /** One message for a message-handler component: its type, payload and the regions its handler declared (mask in manifest order). */
@@ -115,6 +121,7 @@ export class ComponentFunction {
   /** Verifies, transpiles (cached), compiles and instantiates a component bundle; resolves once it can serve. */
   static async deploy(bytes: Uint8Array, opts: ComponentOptions = {}): Promise<ComponentFunction> {
     const component = verifyComponent(bytes);
+    guestEnv(component.manifest.name, component.manifest.env ?? [], opts.env ?? {});
     const t = await transpileCached(bytes, component.hash);
     const pages = Math.min(component.manifest.limits.memoryPages, opts.maxMemoryPages ?? 4096);
     const fuel = Math.min(component.manifest.limits.fuel, opts.maxFuel ?? Infinity);
@@ -144,7 +151,7 @@ export class ComponentFunction {
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {
-      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers },
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers, env: guestEnv(this.name, this.component.manifest.env ?? [], this.opts.env ?? {}) },
       // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
       resourceLimits: { maxOldGenerationSizeMb: 128 },
       stdout: true,
@@ -312,4 +319,15 @@ async function sharedRegions(component: VerifiedComponent, store?: RegionStore):
     if (!(buffer instanceof SharedArrayBuffer)) throw new RoamError('E_REGION', `component '${manifest.name}': region '${decl.name}' is not backed by a SharedArrayBuffer, so the component's worker cannot reach it`);
     return { decl, buffer };
   });
+}
+
+/** The environment a component gets: the declared names the operator gave values; nothing else, ever. */
+function guestEnv(name: string, declared: string[], values: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (!declared.includes(k)) throw new RoamError('E_MANIFEST', `component '${name}' gets a value for environment variable '${k}', which its manifest does not declare (env)`);
+    if (typeof v !== 'string') throw new RoamError('E_MANIFEST', `environment variable '${k}' of component '${name}' must be a string`);
+    out[k] = v;
+  }
+  return out;
 }

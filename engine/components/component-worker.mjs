@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 
 // `modules`: the component's core modules, compiled (with memory capped) once by the parent.
 // `regions` (world message): the declared regions' decls and SharedArrayBuffers, in manifest order.
-const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [] } = workerData;
+const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [], env = {} } = workerData;
 const log = (line) => parentPort.postMessage({ t: 'log', line: String(line) });
 // A wasi:http component gets roam's in-memory HTTP host (streams, pollables and the clocks and stdio that
 // hand them out); WASI without resources of its own (wall clock, random) still comes from preview2-shim.
@@ -26,7 +26,7 @@ async function hostImports() {
     else if (name === 'roam:function/log') out[name] = { log };
     else if (name === 'roam:function/types') continue;
     else if (name === 'roam:function/regions') out[name] = await regionsHost(); else if (name.startsWith('wasi:')) {
-      shim ??= await import('@bytecodealliance/preview2-shim');
+      shim ??= confined(await import('@bytecodealliance/preview2-shim'));
       const [pkg, iface] = name.slice(5).split('/');
       const impl = shim[pkg]?.[camel(iface)];
       if (!impl) throw new Error(`no host implementation for ${full}`);
@@ -34,6 +34,21 @@ async function hostImports() {
     }
   }
   return out;
+}
+
+/**
+ * preview2-shim hands a guest the host process's own state by default: the whole environment (the
+ * server's, ROAM_TOKEN included), its argv (a --token flag included) and its working directory. A guest
+ * gets only what roam decides: the declared variables the operator set (component-function.ts guestEnv),
+ * its own name as argv, no cwd, and no preopened directory. (stdin is this worker's, which is empty;
+ * stdout and stderr are this worker's, which the parent reads as log lines.)
+ */
+function confined(shim) {
+  shim.cli._setEnv(env);
+  shim.cli._setArgs([bundle]);
+  shim.cli._setCwd(undefined);
+  shim.filesystem._clearPreopens();
+  return shim;
 }
 
 // The message being handled: which of the manifest's regions its handler declared (set before every call).
