@@ -22,7 +22,7 @@ async function post(path: string, body: string | Uint8Array, headers: Record<str
 }
 
 beforeAll(async () => {
-  gw = await createGateway({ token: ADMIN, threads: 2, logger: silentLogger, maxHops: 16, maxBodyBytes: 512 * 1024 });
+  gw = await createGateway({ token: ADMIN, threads: 2, logger: silentLogger, maxHops: 16, maxBodyBytes: 512 * 1024, remoteAllow: ['127.0.0.1'] }); // remote steps here reach the second test server
   url = await gw.listen(0);
   await put('/v1/bundles/fnkit', await buildFixture('test/fixtures/fnkit'));
   await put('/v1/chains/shout', JSON.stringify({ steps: ['upper', 'exclaim', 'exclaim'] }));
@@ -191,6 +191,36 @@ describe('chains across processes and in the manifest', () => {
     expect(JSON.parse(r.text)).toMatchObject({ error: 'E_REMOTE', function: 'http://127.0.0.1:1/fn/exclaim' });
     expect((await post('/chain/shout/', 'ok')).text).toBe('OK!!');
     expect(gw.executor.pool.used()).toBe(0);
+  });
+
+  it.each(['http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/fn/x', 'http://[::1]:1/fn/x'])('refuses a remote step to a host not in --remote-allow (%s) with 403 E_REMOTE_DENIED naming it (regression: any URL was accepted)', async (step) => {
+    const r = await request(`${url}/v1/chains/snoop`, { method: 'PUT', body: JSON.stringify({ steps: ['upper', step] }), headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(r.statusCode).toBe(403);
+    const body = (await r.body.json()) as { error: string; message: string };
+    expect(body.error).toBe('E_REMOTE_DENIED');
+    expect(body.message).toContain(`remote step '${step}' refused`);
+    expect(body.message).toContain('--remote-allow');
+  });
+
+  it('refuses every remote step by default, at PUT and at the hop of a chain a manifest declared', async () => {
+    const strict = await createGateway({ token: ADMIN, threads: 1, logger: silentLogger });
+    const strictUrl = await strict.listen(0);
+    try {
+      const step = `${otherUrl}/fn/exclaim`;
+      const r = await request(`${strictUrl}/v1/chains/far`, { method: 'PUT', body: JSON.stringify({ steps: ['upper', step] }), headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(r.statusCode).toBe(403);
+      expect(await r.body.text()).toContain('none is allowed unless the operator lists it');
+      // A chain in a manifest is not checked at PUT: its remote hop is refused when it runs, and nothing is sent.
+      const before = await calls(otherUrl, 'other');
+      const bytes = variant(await buildFixture('test/fixtures/fnkit'), { name: 'fnkit3', functions: [{ name: 'up3', export: 'upper' }], chains: { away: { steps: ['up3', step] } } });
+      expect((await request(`${strictUrl}/v1/bundles/fnkit3`, { method: 'PUT', body: bytes, headers: { authorization: `Bearer ${ADMIN}` } })).statusCode).toBe(201);
+      const run = await request(`${strictUrl}/chain/away/`, { method: 'POST', body: 'x' });
+      expect(run.statusCode).toBe(403);
+      expect(((await run.body.json()) as { error: string }).error).toBe('E_REMOTE_DENIED');
+      expect(await calls(otherUrl, 'other')).toBe(before);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('refuses a remote step that is not a URL it can use', async () => {

@@ -7,13 +7,16 @@
 import { Pool } from 'undici';
 import { RoamError } from '../errors.ts';
 import { isRemote } from './remote.ts';
+import { RemoteAllow } from './remote-allow.ts';
+
+const DENY_ALL = new RemoteAllow();
 import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
 import { CHAIN_HEADERS, ChainError, chainFns, type ChainPlan, type Frame, HopLog, hopHeaders, pickNext } from './runner.ts';
 
 export type RequestHead = Omit<FnRequest, 'body'>;
 
 /** `pool` reaches this gateway's `/fn/NAME`; a step named by URL is sent to that URL (its own pool). */
-export async function runChainOverHttp(plan: ChainPlan & { route: string }, head: RequestHead, body: Uint8Array, pool: Pool): Promise<{ res: FnResponse; hops: HopLog }> {
+export async function runChainOverHttp(plan: ChainPlan & { route: string }, head: RequestHead, body: Uint8Array, pool: Pool, allow?: RemoteAllow): Promise<{ res: FnResponse; hops: HopLog }> {
   const remotes = new Map<string, Pool>();
   const fns = chainFns(plan.steps, plan.reachable);
   const hops = new HopLog(fns);
@@ -26,9 +29,10 @@ export async function runChainOverHttp(plan: ChainPlan & { route: string }, head
   for (;;) {
     if (hops.length >= plan.maxHops) throw new ChainError('E_CHAIN_LOOP', `chain '${plan.route}' exceeded ${plan.maxHops} hops (last: ${fn})`, fn, hops);
     const t0 = performance.now();
+    if (isRemote(fn)) (allow ?? DENY_ALL).check(fn);
     const u = isRemote(fn) ? new URL(fn) : null;
     let to = pool;
-    if (u && !(to = remotes.get(u.origin)!)) remotes.set(u.origin, (to = new Pool(u.origin)));
+    if (u && !(to = remotes.get(u.origin)!)) remotes.set(u.origin, (to = new Pool(u.origin, { connect: { lookup: (allow ?? DENY_ALL).lookup } })));
     const path = u ? u.pathname.replace(/\/$/, '') + head.path : `/fn/${encodeURIComponent(fn)}${head.path}`;
     const r = await to.request({ path, method: 'POST', headers: Object.fromEntries(headers), body: data }).catch((e: Error) => {
       for (const p of remotes.values()) void p.destroy();

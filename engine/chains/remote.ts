@@ -7,6 +7,7 @@
 import { Pool } from 'undici';
 import { RoamError } from '../errors.ts';
 import { decodeRequest, encodeResponse } from '../runtime/http-abi.ts';
+import { RemoteAllow } from './remote-allow.ts';
 
 export const isRemote = (step: string): boolean => /^https?:\/\//i.test(step);
 
@@ -26,14 +27,16 @@ const NOT_SENT = new Set(['content-length', 'transfer-encoding', 'host', 'connec
 export class RemoteHops {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly timeoutMs: number) {}
+  /** `allow`: the hosts steps may reach (remote-allow.ts); none by default. */
+  constructor(private readonly timeoutMs: number, readonly allow: RemoteAllow = new RemoteAllow()) {}
 
   /** Sends an encoded hop request to `url` (+ the request's path); returns the answer as an encoded response. */
   async call(url: string, encoded: Uint8Array): Promise<Uint8Array> {
+    this.allow.check(url);
     const req = decodeRequest(encoded);
     const u = new URL(url);
     let pool = this.pools.get(u.origin);
-    if (!pool) this.pools.set(u.origin, (pool = new Pool(u.origin, { connections: 16, pipelining: 1 })));
+    if (!pool) this.pools.set(u.origin, (pool = new Pool(u.origin, { connections: 16, pipelining: 1, connect: { lookup: this.allow.lookup } })));
     const headers: Record<string, string> = {};
     for (const [n, v] of req.headers) if (!NOT_SENT.has(n.toLowerCase())) headers[n] = v;
     try {

@@ -12,6 +12,7 @@ const STATUS: Record<string, number> = {
   E_TOO_LARGE: 413,
   E_OVERLOAD: 429,
   E_REMOTE: 502,
+  E_REMOTE_DENIED: 403,
   E_CHAIN_LOOP: 508,
 };
 

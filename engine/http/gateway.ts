@@ -13,6 +13,7 @@ import { runChainOverHttp } from '../chains/http-hops.ts';
 import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { chainFns } from '../chains/runner.ts';
 import { isRemote, RemoteHops } from '../chains/remote.ts';
+import { RemoteAllow } from '../chains/remote-allow.ts';
 import { StateStore, type ChainSpec } from '../state/store.ts';
 import { ChargeModel } from '../tenancy/charge.ts';
 import { FairScheduler } from '../tenancy/scheduler.ts';
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** This gateway's own base URL, for chains declared with `"hops": "http"` (set by `listen`). */
   selfUrl?: string;
+  /** Hosts, IPs and CIDR ranges remote chain steps may reach (engine/chains/remote-allow.ts); none by default. */
+  remoteAllow?: string[];
 }
 
 export interface Gateway {
@@ -92,7 +95,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return (selfPool ??= new Pool(selfUrl, { connections: 64, pipelining: 1 }));
   };
   const perBundle = new Map<string, { calls: number; errors: number; fuel: number }>();
-  const remoteHops = new RemoteHops(opts.timeoutMs ?? 10_000);
+  const remoteHops = new RemoteHops(opts.timeoutMs ?? 10_000, new RemoteAllow(opts.remoteAllow));
   /** A hop log with one more hop (a remote step, timed here). */
   const appendHop = (log: Float64Array, fn: number, ms: number, ok: boolean) => {
     const out = new Float64Array(log.length + 4);
@@ -164,6 +167,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         } catch (e) {
           throw e instanceof RoamError ? e : new RoamError('E_CHAIN', `chain spec is not JSON: ${(e as Error).message}`);
         }
+        // A remote step the operator has not allowed is refused here, by name (issue 19), and again at every hop.
+        for (const s of [...(Array.isArray(spec.steps) ? spec.steps : []), ...(Array.isArray(spec.also) ? spec.also : [])]) if (typeof s === 'string' && isRemote(s)) remoteHops.allow.check(s);
         if (p.tenant !== null) for (const fn of [...(spec.steps ?? []), ...(spec.also ?? [])]) {
           const b = registry.bundleOf(fn);
           if (b) own(p, b);
@@ -270,7 +275,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const tenant = plan.tenant;
     if (plan.http) {
       const body = await readBody(req, maxBody);
-      const { res: fr } = await runChainOverHttp({ route: name, steps: plan.def.steps, reachable: new Set(plan.fns), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self());
+      const { res: fr } = await runChainOverHttp({ route: name, steps: plan.def.steps, reachable: new Set(plan.fns), maxHops }, { method: req.method ?? 'GET', path: rest, headers: forwardHeaders(req) }, body, self(), remoteHops.allow);
       writeFnResponse(res, fr, name);
       metrics.recordRequest(kind, name, fr.status, (performance.now() - t0) / 1000);
       return;
@@ -296,7 +301,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         reply = await remoteHops.call(s.fn, s.request);
       } catch (e) {
         const hops = appendHop(s.hops, plan.fns.indexOf(s.fn), performance.now() - at, false);
-        r = { ok: false, code: 'E_REMOTE', message: (e as Error).message, fn: s.fn, appStatus: null, hops };
+        r = { ok: false, code: (e as { code?: string }).code === 'E_REMOTE_DENIED' ? 'E_REMOTE_DENIED' : 'E_REMOTE', message: (e as Error).message, fn: s.fn, appStatus: null, hops };
         break;
       }
       const resume = { fn: s.fn, stack: s.stack, pos: s.pos, head: s.head, hops: appendHop(s.hops, plan.fns.indexOf(s.fn), performance.now() - at, true), reply };

@@ -17,6 +17,8 @@ export interface ServeOptions {
   timeoutMs?: number;
   /** Message handlers over the binary protocol on the same port (engine/places). */
   wire?: WireServer;
+  /** Hosts, IPs and CIDR ranges remote chain steps may reach (engine/chains/remote-allow.ts); none by default. */
+  remoteAllow?: string[];
   /** Connection limits and timeouts of the port (engine/server/shared-port.ts). */
   portLimits?: Partial<PortLimits>;
 }
@@ -30,6 +32,7 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     ...(o.threads ? { threads: o.threads } : {}),
     ...(o.maxBodyBytes ? { maxBodyBytes: o.maxBodyBytes } : {}),
     ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.remoteAllow ? { remoteAllow: o.remoteAllow } : {}),
   });
   if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
   const wire = o.wire;

@@ -31,6 +31,8 @@ Connections (engine/server/shared-port.ts; 0 = no bound; a refusal or timeout is
   --max-per-address N     connections open at once from one remote address (default 256)
   --first-byte-ms MS      close a connection that sends nothing this long after accept (default 10000)
   --header-timeout-ms MS  close an HTTP request whose headers are not complete after MS (default 10000)
+  --remote-allow H        a host name, IP or CIDR range chain steps named by URL may reach (repeatable;
+                          none by default: every remote step is refused, 403 E_REMOTE_DENIED)
 
 
 ${WIRE_SERVE_HELP}
@@ -61,6 +63,7 @@ export const command: Command = {
         'max-per-address': { type: 'string' },
         'first-byte-ms': { type: 'string' },
         'header-timeout-ms': { type: 'string' },
+        'remote-allow': { type: 'string', multiple: true },
         ...WIRE_SERVE_FLAGS,
       },
       false,
@@ -73,6 +76,8 @@ export const command: Command = {
       if (!Number.isInteger(n) || n < 0) throw new RoamError('E_USAGE', `${what} must be a non-negative integer`);
       return n;
     };
+    const remoteAllow = values['remote-allow'] ? (values['remote-allow'] as string[]).flatMap((v) => v.split(',')) : undefined;
+    if (remoteAllow) new (await import('../../chains/remote-allow.ts')).RemoteAllow(remoteAllow); // a bad entry is a usage error before anything starts
     const { serve } = await import('../../http/serve.ts');
     const { startWire } = await import('../../places/serve-options.ts');
     const wire = await startWire(
@@ -91,6 +96,7 @@ export const command: Command = {
       ...(values['max-body'] ? { maxBodyBytes: int(values['max-body'], '--max-body')! } : {}),
       ...(values['timeout-ms'] ? { timeoutMs: int(values['timeout-ms'], '--timeout-ms')! } : {}),
       portLimits: portLimits(values, int),
+      ...(remoteAllow ? { remoteAllow } : {}),
     });
     process.stdout.write(`roam: serving on ${url}\n`);
     await new Promise<void>((resolve) => {
