@@ -89,7 +89,7 @@ function mutate(rng: Prng, s: Seed): Uint8Array {
 
 /** PUTs one bundle and calls what deployed; '' when the server answered as it should. */
 async function throughServer(server: Served, s: Seed, bytes: Uint8Array): Promise<string> {
-  const put = await within(fetch(`${server.url}/v1/bundles/${s.name}`, { method: 'PUT', body: bytes }), 120_000, 'PUT /v1/bundles');
+  const put = await within(fetch(`${server.url}/v1/bundles/${s.name}`, { method: 'PUT', body: Buffer.from(bytes) }), 120_000, 'PUT /v1/bundles');
   const text = await put.text();
   if (put.status >= 500) return `PUT answered ${put.status}: ${text.slice(0, 300)}`;
   if (put.status !== 201) return '';

@@ -72,7 +72,7 @@ async function start(): Promise<Served> {
   const hello = await buildBundle('hello');
   const hostile = await buildProject(join(ROOT, 'test/fixtures/hostile'), { outFile: join(ROOT, 'fuzz', '.hostile.wasm') });
   for (const [name, bytes] of [['hello', hello.bytes], ['hostile', hostile.bytes]] as const) {
-    const r = await fetch(`${server.url}/v1/bundles/${name}`, { method: 'PUT', body: bytes });
+    const r = await fetch(`${server.url}/v1/bundles/${name}`, { method: 'PUT', body: Buffer.from(bytes) });
     if (r.status !== 201) throw new Error(`deploying ${name}: ${r.status} ${await r.text()}`);
   }
   return server;
@@ -87,7 +87,7 @@ async function valid(server: Served, n: number, hello: Uint8Array): Promise<stri
   };
   let r = await greet();
   if (r.status !== 200 || !r.text.includes(`hello, n${n}`)) {
-    const put = await within(fetch(`${server.url}/v1/bundles/hello`, { method: 'PUT', body: hello }), 20_000, 'PUT hello');
+    const put = await within(fetch(`${server.url}/v1/bundles/hello`, { method: 'PUT', body: Buffer.from(hello) }), 20_000, 'PUT hello');
     if (put.status !== 201) return `redeploying hello: ${put.status} ${await put.text()}`;
     r = await greet();
   }
