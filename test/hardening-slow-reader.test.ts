@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, Kind } from '../engine/wire/frame.ts';
-import { bundleFile } from './helpers/build.ts';
+import { listenWire } from '../engine/places/server.ts';
+import { bundleFile, bundleOf } from './helpers/build.ts';
 import { servedUrl } from './helpers/cli.ts';
 import { RawWire, regionReadPayload, rssOf } from './helpers/wire-raw.ts';
 
@@ -122,4 +123,30 @@ describe('an HTTP client that pipelines requests and never reads', () => {
     expect(got).toBeGreaterThanOrEqual(400 * MiB);
     s.destroy();
   }, 120_000);
+});
+
+// The hard cap: what backpressure cannot stop (replies already encoded) closes the connection with a log line.
+describe.each([true, false])('the per-connection cap on unsent replies (native %s)', (nativeIo) => {
+  it('closes a connection whose unsent replies pass flow.maxQueued, logs it, and keeps serving others', async () => {
+    const lines: string[] = [];
+    // highWater above the cap: the cap is reached before backpressure holds the connection.
+    const server = await listenWire({ host: { workers: 1 }, nativeIo, flow: { highWater: 32 * MiB, maxQueued: 4 * MiB }, log: (l) => lines.push(l) });
+    try {
+      const kv = server.deploy(await bundleOf('functions/kv'));
+      const slow = await RawWire.open(server.port);
+      slow.socket.pause();
+      slow.send(Buffer.concat(Array.from({ length: 16 }, (_, i) => encodeFrame({ kind: Kind.REGION_READ, place: 0, flags: 0, id: i + 1, bundle: kv.id, code: 0 }, regionReadPayload(0, MiB)))));
+      slow.socket.resume(); // reads what the server sent before it gave up, then the close
+      await slow.until(() => false);
+      expect(slow.closed).toBe(true);
+      expect(slow.replies.length).toBeLessThan(16);
+      expect(server.stats.overflows).toBe(1);
+      expect(lines.join('\n')).toMatch(/wire connection .* closed: \d+ bytes of replies unsent \(limit 4194304\); the peer is not reading/);
+      const other = await RawWire.open(server.port);
+      expect((await other.request(Kind.REGION_READ, 1, kv.id, 0, regionReadPayload(0, 64)))?.length).toBe(64);
+      other.destroy();
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });
