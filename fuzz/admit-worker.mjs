@@ -6,6 +6,7 @@ register();
 const { Engine } = await import('../engine/runtime/engine.ts');
 const { isComponent, verifyComponent } = await import('../engine/components/index.ts');
 const { isRoamError } = await import('../engine/errors.ts');
+(await import('../engine/capabilities/log.ts')).setLogSink(() => {}); // guests' log lines are not the report's
 
 parentPort.on('message', (bytes) => {
   let out;
