@@ -1,0 +1,64 @@
+// A second process for the rdma tests: owns a registered region (a SharedArrayBuffer) and answers
+// commands, one JSON line each way on stdin/stdout. A worker thread can hammer the region with
+// Atomics while the client works on it remotely (the concurrent writer at the owner).
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import { RdmaWorker, type RdmaRegion } from '../../engine/rdma/worker.ts';
+
+const size = Number(process.env.RDMA_PEER_SIZE ?? 65536);
+// RDMA_PEER_ALLOC=1: the region is UCX-allocated memory (worker.alloc), else a registered SharedArrayBuffer.
+const w = RdmaWorker.open();
+w.ref(true);
+const allocated = process.env.RDMA_PEER_ALLOC === '1' ? w.alloc(size) : null;
+const sab = allocated ? allocated.memory : new SharedArrayBuffer(size);
+const u8 = new Uint8Array(sab);
+for (let i = 0; i < size; i++) u8[i] = i & 0xff;
+let region: RdmaRegion | null = allocated ? allocated.region : w.register(u8);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+const d = w.descriptor();
+say({ ready: true, pid: d.pid, host: d.host, address: hex(d.address), key: hex(region.key()) });
+
+// The writer thread: `n` Atomics.add(1) on the u64 at `off` (or CAS-increments when cas).
+const writerSrc = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { sab, off, n, cas } = workerData;
+const a = new BigInt64Array(sab, off, 1);
+for (let i = 0; i < n; i++) {
+  if (!cas) { Atomics.add(a, 0, 1n); continue; }
+  for (;;) { const v = Atomics.load(a, 0); if (Atomics.compareExchange(a, 0, v, v + 1n) === v) break; }
+}
+parentPort.postMessage('done');`;
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = JSON.parse(line) as { op: string; [k: string]: unknown };
+  switch (cmd.op) {
+    case 'connect': {
+      const ep = w.connect({ address: Buffer.from(cmd.address as string, 'hex'), pid: cmd.pid as number, host: cmd.host as string });
+      ep.onError((e) => say({ event: 'peer-error', code: e.code }));
+      return say({ connected: true, lanes: ep.lanes() });
+    }
+    case 'read': {
+      const off = cmd.off as number, len = cmd.len as number;
+      return say({ bytes: hex(u8.subarray(off, off + len)) });
+    }
+    case 'fill': {
+      u8.fill(cmd.byte as number, cmd.off as number, (cmd.off as number) + (cmd.len as number));
+      return say({ filled: true });
+    }
+    case 'writer': {
+      const t = new Worker(writerSrc, { eval: true, workerData: { sab, off: cmd.off, n: cmd.n, cas: cmd.cas } });
+      t.on('message', () => say({ writerDone: true }));
+      t.on('error', (e) => say({ writerError: String(e) }));
+      return say({ writerStarted: true });
+    }
+    case 'u64': return say({ value: String(new BigUint64Array(sab, cmd.off as number, 1)[0]) });
+    case 'deregister': {
+      const r = region!;
+      region = null;
+      return void r.deregister().then((unacked) => say({ deregistered: true, unacked }));
+    }
+    case 'exit': w.close(); process.exit(0);
+  }
+});
+process.stdin.on('end', () => process.exit(0));
