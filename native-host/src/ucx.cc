@@ -30,6 +30,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -98,7 +99,7 @@ struct State {
   std::unordered_map<uint32_t, Req*> amReqs;
   std::set<Req*> pendingRma;  // issued one-sided requests not yet completed (failed here when a local peer exits)
   std::unordered_map<uint32_t, Revocation> revocations;
-  std::set<unsigned> amIds;
+  std::set<std::tuple<uint64_t, uint32_t, uint32_t>> revokedKeys;  // (owner uuid, id, gen) revoked by their owners
   uint32_t nextToken = 1, nextRevocation = 1;
   uint64_t uuid = 0, spinNs = 20000;
   int64_t pending = 0;
@@ -206,8 +207,8 @@ void StopWatch(Ep& e) {
   if (e.pidfd >= 0) { close(e.pidfd); e.pidfd = -1; }
 }
 
-void OnEpError(void* arg, ucp_ep_h, ucs_status_t status) {
-  uint32_t i = uint32_t(reinterpret_cast<uintptr_t>(arg));
+// ucs_status_t is one byte (a packed enum): roam's statuses travel as int32_t.
+void FailEp(uint32_t i, int32_t status) {
   if (i >= S->eps.size() || !S->eps[i].live || S->eps[i].err) return;
   S->eps[i].err = status;
   FailAmReqs(i, status);
@@ -231,6 +232,8 @@ void OnEpError(void* arg, ucp_ep_h, ucs_status_t status) {
   for (auto& [tok, rv] : S->revocations) if (rv.waiting.erase(i) && rv.waiting.empty()) finished.push_back(tok);
   for (uint32_t t : finished) FinishRevocation(t);
 }
+
+void OnEpError(void* arg, ucp_ep_h, ucs_status_t status) { FailEp(uint32_t(reinterpret_cast<uintptr_t>(arg)), status); }
 
 // Hands what completed to JS, kCompCap pairs per call, through the two Int32Arrays in turn (a call
 // made from inside onEvents cannot overwrite what it is still reading).
@@ -326,7 +329,7 @@ void UnmapFreed() {
 void OnPoll(uv_poll_t*, int, int) { Drain(); }
 void OnPeerExit(uv_poll_t* h, int, int) {
   if (!S || !S->open) return;
-  OnEpError(h->data, nullptr, ucs_status_t(E_EXITED));
+  FailEp(uint32_t(reinterpret_cast<uintptr_t>(h->data)), E_EXITED);
   Drain();
 }
 void OnPrepare(uv_prepare_t*) { if (S && S->dirty) Drain(); }
@@ -544,6 +547,7 @@ ucs_status_t OnRevoke(void*, const void* header, size_t hlen, void*, size_t, con
   RevHdr h;
   memcpy(&h, header, sizeof h);
   std::set<uint32_t> eps;
+  S->revokedKeys.insert({h.uuid, h.id, h.gen});
   for (Rkey& k : S->rkeys)
     if (k.live && k.uuid == h.uuid && k.id == h.id && k.gen == h.gen) { k.revoked = true; eps.insert(k.ep); }
   if (eps.empty()) {
@@ -1018,6 +1022,10 @@ napi_value Unpack(napi_env env, napi_callback_info info) {
   KeyHdr h;
   memcpy(&h, p, sizeof h);
   if (h.magic != kMagic || sizeof(KeyHdr) + h.packedLen != n) return Throw(env, "ucx.unpack: the key is not a roam key (bad magic or length)");
+  if (S->revokedKeys.count({h.uuid, h.id, h.gen})) {
+    napi_throw_error(env, "E_RDMA_REVOKED", "ucx.unpack: the region was deregistered by its owner (key revoked)");
+    return nullptr;
+  }
   bool am = false;
   napi_get_value_bool(env, argv[2], &am);
   ucp_rkey_h rk;

@@ -4,6 +4,7 @@
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { RdmaWorker, type RdmaRegion } from '../../engine/rdma/worker.ts';
+import type { RdmaEndpoint } from '../../engine/rdma/endpoint.ts';
 
 const size = Number(process.env.RDMA_PEER_SIZE ?? 65536);
 // RDMA_PEER_ALLOC=1: the region is UCX-allocated memory (worker.alloc), else a registered SharedArrayBuffer.
@@ -30,13 +31,20 @@ for (let i = 0; i < n; i++) {
 }
 parentPort.postMessage('done');`;
 
+let ep: RdmaEndpoint | null = null;
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line) as { op: string; [k: string]: unknown };
   switch (cmd.op) {
     case 'connect': {
-      const ep = w.connect({ address: Buffer.from(cmd.address as string, 'hex'), pid: cmd.pid as number, host: cmd.host as string });
+      ep = w.connect({ address: Buffer.from(cmd.address as string, 'hex'), pid: cmd.pid as number, host: cmd.host as string });
       ep.onError((e) => say({ event: 'peer-error', code: e.code }));
       return say({ connected: true, lanes: ep.lanes() });
+    }
+    case 'echo': {
+      // Active messages `id` come back on id + 1 with the data reversed.
+      const id = cmd.id as number;
+      w.onMessage(id, (h, d) => void ep!.send(id + 1, h, d.reverse()).catch((e) => say({ event: 'echo-error', message: String(e) })));
+      return say({ echoing: id });
     }
     case 'read': {
       const off = cmd.off as number, len = cmd.len as number;
@@ -51,6 +59,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       t.on('message', () => say({ writerDone: true }));
       t.on('error', (e) => say({ writerError: String(e) }));
       return say({ writerStarted: true });
+    }
+    case 'newRegion': {
+      const r = allocated ? w.alloc(size).region : w.register(new Uint8Array(new SharedArrayBuffer(size)));
+      return say({ key: hex(r.key()) });
     }
     case 'u64': return say({ value: String(new BigUint64Array(sab, cmd.off as number, 1)[0]) });
     case 'deregister': {
