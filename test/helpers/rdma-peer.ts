@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { RdmaWorker, type RdmaRegion } from '../../engine/rdma/worker.ts';
-import type { RdmaEndpoint } from '../../engine/rdma/endpoint.ts';
+import type { RdmaEndpoint, RemoteRegion } from '../../engine/rdma/endpoint.ts';
 
 const size = Number(process.env.RDMA_PEER_SIZE ?? 65536);
 // RDMA_PEER_ALLOC=1: the region is UCX-allocated memory (worker.alloc), else a registered SharedArrayBuffer.
@@ -32,6 +32,40 @@ for (let i = 0; i < n; i++) {
 parentPort.postMessage('done');`;
 
 let ep: RdmaEndpoint | null = null;
+let remote: RemoteRegion | null = null;
+const fail = (e: unknown) => say({ error: (e as { code?: string }).code ?? String(e), message: String(e) });
+
+// The client side, for tests where both processes are children (two network namespaces).
+async function client(cmd: { op: string; [k: string]: unknown }): Promise<object> {
+  const r = remote!;
+  switch (cmd.op) {
+    case 'unpack': remote = ep!.unpack(Buffer.from(cmd.key as string, 'hex')); return { mode: remote.mode, lanes: ep!.lanes() };
+    case 'rread': return { bytes: hex(await r.read(cmd.off as number, cmd.len as number)) };
+    case 'rwrite': await r.write(cmd.off as number, Buffer.from(cmd.bytes as string, 'hex')); return { written: true };
+    case 'rfadd': {
+      const olds = new Set<bigint>();
+      let issued = 0;
+      const lane = async () => { while (issued < (cmd.n as number)) { issued++; olds.add(await r.fetchAdd(cmd.off as number, 1n)); } };
+      await Promise.all(Array.from({ length: 16 }, lane));
+      return { distinct: olds.size };
+    }
+    case 'rping': {
+      // An active message to the other side's echo and back.
+      const data = Buffer.alloc(cmd.size as number, 7);
+      const back = new Promise<Uint8Array>((resolve) => w.onMessage((cmd.id as number) + 1, (_h, d) => resolve(d)));
+      await ep!.send(cmd.id as number, new Uint8Array([1]), data);
+      return { echoed: (await back).length };
+    }
+    case 'rloop': {
+      // Reads until one fails (the other side is killed meanwhile): the error's code.
+      let reads = 0;
+      say({ looping: true });
+      try { for (;;) { await r.read(0, 64); reads++; await new Promise((res) => setImmediate(res)); } }
+      catch (e) { return { loopError: (e as { code?: string }).code, reads }; }
+    }
+  }
+  return { unknown: cmd.op };
+}
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line) as { op: string; [k: string]: unknown };
   switch (cmd.op) {
@@ -71,6 +105,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       return void r.deregister().then((unacked) => say({ deregistered: true, unacked }));
     }
     case 'exit': w.close(); process.exit(0);
+    default: void client(cmd).then(say, fail);
   }
 });
 process.stdin.on('end', () => process.exit(0));
