@@ -20,6 +20,8 @@ export interface UcxAddon {
   get(rkey: number, offset: number, dest: Uint8Array, id: number): number;
   put(rkey: number, offset: number, src: Uint8Array, id: number): number;
   atomic(rkey: number, offset: number, op: number, width: number, io: Uint8Array, id: number): number;
+  /** 'am' keys: the owner copies the seqlocked record (u32 version first) consistently. */
+  seqRead(rkey: number, offset: number, dest: Uint8Array, id: number): number;
   amSend(ep: number, amId: number, header: Uint8Array, data: Uint8Array, id: number): number;
   amListen(amId: number): void;
   flush(ep: number, id: number): number;

@@ -123,6 +123,13 @@ export class RemoteRegion {
     return w.settle(id, w.addon.atomic(this.rkey, offset, op, width, io, id), 'remote atomic');
   }
 
+  /** 'am' keys only: the owner's addon copies the seqlocked record at offset into dest (seqlock.ts). */
+  seqGet(offset: number, dest: Uint8Array, done: Done): boolean {
+    const w = this.endpoint.worker;
+    const id = w.request(done, 'seqlocked read');
+    return w.settle(id, w.addon.seqRead(this.rkey, offset, dest, id), 'seqlocked read');
+  }
+
   read(offset: number, length: number): Promise<Uint8Array> {
     const dest = new Uint8Array(length);
     return this.promise((d) => this.get(offset, dest, d)).then(() => dest);
@@ -167,7 +174,7 @@ export class RemoteRegion {
     );
   }
 
-  private promise(issue: (done: Done) => boolean): Promise<void> {
+  promise(issue: (done: Done) => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.live) return reject(new RoamError('E_RDMA_CLOSED', 'the remote region was dropped'));
       try {

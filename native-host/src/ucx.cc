@@ -41,8 +41,9 @@ namespace {
 constexpr unsigned kAmBase = 60000, AM_REQ = kAmBase, AM_REPLY = kAmBase + 1, AM_REVOKE = kAmBase + 2, AM_ACK = kAmBase + 3;
 constexpr uint32_t kMagic = 0x31594b52;  // "RKY1"
 // roam's status codes beside UCS's (all negative): see engine/rdma/errors.ts.
-constexpr int32_t E_REVOKED = -1000, E_BOUNDS = -1001, E_ALIGN = -1002, E_NOKEY = -1003, E_DEAD = -1004, E_CLOSED = -1005, E_EXITED = -1006;
-enum Op : uint8_t { OP_GET = 1, OP_PUT = 2, OP_ATOMIC = 3 };
+constexpr int32_t E_REVOKED = -1000, E_BOUNDS = -1001, E_ALIGN = -1002, E_NOKEY = -1003, E_DEAD = -1004, E_CLOSED = -1005, E_EXITED = -1006, E_BUSY = -1007;
+enum Op : uint8_t { OP_GET = 1, OP_PUT = 2, OP_ATOMIC = 3, OP_SEQREAD = 4 };
+constexpr int kSeqTries = 1000;  // per request; the client asks again on E_BUSY (seqlock.ts)
 enum Ev : int32_t { EV_EP_ERROR = 1, EV_AM = 2, EV_REVOKED = 3 };
 
 #pragma pack(push, 1)
@@ -437,6 +438,28 @@ uint64_t DoAtomic(uint8_t* at, uint8_t op, uint8_t width, uint64_t a, uint64_t b
   }
 }
 
+// A seqlocked record (u32 version first, odd while a writer holds it, as kv's slots): copied whole
+// while the version stays even and unchanged, so one round trip gives the client a consistent copy.
+void SeqRead(ucp_ep_h ep, uint32_t token, uint8_t* at, uint32_t len) {
+  std::vector<uint8_t> copy(len);
+  uint32_t* ver = reinterpret_cast<uint32_t*>(at);
+  for (int t = 0; t < kSeqTries; t++) {
+    uint32_t v = __atomic_load_n(ver, __ATOMIC_ACQUIRE);
+    if (v & 1) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();  // let the writer's core finish
+#endif
+      continue;
+    }
+    memcpy(copy.data(), at, len);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint32_t first;
+    memcpy(&first, copy.data(), 4);
+    if (first == v && __atomic_load_n(ver, __ATOMIC_ACQUIRE) == v) return Reply(ep, token, 0, v, copy.data(), len);
+  }
+  Reply(ep, token, E_BUSY, 0, nullptr, 0);
+}
+
 struct PutRecv { ucp_ep_h ep; uint32_t token; };
 void OnPutData(void* request, ucs_status_t status, size_t, void* user) {
   PutRecv* pr = static_cast<PutRecv*>(user);
@@ -450,14 +473,16 @@ ucs_status_t OnReq(void*, const void* header, size_t hlen, void* data, size_t le
   ReqHdr h;
   memcpy(&h, header, sizeof h);
   Region* g = nullptr;
-  uint32_t align = h.op == OP_ATOMIC ? h.width : 1;
+  uint32_t align = h.op == OP_ATOMIC ? h.width : h.op == OP_SEQREAD ? 4 : 1;
+  if (h.op == OP_SEQREAD && h.len < 4) return Reply(prm->reply_ep, h.token, E_BOUNDS, 0, nullptr, 0), UCS_OK;
   uint64_t n = h.op == OP_ATOMIC ? h.width : h.len;
   if (h.op == OP_ATOMIC && h.width != 4 && h.width != 8) return Reply(prm->reply_ep, h.token, E_ALIGN, 0, nullptr, 0), UCS_OK;
   if (h.op == OP_PUT && len != h.len) return Reply(prm->reply_ep, h.token, E_BOUNDS, 0, nullptr, 0), UCS_OK;
   int32_t st = CheckRegion(h.id, h.gen, h.off, n, align, &g);
   if (st) return Reply(prm->reply_ep, h.token, st, 0, nullptr, 0), UCS_OK;
   uint8_t* at = g->base + h.off;
-  if (h.op == OP_GET) Reply(prm->reply_ep, h.token, 0, 0, at, h.len);
+  if (h.op == OP_SEQREAD) SeqRead(prm->reply_ep, h.token, at, h.len);
+  else if (h.op == OP_GET) Reply(prm->reply_ep, h.token, 0, 0, at, h.len);
   else if (h.op == OP_ATOMIC) Reply(prm->reply_ep, h.token, 0, DoAtomic(at, h.aop, h.width, h.a, h.b), nullptr, 0);
   else if (h.op == OP_PUT && (prm->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
     PutRecv* pr = new PutRecv{prm->reply_ep, h.token};
@@ -488,7 +513,7 @@ ucs_status_t OnReply(void*, const void* header, size_t hlen, void* data, size_t 
   Req* r = it->second;
   S->amReqs.erase(it);
   if (h.status == 0 && r->hdr.op == OP_ATOMIC) memcpy(r->local + 8, &h.old, r->hdr.width);
-  if (h.status == 0 && r->hdr.op == OP_GET) {
+  if (h.status == 0 && (r->hdr.op == OP_GET || r->hdr.op == OP_SEQREAD)) {
     size_t n = len < r->localLen ? len : r->localLen;
     if (prm->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
       ucp_request_param_t p{};
@@ -1100,6 +1125,29 @@ napi_value Rma(napi_env env, napi_callback_info info, bool get) {
 napi_value Get(napi_env env, napi_callback_info info) { return Rma(env, info, true); }
 napi_value Put(napi_env env, napi_callback_info info) { return Rma(env, info, false); }
 
+// seqRead(rkey, offset, dest, id): a seqlocked record copied consistently by its owner ('am' keys).
+napi_value SeqReadJs(napi_env env, napi_callback_info info) {
+  NEED_OPEN(env);
+  napi_value argv[4];
+  Args(env, info, 4, argv);
+  uint8_t* p;
+  size_t n;
+  if (!Bytes(env, argv[2], &p, &n) || n < 4 || n > 0xffffffffu) return Throw(env, "ucx.seqRead(rkey, offset, dest of at least 4 bytes, id)");
+  double off = F64(env, argv[1]);
+  Rkey* k;
+  int32_t st = UseKey(env, argv[0], off, n, &k);
+  if (st) return Int(env, st);
+  if (!k->am) return Throw(env, "ucx.seqRead: only for 'am' keys (one-sided keys read the record and its version themselves)");
+  if ((k->base + uint64_t(off)) % 4) return Int(env, E_ALIGN);
+  Req* r = new Req();
+  r->id = uint32_t(I32(env, argv[3]));
+  r->ep = k->ep;
+  r->local = p;
+  r->localLen = n;
+  r->hdr = ReqHdr{OP_SEQREAD, 0, 0, 0, k->id, k->gen, uint32_t(n), uint64_t(off), 0, 0, 0};
+  return Int(env, FinishAm(r, argv[2]));
+}
+
 // atomic(rkey, offset, op, width, io, id): io is 16 bytes: [operand (add/swap value; cswap: compare),
 // result (cswap: in the swap value; out the old value)]. op: 0 add, 1 swap, 2 cswap (UCP's numbering).
 napi_value Atomic(napi_env env, napi_callback_info info) {
@@ -1233,6 +1281,7 @@ napi_value StatusString(napi_env env, napi_callback_info info) {
     case E_DEAD: s = "the peer failed (endpoint error)"; break;
     case E_CLOSED: s = "the endpoint was closed"; break;
     case E_EXITED: s = "the peer process exited"; break;
+    case E_BUSY: s = "the record stayed locked by writers (seqlock retries exhausted)"; break;
     default: s = ucs_status_string(ucs_status_t(st));
   }
   napi_value r;
@@ -1250,7 +1299,7 @@ napi_value Init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback fn; } fns[] = {
       {"open", Open}, {"close", Close}, {"connect", Connect}, {"disconnect", Disconnect}, {"epInfo", EpInfo},
       {"contextInfo", ContextInfo}, {"register", Register}, {"alloc", Alloc}, {"rkey", PackKey}, {"deregister", Deregister},
-      {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"amSend", AmSend},
+      {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"seqRead", SeqReadJs}, {"amSend", AmSend},
       {"amListen", AmListen}, {"flush", Flush}, {"progress", Progress}, {"setSpin", SetSpin}, {"ref", Ref},
       {"statusString", StatusString}, {"version", Version},
   };

@@ -23,7 +23,20 @@ say({ ready: true, pid: d.pid, host: d.host, address: hex(d.address), key: hex(r
 // The writer thread: `n` Atomics.add(1) on the u64 at `off` (or CAS-increments when cas).
 const writerSrc = `
 const { workerData, parentPort } = require('node:worker_threads');
-const { sab, off, n, cas } = workerData;
+const { sab, off, n, cas, seq } = workerData;
+if (seq) {
+  // Seqlocked updates of the 64-byte record at off: version odd, every data byte = i, version even.
+  const ver = new Uint32Array(sab, off, 1), data = new Uint8Array(sab, off + 4, 60);
+  for (let i = 1; i <= n; i++) {
+    for (;;) { const v = Atomics.load(ver, 0); if (!(v & 1) && Atomics.compareExchange(ver, 0, v, v + 1) === v) break; }
+    for (let j = 0; j < 60; j++) data[j] = i & 0xff;
+    Atomics.add(ver, 0, 1);
+    const until = performance.now() + 0.002; // ~2 µs between puts, as a busy kv writer: readers get windows
+    while (performance.now() < until);
+  }
+  parentPort.postMessage('done');
+  return;
+}
 const a = new BigInt64Array(sab, off, 1);
 for (let i = 0; i < n; i++) {
   if (!cas) { Atomics.add(a, 0, 1n); continue; }
@@ -89,7 +102,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       return say({ filled: true });
     }
     case 'writer': {
-      const t = new Worker(writerSrc, { eval: true, workerData: { sab, off: cmd.off, n: cmd.n, cas: cmd.cas } });
+      const t = new Worker(`(() => {${writerSrc}})()`, { eval: true, workerData: { sab, off: cmd.off, n: cmd.n, cas: cmd.cas, seq: cmd.seq } });
       t.on('message', () => say({ writerDone: true }));
       t.on('error', (e) => say({ writerError: String(e) }));
       return say({ writerStarted: true });
