@@ -30,6 +30,8 @@ export interface UcxAddon {
   ref(on: boolean): void;
   statusString(status: number): string;
   version(): string;
+  /** Does nothing: the cost of a call into the addon. */
+  nop(): void;
 }
 
 /** [kind, a, b, header, data]: kind 1 endpoint error (a ep, b status), 2 active message (a id), 3 region unmapped (a region, b peers that never acknowledged). */

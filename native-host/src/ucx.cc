@@ -1289,6 +1289,9 @@ napi_value StatusString(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// The bare cost of a call into the addon (benchmarks/rdma.ts prints it beside ucx_perftest).
+napi_value Nop(napi_env env, napi_callback_info) { return nullptr; }
+
 napi_value Version(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_string_utf8(env, ucp_get_version_string(), NAPI_AUTO_LENGTH, &r);
@@ -1301,7 +1304,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contextInfo", ContextInfo}, {"register", Register}, {"alloc", Alloc}, {"rkey", PackKey}, {"deregister", Deregister},
       {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"seqRead", SeqReadJs}, {"amSend", AmSend},
       {"amListen", AmListen}, {"flush", Flush}, {"progress", Progress}, {"setSpin", SetSpin}, {"ref", Ref},
-      {"statusString", StatusString}, {"version", Version},
+      {"statusString", StatusString}, {"version", Version}, {"nop", Nop},
   };
   for (auto& f : fns) {
     napi_value v;
