@@ -8,6 +8,12 @@ import { RdmaWorker, rdmaAvailable } from '../engine/rdma/worker.ts';
 import type { RemoteRegion } from '../engine/rdma/endpoint.ts';
 import type { Done } from '../engine/rdma/worker.ts';
 import { hex, startPeer, unhex } from '../test/helpers/rdma.ts';
+import { kvKey, kvOver } from '../test/helpers/rdma-kv.ts';
+import { cachedBuild } from '../engine/places/cached-build.ts';
+import { listenWire } from '../engine/places/server.ts';
+import { connect } from '../engine/client/index.ts';
+import { loadKeys } from '../engine/places/ycsb.ts';
+import { procCpuMs } from './harness.ts';
 
 if (!rdmaAvailable()) { console.error('bench:rdma: the roam_ucx addon is not built (install libucx-dev, npm run build:native)'); process.exit(1); }
 if (spawnSync('ucx_perftest', ['-h']).error) { console.error('bench:rdma: ucx_perftest not found (Debian ucx-utils)'); process.exit(1); }
@@ -125,6 +131,52 @@ for (const t of transports) {
   peer.child.kill('SIGKILL');
   w.close();
 }
+// Client-place kv get: the kv guest in this process, its table at the owner. Over the wire protocol
+// (today: REGION_READ / REGION_ATOMIC frames answered by the server's JavaScript) and over UCX.
+const KEYS = 1000;
+const kvBytes = await cachedBuild('functions/kv');
+const kvRows: string[] = [];
+let wireRate = 0;
+{
+  const server = await listenWire({ host: { workers: 1 } });
+  const id = server.deploy(kvBytes).id;
+  const client = await connect(server.port);
+  await loadKeys(client, id, KEYS);
+  const key = (k: number) => kvKey(k);
+  const run = async (n: number) => {
+    let i = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 16 }, async () => { while (i < n) await client.call('kv/get', key((i++ % KEYS) + 1), { place: 'client' }); }));
+    return n / ((performance.now() - t0) / 1000);
+  };
+  await run(300);
+  wireRate = await run(3000);
+  kvRows.push(`| wire protocol (today), 16 in flight | ${Math.round(wireRate)} | 1.00x | — |`);
+  client.close();
+  await server.close();
+}
+for (const t of [transports[0]!, transports[2]!]) {
+  process.env.UCX_TLS = t.tls;
+  const w = RdmaWorker.open();
+  const peer = await startPeer({ UCX_TLS: t.tls, RDMA_PEER_ALLOC: t.alloc ? '1' : '0', RDMA_PEER_SIZE: String(1 << 20) });
+  await peer.call({ op: 'fill', off: 0, len: 1 << 20, byte: 0 });
+  const ep = w.connect({ address: unhex(peer.hello.address), pid: peer.hello.pid, host: peer.hello.host });
+  const remote = ep.unpack(unhex(peer.hello.key));
+  const kv = kvOver(remote, kvBytes);
+  for (let k = 1; k <= KEYS; k++) kv.call('put', kvKey(k, new TextEncoder().encode(`value-${k}`.padEnd(32, '.'))));
+  const n = t.name === 'shm' ? 100_000 : 10_000;
+  for (let i = 0; i < n / 10; i++) kv.call('get', kvKey((i % KEYS) + 1));
+  const cpu0 = procCpuMs(peer.hello.pid), t0 = performance.now();
+  for (let i = 0; i < n; i++) kv.call('get', kvKey((i % KEYS) + 1));
+  const rate = n / ((performance.now() - t0) / 1000), ownerCpu = procCpuMs(peer.hello.pid) - cpu0;
+  kvRows.push(`| UCX ${t.name} ('${remote.mode}'), one at a time | ${Math.round(rate)} | ${(rate / wireRate).toFixed(2)}x | ${((ownerCpu * 1000) / n).toFixed(2)} µs (no owner JS) |`);
+  peer.child.kill('SIGKILL');
+  w.close();
+}
+console.log('\n| client-place kv get | ops/s | vs wire | owner CPU per get |');
+console.log('|---|---|---|---|');
+for (const r of kvRows) console.log(r);
+
 console.log('\n| transport | op (mode) | roam µs p50 / avg | ucx_perftest µs p50 / avg | latency ratio (perftest p50 / roam p50) | roam ops/s (32 in flight) | ucx_perftest ops/s (-O 32) | rate ratio |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
