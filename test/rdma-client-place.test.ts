@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import { setImmediate as tick } from 'node:timers/promises';
 import { RdmaWorker, rdmaAvailable } from '../engine/rdma/worker.ts';
 import type { Deployment } from '../engine/runtime/engine.ts';
@@ -52,6 +53,23 @@ for (const c of configs) {
         else expect(() => kv.call('get', kvKey(k))).toThrow(/not found/);
       }
       expect(() => kv.call('put', kvKey(1, new Uint8Array(49)))).toThrow(/48 bytes/);
+    });
+
+    it('runs in a worker thread with its own UCX worker, as the client place\'s guest thread', async () => {
+      for (let k = 500; k < 510; k++) kv.call('put', kvKey(k, new TextEncoder().encode(`thread-${k}`)));
+      const boot = new URL('../engine/places/boot.mjs', import.meta.url);
+      const t = new Worker(boot, {
+        workerData: {
+          __roamEntry: new URL('./helpers/rdma-thread.ts', import.meta.url).href,
+          address: peer.hello.address, pid: peer.hello.pid, host: peer.hello.host, key: peer.hello.key,
+          bundle: await bundleOf('functions/kv'), keys: Array.from({ length: 10 }, (_, i) => 500 + i),
+        },
+        env: { ...process.env, ...env },
+      });
+      const got = await new Promise<{ mode: string; values: string[] }>((resolve, reject) => { t.once('message', resolve); t.once('error', reject); });
+      expect(got.mode).toBe(c.mode);
+      expect(got.values).toEqual(Array.from({ length: 10 }, (_, i) => `thread-${500 + i}`));
+      await t.terminate();
     });
 
     it('never returns a torn value while another client rewrites the same keys', async () => {
