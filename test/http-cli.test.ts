@@ -62,7 +62,7 @@ describe('roam CLI against roam serve', () => {
   it('reports a wrong token and an unreachable server in one line', async () => {
     const r = await roam('ls', '--token', 'nope');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('roam ls: invalid bearer token (HTTP 401)\n');
+    expect(r.stderr).toBe('roam ls: invalid token (HTTP 401)\n');
     const off = await roam('ls', '--server', 'http://127.0.0.1:1');
     expect(off.code).toBe(1);
     expect(off.stderr).toMatch(/^roam ls: cannot reach http:\/\/127\.0\.0\.1:1/);

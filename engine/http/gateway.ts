@@ -25,7 +25,9 @@ import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
-import { Registry, type DeployedBundle } from './registry.ts';
+import { Registry, type DeployedBundle } from '../server/registry.ts';
+import { Authenticator } from '../tenancy/auth.ts';
+import type { WireServer } from '../places/server.ts';
 import type { PlanDef, RunResult } from './task.ts';
 
 export interface GatewayOptions {
@@ -47,6 +49,12 @@ export interface GatewayOptions {
   logger?: Logger;
   /** This gateway's own base URL, for chains declared with `"hops": "http"` (set by `listen`). */
   selfUrl?: string;
+  /** The places running message handlers (the wire front door shares the registry and its regions). */
+  wire?: WireServer;
+  /** Token checks shared with the wire front door (default: from `token` and `tenants`). */
+  auth?: Authenticator;
+  /** Region memory all tenants together may hold, bytes (default 4 GiB). */
+  maxRegionBytes?: number;
 }
 
 export interface Gateway {
@@ -80,8 +88,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
   registerGpuMetrics(metrics.registry); // gpu hook: the process's shared gpu service (engine/gpu/metrics.ts)
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
-  const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads, opts.timeoutMs ?? 10_000);
-  await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
+  const auth = opts.auth ?? new Authenticator(opts.token, tenants);
+  const engine = new Engine({ limits, ...(opts.wire ? { regions: opts.wire.table.regions } : {}) });
+  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}) });
+  await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   let closing = false;
   let selfUrl = opts.selfUrl ?? null;
   let selfPool: Pool | null = null;
@@ -119,6 +129,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     hash: b.ref.hash,
     size: b.size,
     functions: b.manifest.functions.map((f) => f.name),
+    handlers: b.manifest.handlers.map((h) => h.name),
+    ...(b.wireId !== null ? { wireId: b.wireId } : {}),
+    places: placesOf(b),
     deployedAt: b.deployedAt,
     // components hook (engine/components): fuel-metered or watchdog-only, and why
     ...(b.component ? { timeLimit: b.component.timeLimit } : {}),
@@ -128,7 +141,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   async function control(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
-    const p = authenticate(req, opts.token, tenants);
+    const p = authenticate(req, auth);
     const [, , kind, name] = parts; // '', 'v1', kind, name
     const m = req.method;
     if (kind === 'bundles' && name === undefined && m === 'GET') {
@@ -152,7 +165,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return send(res, 200, { removed: b.name });
       }
     }
-    if (kind === 'chains' && name === undefined && m === 'GET') return send(res, 200, { chains: Object.fromEntries(registry.listChains()) });
+    if (kind === 'chains' && name === undefined && m === 'GET') return send(res, 200, { chains: Object.fromEntries(registry.listChains(p.tenant)) });
     if (kind === 'chains' && name !== undefined && parts.length === 4) {
       const route = decodeURIComponent(name);
       if (m === 'PUT') {
@@ -166,17 +179,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           const b = registry.bundleOf(fn);
           if (b) own(p, b);
         }
-        registry.putChain(route, spec);
-        return send(res, 201, { route, ...spec });
+        registry.putChain(route, spec, p.tenant);
+        return send(res, 201, { route, ...registry.chain(route) });
       }
-      if (m === 'GET') {
-        const c = registry.chain(route);
-        if (!c) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
-        return send(res, 200, { route, ...c });
-      }
+      const c = registry.chain(route);
+      // Another tenant's route looks like none at all.
+      if (!c || (p.tenant !== null && registry.chainOwnerTenant(route) !== p.tenant)) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
+      if (m === 'GET') return send(res, 200, { route, ...c });
       if (m === 'DELETE') {
-        if (p.tenant !== null) throw new RoamError('E_FORBIDDEN', 'only the admin token may remove chains');
-        registry.removeChain(route);
+        registry.removeChain(route, p.tenant);
         return send(res, 200, { removed: route });
       }
     }
@@ -435,6 +446,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },
   };
+}
+
+/** Where a bundle's entry points run: handlers at the wire's places, functions on the host's workers
+ *  (a component in its own worker). */
+function placesOf(b: DeployedBundle): string[] {
+  const out: string[] = [];
+  if (b.manifest.handlers.length > 0) out.push('host', 'dpu', 'client');
+  if (b.manifest.functions.length > 0 && !out.includes('host')) out.push('host');
+  return out;
 }
 
 /** Frees a pool slot at most once (an anonymous closure: a named one per request would cost tsx's __name, engine/README.md). */

@@ -55,7 +55,7 @@ export class HostPool implements Place {
   readonly maxPayload: number;
   private readonly lanes: Lane[] = [];
   private readonly backlog = new Fifo<Pending>();
-  private readonly bundles: BundleInfo[] = [];
+  private bundles: BundleInfo[] = [];
   private readonly slots: number;
   private flushScheduled = false;
   private readonly batch: number[] = [];
@@ -129,6 +129,15 @@ export class HostPool implements Place {
     else this.bundles.push(info);
     this.inline.deploy(info);
     for (const l of this.lanes) if (l.alive) this.postDeploy(l, info);
+  }
+
+  undeploy(info: BundleInfo): void {
+    this.bundles = this.bundles.filter((b) => b.id !== info.id);
+    this.inline.undeploy(info);
+    for (const l of this.lanes) if (l.alive) {
+      Atomics.add(l.deploys, 0, 1); // ordered with the ring like a deploy: messages behind it see it gone
+      l.worker.postMessage({ type: 'undeploy', info } satisfies ToWorker);
+    }
   }
 
   private postDeploy(l: Lane, info: BundleInfo): void {

@@ -11,6 +11,7 @@ import { laneRings, type LaneLayout } from './ring.ts';
 export type ToWorker =
   | { type: 'init'; buffer: SharedArrayBuffer; shape: MailboxShape; lane: LaneLayout }
   | { type: 'deploy'; info: BundleInfo }
+  | { type: 'undeploy'; info: BundleInfo }
   | { type: 'load'; fraction: number; mode: LoadMode }
   | { type: 'crash' };
 
@@ -54,6 +55,10 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'deploy':
       runner.deploy(m.info);
+      deploys++;
+      break;
+    case 'undeploy':
+      runner.undeploy(m.info);
       deploys++;
       break;
     case 'load':

@@ -62,14 +62,11 @@ export const command: Command = {
       if (!Number.isInteger(n) || n < 0) throw new RoamError('E_USAGE', `${what} must be a non-negative integer`);
       return n;
     };
-    const { serve } = await import('../../http/serve.ts');
-    const { startWire } = await import('../../places/serve-options.ts');
-    const wire = await startWire(
-      wireServeOptions(values),
-      (line) => process.stdout.write(`roam: ${line}\n`),
-    );
+    const { serve } = await import('../../server/serve.ts');
     const { url, close } = await serve({
-      wire,
+      wire: wireServeOptions(values),
+      bundles: values.bundle ?? [],
+      log: (line) => process.stdout.write(`roam: ${line}\n`),
       port: int(values.port, '--port')!,
       host: values.host!,
       token,
