@@ -221,7 +221,11 @@ export class Client {
       if (side === 'client') return this.runLocal(target, id, name, payload);
     }
     const t0 = performance.now();
-    const f = await this.request(Kind.CALL, id, type, code, payload);
+    const f = await this.request(Kind.CALL, id, type, code, payload).catch((e: unknown) => {
+      // The bundle was removed (or replaced under a new id after a removal): look it up again next time.
+      if (e instanceof RoamError && e.code === 'E_NO_BUNDLE') this.resolved.delete(target.slice(0, target.indexOf('/')));
+      throw e;
+    });
     if (place === 'auto') this.steering.recordServer(target, performance.now() - t0);
     return { bytes: f.payload, place: PLACE_NAMES[f.place] ?? 'auto' };
   }

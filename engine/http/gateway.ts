@@ -197,6 +197,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         timeouts: executor.timeouts,
         payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
         tenants: scheduler.stats(),
+        // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
+        regions: { bytes: engine.regions.bytes(p.tenant ?? undefined) },
         bundles: Object.fromEntries(registry.list().filter((b) => p.tenant === null || b.manifest.tenant === p.tenant).map((b) => [b.name, perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
         gpu: await gpuStatsForServer(p.tenant), // gpu hook: fairness and utilisation per function (engine/gpu/metrics.ts)
       });
