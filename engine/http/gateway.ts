@@ -136,6 +136,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     // components hook (engine/components): fuel-metered or watchdog-only, and why
     ...(b.component ? { timeLimit: b.component.timeLimit } : {}),
   });
+  /** Where a bundle's entry points run: handlers at the places (and the client's), functions on the host. */
+  const placesOf = (b: DeployedBundle): string[] => {
+    const out: string[] = [];
+    if (b.wireId !== null) out.push('host', ...(opts.wire?.dpu ? ['dpu'] : []), 'client');
+    if (b.manifest.functions.length > 0 && !out.includes('host')) out.push('host');
+    return out;
+  };
   const own = (p: Principal, b: DeployedBundle) => {
     if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
   };
@@ -448,15 +455,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },
   };
-}
-
-/** Where a bundle's entry points run: handlers at the wire's places, functions on the host's workers
- *  (a component in its own worker). */
-function placesOf(b: DeployedBundle): string[] {
-  const out: string[] = [];
-  if (b.manifest.handlers.length > 0) out.push('host', 'dpu', 'client');
-  if (b.manifest.functions.length > 0 && !out.includes('host')) out.push('host');
-  return out;
 }
 
 /** Frees a pool slot at most once (an anonymous closure: a named one per request would cost tsx's __name, engine/README.md). */
