@@ -10,6 +10,7 @@ import { Piscina } from 'piscina';
 import { PayloadPool } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
 import type { BundleRef, PlanDef, RunResult, RunTask, WarmAck, WarmMessage, WorkerInit, WorkerReply } from './task.ts';
+import { InlineFunctions, type InlineFunctionOptions } from './inline-functions.ts';
 
 /** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
 const CLOCKS = 4096;
@@ -20,6 +21,8 @@ export interface ExecutorOptions {
   timeoutMs?: number;
   limits: EngineLimits;
   pool?: PayloadPool;
+  /** Tiny functions on the calling thread (inline-functions.ts); false turns it off. */
+  inline?: InlineFunctionOptions | false;
 }
 
 export class Executor {
@@ -38,11 +41,14 @@ export class Executor {
   private readonly warmed = new Map<number, Set<number>>();
   /** Reaches every worker at once (piscina cannot address a given worker): see `warm`. */
   private readonly warmChannel: BroadcastChannel;
+  /** Tiny functions run on this thread (null: off). */
+  readonly inline: InlineFunctions | null;
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
     this.threads = Math.max(1, opts.threads ?? availableParallelism());
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.inline = opts.inline === false || opts.inline?.maxNs === 0 ? null : new InlineFunctions(opts.limits, this.pool, opts.inline);
     this.clocks = new BigInt64Array(new SharedArrayBuffer(16 * CLOCKS));
     for (let i = CLOCKS - 1; i >= 0; i--) this.freeClocks.push(i);
     const warm = `roam-warm-${randomUUID()}`;
@@ -84,6 +90,16 @@ export class Executor {
    * shared clock slot), so time queued or waiting for a replacement worker is not held against the function.
    */
   async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined, resume?: RunTask['resume']): Promise<RunResult> {
+    if (this.inline && resume === undefined) {
+      const r = this.inline.tryRun(def, input, refs);
+      if (r) return r;
+    }
+    const r = await this.onWorker(def, input, refs, resume);
+    this.inline?.observe(def, r);
+    return r;
+  }
+
+  private async onWorker(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined, resume?: RunTask['resume']): Promise<RunResult> {
     const fn = def.steps[0] ?? '';
     // A plan's first runs (one per worker, likely) carry it and its bundles: a fresh deploy's first
     // reply then costs one trip to a worker, not two.

@@ -21,6 +21,7 @@ import { authenticate, type Principal } from './auth.ts';
 import { readBody, readRequest } from './body.ts';
 import { errorBody, httpStatus } from './errors.ts';
 import { Executor } from './executor.ts';
+import type { InlineFunctionOptions } from './inline-functions.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
   auth?: Authenticator;
   /** Region memory all tenants together may hold, bytes (default 4 GiB). */
   maxRegionBytes?: number;
+  /** Tiny functions on the network thread (engine/http/inline-functions.ts); false: always on workers. */
+  inline?: InlineFunctionOptions | false;
 }
 
 export interface Gateway {
@@ -81,7 +84,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
   const maxBundle = opts.maxBundleBytes ?? 16 << 20;
   const maxHops = opts.maxHops ?? 64;
-  const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.inline !== undefined ? { inline: opts.inline } : {}) });
   const scheduler = new FairScheduler(executor.threads * 2, tenants);
   /** What a run costs its tenant: its hops' guest time, OS pauses cut off (tenancy/charge.ts). */
   const charges = new ChargeModel();

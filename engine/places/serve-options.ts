@@ -11,7 +11,8 @@ export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
   --workers N       host worker threads for handlers (default 2)
   --dpu             start a DPU agent process (roam dpu-agent) sharing regions through POSIX shm
   --max-frame B     largest frame payload (default 1048576)
-  --inline-us US    run handlers measured under US µs on the network thread while the workers are idle
+  --inline-us US    run handlers (while the workers are idle) and functions measured under US µs on the
+                    network thread
                     (default 100; at most 1 ms of it per event-loop turn; 0 = never: every host
                     message goes to a worker)
   --net native|node serve wire connections with native-host's roam_netio (default, where built) or

@@ -41,6 +41,8 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
       token: o.token,
       auth,
       wire,
+      // --inline-us: the same bound for functions on the network thread as for handlers.
+      inline: { maxNs: o.wire.inlineUs * 1000 },
       tenants,
       ...(o.stateDir ? { stateDir: o.stateDir } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
