@@ -84,7 +84,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
   const maxBundle = opts.maxBundleBytes ?? 16 << 20;
   const maxHops = opts.maxHops ?? 64;
-  const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.inline !== undefined ? { inline: opts.inline } : {}) });
+  // One pool of host workers: the places' (when this server runs handlers too) runs functions as well.
+  const executor = new Executor({ limits, ...(opts.wire ? { host: opts.wire.host } : {}), ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.inline !== undefined ? { inline: opts.inline } : {}) });
   const scheduler = new FairScheduler(executor.threads * 2, tenants);
   /** What a run costs its tenant: its hops' guest time, OS pauses cut off (tenancy/charge.ts). */
   const charges = new ChargeModel();

@@ -8,7 +8,7 @@ import { nativeNet } from '../wire/native-net.ts';
 
 export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
   --bundle FILE     deploy a bundle at start (handlers and functions; repeatable; same as roam deploy)
-  --workers N       host worker threads for handlers (default 2)
+  --workers N       host worker threads: one pool runs handlers and functions (default 2)
   --dpu             start a DPU agent process (roam dpu-agent) sharing regions through POSIX shm
   --max-frame B     largest frame payload (default 1048576)
   --inline-us US    run handlers (while the workers are idle) and functions measured under US µs on the
