@@ -52,14 +52,14 @@ export function wireServeOptions(values: { bundle?: string[]; workers: string; d
 }
 
 /** Starts the wire side (host pool, optional agent); bundles are deployed through the server's registry. */
-export async function startWire(o: WireServeOptions, auth: Authenticator, log: (line: string) => void = () => {}): Promise<WireServer> {
+export async function startWire(o: WireServeOptions, auth: Authenticator, log: (line: string) => void = () => {}, weight?: (tenant: string) => number): Promise<WireServer> {
   let dpu: DpuPlace | undefined;
   if (o.dpu) {
     dpu = new DpuPlace();
     await dpu.start();
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
-  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
+  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, ...(weight ? { weight } : {}), host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
   if (o.nativeIo && !nativeNet()) log("wire connections: Node's sockets (native-host's roam_netio is not built: npm run build:native)");
   return ws;
 }

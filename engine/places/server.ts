@@ -27,6 +27,8 @@ export interface WireServerOptions {
   dpuBias?: number;
   /** The routing table (default: a new one, its regions in POSIX shm when there is a DPU place). */
   table?: BundleTable;
+  /** A tenant's weight, for fair queueing of handler messages at the host (default: all 1). */
+  weight?: (tenant: string) => number;
   /** Token check for the AUTH frame; when it requires a token, a connection must authenticate first.
    *  Without it connections are open (in-process servers and tests). */
   auth?: Authenticator;
@@ -140,6 +142,13 @@ function createCore(opts: WireServerOptions): WireServer {
   const dpuPlace = opts.dpu instanceof DpuPlace ? opts.dpu : null;
   const registry = opts.table ?? new BundleTable(dpuPlace ? new RegionStore(dpuPlace.allocator, (k) => dpuPlace.release(k)) : undefined);
   const host = new HostPool(opts.host);
+  if (opts.weight) {
+    const weight = opts.weight;
+    host.weightOf = (id) => {
+      const b = registry.get(id);
+      return b ? weight(b.tenant) : 1;
+    };
+  }
   const dpu = opts.dpu;
   const places: Place[] = dpu ? [host, dpu] : [host];
   const steering = new Steering<ServerPlace>(opts.steering);

@@ -34,7 +34,8 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
   const log = o.log ?? (() => {});
   const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
   const auth = new Authenticator(o.token, tenants);
-  const wire = await startWire(o.wire, auth, log);
+  // Handler messages queue fairly at the host by their tenant's weight, as function calls do.
+  const wire = await startWire(o.wire, auth, log, (t) => tenants.get(t).weight);
   let gateway: Gateway;
   try {
     gateway = await createGateway({
