@@ -5,7 +5,7 @@ import { FairBacklog } from '../engine/places/fair-backlog.ts';
 import type { Pending } from '../engine/places/types.ts';
 import { listenWire } from '../engine/places/server.ts';
 import { connect, type Client } from '../engine/client/index.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { key, kvBundle, putMsg, retrying } from './places-helpers.ts';
 
 const msg = (bundle: number, handler = 1): Pending => ({ bundle, handler, payload: new Uint8Array(0), accepted: 0, done: () => {} });

@@ -1,7 +1,7 @@
 // The binary-protocol side of `roam serve` (engine/cli/commands/serve.ts): its flags, their parsing, and
 // startWire, whose server takes the 0xB7-first sockets through handleSocket.
 import { RoamError } from '../errors.ts';
-import type { Authenticator } from '../tenancy/auth.ts';
+import type { WireAuth } from './types.ts';
 import { createWireServer, type WireServer } from './server.ts';
 import { DpuPlace } from './dpu-place.ts';
 import { nativeNet } from '../wire/native-net.ts';
@@ -52,7 +52,7 @@ export function wireServeOptions(values: { bundle?: string[]; workers: string; d
 }
 
 /** Starts the wire side (host pool, optional agent); bundles are deployed through the server's registry. */
-export async function startWire(o: WireServeOptions, auth: Authenticator, log: (line: string) => void = () => {}, weight?: (tenant: string) => number): Promise<WireServer> {
+export async function startWire(o: WireServeOptions, auth: WireAuth, log: (line: string) => void = () => {}, weight?: (tenant: string) => number): Promise<WireServer> {
   let dpu: DpuPlace | undefined;
   if (o.dpu) {
     dpu = new DpuPlace();

@@ -4,10 +4,10 @@ import { RoamError, isRoamError } from '../errors.ts';
 import { HostPool, type HostPoolOptions } from './host-pool.ts';
 import { BundleTable, type Registered } from './bundle-table.ts';
 import type { Bundle } from '../bundle/bundle.ts';
-import { ADMIN, type Authenticator, type Principal } from '../tenancy/auth.ts';
+
 import { RegionStore } from '../regions/region-store.ts';
 import { DpuPlace } from './dpu-place.ts';
-import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
+import type { Pending, Place, PlaceResult, Principal, ServerPlace, WireAuth } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
 import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, errorPayload, type Frame } from '../wire/frame.ts';
@@ -31,7 +31,7 @@ export interface WireServerOptions {
   weight?: (tenant: string) => number;
   /** Token check for the AUTH frame; when it requires a token, a connection must authenticate first.
    *  Without it connections are open (in-process servers and tests). */
-  auth?: Authenticator;
+  auth?: WireAuth;
   /** Bundles (.wasm bytes) deployed at start. */
   bundles?: Uint8Array[];
   /** Host worker threads (shorthand for host.workers). */
@@ -373,6 +373,7 @@ function createCore(opts: WireServerOptions): WireServer {
   };
 }
 
+const ADMIN: Principal = Object.freeze({ tenant: null });
 const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
 
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */
