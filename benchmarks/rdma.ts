@@ -9,10 +9,10 @@ import type { RemoteRegion } from '../engine/rdma/endpoint.ts';
 import type { Done } from '../engine/rdma/worker.ts';
 import { hex, startPeer, unhex } from '../test/helpers/rdma.ts';
 import { kvKey, kvOver } from '../test/helpers/rdma-kv.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { listenWire } from '../engine/places/server.ts';
 import { connect } from '../engine/client/index.ts';
-import { loadKeys } from '../engine/places/ycsb.ts';
+import { loadKeys } from '../engine/demo/ycsb.ts';
 import { procCpuMs } from './harness.ts';
 
 if (!rdmaAvailable()) { console.error('bench:rdma: the roam_ucx addon is not built (install libucx-dev, npm run build:native)'); process.exit(1); }

@@ -13,7 +13,7 @@ const LAYERS: string[][] = [
   ['capabilities', 'regions', 'shm', 'gpu'], // what a guest may import, with what backs it
   ['admission', 'verify'], // bytes → parse → verify → meter → compile, cached
   ['runtime', 'components'], // Engine, Deployment, instances, guest ABIs, component workers
-  ['places', 'steering', 'wire', 'client'], // host pool, inline lane, DPU agent, client place, steering, the wire format
+  ['places', 'steering', 'wire', 'client', 'rdma'], // host pool, inline lane, DPU agent, client place, steering, the wire format, UCX
   ['server', 'http', 'chains', 'tenancy', 'state'], // one registry, two front doors, chains, tenants, persistence
   ['mpi', 'wasi'], // jobs: MPI and WASI programs, a program model of their own
   ['build', 'demo'], // tools: build drivers, the demo and YCSB

@@ -117,7 +117,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       region = null;
       return void r.deregister().then((unacked) => say({ deregistered: true, unacked }));
     }
-    case 'exit': w.close(); process.exit(0);
+    case 'exit':
+      w.close();
+      return process.exit(0);
     default: void client(cmd).then(say, fail);
   }
 });
