@@ -8,8 +8,9 @@ import { Worker } from 'node:worker_threads';
 import { setImmediate as tick } from 'node:timers/promises';
 import { RdmaWorker, rdmaAvailable } from '../engine/rdma/worker.ts';
 import type { Deployment } from '../engine/runtime/engine.ts';
+import type { RemoteRegion } from '../engine/rdma/endpoint.ts';
 import { bundleFile, bundleOf, ROOT } from './helpers/build.ts';
-import { kvKey, kvOver } from './helpers/rdma-kv.ts';
+import { kvKey, kvOnMapped, kvOver } from './helpers/rdma-kv.ts';
 import { hex, startPeer, unhex, type Peer } from './helpers/rdma.ts';
 
 const why = rdmaAvailable() ? '' : 'the roam_ucx addon is not built (install libucx-dev, then npm run build:native)';
@@ -22,7 +23,7 @@ const configs = [
 
 for (const c of configs) {
   describe.skipIf(!!why).sequential(`client-place kv over UCX, ${c.name}`, () => {
-    let w: RdmaWorker, peer: Peer, kv: Deployment;
+    let w: RdmaWorker, peer: Peer, kv: Deployment, remote: RemoteRegion;
     const saved = process.env.UCX_TLS;
     const env = { ...(c.tls ? { UCX_TLS: c.tls } : {}), RDMA_PEER_ALLOC: c.alloc ? '1' : '0', RDMA_PEER_SIZE: String(1 << 20) };
 
@@ -32,7 +33,7 @@ for (const c of configs) {
       peer = await startPeer(env);
       await peer.call({ op: 'fill', off: 0, len: 1 << 20, byte: 0 }); // an empty table
       const ep = w.connect({ address: unhex(peer.hello.address), pid: peer.hello.pid, host: peer.hello.host });
-      const remote = ep.unpack(unhex(peer.hello.key));
+      remote = ep.unpack(unhex(peer.hello.key));
       expect(remote.mode).toBe(c.mode);
       kv = kvOver(remote, await bundleOf('functions/kv'));
     });
@@ -53,6 +54,14 @@ for (const c of configs) {
         else expect(() => kv.call('get', kvKey(k))).toThrow(/not found/);
       }
       expect(() => kv.call('put', kvKey(1, new Uint8Array(49)))).toThrow(/48 bytes/);
+    });
+
+    it(c.mode === 'rma' ? 'runs the guest on the mapped table as on local memory, seeing what UCX wrote' : 'cannot map a table across TCP: a clear error', async () => {
+      if (c.mode !== 'rma') return void expect(() => remote.map()).toThrow(expect.objectContaining({ code: 'E_RDMA_MAP' }));
+      const local = kvOnMapped(remote.map(), await bundleOf('functions/kv'));
+      for (let k = 101; k < 111; k += 2) expect(new TextDecoder().decode(local.call('get', kvKey(k)).reply)).toBe(`value-${k}`);
+      local.call('put', kvKey(7777, new TextEncoder().encode('mapped')));
+      expect(new TextDecoder().decode(kv.call('get', kvKey(7777)).reply)).toBe('mapped'); // and the UCX path sees it
     });
 
     it('runs in a worker thread with its own UCX worker, as the client place\'s guest thread', async () => {

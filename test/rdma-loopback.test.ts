@@ -126,6 +126,26 @@ for (const c of configs) {
       expect(hex(got[1]!.d)).toBe(hex(large.slice().reverse()));
     });
 
+    it(c.alloc ? 'maps the region into this process: loads, stores and Atomics reach the owner' : 'refuses to map memory UCX cannot map here', async () => {
+      if (!c.alloc) {
+        expect(() => remote.map()).toThrow(/cannot map this region here/);
+        return;
+      }
+      const sab = remote.map();
+      expect(sab.byteLength).toBe(65536);
+      const u8 = new Uint8Array(sab);
+      expect(hex(u8.subarray(2000, 2004))).toBe(hex(await remote.read(2000, 4)));
+      u8.set([9, 8, 7], 3000);
+      expect((await peer.call({ op: 'read', off: 3000, len: 3 })).bytes).toBe('090807');
+      await peer.call({ op: 'fill', off: 4288, len: 8, byte: 0 });
+      await peer.call({ op: 'writer', off: 4288, n: 20000, cas: false });
+      const a = new BigInt64Array(sab, 4288, 1);
+      for (let i = 0; i < 20000; i++) Atomics.add(a, 0, 1n);
+      await peer.next((m) => 'writerDone' in m);
+      expect((await peer.call({ op: 'u64', off: 4288 })).value).toBe('40000');
+      expect(Atomics.load(a, 0)).toBe(40000n);
+    });
+
     it('refuses a deregistered region\'s key, at the client and when unpacked again', async () => {
       const key = unhex((await peer.call({ op: 'newRegion' })).key as string);
       const r2 = ep.unpack(key);
@@ -148,6 +168,7 @@ for (const c of configs) {
     it('fails requests with a clear error when the peer is killed, and does not hang', async () => {
       const key = unhex((await peer.call({ op: 'newRegion' })).key as string);
       const r = ep.unpack(key);
+      const mapped = c.alloc ? new Uint8Array(r.map()) : null;
       const failure = new Promise<string>((resolve) => ep.onError((e) => resolve(e.code)));
       let reads = 0;
       const loop = (async () => {
@@ -158,6 +179,9 @@ for (const c of configs) {
       expect(await code(r.write(0, new Uint8Array(8)))).toBe('E_RDMA_PEER');
       expect(reads).toBeGreaterThanOrEqual(50);
       await peer.exited;
+      // A mapping taken before stays attached (readable, no fault) after the owner is gone and the key dropped.
+      r.drop();
+      if (mapped) expect(mapped.subarray(0, 64).every((x) => x === 0)).toBe(true);
     });
   });
 }

@@ -17,6 +17,8 @@ export interface UcxAddon {
   deregister(region: number): number;
   unpack(ep: number, key: Uint8Array, am: boolean): number;
   dropKey(rkey: number): void;
+  /** The peer's region as a SharedArrayBuffer, where UCX maps it here (ucp_rkey_ptr); throws E_RDMA_MAP otherwise. */
+  map(rkey: number): SharedArrayBuffer;
   get(rkey: number, offset: number, dest: Uint8Array, id: number): number;
   put(rkey: number, offset: number, src: Uint8Array, id: number): number;
   atomic(rkey: number, offset: number, op: number, width: number, io: Uint8Array, id: number): number;

@@ -152,6 +152,19 @@ export class RemoteRegion {
     return this.amo(offset, AtomicOp.CSWAP, width, expected, desired);
   }
 
+  /**
+   * The whole region as a SharedArrayBuffer mapped into this process: a peer on this machine whose
+   * region UCX allocated (posix/sysv shared memory). Loads, stores and Atomics on it reach the owner's
+   * memory with no call at all (a client place can run its guest on it as on local memory). Throws
+   * E_RDMA_MAP elsewhere. The mapping stays readable after a revocation or the owner's exit (the
+   * memory stays attached until the buffer is collected): whoever holds it must stop using it on
+   * `endpoint.onError` or a revocation, which nothing here can enforce.
+   */
+  map(): SharedArrayBuffer {
+    if (!this.live) throw new RoamError('E_RDMA_CLOSED', 'the remote region was dropped');
+    return this.endpoint.worker.addon.map(this.rkey);
+  }
+
   /** Forgets the key here (the owner's registration is untouched). */
   drop(): void {
     if (!this.live) return;

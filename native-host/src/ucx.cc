@@ -66,8 +66,20 @@ struct Region {
 };
 // An endpoint to a peer on this machine (its pid known) uses UCX's shared-memory transports, which
 // in UCX 1.13 refuse UCP_ERR_HANDLING_MODE_PEER: its death is seen here instead, through a pidfd.
-struct Ep { ucp_ep_h ep = nullptr; int32_t err = 0; bool live = false, peerMode = true; int pidfd = -1; uv_poll_t* watch = nullptr; };
-struct Rkey { ucp_rkey_h rkey = nullptr; uint32_t ep = 0, id = 0, gen = 0; uint64_t uuid = 0, base = 0, len = 0; bool am = false, live = false, revoked = false; };
+// closing: disconnected while JS still holds a mapping of a key unpacked on it; UCX wants keys destroyed
+// before their endpoint, so the close waits for the last mapping to be collected.
+struct Ep { ucp_ep_h ep = nullptr; int32_t err = 0; bool live = false, peerMode = true; int pidfd = -1; uv_poll_t* watch = nullptr; bool closing = false; };
+// jsMaps: SharedArrayBuffers over the peer's memory (map) still alive; a key dropped meanwhile is a
+// zombie (refused, its slot kept) until they are collected: destroying it would unmap their memory.
+struct Rkey {
+  ucp_rkey_h rkey = nullptr;
+  uint32_t ep = 0, id = 0, gen = 0;
+  uint64_t uuid = 0, base = 0, len = 0;
+  bool am = false, live = false, revoked = false;
+  uint32_t slotGen = 0;
+  int32_t jsMaps = 0;
+  bool zombie = false;
+};
 struct Req {
   uint32_t id = 0, ep = 0, token = 0;
   int32_t status = 0;
@@ -301,7 +313,7 @@ void Drain() {
 
 // SharedArrayBuffers over allocated regions are freed by V8 on any thread: queued here, unmapped by
 // the owning thread's timer.
-struct Freed { State* s; uint32_t idx, gen; };
+struct Freed { State* s; uint32_t idx, gen; bool key; };  // key: a mapping of a peer's key, else an allocated region
 std::mutex freedLock;
 std::vector<Freed> freedList;
 void SabFreed(void*, size_t, void* data) {
@@ -310,6 +322,38 @@ void SabFreed(void*, size_t, void* data) {
   freedList.push_back(*f);
   delete f;
 }
+// Forgets a key: destroyed now, or a zombie while JS holds mappings of it.
+void ReleaseKey(Rkey& k) {
+  if (!k.live) return;
+  k.live = false;
+  if (k.jsMaps > 0) { k.zombie = true; return; }
+  ucp_rkey_destroy(k.rkey);
+  k.rkey = nullptr;
+}
+
+ucs_status_ptr_t CloseEp(Ep& e);
+void FinishClose(uint32_t i) {
+  Ep& e = S->eps[i];
+  for (Rkey& k : S->rkeys) if (k.zombie && k.ep == i) return;  // a mapping still lives
+  ucs_status_ptr_t sp = CloseEp(e);
+  if (UCS_PTR_IS_PTR(sp)) {
+    uint64_t end = NowNs() + 1000000000ull;
+    while (ucp_request_check_status(sp) == UCS_INPROGRESS && NowNs() < end) ucp_worker_progress(S->worker);
+    ucp_request_free(sp);
+  }
+  e = Ep{};
+}
+
+void KeyMapFreed(uint32_t idx, uint32_t slotGen) {
+  if (idx >= S->rkeys.size()) return;
+  Rkey& k = S->rkeys[idx];
+  if (k.slotGen != slotGen || --k.jsMaps > 0 || !k.zombie) return;
+  ucp_rkey_destroy(k.rkey);
+  k.rkey = nullptr;
+  k.zombie = false;
+  if (S->eps[k.ep].closing) FinishClose(k.ep);
+}
+
 void UnmapFreed() {
   std::vector<Freed> mine;
   {
@@ -320,6 +364,7 @@ void UnmapFreed() {
     }
   }
   for (Freed& f : mine) {
+    if (f.key) { KeyMapFreed(f.idx, f.gen); continue; }
     Region& g = S->regions[f.idx];
     if (g.gen != f.gen || !g.allocated) continue;
     g.jsHeld = false;
@@ -755,7 +800,8 @@ ucs_status_ptr_t CloseEp(Ep& e) {
 void CloseAll(bool fromHook) {
   State* s = S;
   if (!s || !s->open) return;
-  for (Rkey& k : s->rkeys) if (k.live) { ucp_rkey_destroy(k.rkey); k.live = false; }
+  // Keys JS still maps are left attached (leaked to process exit): their memory must stay readable.
+  for (Rkey& k : s->rkeys) if ((k.live || k.zombie) && k.jsMaps == 0) { ucp_rkey_destroy(k.rkey); k.live = false; }
   std::vector<ucs_status_ptr_t> closing;
   for (Ep& e : s->eps) {
     if (!e.live) continue;
@@ -808,7 +854,7 @@ napi_value Connect(napi_env env, napi_callback_info info) {
     if (pidfd < 0) return Throw(env, std::string("pidfd_open(") + std::to_string(pid) + "): " + strerror(errno) + " (is the peer on this machine and alive?)");
   }
   uint32_t idx = uint32_t(S->eps.size());
-  for (uint32_t i = 0; i < S->eps.size(); i++) if (!S->eps[i].live) { idx = i; break; }
+  for (uint32_t i = 0; i < S->eps.size(); i++) if (!S->eps[i].live && !S->eps[i].closing) { idx = i; break; }
   if (idx == S->eps.size()) S->eps.emplace_back();
   ucp_ep_params_t ep{};
   ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE | UCP_EP_PARAM_FIELD_ERR_HANDLER;
@@ -850,7 +896,7 @@ napi_value Disconnect(napi_env env, napi_callback_info info) {
   Ep* e = GetEp(env, argv[0]);
   if (!e) return Undef(env);
   uint32_t i = uint32_t(e - S->eps.data());
-  for (Rkey& k : S->rkeys) if (k.live && k.ep == i) { ucp_rkey_destroy(k.rkey); k.live = false; }
+  for (Rkey& k : S->rkeys) if (k.live && k.ep == i) ReleaseKey(k);
   FailAmReqs(i, E_CLOSED);
   for (auto it = S->revocations.begin(); it != S->revocations.end();) {
     uint32_t tok = it->first;
@@ -858,13 +904,10 @@ napi_value Disconnect(napi_env env, napi_callback_info info) {
     auto& rv = S->revocations[tok];
     if (rv.waiting.erase(i) && rv.waiting.empty()) FinishRevocation(tok);
   }
-  ucs_status_ptr_t sp = CloseEp(*e);
-  if (UCS_PTR_IS_PTR(sp)) {
-    uint64_t end = NowNs() + 1000000000ull;
-    while (ucp_request_check_status(sp) == UCS_INPROGRESS && NowNs() < end) ucp_worker_progress(S->worker);
-    ucp_request_free(sp);
-  }
-  *e = Ep{};
+  e->live = false;
+  e->closing = true;
+  StopWatch(*e);
+  FinishClose(i);  // now, or when the last mapping of one of its keys is collected
   S->dirty = true;
   return Undef(env);
 }
@@ -966,7 +1009,7 @@ napi_value Alloc(napi_env env, napi_callback_info info) {
   // Node 20's N-API cannot make a SharedArrayBuffer: V8's API does, and a napi_value is a
   // v8::Local<v8::Value> underneath (both one pointer; Node converts them so).
   v8::Isolate* iso = v8::Isolate::GetCurrent();
-  std::unique_ptr<v8::BackingStore> bs = v8::SharedArrayBuffer::NewBackingStore(g.base, n, SabFreed, new Freed{S, idx, g.gen});
+  std::unique_ptr<v8::BackingStore> bs = v8::SharedArrayBuffer::NewBackingStore(g.base, n, SabFreed, new Freed{S, idx, g.gen, false});
   v8::Local<v8::Value> sab = v8::SharedArrayBuffer::New(iso, std::shared_ptr<v8::BackingStore>(std::move(bs)));
   napi_value out, arr;
   static_assert(sizeof(out) == sizeof(sab), "napi_value is a v8::Local");
@@ -1057,9 +1100,10 @@ napi_value Unpack(napi_env env, napi_callback_info info) {
   ucs_status_t st = ucp_ep_rkey_unpack(e->ep, p + sizeof(KeyHdr), &rk);
   if (st != UCS_OK) return Throw(env, std::string("ucp_ep_rkey_unpack: ") + ucs_status_string(st));
   uint32_t idx = uint32_t(S->rkeys.size());
-  for (uint32_t i = 0; i < S->rkeys.size(); i++) if (!S->rkeys[i].live) { idx = i; break; }
+  for (uint32_t i = 0; i < S->rkeys.size(); i++) if (!S->rkeys[i].live && !S->rkeys[i].zombie) { idx = i; break; }
   if (idx == S->rkeys.size()) S->rkeys.emplace_back();
-  S->rkeys[idx] = Rkey{rk, uint32_t(e - S->eps.data()), h.id, h.gen, h.uuid, h.base, h.len, am, true, false};
+  uint32_t slotGen = S->rkeys[idx].slotGen + 1;
+  S->rkeys[idx] = Rkey{rk, uint32_t(e - S->eps.data()), h.id, h.gen, h.uuid, h.base, h.len, am, true, false, slotGen, 0, false};
   return Int(env, int32_t(idx));
 }
 
@@ -1068,7 +1112,7 @@ napi_value DropKey(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Args(env, info, 1, argv);
   int32_t i = I32(env, argv[0]);
-  if (i >= 0 && size_t(i) < S->rkeys.size() && S->rkeys[i].live) { ucp_rkey_destroy(S->rkeys[i].rkey); S->rkeys[i].live = false; }
+  if (i >= 0 && size_t(i) < S->rkeys.size()) ReleaseKey(S->rkeys[i]);
   return Undef(env);
 }
 
@@ -1124,6 +1168,34 @@ napi_value Rma(napi_env env, napi_callback_info info, bool get) {
 }
 napi_value Get(napi_env env, napi_callback_info info) { return Rma(env, info, true); }
 napi_value Put(napi_env env, napi_callback_info info) { return Rma(env, info, false); }
+
+// map(rkey) -> SharedArrayBuffer over the peer's whole region, where UCX can map it here (ucp_rkey_ptr:
+// posix/sysv shared memory, UCX-allocated at the owner). Reads, writes and Atomics on it go straight
+// to the owner's memory, with no call into UCX at all. The mapping outlives a revocation or the peer's
+// exit (the memory stays attached until collected), so revocation cannot stop it: see engine/rdma.
+napi_value Map(napi_env env, napi_callback_info info) {
+  NEED_OPEN(env);
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  int32_t i = I32(env, argv[0]);
+  if (i < 0 || size_t(i) >= S->rkeys.size() || !S->rkeys[i].live) return Throw(env, "ucx.map: no such key");
+  Rkey& k = S->rkeys[i];
+  if (k.revoked) { napi_throw_error(env, "E_RDMA_REVOKED", "ucx.map: the region was deregistered by its owner (key revoked)"); return nullptr; }
+  void* p = nullptr;
+  ucs_status_t st = ucp_rkey_ptr(k.rkey, k.base, &p);
+  if (st != UCS_OK || !p) {
+    napi_throw_error(env, "E_RDMA_MAP", (std::string("ucx.map: UCX cannot map this region here (") + ucs_status_string(st) +
+                                         "): the owner is on another host or its region is not UCX-allocated").c_str());
+    return nullptr;
+  }
+  v8::Isolate* iso = v8::Isolate::GetCurrent();
+  std::unique_ptr<v8::BackingStore> bs = v8::SharedArrayBuffer::NewBackingStore(p, k.len, SabFreed, new Freed{S, uint32_t(i), k.slotGen, true});
+  v8::Local<v8::Value> sab = v8::SharedArrayBuffer::New(iso, std::shared_ptr<v8::BackingStore>(std::move(bs)));
+  k.jsMaps++;
+  napi_value out;
+  memcpy(&out, &sab, sizeof out);
+  return out;
+}
 
 // seqRead(rkey, offset, dest, id): a seqlocked record copied consistently by its owner ('am' keys).
 napi_value SeqReadJs(napi_env env, napi_callback_info info) {
@@ -1302,7 +1374,7 @@ napi_value Init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback fn; } fns[] = {
       {"open", Open}, {"close", Close}, {"connect", Connect}, {"disconnect", Disconnect}, {"epInfo", EpInfo},
       {"contextInfo", ContextInfo}, {"register", Register}, {"alloc", Alloc}, {"rkey", PackKey}, {"deregister", Deregister},
-      {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"seqRead", SeqReadJs}, {"amSend", AmSend},
+      {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"seqRead", SeqReadJs}, {"map", Map}, {"amSend", AmSend},
       {"amListen", AmListen}, {"flush", Flush}, {"progress", Progress}, {"setSpin", SetSpin}, {"ref", Ref},
       {"statusString", StatusString}, {"version", Version}, {"nop", Nop},
   };

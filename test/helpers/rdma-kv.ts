@@ -15,6 +15,11 @@ export function kvOver(remote: RemoteRegion, bundle: Uint8Array): Deployment {
   return engine.deploy(bundle);
 }
 
+/** kv deployed over a mapped remote table (RemoteRegion.map): the guest reads it as local memory. */
+export function kvOnMapped(table: SharedArrayBuffer, bundle: Uint8Array): Deployment {
+  return new Engine({ regions: new RegionStore(() => table) }).deploy(bundle);
+}
+
 export const kvKey = (k: number, value?: Uint8Array): Uint8Array => {
   const b = new Uint8Array(8 + (value?.length ?? 0));
   new DataView(b.buffer).setBigUint64(0, BigInt(k), true);
