@@ -8,7 +8,7 @@ import { RdmaWorker, rdmaAvailable } from '../engine/rdma/worker.ts';
 import type { RemoteRegion } from '../engine/rdma/endpoint.ts';
 import type { Done } from '../engine/rdma/worker.ts';
 import { hex, startPeer, unhex } from '../test/helpers/rdma.ts';
-import { kvKey, kvOver } from '../test/helpers/rdma-kv.ts';
+import { kvKey, kvOnMapped, kvOver } from '../test/helpers/rdma-kv.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { listenWire } from '../engine/places/server.ts';
 import { connect } from '../engine/client/index.ts';
@@ -127,9 +127,32 @@ for (const t of transports) {
     const line = `| ${t.name} | ${op} (${remote.mode}) | ${oursLat.p50us.toFixed(2)} / ${oursLat.avgus.toFixed(2)} | ${ptLat.p50us.toFixed(2)} / ${ptLat.avgus.toFixed(2)} | ${(ptLat.p50us / oursLat.p50us).toFixed(2)}x | ${Math.round(oursRate.opsPerSec)} | ${ptRate.opsPerSec} | ${(oursRate.opsPerSec / ptRate.opsPerSec).toFixed(2)}x |`;
     rows.push(line);
     console.log(line);
+    if (t.alloc) {
+      // The same operation on the region mapped into this process (RemoteRegion.map): no call at all.
+      const m = mapped(remote.map(), op, t.iters * 10);
+      const ml = `| ${t.name} | ${op} (mapped) | ${(m * 1e6).toFixed(3)} | ${ptLat.p50us.toFixed(2)} / ${ptLat.avgus.toFixed(2)} | ${(ptLat.p50us / (m * 1e6)).toFixed(2)}x | ${Math.round(1 / m)} | ${ptRate.opsPerSec} | ${(1 / m / ptRate.opsPerSec).toFixed(2)}x |`;
+      rows.push(ml);
+      console.log(ml);
+    }
   }
   peer.child.kill('SIGKILL');
   w.close();
+}
+
+/** Seconds per 8-byte operation on a mapped region, `n` in a row (median of 5 passes). */
+function mapped(sab: SharedArrayBuffer, op: Op, n: number): number {
+  const u32 = new Uint32Array(sab), i64 = new BigInt64Array(sab);
+  let sink = 0;
+  const pass = () => {
+    const t0 = process.hrtime.bigint();
+    if (op === 'get') for (let i = 0; i < n; i++) sink += u32[16]! ^ u32[17]!;
+    else if (op === 'put') for (let i = 0; i < n; i++) { u32[16] = i; u32[17] = i; }
+    else for (let i = 0; i < n; i++) Atomics.add(i64, 16, 1n);
+    return Number(process.hrtime.bigint() - t0) / 1e9 / n;
+  };
+  const times = Array.from({ length: 5 }, pass).sort((a, b) => a - b);
+  if (sink === 0.5) console.log(sink); // keeps the reads
+  return times[2]!;
 }
 // Client-place kv get: the kv guest in this process, its table at the owner. Over the wire protocol
 // (today: REGION_READ / REGION_ATOMIC frames answered by the server's JavaScript) and over UCX.
@@ -170,6 +193,15 @@ for (const t of [transports[0]!, transports[2]!]) {
   for (let i = 0; i < n; i++) kv.call('get', kvKey((i % KEYS) + 1));
   const rate = n / ((performance.now() - t0) / 1000), ownerCpu = procCpuMs(peer.hello.pid) - cpu0;
   kvRows.push(`| UCX ${t.name} ('${remote.mode}'), one at a time | ${Math.round(rate)} | ${(rate / wireRate).toFixed(2)}x | ${((ownerCpu * 1000) / n).toFixed(2)} µs (no owner JS) |`);
+  if (t.alloc) {
+    const local = kvOnMapped(remote.map(), kvBytes);
+    const m = n * 5;
+    for (let i = 0; i < m / 10; i++) local.call('get', kvKey((i % KEYS) + 1));
+    const c0 = procCpuMs(peer.hello.pid), t1 = performance.now();
+    for (let i = 0; i < m; i++) local.call('get', kvKey((i % KEYS) + 1));
+    const mr = m / ((performance.now() - t1) / 1000);
+    kvRows.push(`| UCX ${t.name}, table mapped into the client (map), one at a time | ${Math.round(mr)} | ${(mr / wireRate).toFixed(2)}x | ${(((procCpuMs(peer.hello.pid) - c0) * 1000) / m).toFixed(2)} µs |`);
+  }
   peer.child.kill('SIGKILL');
   w.close();
 }
