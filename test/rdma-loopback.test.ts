@@ -61,6 +61,11 @@ for (const c of configs) {
       const big = await remote.read(8192, 40960);
       expect(big[0]).toBe(8192 & 0xff);
       expect(big[40959]).toBe((8192 + 40959) & 0xff);
+      // And a 40 KiB write (the owner receives it straight into the region when it comes by rendezvous).
+      const pattern = Uint8Array.from({ length: 40960 }, (_, i) => (i * 13 + 5) & 0xff);
+      await remote.write(16384, pattern);
+      expect(hex(await remote.read(16384, 40960))).toBe(hex(pattern));
+      expect((await peer.call({ op: 'read', off: 16384 + 40000, len: 960 })).bytes).toBe(hex(pattern.subarray(40000)));
     });
 
     it('refuses reads, writes and atomics outside the region or unaligned', async () => {

@@ -514,17 +514,29 @@ void OnPutData(void* request, ucs_status_t status, size_t, void* user) {
 }
 
 ucs_status_t OnReq(void*, const void* header, size_t hlen, void* data, size_t len, const ucp_am_recv_param_t* prm) {
-  if (hlen != sizeof(ReqHdr) || !(prm->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP)) return UCS_OK;
+  bool rndv = prm->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV;
+  if (hlen != sizeof(ReqHdr) || !(prm->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP)) {
+    if (rndv) ucp_am_data_release(S->worker, data);
+    return UCS_OK;
+  }
   ReqHdr h;
   memcpy(&h, header, sizeof h);
+  // Refused: answered with the status, and rendezvous data the request brought let go of.
+  auto refuse = [&](int32_t status) {
+    if (rndv) ucp_am_data_release(S->worker, data);
+    Reply(prm->reply_ep, h.token, status, 0, nullptr, 0);
+    return UCS_OK;
+  };
   Region* g = nullptr;
+  if (h.op < OP_GET || h.op > OP_SEQREAD || (h.op == OP_ATOMIC && h.aop > UCP_ATOMIC_OP_CSWAP)) return refuse(E_NOKEY);
+  if (rndv && h.op != OP_PUT) return refuse(E_BOUNDS);
   uint32_t align = h.op == OP_ATOMIC ? h.width : h.op == OP_SEQREAD ? 4 : 1;
-  if (h.op == OP_SEQREAD && h.len < 4) return Reply(prm->reply_ep, h.token, E_BOUNDS, 0, nullptr, 0), UCS_OK;
+  if (h.op == OP_SEQREAD && h.len < 4) return refuse(E_BOUNDS);
   uint64_t n = h.op == OP_ATOMIC ? h.width : h.len;
-  if (h.op == OP_ATOMIC && h.width != 4 && h.width != 8) return Reply(prm->reply_ep, h.token, E_ALIGN, 0, nullptr, 0), UCS_OK;
-  if (h.op == OP_PUT && len != h.len) return Reply(prm->reply_ep, h.token, E_BOUNDS, 0, nullptr, 0), UCS_OK;
+  if (h.op == OP_ATOMIC && h.width != 4 && h.width != 8) return refuse(E_ALIGN);
+  if (h.op == OP_PUT && len != h.len) return refuse(E_BOUNDS);
   int32_t st = CheckRegion(h.id, h.gen, h.off, n, align, &g);
-  if (st) return Reply(prm->reply_ep, h.token, st, 0, nullptr, 0), UCS_OK;
+  if (st) return refuse(st);
   uint8_t* at = g->base + h.off;
   if (h.op == OP_SEQREAD) SeqRead(prm->reply_ep, h.token, at, h.len);
   else if (h.op == OP_GET) Reply(prm->reply_ep, h.token, 0, 0, at, h.len);
@@ -667,7 +679,14 @@ void OnUserData(void* request, ucs_status_t status, size_t, void* user) {
   ucp_request_free(request);
 }
 
+// A peer decides how much it sends: messages above this are dropped, not buffered.
+constexpr size_t kMaxUserAm = 64u << 20;
+
 ucs_status_t OnUserAm(void* arg, const void* header, size_t hlen, void* data, size_t len, const ucp_am_recv_param_t* prm) {
+  if (len > kMaxUserAm) {
+    if (prm->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) ucp_am_data_release(S->worker, data);
+    return UCS_OK;
+  }
   State::Event e{EV_AM, int32_t(reinterpret_cast<uintptr_t>(arg)), 0,
                  std::vector<uint8_t>(static_cast<const uint8_t*>(header), static_cast<const uint8_t*>(header) + hlen), {}};
   if (prm->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) {
