@@ -3,6 +3,7 @@
 // messages) and over TCP forced with UCX_TLS=tcp.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setImmediate as tick } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { RdmaWorker, rdmaAvailable } from '../engine/rdma/worker.ts';
 import type { RdmaEndpoint, RemoteRegion } from '../engine/rdma/endpoint.ts';
 import type { AccessMode } from '../engine/rdma/transports.ts';
@@ -150,6 +151,21 @@ for (const c of configs) {
       expect((await peer.call({ op: 'u64', off: 4288 })).value).toBe('40000');
       expect(Atomics.load(a, 0)).toBe(40000n);
     });
+
+    if (c.mode === 'am') {
+      it('refuses a deregistered region at the owner too, for a client the owner could not tell', async () => {
+        const { key, index } = await peer.call({ op: 'newRegion' }) as { key: string; index: number };
+        const t = new Worker(new URL('../engine/places/boot.mjs', import.meta.url), {
+          workerData: { __roamEntry: new URL('./helpers/rdma-stale.ts', import.meta.url).href, address: peer.hello.address, pid: peer.hello.pid, host: peer.hello.host, key },
+        });
+        const next = () => new Promise<Record<string, string>>((resolve, reject) => { t.once('message', resolve); t.once('error', reject); });
+        expect(await next()).toEqual({ ready: 'ok', mode: 'am' });
+        expect(await peer.call({ op: 'deregister', index })).toMatchObject({ deregistered: true });
+        t.postMessage('read');
+        expect(await next()).toEqual({ code: 'E_RDMA_REVOKED' }); // answered by the owner's addon
+        await t.terminate();
+      });
+    }
 
     it('refuses a deregistered region\'s key, at the client and when unpacked again', async () => {
       const key = unhex((await peer.call({ op: 'newRegion' })).key as string);

@@ -45,6 +45,7 @@ for (let i = 0; i < n; i++) {
 parentPort.postMessage('done');`;
 
 let ep: RdmaEndpoint | null = null;
+const extra: RdmaRegion[] = [];
 let remote: RemoteRegion | null = null;
 const fail = (e: unknown) => say({ error: (e as { code?: string }).code ?? String(e), message: String(e) });
 
@@ -109,12 +110,14 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     }
     case 'newRegion': {
       const r = allocated ? w.alloc(size).region : w.register(new Uint8Array(new SharedArrayBuffer(size)));
-      return say({ key: hex(r.key()) });
+      extra.push(r);
+      return say({ key: hex(r.key()), index: extra.length - 1 });
     }
     case 'u64': return say({ value: String(new BigUint64Array(sab, cmd.off as number, 1)[0]) });
     case 'deregister': {
-      const r = region!;
-      region = null;
+      // The first region, or newRegion's `index`.
+      const r = cmd.index === undefined ? region! : extra[cmd.index as number]!;
+      if (cmd.index === undefined) region = null;
       return void r.deregister().then((unacked) => say({ deregistered: true, unacked }));
     }
     case 'exit':
