@@ -186,6 +186,21 @@ for (const c of configs) {
       expect(() => ep.unpack(bad)).toThrow(/not a roam key/);
     });
 
+    if (c.mode === 'am') {
+      it('fails a request with a timeout when the owner is alive but stopped (SIGSTOP), and works again after', async () => {
+        const r = ep.unpack(unhex((await peer.call({ op: 'newRegion' })).key as string));
+        w.setTimeout(300);
+        peer.child.kill('SIGSTOP');
+        try {
+          expect(await code(r.read(0, 8))).toBe('E_RDMA_TIMEOUT');
+        } finally {
+          peer.child.kill('SIGCONT');
+          w.setTimeout(10_000);
+        }
+        expect((await r.read(16, 4)).length).toBe(4);
+      });
+    }
+
     it('fails requests with a clear error when the peer is killed, and does not hang', async () => {
       const key = unhex((await peer.call({ op: 'newRegion' })).key as string);
       const r = ep.unpack(key);

@@ -29,6 +29,7 @@ export interface UcxAddon {
   flush(ep: number, id: number): number;
   progress(): number;
   setSpin(ns: number): void;
+  setTimeout(ms: number): void;
   ref(on: boolean): void;
   statusString(status: number): string;
   version(): string;

@@ -2,7 +2,7 @@
 import { RoamError } from '../errors.ts';
 
 /** roam's own statuses (native-host/src/ucx.cc); UCS's are -1 … -100. */
-export const Status = { REVOKED: -1000, BOUNDS: -1001, ALIGN: -1002, NOKEY: -1003, DEAD: -1004, CLOSED: -1005, EXITED: -1006, BUSY: -1007 } as const;
+export const Status = { REVOKED: -1000, BOUNDS: -1001, ALIGN: -1002, NOKEY: -1003, DEAD: -1004, CLOSED: -1005, EXITED: -1006, BUSY: -1007, TIMEOUT: -1008 } as const;
 
 const UCS_PEER_FAILURES = new Set([-3, -6, -20, -24, -25]);
 
@@ -15,6 +15,7 @@ export function statusCode(status: number): string {
     case Status.NOKEY: return 'E_RDMA_KEY';
     case Status.CLOSED: return 'E_RDMA_CLOSED';
     case Status.BUSY: return 'E_RDMA_BUSY';
+    case Status.TIMEOUT: return 'E_RDMA_TIMEOUT';
     case Status.DEAD:
     case Status.EXITED: return 'E_RDMA_PEER';
   }

@@ -118,6 +118,11 @@ export class RdmaWorker {
     this.addon.setSpin(ns);
   }
 
+  /** How long a request the owner answers ('am') may wait before it fails E_RDMA_TIMEOUT (default 10 s). */
+  setTimeout(ms: number): void {
+    this.addon.setTimeout(ms);
+  }
+
   /** Keeps the process alive while serving (pending operations always do). */
   ref(on: boolean): void {
     this.addon.ref(on);

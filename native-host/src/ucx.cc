@@ -41,7 +41,7 @@ namespace {
 constexpr unsigned kAmBase = 60000, AM_REQ = kAmBase, AM_REPLY = kAmBase + 1, AM_REVOKE = kAmBase + 2, AM_ACK = kAmBase + 3;
 constexpr uint32_t kMagic = 0x31594b52;  // "RKY1"
 // roam's status codes beside UCS's (all negative): see engine/rdma/errors.ts.
-constexpr int32_t E_REVOKED = -1000, E_BOUNDS = -1001, E_ALIGN = -1002, E_NOKEY = -1003, E_DEAD = -1004, E_CLOSED = -1005, E_EXITED = -1006, E_BUSY = -1007;
+constexpr int32_t E_REVOKED = -1000, E_BOUNDS = -1001, E_ALIGN = -1002, E_NOKEY = -1003, E_DEAD = -1004, E_CLOSED = -1005, E_EXITED = -1006, E_BUSY = -1007, E_TIMEOUT = -1008;
 enum Op : uint8_t { OP_GET = 1, OP_PUT = 2, OP_ATOMIC = 3, OP_SEQREAD = 4 };
 constexpr int kSeqTries = 1000;  // per request; the client asks again on E_BUSY (seqlock.ts)
 enum Ev : int32_t { EV_EP_ERROR = 1, EV_AM = 2, EV_REVOKED = 3 };
@@ -83,6 +83,7 @@ struct Rkey {
 struct Req {
   uint32_t id = 0, ep = 0, token = 0;
   int32_t status = 0;
+  uint64_t deadline = 0;  // 'am' requests: failed E_TIMEOUT past it (an owner alive but not answering)
   bool sync = false, done = false, abandoned = false;
   napi_ref keep = nullptr;
   uint8_t* local = nullptr;  // get: destination; atomic: [operand, result]
@@ -114,7 +115,7 @@ struct State {
   std::unordered_map<uint32_t, Revocation> revocations;
   std::set<std::tuple<uint64_t, uint32_t, uint32_t>> revokedKeys;  // (owner uuid, id, gen) revoked by their owners
   uint32_t nextToken = 1, nextRevocation = 1;
-  uint64_t uuid = 0, spinNs = 20000;
+  uint64_t uuid = 0, spinNs = 20000, amTimeoutNs = 10000000000ull;
   int64_t pending = 0;
   std::string lastError;
 };
@@ -385,6 +386,12 @@ void OnTimer(uv_timer_t*) {
   std::vector<uint32_t> late;
   for (auto& [tok, rv] : S->revocations) if (now > rv.deadline) late.push_back(tok);
   for (uint32_t t : late) FinishRevocation(t);
+  for (auto it = S->amReqs.begin(); it != S->amReqs.end();) {
+    if (it->second->deadline > now) { ++it; continue; }
+    Req* r = it->second;
+    it = S->amReqs.erase(it);  // a reply coming later finds no request and is dropped
+    Complete(r, E_TIMEOUT);
+  }
   UnmapFreed();
   Drain();
 }
@@ -414,6 +421,7 @@ int32_t Finish(Req* r, ucs_status_ptr_t sp, napi_value keep) {
 int32_t FinishAm(Req* r, napi_value keep) {
   r->token = S->nextToken++;
   r->hdr.token = r->token;
+  r->deadline = NowNs() + S->amTimeoutNs;
   r->sync = true;
   S->amReqs[r->token] = r;
   ucp_request_param_t p{};
@@ -1347,6 +1355,17 @@ napi_value SetSpin(napi_env env, napi_callback_info info) {
   return Undef(env);
 }
 
+// setTimeout(ms): how long an 'am' request may wait for its owner's answer (default 10 s).
+napi_value SetTimeoutJs(napi_env env, napi_callback_info info) {
+  NEED_OPEN(env);
+  napi_value argv[1];
+  Args(env, info, 1, argv);
+  double ms = F64(env, argv[0]);
+  if (!(ms >= 1 && ms <= 3.6e6)) return Throw(env, "ucx.setTimeout(ms: 1 ms to 1 hour)");
+  S->amTimeoutNs = uint64_t(ms * 1e6);
+  return Undef(env);
+}
+
 // Holds the event loop open (e.g. while serving) or lets it go (pending requests still hold it).
 napi_value Ref(napi_env env, napi_callback_info info) {
   NEED_OPEN(env);
@@ -1372,6 +1391,7 @@ napi_value StatusString(napi_env env, napi_callback_info info) {
     case E_DEAD: s = "the peer failed (endpoint error)"; break;
     case E_CLOSED: s = "the endpoint was closed"; break;
     case E_EXITED: s = "the peer process exited"; break;
+    case E_TIMEOUT: s = "the owner did not answer in time (alive but stopped, or overloaded)"; break;
     case E_BUSY: s = "the record stayed locked by writers (seqlock retries exhausted)"; break;
     default: s = ucs_status_string(ucs_status_t(st));
   }
@@ -1394,7 +1414,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"open", Open}, {"close", Close}, {"connect", Connect}, {"disconnect", Disconnect}, {"epInfo", EpInfo},
       {"contextInfo", ContextInfo}, {"register", Register}, {"alloc", Alloc}, {"rkey", PackKey}, {"deregister", Deregister},
       {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"seqRead", SeqReadJs}, {"map", Map}, {"amSend", AmSend},
-      {"amListen", AmListen}, {"flush", Flush}, {"progress", Progress}, {"setSpin", SetSpin}, {"ref", Ref},
+      {"amListen", AmListen}, {"flush", Flush}, {"progress", Progress}, {"setSpin", SetSpin}, {"setTimeout", SetTimeoutJs}, {"ref", Ref},
       {"statusString", StatusString}, {"version", Version}, {"nop", Nop},
   };
   for (auto& f : fns) {
