@@ -19,7 +19,7 @@ interface Child {
 
 export interface ProcessDeviceOptions {
   memoryBytes?: number;
-  /** Show Dawn's stderr (default: ROAM_GPU_DEBUG=1). */
+  /** Let Dawn's stderr through (default: ROAM_GPU_DEBUG=1); otherwise its last lines only go into loss errors. */
   debug?: boolean;
   /** How long to wait for the device process to open its adapter (default 60 s). */
   startTimeoutMs?: number;
@@ -67,12 +67,13 @@ export class ProcessGpuDevice implements GpuDevice {
   private static spawn(opts: ProcessDeviceOptions, gen: number, log: string[]): Promise<{ child: Child; ready: Extract<FromDevice, { ready: AdapterInfo }> }> {
     const debug = opts.debug ?? process.env.ROAM_GPU_DEBUG === '1';
     const proc = fork(new URL('./device-process.mjs', import.meta.url), [], {
-      execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+      // Asked for, Dawn's stderr goes straight to ours (complete even if this process exits first).
+      serialization: 'advanced', stdio: ['ignore', 'ignore', debug ? 'inherit' : 'pipe', 'ipc'],
       env: { ...process.env, ROAM_GPU_MEMORY_BYTES: String(opts.memoryBytes ?? 2 ** 30) },
     });
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (s: string) => {
-      if (debug) process.stderr.write(s.replace(/^(?=.)/gm, '[dawn] '));
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (s: string) => {
       for (const l of s.split('\n')) if (l.trim()) log.push(l.trim());
       log.splice(0, Math.max(0, log.length - LOG_LINES));
     });
