@@ -40,7 +40,7 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
   need "the Vulkan loader libvulkan.so.1 (Debian/Ubuntu: apt-get install libvulkan1)"
 fi
-icds=$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json /usr/local/nvidia/share/vulkan/icd.d/*.json 2>/dev/null || true)
+icds=$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json /usr/local/nvidia/share/vulkan/icd.d/*.json 2>/dev/null | tr "\n" " " || true)
 if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -z "$icds" ]; then
   need "a Vulkan driver (ICD json in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d): the GPU vendor's driver (NVIDIA: its driver package with Vulkan; AMD/Intel: mesa-vulkan-drivers)"
 fi
