@@ -86,6 +86,30 @@ describe.skipIf(gate.skip)(`webgpu device (${gate.title})`, () => {
     expect(dev.info.label.includes('software renderer')).toBe(dev.adapter.software);
   });
 
+  it('lets a process that never closed its device exit, and the device process with it', () => {
+    const code = `import { ProcessGpuDevice } from ${JSON.stringify(join(ROOT, 'engine/gpu/webgpu/process-device.ts'))};
+const d = await ProcessGpuDevice.open();
+const b = d.createBuffer(64);
+await d.write(b, 0, new Uint8Array(64));
+console.log('child', d.pid);`;
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(p.signal, 'still running after 60 s: the idle device process kept it alive').toBeNull();
+    expect(p.status, p.stderr.slice(-300)).toBe(0);
+    const pid = Number(/child (\d+)/.exec(p.stdout)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    // The device process saw its channel close and exited (it may take a moment to be reaped).
+    let alive = true;
+    for (let i = 0; i < 200 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        spawnSync('sleep', ['0.05']);
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+  });
+
   it('matches the cpu device on every built-in kernel (regression: the test uploaded a subarray\'s whole buffer)', async () => {
     const a = wave(48, (i) => Math.sin(i) * 2);
     const b = wave(48, (i) => Math.cos(i) + 1.5);

@@ -41,12 +41,11 @@ export class ProcessGpuDevice implements GpuDevice {
   private child: Child | undefined;
   private starting: Promise<Child> | undefined;
   private gens = 0;
-  private readonly log: string[] = [];
   private closed = false;
   /** Device losses seen (process deaths and lost devices), for stats and tests. */
   losses = 0;
 
-  private constructor(readonly adapter: AdapterInfo, maxBufferBytes: number, first: Child, private readonly opts: ProcessDeviceOptions) {
+  private constructor(readonly adapter: AdapterInfo, maxBufferBytes: number, first: Child, private readonly opts: ProcessDeviceOptions, private readonly log: string[]) {
     const memoryBytes = opts.memoryBytes ?? 2 ** 30;
     const name = [adapter.vendor, adapter.device, adapter.description].filter(Boolean).join(' ');
     this.info = { kind: 'webgpu', label: `webgpu: ${name}${adapter.software ? ' (software renderer)' : ''}`, slots: 2, memoryBytes, maxBufferBytes: Math.min(maxBufferBytes, memoryBytes), wgsl: true };
@@ -57,9 +56,8 @@ export class ProcessGpuDevice implements GpuDevice {
   static async open(opts: ProcessDeviceOptions = {}): Promise<ProcessGpuDevice> {
     const log: string[] = [];
     const { child, ready } = await ProcessGpuDevice.spawn(opts, 1, log);
-    const d = new ProcessGpuDevice(ready.ready, ready.maxBufferBytes, child, opts);
+    const d = new ProcessGpuDevice(ready.ready, ready.maxBufferBytes, child, opts, log);
     d.gens = 1;
-    d.log.push(...log);
     d.watch(child);
     return d;
   }
@@ -80,22 +78,29 @@ export class ProcessGpuDevice implements GpuDevice {
     const child: Child = { proc, gen, pending: new Map() };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => fail('E_GPU_NO_DEVICE', `the webgpu device process did not open an adapter within ${opts.startTimeoutMs ?? 60_000} ms`), opts.startTimeoutMs ?? 60_000);
-      const fail = (code: string, message: string) => {
+      const settle = () => {
         clearTimeout(timer);
         proc.off('message', onMessage);
+        proc.off('error', onError);
+        proc.off('exit', onExit);
+      };
+      const fail = (code: string, message: string) => {
+        settle();
         proc.kill('SIGKILL');
         reject(new RoamError(code, message));
       };
       const onMessage = (m: FromDevice) => {
         if ('ready' in m) {
-          clearTimeout(timer);
-          proc.off('message', onMessage);
+          settle();
+          idle(child); // an idle device process keeps no process alive; requests hold it (request())
           resolve({ child, ready: m });
         } else if ('failed' in m) fail(m.failed.code, m.failed.message);
       };
+      const onError = (e: Error) => fail('E_GPU_NO_DEVICE', `the webgpu device process could not start: ${e.message}`);
+      const onExit = (code: number | null, sig: string | null) => fail('E_GPU_NO_DEVICE', `the webgpu device process exited while opening the adapter (${sig ?? `exit ${code}`})${lastLine(log)}`);
       proc.on('message', onMessage);
-      proc.once('error', (e) => fail('E_GPU_NO_DEVICE', `the webgpu device process could not start: ${e.message}`));
-      proc.once('exit', (code, sig) => fail('E_GPU_NO_DEVICE', `the webgpu device process exited while opening the adapter (${sig ?? `exit ${code}`})${lastLine(log)}`));
+      proc.on('error', onError);
+      proc.on('exit', onExit);
     });
   }
 
@@ -107,6 +112,7 @@ export class ProcessGpuDevice implements GpuDevice {
       const p = c.pending.get(m.seq);
       if (!p) return;
       c.pending.delete(m.seq);
+      if (c.pending.size === 0) idle(c);
       if (m.ok) p.resolve(m.value);
       else p.reject(new RoamError(m.code, m.message));
     });
@@ -202,6 +208,7 @@ export class ProcessGpuDevice implements GpuDevice {
     }
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
+      if (c.pending.size === 0) busy(c);
       c.pending.set(seq, { resolve, reject });
       c.proc.send({ ...m, seq } as ToDevice);
     });
@@ -239,15 +246,27 @@ export class ProcessGpuDevice implements GpuDevice {
     const c = this.child;
     if (c && !c.dead) {
       const exited = new Promise((r) => c.proc.once('exit', r));
+      // The device process frees its buffers and device, answers and exits; one that hangs is killed.
+      const t = setTimeout(() => c.proc.kill('SIGKILL'), 5000);
       await this.request({ op: 'close' }, []).catch(() => {});
       this.closed = true;
-      const t = setTimeout(() => c.proc.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
     }
     this.closed = true;
     for (const id of this.buffers.ids()) this.buffers.remove(id);
   }
+}
+
+/** Requests in flight keep this process alive (a reply is coming); an idle device process does not. */
+function busy(c: Child): void {
+  c.proc.ref();
+  c.proc.channel?.ref();
+}
+function idle(c: Child): void {
+  c.proc.unref();
+  c.proc.channel?.unref();
+  (c.proc.stderr as { unref?: () => void } | null)?.unref?.();
 }
 
 type Request = ToDevice extends infer T ? (T extends { seq: number } ? Omit<T, 'seq'> : never) : never;
