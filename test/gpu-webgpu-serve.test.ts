@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { reference, samples, weights } from '../functions/mlp/model.ts';
 import { ROOT } from './helpers/build.ts';
 import { roam, servedUrl } from './helpers/cli.ts';
