@@ -1,7 +1,7 @@
 // `npm run bench:gpu`: three functions with gpu shares 0.5/0.3/0.2 saturate one device; the share
 // scheduler (sliding-window quotas + batching) against plain first-come-first-served time-sharing
 // of the same device, in the same run. Prints markdown (the content of benchmarks/RESULTS-gpu.md).
-//   npm run bench:gpu -- [--device cpu|webgpu|auto] [--seconds 3] [--rounds 2] [--threads N]
+//   npm run bench:gpu -- [--device cpu|webgpu|auto] [--seconds 3] [--rounds 2] [--threads N] [--workloads small,large] [--no-e2e] [--no-hop]
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openDevice } from '../../engine/gpu/detect.ts';
@@ -10,7 +10,7 @@ import { Kernel } from '../../engine/gpu/kernels/table.ts';
 import type { SchedulerOptions } from '../../engine/gpu/scheduler/scheduler.ts';
 import { buildVariants, endToEnd, type E2eResult } from './end-to-end.ts';
 
-const { values } = parseArgs({ options: { device: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, threads: { type: 'string' }, 'no-e2e': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { device: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, threads: { type: 'string' }, 'no-e2e': { type: 'boolean' }, 'no-hop': { type: 'boolean' }, workloads: { type: 'string', default: 'small,large' } } });
 const SECONDS = Number(values.seconds);
 /** Policies run interleaved, this many times each: on a shared machine load drifts within a run. */
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -25,10 +25,11 @@ interface Workload {
   k: number;
   n: number;
 }
-const WORKLOADS: Workload[] = [
-  { name: 'small inference kernels (8×128 · 128×128 matmul)', m: 8, k: 128, n: 128 },
-  { name: 'large kernels (64×256 · 256×256 matmul)', m: 64, k: 256, n: 256 },
-];
+const ALL_WORKLOADS: Record<string, Workload> = {
+  small: { name: 'small inference kernels (8×128 · 128×128 matmul)', m: 8, k: 128, n: 128 },
+  large: { name: 'large kernels (64×256 · 256×256 matmul)', m: 64, k: 256, n: 256 },
+};
+const WORKLOADS = values.workloads!.split(',').map((w) => ALL_WORKLOADS[w.trim()] ?? (() => { throw new Error(`unknown workload '${w}' (small, large)`); })());
 
 interface Result {
   throughput: number;
@@ -155,7 +156,7 @@ if (!values['no-e2e']) {
   });
   out.push('');
 }
-if (deviceLabel.startsWith('webgpu')) {
+if (deviceLabel.startsWith('webgpu') && !values['no-hop']) {
   const { processHop } = await import('./process-hop.ts');
   const hop = await processHop(300, ROUNDS);
   out.push('## What the device process costs per call (webgpu)', '',
