@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const ENGINE = join(import.meta.dirname, '../engine');
 
 /** Lowest first; folders on one line are one layer (they may import each other). Keep in step with engine/README.md. */
-export const LAYERS: string[][] = [
+const LAYERS: string[][] = [
   ['errors.ts', 'bytes.ts'],
   ['bundle', 'meter'], // binary format: LEB, sections, module and component reader/writer, manifest, fuel rewrite
   ['capabilities', 'regions', 'shm', 'gpu'], // what a guest may import, with what backs it

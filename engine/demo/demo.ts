@@ -6,7 +6,6 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import type { LoadMode } from '../places/background-load.ts';
 import { loadKeys, runYcsb, shiftAfter, type Sample } from './ycsb.ts';
 
-const stamp = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 import { fileURLToPath } from 'node:url';
 
 const NAMES = ['?', 'client', 'dpu', 'host'];

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { RoamError } from '../errors.ts';
 import { CpuDevice, type CpuDeviceOptions } from './cpu/device.ts';
 import type { GpuDevice } from './device.ts';
 import { adapterName, classifyAdapter, type AdapterInfo } from './webgpu/adapter.ts';

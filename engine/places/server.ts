@@ -163,7 +163,7 @@ function createCore(opts: WireServerOptions): WireServer {
   const candidates = places.map((p) => ({ name: p.name, signals: p.signals(), bias: p.name === 'dpu' ? dpuBias : 1 }));
   function pick(b: Registered, handler: number, requested: number, now: number): Place | PlaceResult {
     if (requested === WirePlace.HOST) return host;
-    if (requested === WirePlace.DPU) return dpu && dpu.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
+    if (requested === WirePlace.DPU) return dpu?.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
     if (requested === WirePlace.CLIENT) return fail('E_BAD_PLACE', 'place client runs in the client process; send it to the server as auto, host or dpu');
     if (requested !== WirePlace.AUTO) return fail('E_BAD_PLACE', `unknown place code ${requested}`);
     for (let i = 0; i < places.length; i++) candidates[i]!.signals = places[i]!.signals(now);

@@ -22,6 +22,8 @@ export interface ServeOptions {
   threads?: number;
   maxBodyBytes?: number;
   timeoutMs?: number;
+  /** Region memory all tenants together may hold, bytes. */
+  maxRegionBytes?: number;
   /** The places for message handlers (host workers, DPU agent, wire connections). */
   wire: WireServeOptions;
   /** Bundle files deployed at start as the admin (not persisted: they come from the command line). */
@@ -49,6 +51,7 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
       ...(o.threads ? { threads: o.threads } : {}),
       ...(o.maxBodyBytes ? { maxBodyBytes: o.maxBodyBytes } : {}),
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.maxRegionBytes ? { maxRegionBytes: o.maxRegionBytes } : {}),
     });
   } catch (e) {
     await wire.close(); // the host workers (and agent) would otherwise keep the process alive
