@@ -197,7 +197,7 @@ export class ProcessGpuDevice implements GpuDevice {
     return this.buffers.bytes(id);
   }
 
-  /** Sends a request to the process that owns `gens`' buffers; fails if it is not the live one. */
+  /** Sends a request to the live device process; fails if a buffer or kernel named belongs to an earlier (lost) one. */
   private async request(m: Request, bufferIds: number[], kernelIds: number[] = []): Promise<unknown> {
     const c = await this.live();
     for (const id of bufferIds) {
