@@ -34,19 +34,20 @@ export function needsIndex(path: string): boolean {
   return !INDEX_NAMES.some((p) => first.startsWith(p));
 }
 
-/** llvm-ar: on PATH, else beside the real clang binary (Debian: /usr/lib/llvm-N/bin). */
+/** llvm-ar: ROAM_LLVM_AR alone when set, else on PATH, else beside the real clang binary (Debian: /usr/lib/llvm-N/bin). */
 function llvmAr(clang: string): string | null {
   const env = process.env.ROAM_LLVM_AR;
-  if (env) return env;
-  const candidates = ['llvm-ar'];
+  const candidates = env ? [env] : ['llvm-ar', besideClang(clang)];
+  return candidates.find((c) => c && spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) ?? null;
+}
+
+function besideClang(clang: string): string {
   try {
     const which = spawnSync('sh', ['-c', 'command -v "$0"', clang], { encoding: 'utf8' }).stdout.trim();
-    if (which) candidates.push(join(dirname(realpathSync(which)), 'llvm-ar'));
+    return which ? join(dirname(realpathSync(which)), 'llvm-ar') : '';
   } catch {
-    // no clang either: the compile step reports that
+    return ''; // no clang either: the compile step reports that
   }
-  for (const c of candidates) if (spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) return c;
-  return null;
 }
 
 /** Finds `-lNAME`'s static archive in the user's -L directories (the sysroot's own are indexed). */
@@ -76,7 +77,7 @@ export function indexArchives(c: CcCommand, scratch: () => string, clang: string
   let n = 0;
   const drop = new Set<number>();
   for (const [i, path] of replace) {
-    if (!ar) throw new RoamError('E_TOOLCHAIN', `${path} has no symbol index (made with GNU ar?) and llvm-ar is missing to add one: install Debian's llvm`);
+    if (!ar) throw new RoamError('E_TOOLCHAIN', `${path} has no symbol index (GNU ar writes none for wasm objects) and llvm-ar, which adds one, is missing: install Debian's llvm (apt-get install llvm)`);
     const copy = join(scratch(), `${n++}-${basename(path)}`);
     copyFileSync(path, copy);
     const r = spawnSync(ar, ['s', copy], { encoding: 'utf8' });
