@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileC } from '../engine/mpi/cc.ts';
+import { InitMarkers, initMarker } from '../engine/mpi/init-signal.ts';
 import { roam } from './mpi-helpers.ts';
 
 // `roam mpirun`'s launcher options, on the embedded MPI (for real) and on the system MPICH
@@ -71,7 +72,7 @@ for (const mpi of ['embedded', 'native'] as const) {
     });
 
     it('does not count slow start-up against --timeout: work before MPI_Init outlasts the timeout and the job completes', async () => {
-      const r = await mpirun('-np', '2', '--timeout', '1', prog, 'busy', '3');
+      const r = await mpirun('-np', '2', '--timeout', '2', prog, 'busy', '4');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('rank 1 of 2: sum 1');
       expect(r.stderr).not.toContain('timed out');
@@ -107,5 +108,25 @@ describe('options roam does not know', () => {
     const r = await roam('mpirun', '--host', 'node7:2', '-np', '2', prog);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--host node7: the embedded MPI runs every rank in this process on this host; use --mpi native');
+  });
+});
+
+describe('the MPI_Init markers native ranks write to stderr', () => {
+  it('are removed from the job\'s stderr and counted once per rank, even when a chunk ends inside one', () => {
+    const seen: number[] = [];
+    const m = new InitMarkers((rank, count) => seen.push(rank * 10 + count));
+    const text = `warn: a${initMarker(1)}bc\n${initMarker(0)}${initMarker(1)}x\0y\n${initMarker(12)}`;
+    const bytes = Buffer.from(text, 'latin1');
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 7) out.push(m.push(bytes.subarray(i, i + 7)));
+    out.push(m.end());
+    expect(Buffer.concat(out).toString('latin1')).toBe('warn: abc\nx\0y\n');
+    expect(seen).toEqual([11, 2, 123]);
+  });
+
+  it('let bytes that only look like a marker\'s start through at the end', () => {
+    const m = new InitMarkers(() => {});
+    const a = m.push(Buffer.from('tail\0roam-mpi', 'latin1'));
+    expect(Buffer.concat([a, m.end()]).toString('latin1')).toBe('tail\0roam-mpi');
   });
 });

@@ -23,5 +23,49 @@ export function callOnInit(imports: Record<string, Fn>, f: () => void): void {
   }
 }
 
-/** Env var naming the directory where each native rank creates a file named by its rank on entering MPI_Init. */
-export const INIT_DIR_ENV = 'ROAM_MPI_INIT_DIR';
+/**
+ * A native rank says it entered MPI_Init by writing this to its stderr, which every launcher
+ * (hydra, Open MPI, srun) forwards from every host to `roam mpirun`, where `InitMarkers` removes it.
+ * A file or socket would not reach the launcher from other hosts, and a rank's guest runs
+ * synchronously (no event loop for a socket) until it ends.
+ */
+export const initMarker = (rank: number) => `\0roam-mpi-init:${rank}\0`;
+const PREFIX = '\0roam-mpi-init:';
+const MARKER = /\0roam-mpi-init:(\d+)\0/g;
+
+/** Filters the markers out of the launcher's stderr stream, reporting each rank once. */
+export class InitMarkers {
+  private held = '';
+  private readonly seen = new Set<number>();
+  constructor(private readonly onRank: (rank: number, count: number) => void) {}
+
+  /** Returns the chunk without markers; a possible marker cut at the chunk's end waits for the next. */
+  push(chunk: Buffer): Buffer {
+    let s = this.held + chunk.toString('latin1');
+    this.held = '';
+    if (s.includes('\0')) {
+      s = s.replace(MARKER, (_, r: string) => {
+        const rank = Number(r);
+        if (!this.seen.has(rank)) {
+          this.seen.add(rank);
+          this.onRank(rank, this.seen.size);
+        }
+        return '';
+      });
+      const z = s.lastIndexOf('\0');
+      const tail = z < 0 ? '' : s.slice(z);
+      if (tail && (PREFIX.startsWith(tail) || /^\0roam-mpi-init:\d{1,9}$/.test(tail))) {
+        this.held = tail;
+        s = s.slice(0, z);
+      }
+    }
+    return Buffer.from(s, 'latin1');
+  }
+
+  /** What is still held when the stream ends (it was not a marker after all). */
+  end(): Buffer {
+    const rest = Buffer.from(this.held, 'latin1');
+    this.held = '';
+    return rest;
+  }
+}

@@ -1,25 +1,27 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { appendFileSync, readFileSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from '../command.ts';
 import { RoamError } from '../../errors.ts';
-import { INIT_DIR_ENV } from '../../mpi/init-signal.ts';
+import { initMarker } from '../../mpi/init-signal.ts';
 
 interface RankArgs {
   program: string;
   args: string[];
   preopenCwd: boolean;
   tagOutput: boolean;
+  signalInit: boolean;
   env: Record<string, string>;
 }
 
 /** `[--dir] [--tag-output] [--env NAME=VALUE]... [--] PROGRAM [ARGS...]`; --env also sets this process's variable (libmpi reads it). */
 function parseRank(argv: string[]): RankArgs {
-  const o: RankArgs = { program: '', args: [], preopenCwd: false, tagOutput: false, env: {} };
+  const o: RankArgs = { program: '', args: [], preopenCwd: false, tagOutput: false, signalInit: false, env: {} };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--dir') o.preopenCwd = true;
     else if (a === '--tag-output') o.tagOutput = true;
+    else if (a === '--signal-init') o.signalInit = true;
     else if (a === '--env') {
       const spec = argv[++i] ?? '';
       const eq = spec.indexOf('=');
@@ -31,17 +33,17 @@ function parseRank(argv: string[]): RankArgs {
     } else break;
   }
   o.program = argv[i] ?? '';
-  if (!o.program) throw new RoamError('E_USAGE', 'usage: roam rank [--dir] [--tag-output] [--env NAME=VALUE]... PROGRAM.wasm [ARGS...]');
+  if (!o.program) throw new RoamError('E_USAGE', 'usage: roam rank [--dir] [--tag-output] [--env NAME=VALUE]... [--signal-init] PROGRAM.wasm [ARGS...]');
   o.args = argv.slice(i + 1);
   return o;
 }
 
-/** Tells `roam mpirun` this rank's guest entered MPI_Init (a missing directory, e.g. on another host, is not an error). */
-function markInit(dir: string, rank: number): void {
+/** One write of the MPI_Init marker; a stderr that is gone or full only costs the launcher its clock. */
+function writeMarker(m: string): void {
   try {
-    writeFileSync(join(dir, String(rank)), '');
+    writeSync(2, m);
   } catch {
-    // the launcher's clock then starts when it sees the ranks it can
+    // --timeout then does not start; the job itself is unaffected
   }
 }
 
@@ -55,7 +57,8 @@ Open MPI) through the native-host addon, so multi-node jobs use the real MPI and
 
   --dir              preopen the current directory for the guest (WASI)
   --tag-output       prefix each line the guest writes with [RANK]
-  --env NAME=VALUE   set NAME for this process (before libmpi loads) and for the guest`,
+  --env NAME=VALUE   set NAME for this process (before libmpi loads) and for the guest
+  --signal-init      (roam mpirun's) write a marker to stderr when the guest enters MPI_Init`,
   async run(argv) {
     const o = parseRank(argv);
     const { program, preopenCwd } = o;
@@ -75,8 +78,8 @@ Open MPI) through the native-host addon, so multi-node jobs use the real MPI and
     const t = new NativeTransport(host.mpi, (code) => report(`rank ${t.rank}: MPI_Abort called with error code ${code}`));
     try {
       const trace = process.env.ROAM_MPI_TRACE ? { enter: (n: string) => process.stderr.write(`[rank ${t.rank}] ${n}\n`) } : undefined;
-      const initDir = process.env[INIT_DIR_ENV];
-      const onInit = initDir ? () => markInit(initDir, t.rank) : undefined;
+      // Under `roam mpirun`: tell it (through the launcher's stderr forwarding) that --timeout may start.
+      const onInit = o.signalInit ? () => void writeMarker(initMarker(t.rank)) : undefined;
       const code = runRank(module, t, { args: [basename(program), ...o.args], env: o.env, preopenCwd, hooks: trace, onInit, tagOutput: o.tagOutput ? `[${t.rank}] ` : undefined });
       if (code !== 0) {
         report(`rank ${t.rank}: exited with code ${code}`);
