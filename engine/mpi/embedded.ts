@@ -1,9 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { createSabLayout } from './sab-transport.ts';
 import { CALL_NAMES } from './call-names.ts';
-
-/** The timeout line, for both launchers: what was counted, and from when. */
-export const timeoutMessage = (ms: number) => `job timed out after ${ms} ms, counted from when every rank had entered MPI_Init (start-up excluded; deadlock?)`;
+import { timeoutMessage } from './init-signal.ts';
 
 export interface JobOptions {
   np: number;

@@ -7,6 +7,9 @@
 
 type Fn = (...a: any[]) => number;
 
+/** The timeout line, for both launchers: what was counted, and from when. */
+export const timeoutMessage = (ms: number) => `job timed out after ${ms} ms, counted from when every rank had entered MPI_Init (start-up excluded; deadlock?)`;
+
 /** Wraps the MPI_Init imports to call `f` once, when the guest first enters either. */
 export function callOnInit(imports: Record<string, Fn>, f: () => void): void {
   let called = false;

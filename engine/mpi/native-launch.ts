@@ -4,8 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoamError } from '../errors.ts';
-import { timeoutMessage } from './embedded.ts';
-import { InitMarkers } from './init-signal.ts';
+import { InitMarkers, timeoutMessage } from './init-signal.ts';
 import type { MpirunArgs } from './options.ts';
 
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
