@@ -68,7 +68,7 @@ describe('roam cc / roam mpicc command line', () => {
     const out = join(dir, 'never.wasm');
     const r = await roam('mpicc', '-show', '-D', 'V="1 2"', 'a.c', '-o', out, '-lm');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^clang --target=wasm32-wasi .*-isystem \S+guest-sdk\/include .* -D 'V="1 2"' a\.c -o \S+never\.wasm -lm -L \S+guest-sdk\/lib -Wl,--export=malloc,--export=free,--export-table,--strip-all\n$/);
+    expect(r.stdout).toMatch(/^clang --target=wasm32-wasi .*-I \S+guest-sdk\/include .* -D 'V="1 2"' a\.c -o \S+never\.wasm -lm -L \S+guest-sdk\/lib -Wl,--export=malloc,--export=free,--export-table,--strip-all\n$/);
     expect(existsSync(out)).toBe(false);
     const c = await roam('mpicc', '-show', '-c', 'a.c');
     expect(c.stdout).not.toContain('-Wl,'); // no link flags when only compiling
@@ -96,6 +96,20 @@ describe('roam cc / roam mpicc command line', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(wasmOk(join(d, 'a.out'))).toBe(true);
     expect(readFileSync(join(d, 'hello.o')).subarray(0, 4)).toEqual(Buffer.from('\0asm'));
+  });
+
+  it('uses roam\'s mpi.h even when the build adds another MPI\'s include directory with -I', async () => {
+    const d = mkdtempSync(join(dir, 'other-mpi-'));
+    mkdirSync(join(d, 'mpich'));
+    // Another MPI's header: plain declarations (env imports at link), another ABI.
+    writeFileSync(join(d, 'mpich/mpi.h'), 'typedef int MPI_Comm;\n#define MPI_COMM_WORLD 0x44000000\nint MPI_Init(int *, char ***);\nint MPI_Comm_rank(MPI_Comm, int *);\nint MPI_Finalize(void);\n');
+    writeFileSync(join(d, 'p.c'), '#include <mpi.h>\n#include <stdio.h>\nint main(int c, char **v) { int r; MPI_Init(&c, &v); MPI_Comm_rank(MPI_COMM_WORLD, &r); printf("rank %d\\n", r); MPI_Finalize(); return 0; }\n');
+    const b = sh(d, 'roam mpicc -I mpich -Wall -Wextra p.c -o p.wasm');
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stderr).toBe('');
+    const r = await roam('mpirun', '-np', '2', join(d, 'p.wasm'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('rank 1');
   });
 
   it('links objects and an llvm-ar archive given by path; -g keeps debug info, the default strips it', async () => {

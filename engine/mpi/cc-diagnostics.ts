@@ -25,11 +25,12 @@ function inMpiH(fn: string): boolean {
   return new RegExp(`\\b${fn}\\s*\\(`).test(declared);
 }
 
-/** Why an MPI function is missing: roam's mpi.h lacks it, or the file never included <mpi.h>. */
-function explainMpi(fn: string): string {
-  return inMpiH(fn)
-    ? `${fn} is declared in <mpi.h>, which this file does not include`
-    : `${fn} is not provided by roam: roam's mpi.h does not declare it (engine/mpi/README.md lists the MPI functions roam implements)`;
+/** Why an MPI function is missing: roam lacks it, the file never included <mpi.h>, or an object was built against another mpi.h. */
+function explainMpi(fn: string, atLink: boolean): string {
+  if (!inMpiH(fn)) return `${fn} is not provided by roam: roam's mpi.h does not declare it (engine/mpi/README.md lists the MPI functions roam implements)`;
+  return atLink
+    ? `${fn} is undefined at link: an object was compiled without roam's mpi.h (which makes it a roam:mpi import); rebuild it with roam mpicc`
+    : `${fn} is declared in <mpi.h>, which this file does not include`;
 }
 
 /**
@@ -37,9 +38,11 @@ function explainMpi(fn: string): string {
  * left undefined at link (at most 5), a missing package, else clang's first error line.
  */
 export function explainFailure(stderr: string): string[] {
-  const mpi = new Set<string>();
-  for (const m of stderr.matchAll(/implicit declaration of function '(P?MPIX?_\w+)'|undefined symbol: (P?MPIX?_\w+)/g)) mpi.add(m[1] ?? m[2]);
-  const lines = [...mpi].slice(0, 5).map(explainMpi);
+  const mpi = new Map<string, boolean>();
+  for (const m of stderr.matchAll(/implicit declaration of function '(P?MPIX?_\w+)'|undefined symbol: (P?MPIX?_\w+)/g)) {
+    if (!mpi.has(m[1] ?? m[2])) mpi.set(m[1] ?? m[2], !m[1]);
+  }
+  const lines = [...mpi].slice(0, 5).map(([fn, atLink]) => explainMpi(fn, atLink));
   if (mpi.size > 5) lines.push(`... and ${mpi.size - 5} more MPI functions`);
   for (const [re, why] of MISSING) if (re.test(stderr)) lines.push(why);
   if (/'(stdio|stdlib|string|math)\.h' file not found/.test(stderr) && !existsSync('/usr/include/wasm32-wasi')) {

@@ -23,7 +23,9 @@ const WASI_SYSROOT_INCLUDE = '/usr/include/wasm32-wasi';
  */
 export function compileFlags(color = false): string[] {
   return [
-    '--target=wasm32-wasi', '--sysroot=/usr', '-nostdlibinc', '-isystem', WASI_SYSROOT_INCLUDE, '-isystem', INCLUDE_DIR,
+    // roam's mpi.h with -I ahead of the user's -I dirs (a Makefile's -I/usr/include/.../mpich must not win:
+    // another MPI's header has another ABI and no roam:mpi imports), still quiet as a system header.
+    '--target=wasm32-wasi', '--sysroot=/usr', '-nostdlibinc', '-I', INCLUDE_DIR, '--system-header-prefix=mpi.h', '-isystem', WASI_SYSROOT_INCLUDE,
     '-O2', '-Werror=implicit-function-declaration', '-Wno-unused-command-line-argument', ...(color ? ['-fcolor-diagnostics'] : []),
   ];
 }
