@@ -1,7 +1,7 @@
 import { RoamError } from '../errors.ts';
 import { contentHash, MANIFEST_SECTION } from '../bundle/bundle.ts';
 import { type Manifest, validateManifest } from '../bundle/manifest.ts';
-import { parseComponent } from './component-binary.ts';
+import { parseComponent } from '../bundle/component-binary.ts';
 import { checkComponentImports, componentKind, type ComponentKind } from './import-policy.ts';
 
 export interface VerifiedComponent {
