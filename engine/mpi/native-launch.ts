@@ -19,7 +19,7 @@ function isHydra(launcher: string): boolean {
 }
 
 /** The system launcher's command line: its own options (hosts, passed-through ones), then `roam rank` per rank. */
-export function launcherCommand(o: MpirunArgs, launcher: string, hydra: () => boolean): string[] {
+export function launcherCommand(o: MpirunArgs, hydra: () => boolean): string[] {
   const rank = ['rank', '--signal-init', ...(o.preopenCwd ? ['--dir'] : []), ...(o.tagOutput ? ['--tag-output'] : [])];
   for (const [k, v] of Object.entries(o.env)) rank.push('--env', `${k}=${v}`);
   return [
@@ -41,7 +41,7 @@ export function launcherCommand(o: MpirunArgs, launcher: string, hydra: () => bo
  */
 export async function runNative(o: MpirunArgs): Promise<number> {
   const launcher = process.env.ROAM_MPIEXEC ?? 'mpiexec';
-  const args = launcherCommand(o, launcher, () => isHydra(launcher));
+  const args = launcherCommand(o, () => isHydra(launcher));
   const dir = mkdtempSync(join(os.tmpdir(), 'roam-mpirun-'));
   const report = join(dir, 'failures');
   let timer: NodeJS.Timeout | undefined;
