@@ -5,6 +5,8 @@ import { Reader } from '../bundle/leb.ts';
 import { skipImmediates } from '../meter/instructions.ts';
 import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 import type { Capability } from '../capabilities/capability.ts';
+import { jsCodeOf } from '../jsguest/section.ts';
+import { verifyJsBundle } from '../jsguest/verify-js.ts';
 
 /** What the engine allows, whatever a manifest asks for. */
 export interface EngineLimits {
@@ -40,6 +42,8 @@ export function verifyBundle(bytes: Uint8Array, capabilities: ReadonlyMap<string
     }
     refuse('E_MALFORMED', `malformed Wasm module: ${reason}`);
   }
+  // A TypeScript/JavaScript bundle (engine/jsguest): code for the shared QuickJS engine, no Wasm code.
+  if (jsCodeOf(bytes)) return verifyJsBundle(bytes, capabilities, limits);
   const bundle = readBundle(bytes);
   const { manifest: mf, module: m } = bundle;
 

@@ -1,0 +1,107 @@
+/**
+ * `roam build` for a TypeScript guest project (`"lang": "ts"` in roam.json): esbuild strips types and
+ * bundles the project with roam/guest (guest-sdk/ts) into one minified script, the refusal check runs on
+ * each of the project's own files, the code goes into a `roam.js` custom section next to the manifest,
+ * and the result is loaded once in the engine (syntax QuickJS accepts, every declared export present).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { build, transform } from 'esbuild';
+import { RoamError } from '../errors.ts';
+import { embedManifest } from '../bundle/bundle.ts';
+import { validateManifest, type Manifest } from '../bundle/manifest.ts';
+import { Engine } from '../runtime/engine.ts';
+import { ENGINE_HASH } from './quickjs-engine.ts';
+import { EMPTY_MODULE, jsSection } from './section.ts';
+import { refusals } from './refuse.ts';
+import { concat } from '../bundle/leb.ts';
+
+/** The TypeScript guest SDK, resolved for `import … from "roam/guest"`. */
+export const TS_SDK = fileURLToPath(new URL('../../guest-sdk/ts/guest.ts', import.meta.url));
+/** Largest bundle `roam build` writes for a TS guest. */
+export const MAX_TS_BUNDLE = 64 * 1024;
+
+export interface TsBuildResult {
+  outFile: string;
+  bytes: Uint8Array;
+  manifest: Manifest;
+  /** Milliseconds the build took (esbuild, checks, section, test load). */
+  ms: number;
+}
+
+/** True when roam.json selects the QuickJS target. */
+export function isTsProject(dir: string): boolean {
+  const p = join(resolve(dir), 'roam.json');
+  if (!existsSync(p)) return false;
+  try {
+    const lang = JSON.parse(readFileSync(p, 'utf8')).lang;
+    return lang === 'ts' || lang === 'js';
+  } catch {
+    return false;
+  }
+}
+
+export async function buildTsProject(dir: string, opts: { outFile?: string } = {}): Promise<TsBuildResult> {
+  const t0 = performance.now();
+  const projectDir = resolve(dir);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(join(projectDir, 'roam.json'), 'utf8'));
+  } catch (e) {
+    throw new RoamError('E_BUILD', `roam.json: ${(e as Error).message}`);
+  }
+  const { lang: _lang, entry = 'src/index.ts', build: _build, ...manifestRaw } = config;
+  const manifest = validateManifest(manifestRaw);
+  if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
+
+  const out = await build({
+    stdin: {
+      contents: `import * as user from ${JSON.stringify('./' + entry)};\nimport { __install } from "roam/guest";\n__install(user);\n`,
+      resolveDir: projectDir,
+      sourcefile: '__roam_entry__.ts',
+      loader: 'ts',
+    },
+    absWorkingDir: projectDir,
+    bundle: true,
+    format: 'iife',
+    platform: 'neutral',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    metafile: true,
+    alias: { 'roam/guest': TS_SDK },
+    logLevel: 'silent',
+  }).catch((e: { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }) => {
+    const first = e.errors?.[0];
+    throw new RoamError('E_BUILD', first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ''}${first.text}` : String(e));
+  });
+  await refuseConstructs(projectDir, Object.keys(out.metafile!.inputs));
+
+  const code = out.outputFiles[0]!.text;
+  const section = jsSection({ engine: ENGINE_HASH, format: 'source', code });
+  const bytes = embedManifest(concat([EMPTY_MODULE, section]), manifest);
+  if (bytes.length > MAX_TS_BUNDLE) throw new RoamError('E_BUILD', `bundle is ${bytes.length} bytes, over the ${MAX_TS_BUNDLE}-byte limit for TypeScript guests (${code.length} bytes of code)`);
+  // Load it once: QuickJS accepts the code and every declared handler and function is exported.
+  new Engine().deploy(bytes);
+
+  const outFile = opts.outFile ? resolve(opts.outFile) : join(projectDir, 'build', `${manifest.name}.wasm`);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, bytes);
+  return { outFile, bytes, manifest, ms: performance.now() - t0 };
+}
+
+/** Refuses async, eval, timers… in the project's own files (not node_modules, not the SDK). */
+async function refuseConstructs(projectDir: string, inputs: string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const input of inputs) {
+    if (input.startsWith('<stdin>') || input.includes('node_modules/')) continue;
+    const file = resolve(projectDir, input);
+    if (file === TS_SDK || !existsSync(file)) continue;
+    const src = readFileSync(file, 'utf8');
+    const js = (await transform(src, { loader: file.endsWith('.js') ? 'js' : 'ts', format: 'esm', target: 'esnext' })).code;
+    for (const r of refusals(js)) problems.push(`${relative(projectDir, file)}: ${r.what} is not supported: ${r.why}${r.snippet ? ` (in: ${r.snippet})` : ''}`);
+  }
+  if (problems.length > 0) throw new RoamError('E_BUILD', `refused ${problems.length} construct(s) a roam TypeScript guest cannot run:\n  ${problems.join('\n  ')}`);
+}
