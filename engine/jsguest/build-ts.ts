@@ -4,7 +4,7 @@
  * each of the project's own files, the code goes into a `roam.js` custom section next to the manifest,
  * and the result is loaded once in the engine (syntax QuickJS accepts, every declared export present).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -56,6 +56,7 @@ export async function buildTsProject(dir: string, opts: { outFile?: string } = {
   const manifest = validateManifest(manifestRaw);
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
 
+  await refuseConstructs(projectDir, sources(projectDir));
   const out = await build({
     stdin: {
       contents: `import * as user from ${JSON.stringify('./' + entry)};\nimport { __install } from "roam/guest";\n__install(user);\n`,
@@ -77,7 +78,6 @@ export async function buildTsProject(dir: string, opts: { outFile?: string } = {
     const first = e.errors?.[0];
     throw new RoamError('E_BUILD', first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ''}${first.text}` : String(e));
   });
-  await refuseConstructs(projectDir, Object.keys(out.metafile!.inputs));
 
   const code = out.outputFiles[0]!.text;
   const section = jsSection({ engine: ENGINE_HASH, format: 'source', code });
@@ -92,13 +92,22 @@ export async function buildTsProject(dir: string, opts: { outFile?: string } = {
   return { outFile, bytes, manifest, ms: performance.now() - t0 };
 }
 
-/** Refuses async, eval, timers… in the project's own files (not node_modules, not the SDK). */
-async function refuseConstructs(projectDir: string, inputs: string[]): Promise<void> {
+/** The project's own source files (not node_modules, build output or declaration files). */
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'build' || e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (/\.(m?ts|m?js)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Refuses async, eval, timers… in the project's own files, before anything is bundled. */
+async function refuseConstructs(projectDir: string, files: string[]): Promise<void> {
   const problems: string[] = [];
-  for (const input of inputs) {
-    if (input.startsWith('<stdin>') || input.includes('node_modules/')) continue;
-    const file = resolve(projectDir, input);
-    if (file === TS_SDK || !existsSync(file)) continue;
+  for (const file of files) {
     const src = readFileSync(file, 'utf8');
     const js = (await transform(src, { loader: file.endsWith('.js') ? 'js' : 'ts', format: 'esm', target: 'esnext' })).code;
     for (const r of refusals(js)) problems.push(`${relative(projectDir, file)}: ${r.what} is not supported: ${r.why}${r.snippet ? ` (in: ${r.snippet})` : ''}`);

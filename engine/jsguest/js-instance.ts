@@ -11,7 +11,7 @@ import type { BoundRegion } from '../regions/region-store.ts';
 import { BODY_STATE, BodyIO, type ReplySink } from '../runtime/body-abi.ts';
 import { requestBodyAt, scanResponse, type ResponseScan } from '../runtime/http-abi.ts';
 import type { CallResult, EntryPoint } from '../runtime/guest-instance.ts';
-import { engineFor, type QjsExports, type QuickJsEngine } from './quickjs-engine.ts';
+import { engineFor, poison, type QjsExports, type QuickJsEngine } from './quickjs-engine.ts';
 import { HOST_FUNCTIONS, hostCall, type HostSide } from './host-calls.ts';
 import type { JsCode } from './section.ts';
 
@@ -21,8 +21,12 @@ import type { JsCode } from './section.ts';
  * in blocks of this size. See README for the exactness this gives.
  */
 export const TICKS_PER_INTERRUPT = 10_000;
-/** QuickJS's own stack bound (bytes of the engine's C stack a runtime may use before `stack overflow`). */
-const MAX_STACK = 48 * 1024;
+/**
+ * QuickJS's own stack bound (bytes of the engine's 5 MiB C stack): ~680 nested JS calls. It must trip before
+ * V8's native stack does (each JS call is also Wasm frames on the thread's stack; 512 KiB overflowed V8 on
+ * the main thread at ~2700 calls), since a V8 overflow unwinds through QuickJS mid-operation.
+ */
+const MAX_STACK = 128 * 1024;
 const JS_EVAL_FLAG_STRICT = 1 << 3;
 const NO_LIMIT = -1;
 const EMPTY = new Uint8Array(0);
@@ -54,7 +58,7 @@ interface Native {
 /** Frees a runtime whose instance was dropped without dispose() (a replaced deployment). */
 const finalizer = new FinalizationRegistry<Native>((n) => freeNative(n));
 function freeNative(n: Native): void {
-  if (n.rt === 0) return;
+  if (n.rt === 0 || n.engine.poisoned) return;
   const x = n.engine.x;
   for (const v of n.held) x.QTS_FreeValuePointer(n.ctx, v);
   x.QTS_FreeContext(n.ctx);
@@ -156,6 +160,10 @@ export class JsInstance implements HostSide {
   }
 
   call(entry: EntryPoint, input: Uint8Array, budget: number, body?: Uint8Array, borrow = false): CallResult {
+    if (this.e.poisoned) {
+      this.broken = true;
+      throw new RoamError('E_TRAP', `'${entry.name}': its JS engine instance was reset after another guest's failure; retry`);
+    }
     const x = this.x;
     const ctx = this.ctx;
     const fn = this.fns[entry.index] ?? this.resolve(entry);
@@ -184,7 +192,18 @@ export class JsInstance implements HostSide {
     this.limit = Math.max(1, Math.floor(budget / TICKS_PER_INTERRUPT));
     this.fuelOut = false;
     this.hostError = null;
-    const r = x.QTS_Call(ctx, fn, this.undef, 1, this.argv);
+    let r: number;
+    try {
+      r = x.QTS_Call(ctx, fn, this.undef, 1, this.argv);
+    } catch (e) {
+      // Unwound through the engine (V8's own stack overflow, an engine abort): its heap may be mid-update,
+      // so the whole engine instance is dropped, not just this runtime.
+      io?.end();
+      this.broken = true;
+      poison(this.e);
+      const stack = e instanceof RangeError;
+      throw new RoamError(stack ? 'E_STACK' : 'E_TRAP', stack ? `call stack exhausted in '${entry.name}' (unbounded recursion?)` : `'${entry.name}' stopped the JS engine: ${(e as Error).message}`, { cause: e });
+    }
     x.QTS_FreeValuePointer(ctx, ab);
     const sink = io?.sink ?? null;
     io?.end();

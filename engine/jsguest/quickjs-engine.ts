@@ -108,6 +108,8 @@ const ESPIPE = 70;
 
 /** One instance of the engine: its linear memory, exports, and the host that serves its callbacks. */
 export class QuickJsEngine {
+  /** Set when a call unwound through the engine: it is never used again (see poison). */
+  poisoned = false;
   readonly x: QjsExports;
   readonly memory: WebAssembly.Memory;
   u8: Uint8Array;
@@ -234,6 +236,12 @@ export class QuickJsEngine {
 }
 
 const engines = new Map<string, QuickJsEngine>();
+
+/** Retires an engine instance whose state cannot be trusted; its tenant gets a fresh one on next use. */
+export function poison(e: QuickJsEngine): void {
+  e.poisoned = true;
+  for (const [k, v] of engines) if (v === e) engines.delete(k);
+}
 
 /** The engine instance of `tenant` in this thread (created on first use). */
 export function engineFor(tenant: string): QuickJsEngine {
