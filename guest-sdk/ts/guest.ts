@@ -31,6 +31,14 @@ function host<K extends keyof Host>(name: K, capability: string): NonNullable<Ho
 
 /** UTF-8 encoding (QuickJS has no TextEncoder). */
 export function utf8(s: string): Uint8Array {
+  const n = s.length;
+  let ascii = true;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) { ascii = false; break; }
+  if (ascii) {
+    const a = new Uint8Array(n);
+    for (let i = 0; i < n; i++) a[i] = s.charCodeAt(i);
+    return a;
+  }
   const out = new Uint8Array(s.length * 3);
   let p = 0;
   for (let i = 0; i < s.length; i++) {
@@ -62,6 +70,9 @@ export function utf8(s: string): Uint8Array {
 
 /** UTF-8 decoding of bytes[from, to) (malformed sequences become U+FFFD). */
 export function text(bytes: Uint8Array, from = 0, to = bytes.length): string {
+  let ascii = true;
+  for (let i = from; i < to; i++) if (bytes[i]! > 0x7f) { ascii = false; break; }
+  if (ascii) return String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
   let s = '';
   let i = from;
   while (i < to) {
@@ -150,18 +161,50 @@ export class Header {
   constructor(public name: string, public value: string) {}
 }
 
-/** A request decoded from the function's input; the body stays bytes until asked for as text/JSON. */
+const u16 = (b: Uint8Array, p: number): number => b[p]! | (b[p + 1]! << 8);
+const u32 = (b: Uint8Array, p: number): number => (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+
+/** A request read in place from the function's input: method, path and headers are decoded on first use. */
 export class Request {
-  method = '';
-  /** The path after the function or chain name, with the query. */
-  path = '';
-  headers: Header[] = [];
   /** The body's length (also when it is streamed and not in `body`). */
   bodyLength = 0;
   /** True when the bundle declares `body` and the body stays with the host: read it with BodyReader. */
   streamed = false;
-  private b: Uint8Array = new Uint8Array(0);
-
+  private m: string | null = null;
+  private pa: string | null = null;
+  private hs: Header[] | null = null;
+  private b: Uint8Array;
+  /** @internal */ constructor(private readonly raw: Uint8Array, private readonly pAt: number, private readonly hAt: number, private readonly hCount: number, bodyAt: number) {
+    this.bodyLength = u32(raw, bodyAt - 4);
+    if (bodyAt === raw.length && this.bodyLength > 0) {
+      this.streamed = true;
+      this.b = new Uint8Array(0);
+    } else this.b = raw.subarray(bodyAt, bodyAt + this.bodyLength);
+  }
+  get method(): string {
+    return (this.m ??= text(this.raw, 2, 2 + u16(this.raw, 0)));
+  }
+  /** The path after the function or chain name, with the query. */
+  get path(): string {
+    return (this.pa ??= text(this.raw, this.pAt + 2, this.pAt + 2 + u16(this.raw, this.pAt)));
+  }
+  get headers(): Header[] {
+    if (this.hs === null) {
+      const r = this.raw;
+      const hs: Header[] = [];
+      let p = this.hAt;
+      for (let i = 0; i < this.hCount; i++) {
+        const nl = u16(r, p);
+        const name = text(r, p + 2, p + 2 + nl);
+        p += 2 + nl;
+        const vl = u32(r, p);
+        hs.push(new Header(name, text(r, p + 4, p + 4 + vl)));
+        p += 4 + vl;
+      }
+      this.hs = hs;
+    }
+    return this.hs;
+  }
   /** The first header named `name` (case-insensitive), or null. */
   header(name: string): string | null {
     const n = name.toLowerCase();
@@ -189,38 +232,20 @@ export class Request {
   json<T = unknown>(): T {
     return JSON.parse(this.text()) as T;
   }
-  /** @internal */ setBody(b: Uint8Array): void {
-    this.b = b;
-  }
 }
 
-/** Decodes the encoded request (u16 len, method | u16 len, path | u16 count, {u16, name | u32, value} | u32 len, body). */
-export function decodeRequest(bytes: Uint8Array): Request {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const req = new Request();
-  let p = 0;
-  const ml = dv.getUint16(p, true);
-  req.method = text(bytes, p + 2, p + 2 + ml);
-  p += 2 + ml;
-  const pl = dv.getUint16(p, true);
-  req.path = text(bytes, p + 2, p + 2 + pl);
-  p += 2 + pl;
-  const count = dv.getUint16(p, true);
-  p += 2;
+/** Reads the encoded request (u16 len, method | u16 len, path | u16 count, {u16, name | u32, value} | u32 len, body). */
+export function decodeRequest(b: Uint8Array): Request {
+  const pAt = 2 + u16(b, 0);
+  const hAt = pAt + 2 + u16(b, pAt) + 2;
+  const count = u16(b, hAt - 2);
+  let p = hAt;
   for (let i = 0; i < count; i++) {
-    const nl = dv.getUint16(p, true);
-    const name = text(bytes, p + 2, p + 2 + nl);
-    p += 2 + nl;
-    const vl = dv.getUint32(p, true);
-    req.headers.push(new Header(name, text(bytes, p + 4, p + 4 + vl)));
-    p += 4 + vl;
+    p += 2 + u16(b, p);
+    p += 4 + u32(b, p);
   }
-  const bl = dv.getUint32(p, true);
-  p += 4;
-  req.bodyLength = bl;
-  if (p === bytes.length && bl > 0) req.streamed = true;
-  else req.setBody(bytes.subarray(p, p + bl));
-  return req;
+  if (p + 4 > b.length) throw new Error('not a valid request encoding');
+  return new Request(b, pAt, hAt, count, p + 4);
 }
 
 export class Response {
@@ -243,26 +268,41 @@ export class Response {
 
 /** Encodes a response (u16 status | u16 count, {u16, name | u32, value} | u32 len, body). */
 export function encodeResponse(res: Response): ArrayBuffer {
-  const hs = res.headers.map((h) => [utf8(h.name), utf8(h.value)] as const);
+  const hn = res.headers.length;
+  const enc: Uint8Array[] = [];
   let size = 8 + res.body.length;
-  for (const [n, v] of hs) size += 6 + n.length + v.length;
+  for (let i = 0; i < hn; i++) {
+    const n = utf8(res.headers[i]!.name);
+    const v = utf8(res.headers[i]!.value);
+    enc.push(n, v);
+    size += 6 + n.length + v.length;
+  }
   const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, res.status, true);
-  dv.setUint16(2, hs.length, true);
+  put16(out, 0, res.status);
+  put16(out, 2, hn);
   let p = 4;
-  for (const [n, v] of hs) {
-    dv.setUint16(p, n.length, true);
+  for (let i = 0; i < enc.length; i += 2) {
+    const n = enc[i]!;
+    const v = enc[i + 1]!;
+    put16(out, p, n.length);
     out.set(n, p + 2);
     p += 2 + n.length;
-    dv.setUint32(p, v.length, true);
+    put32(out, p, v.length);
     out.set(v, p + 4);
     p += 4 + v.length;
   }
-  dv.setUint32(p, res.body.length, true);
+  put32(out, p, res.body.length);
   out.set(res.body, p + 4);
   return out.buffer as ArrayBuffer;
 }
+const put16 = (b: Uint8Array, p: number, v: number) => {
+  b[p] = v & 0xff;
+  b[p + 1] = (v >>> 8) & 0xff;
+};
+const put32 = (b: Uint8Array, p: number, v: number) => {
+  put16(b, p, v & 0xffff);
+  put16(b, p + 2, v >>> 16);
+};
 
 // ---- streamed bodies (capability `body`) ----
 
