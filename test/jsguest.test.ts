@@ -182,9 +182,25 @@ export const f = fn((req) => {
     expect(e!.message).toContain('src/index.ts');
   });
 
+  it('refuses at build a handler whose signature does not fit roam/guest (type check against the manifest)', async () => {
+    const dir = tsProject({ name: 'sig', handlers: [{ name: 'h', type: 1 }] }, 'export function h(input: string): number { return input.length; }\n');
+    await expect(buildTsProject(dir)).rejects.toMatchObject({ code: 'E_BUILD', message: expect.stringMatching(/type check failed[\s\S]*roam\.json \(declared entries\)/) });
+  });
+
+  it('builds the ts-handler and ts-function templates into bundles that answer', async () => {
+    const h = new Engine().deploy((await buildTsProject('templates/ts-handler', { outFile: `${tsProject({ name: 'x', handlers: [] }, '')}/h.wasm` })).bytes);
+    expect(text(h.invoke('echo', Buffer.from('hi')))).toBe('echo: hi');
+    expect(text(h.invoke('count', Uint8Array.of(3)))).toBe('1');
+    expect(text(h.invoke('count', Uint8Array.of(3)))).toBe('2');
+    const f = new Engine().deploy((await buildTsProject('templates/ts-function', { outFile: `${tsProject({ name: 'y', handlers: [] }, '')}/f.wasm` })).bytes);
+    expect(JSON.parse(text(decodeResponse(f.invoke('hello', encodeRequest({ method: 'GET', path: '/you', headers: [], body: new Uint8Array() }))).body))).toEqual({ greeting: 'hello, you' });
+  });
+
   it('refuses a declared export the code does not have, at build', async () => {
     const dir = tsProject({ name: 'missing', handlers: [{ name: 'h', type: 1 }, { name: 'gone', type: 2 }] }, 'import { handler } from "roam/guest";\nexport const h = handler(() => "x");\n');
-    await expect(buildTsProject(dir)).rejects.toMatchObject({ code: 'E_EXPORT', message: expect.stringMatching(/no function 'gone'/) });
+    await expect(buildTsProject(dir)).rejects.toMatchObject({ code: 'E_BUILD', message: expect.stringMatching(/type check failed[\s\S]*'gone'/) });
+    // Without the type check, loading the code once still finds it.
+    await expect(buildTsProject(dir, { check: false })).rejects.toMatchObject({ code: 'E_EXPORT', message: expect.stringMatching(/no function 'gone'/) });
   });
 
   it('refuses a bundle that needs another engine, a capability JS guests lack, or Wasm code beside the JS', async () => {

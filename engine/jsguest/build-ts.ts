@@ -4,8 +4,14 @@
  * each of the project's own files, the code goes into a `roam.js` custom section next to the manifest,
  * and the result is loaded once in the engine (syntax QuickJS accepts, every declared export present).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { dirname, join, relative, resolve } from 'node:path';
+
+const execFileP = promisify(execFile);
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { build, transform } from 'esbuild';
@@ -43,7 +49,13 @@ export function isTsProject(dir: string): boolean {
   }
 }
 
-export async function buildTsProject(dir: string, opts: { outFile?: string } = {}): Promise<TsBuildResult> {
+export interface TsBuildOptions {
+  outFile?: string;
+  /** Type-check against roam/guest and the manifest (default true; needs TypeScript 7 installed). */
+  check?: boolean;
+}
+
+export async function buildTsProject(dir: string, opts: TsBuildOptions = {}): Promise<TsBuildResult> {
   const t0 = performance.now();
   const projectDir = resolve(dir);
   let config: Record<string, unknown>;
@@ -57,6 +69,8 @@ export async function buildTsProject(dir: string, opts: { outFile?: string } = {
   if (typeof entry !== 'string' || !existsSync(join(projectDir, entry))) throw new RoamError('E_BUILD', `entry file '${String(entry)}' not found in ${projectDir}`);
 
   await refuseConstructs(projectDir, sources(projectDir));
+  // The type check (signatures against the manifest) runs beside esbuild.
+  const checked = opts.check === false ? Promise.resolve() : typeCheck(projectDir, entry, manifest);
   const out = await build({
     stdin: {
       contents: `import * as user from ${JSON.stringify('./' + entry)};\nimport { __install } from "roam/guest";\n__install(user);\n`,
@@ -79,6 +93,7 @@ export async function buildTsProject(dir: string, opts: { outFile?: string } = {
     throw new RoamError('E_BUILD', first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ''}${first.text}` : String(e));
   });
 
+  await checked;
   const code = out.outputFiles[0]!.text;
   const section = jsSection({ engine: ENGINE_HASH, format: 'source', code });
   const bytes = embedManifest(concat([EMPTY_MODULE, section]), manifest);
@@ -90,6 +105,42 @@ export async function buildTsProject(dir: string, opts: { outFile?: string } = {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, bytes);
   return { outFile, bytes, manifest, ms: performance.now() - t0 };
+}
+
+/**
+ * Type-checks the project with TypeScript 7 (tsgo, when installed) against roam/guest, plus a generated
+ * file that assigns each declared handler export to `Handler` and each function export to `Fn`: a
+ * signature that does not fit the manifest fails the build. Without TypeScript 7 it is skipped.
+ */
+async function typeCheck(projectDir: string, entry: string, manifest: Manifest): Promise<void> {
+  let tsc: string;
+  try {
+    const pkg = createRequire(import.meta.url).resolve('typescript/package.json');
+    if (!/^7\./.test(JSON.parse(readFileSync(pkg, 'utf8')).version)) return;
+    tsc = join(dirname(pkg), 'bin/tsc');
+  } catch {
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'roam-tscheck-'));
+  const entryAbs = join(projectDir, entry).replace(/\.ts$/, '');
+  const lines = [`import type { Handler, Fn } from "roam/guest";`, `import * as m from ${JSON.stringify(entryAbs)};`];
+  manifest.handlers.forEach((h, i) => lines.push(`export const h${i}: Handler = m.${h.export};`));
+  manifest.functions.forEach((f, i) => lines.push(`export const f${i}: Fn = m.${f.export};`));
+  writeFileSync(join(dir, 'check.ts'), lines.join('\n') + '\n');
+  const config = {
+    compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022'], types: [], strict: true, noEmit: true, skipLibCheck: true, allowImportingTsExtensions: true, paths: { 'roam/guest': [TS_SDK] } },
+    files: [join(dir, 'check.ts')],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+  try {
+    await execFileP(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { timeout: 60_000 });
+  } catch (e) {
+    const outText = String((e as { stdout?: string }).stdout ?? (e as Error).message);
+    const msgs = outText.split('\n').filter((l) => /error TS/.test(l)).map((l) => l.replace(dir + '/check.ts', 'roam.json (declared entries)').replace(projectDir + '/', ''));
+    throw new RoamError('E_BUILD', `type check failed:\n  ${(msgs.length ? msgs : [outText.trim()]).slice(0, 20).join('\n  ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The project's own source files (not node_modules, build output or declaration files). */
