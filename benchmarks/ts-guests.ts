@@ -108,11 +108,25 @@ for (let i = 0; i < 5; i++) {
   warmEngine.deploy(bytes).call('hello', Buffer.from('x'));
   tenants.push(performance.now() - t0);
 }
-line('| cold start: deploy → first reply (median of 5) | TypeScript | AssemblyScript | ratio | goal |');
+// A warm thread (the engine compiled and exercised, as in a server that has deployed before): new versions.
+const warmTs: number[] = [];
+const warmAs: number[] = [];
+for (let i = 0; i < 9; i++) {
+  const bt = renamed(ts.bytes, `8.8.${i}`);
+  const ba = renamed(as.bytes, `8.8.${i}`);
+  t0 = performance.now();
+  warmEngine.deploy(bt).call('hello', Buffer.from('x'));
+  warmTs.push(performance.now() - t0);
+  t0 = performance.now();
+  warmEngine.deploy(ba).call('hello', Buffer.from('x'));
+  warmAs.push(performance.now() - t0);
+}
+line('| cold start: deploy → first reply (median of 5; 9 for the warm thread) | TypeScript | AssemblyScript | ratio | goal |');
 line('|---|---|---|---|---|');
 line(`| first bundle in a fresh process (engine not compiled; AS: module compiled) | ${ms(cTs.first)} | ${ms(cAs.first)} | ${ratio(cTs.first, cAs.first)} | ≤ 50 ms |`);
 line(`| another bundle, engine cached (same tenant) | ${ms(cTs.cached)} | ${ms(cAs.cached)} | ${ratio(cTs.cached, cAs.cached)} | ≤ 10 ms |`);
 line(`| another tenant, engine compiled (its own engine instance) | ${ms(median(tenants))} | | | ≤ 10 ms |`);
+line(`| a new version in a warm thread (engine compiled and exercised) | ${ms(median(warmTs))} | ${ms(median(warmAs))} | ${ratio(median(warmTs), median(warmAs))} | ≤ 10 ms |`);
 line();
 
 // 3. Calls/s in-process, interleaved.

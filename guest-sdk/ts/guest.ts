@@ -250,9 +250,23 @@ export function decodeRequest(b: Uint8Array): Request {
 
 export class Response {
   headers: Header[] = [];
-  body: Uint8Array;
-  constructor(public status = 200, body: Uint8Array | string = new Uint8Array(0)) {
-    this.body = typeof body === 'string' ? utf8(body) : body;
+  /** A text body, written straight into the reply by the encoder (no intermediate bytes). */
+  private t: string | null = null;
+  private b: Uint8Array | null = null;
+  constructor(public status = 200, body: Uint8Array | string = EMPTY_BYTES) {
+    if (typeof body === 'string') this.t = body;
+    else this.b = body;
+  }
+  get body(): Uint8Array {
+    return (this.b ??= utf8(this.t ?? ''));
+  }
+  set body(b: Uint8Array) {
+    this.b = b;
+    this.t = null;
+  }
+  /** @internal The text body when it is still a string. */
+  textBody(): string | null {
+    return this.b === null ? this.t : null;
   }
   static text(status: number, body: string, contentType = 'text/plain; charset=utf-8'): Response {
     return new Response(status, body).setHeader('content-type', contentType);
@@ -265,34 +279,55 @@ export class Response {
     return this;
   }
 }
+const EMPTY_BYTES = new Uint8Array(0);
 
-/** Encodes a response (u16 status | u16 count, {u16, name | u32, value} | u32 len, body). */
+/** True when s has a character past ASCII (then its UTF-8 is encoded first). */
+function nonAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return true;
+  return false;
+}
+
+/** Writes s (as UTF-8) at p after its length field (2 or 4 bytes); returns the end. */
+function putStr(out: Uint8Array, p: number, s: string, lenBytes: 2 | 4, enc: Uint8Array | null): number {
+  const n = enc === null ? s.length : enc.length;
+  if (lenBytes === 2) put16(out, p, n);
+  else put32(out, p, n);
+  p += lenBytes;
+  if (enc !== null) out.set(enc, p);
+  else for (let i = 0; i < n; i++) out[p + i] = s.charCodeAt(i);
+  return p + n;
+}
+
+/** Encodes a response (u16 status | u16 count, {u16, name | u32, value} | u32 len, body) in one buffer. */
 export function encodeResponse(res: Response): ArrayBuffer {
-  const hn = res.headers.length;
-  const enc: Uint8Array[] = [];
-  let size = 8 + res.body.length;
+  const hs = res.headers;
+  const hn = hs.length;
+  // ASCII strings (the usual header and text body) are measured by .length and copied char by char;
+  // only others are encoded first.
+  const enc: Array<Uint8Array | null> = [];
+  let size = 8;
   for (let i = 0; i < hn; i++) {
-    const n = utf8(res.headers[i]!.name);
-    const v = utf8(res.headers[i]!.value);
+    const n = nonAscii(hs[i]!.name) ? utf8(hs[i]!.name) : null;
+    const v = nonAscii(hs[i]!.value) ? utf8(hs[i]!.value) : null;
     enc.push(n, v);
-    size += 6 + n.length + v.length;
+    size += 6 + (n ? n.length : hs[i]!.name.length) + (v ? v.length : hs[i]!.value.length);
   }
+  const t = res.textBody();
+  const tEnc = t !== null && nonAscii(t) ? utf8(t) : null;
+  const body = t === null ? res.body : null;
+  size += body !== null ? body.length : tEnc !== null ? tEnc.length : t!.length;
   const out = new Uint8Array(size);
   put16(out, 0, res.status);
   put16(out, 2, hn);
   let p = 4;
-  for (let i = 0; i < enc.length; i += 2) {
-    const n = enc[i]!;
-    const v = enc[i + 1]!;
-    put16(out, p, n.length);
-    out.set(n, p + 2);
-    p += 2 + n.length;
-    put32(out, p, v.length);
-    out.set(v, p + 4);
-    p += 4 + v.length;
+  for (let i = 0; i < hn; i++) {
+    p = putStr(out, p, hs[i]!.name, 2, enc[2 * i]!);
+    p = putStr(out, p, hs[i]!.value, 4, enc[2 * i + 1]!);
   }
-  put32(out, p, res.body.length);
-  out.set(res.body, p + 4);
+  if (body !== null) {
+    put32(out, p, body.length);
+    out.set(body, p + 4);
+  } else putStr(out, p, t!, 4, tEnc);
   return out.buffer as ArrayBuffer;
 }
 const put16 = (b: Uint8Array, p: number, v: number) => {
