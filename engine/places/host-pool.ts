@@ -9,6 +9,7 @@ import { Fifo } from './fifo.ts';
 import { DrainRate } from './drain-rate.ts';
 import { InlineLane, type InlineOptions } from './inline-lane.ts';
 import type { LoadMode } from './background-load.ts';
+import { TaskChannel, type TaskModule } from './worker-tasks.ts';
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
 const ENTRY = new URL('./host-worker.ts', import.meta.url).href;
@@ -39,6 +40,8 @@ interface Lane {
   pushed: number;
   alive: boolean;
   drain: DrainRate;
+  /** Function and chain runs sent to this worker (worker-tasks.ts). */
+  tasks: TaskChannel;
 }
 
 /**
@@ -55,7 +58,7 @@ export class HostPool implements Place {
   readonly maxPayload: number;
   private readonly lanes: Lane[] = [];
   private readonly backlog = new Fifo<Pending>();
-  private readonly bundles: BundleInfo[] = [];
+  private bundles: BundleInfo[] = [];
   private readonly slots: number;
   private flushScheduled = false;
   private readonly batch: number[] = [];
@@ -71,6 +74,9 @@ export class HostPool implements Place {
   private load = { fraction: 0, mode: 'block' as LoadMode };
   /** The network thread as a host core, for tiny handlers while the workers hold nothing. */
   readonly inline: InlineLane;
+  /** What the workers load to run tasks (function and chain runs), once installed. */
+  private taskModule: TaskModule | null = null;
+  private taskIds = 0;
   /** Called for queued messages recovered from a dead worker (the router re-steers them). */
   onOrphan: (p: Pending) => void = (p) => this.submit(p);
 
@@ -87,12 +93,13 @@ export class HostPool implements Place {
     const buffer = new SharedArrayBuffer(shape.slots * shape.slotSize);
     const layout = { ctl: new SharedArrayBuffer(laneBytes(this.ringCapacity)), ringCapacity: this.ringCapacity };
     const worker = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
-    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true, drain: new DrainRate() };
+    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true, drain: new DrainRate(), tasks: new TaskChannel(worker) };
     for (let s = shape.slots - 1; s >= 0; s--) lane.free.push(s);
     const post = (m: ToWorker) => worker.postMessage(m);
     post({ type: 'init', buffer, shape, lane: layout });
     for (const info of this.bundles) this.postDeploy(lane, info);
     if (this.load.fraction) post({ type: 'load', ...this.load });
+    if (this.taskModule) post({ type: 'tasks', ...this.taskModule });
     lane.done.whenRung(() => this.completed(lane));
     worker.on('error', () => {});
     worker.on('exit', () => this.lost(lane));
@@ -131,9 +138,52 @@ export class HostPool implements Place {
     for (const l of this.lanes) if (l.alive) this.postDeploy(l, info);
   }
 
+  undeploy(info: BundleInfo): void {
+    this.bundles = this.bundles.filter((b) => b.id !== info.id);
+    this.inline.undeploy(info);
+    for (const l of this.lanes) if (l.alive) {
+      Atomics.add(l.deploys, 0, 1); // ordered with the ring like a deploy: messages behind it see it gone
+      l.worker.postMessage({ type: 'undeploy', info } satisfies ToWorker);
+    }
+  }
+
   private postDeploy(l: Lane, info: BundleInfo): void {
     Atomics.add(l.deploys, 0, 1);
     l.worker.postMessage({ type: 'deploy', info } satisfies ToWorker);
+  }
+
+  /** Host workers in the pool. */
+  get workers(): number {
+    return this.lanes.length;
+  }
+
+  /** Makes every worker (and every replacement) able to run tasks with `module` (worker-tasks.ts). */
+  installTasks(module: TaskModule): void {
+    this.taskModule = module;
+    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'tasks', ...module } satisfies ToWorker);
+  }
+
+  /** Runs one task on the worker with the fewest tasks in flight; rejects if that worker dies first. */
+  runTask(task: unknown): Promise<unknown> {
+    let best: Lane | undefined;
+    for (const l of this.lanes) if (l.alive && (!best || l.tasks.outstanding < best.tasks.outstanding)) best = l;
+    if (!best || !this.taskModule) return Promise.reject(new Error(best ? 'no task module installed' : 'no live host worker'));
+    return best.tasks.run(++this.taskIds, task);
+  }
+
+  /** Tasks sent and not yet answered, over all workers. */
+  get tasksInFlight(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.tasks.outstanding;
+    return n;
+  }
+
+  /** Terminates the worker with this thread id (a run's watchdog); it is replaced like a crashed one. */
+  terminate(threadId: number): boolean {
+    const l = this.lanes.find((x) => x.alive && x.worker.threadId === threadId);
+    if (!l) return false;
+    void l.worker.terminate();
+    return true;
   }
 
   /** Simulated co-located load on every worker: `fraction` of each 10 ms held (background-load.ts says how). */
@@ -245,6 +295,7 @@ export class HostPool implements Place {
 
   private lost(lane: Lane): void {
     lane.alive = false;
+    lane.tasks.fail('host worker exited');
     const i = this.lanes.indexOf(lane);
     const now = performance.now();
     for (let slot = 0; slot < lane.inflight.length; slot++) {

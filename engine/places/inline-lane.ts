@@ -56,6 +56,11 @@ export class InlineLane {
     this.costs.forEach((_, k) => k >>> 16 === info.id && this.costs.delete(k));
   }
 
+  undeploy(info: BundleInfo): void {
+    this.runner.undeploy(info);
+    this.costs.forEach((_, k) => k >>> 16 === info.id && this.costs.delete(k));
+  }
+
   /** Records one host run of a handler (at a worker or here). */
   observe(bundle: number, handler: number, ns: number): void {
     const k = (bundle << 16) | handler;

@@ -59,6 +59,8 @@ export interface Place {
   /** The place's live signals, in one object the place reuses: read them at once, do not keep them. */
   signals(now?: number): PlaceSignals;
   deploy(info: BundleInfo, shmNames?: Record<string, string>): void;
+  /** Drops bundle `id` and its region mappings (a message already queued for it answers E_NO_BUNDLE). */
+  undeploy(info: BundleInfo): void;
   submit(p: Pending): void;
   close(): Promise<void>;
 }
