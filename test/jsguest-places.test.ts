@@ -12,6 +12,7 @@ import { shmAddon } from '../engine/shm/index.ts';
 import { buildFixture, variant } from './http-fixtures.ts';
 import { kvBundle, key, putMsg } from './places-helpers.ts';
 import { tsBundle } from './jsguest-helpers.ts';
+import { serve } from '../engine/server/serve.ts';
 
 const ADMIN = 'ts-secret';
 
@@ -85,5 +86,30 @@ describe.skipIf(!shmAddon())('a TypeScript kv handler at host, DPU and client pl
     // And back to AssemblyScript: it reads what TypeScript wrote.
     server.deploy(await kvBundle());
     expect(Buffer.from(await client.send('kv/get', key(40), { place: 'dpu' })).toString()).toBe('ts-client');
+  });
+});
+
+describe.skipIf(!shmAddon())('a TypeScript bundle through a real roam serve: one deploy over HTTP, both doors', () => {
+  let s: Awaited<ReturnType<typeof serve>>;
+  let c: Client;
+  beforeAll(async () => {
+    s = await serve({ port: 0, host: '127.0.0.1', token: ADMIN, threads: 1, wire: { workers: 1, dpu: true, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true } });
+    const r = await request(`${s.url}/v1/bundles/hello-qjs`, { method: 'PUT', body: await tsBundle('functions/hello-qjs'), headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(r.statusCode, await r.body.text()).toBe(201);
+    c = await connect(Number(new URL(s.url).port), { token: ADMIN, clientPlace: false });
+  });
+  afterAll(async () => {
+    c?.close();
+    await s?.close();
+  });
+
+  it('serves its functions over HTTP and its handler over the wire at host and dpu', async () => {
+    const r = await request(`${s.url}/fn/greet/ada`, { method: 'POST', body: '' });
+    expect(await r.body.text()).toBe('hello, ada');
+    for (const place of ['host', 'dpu'] as const) {
+      const m = await c.call('hello-qjs/hello', Buffer.from(place), { place });
+      expect(m.place).toBe(place);
+      expect(Buffer.from(m.bytes).toString()).toBe(`hello, ${place}`);
+    }
   });
 });
