@@ -89,6 +89,12 @@ export function engineModule(): WebAssembly.Module {
   return compiled;
 }
 
+/** As engineModule, compiling off this thread (for a thread that must not stall, e.g. the inline lane's). */
+export async function engineModuleAsync(): Promise<WebAssembly.Module> {
+  compiled ??= await WebAssembly.compile(engineBytes() as BufferSource);
+  return compiled;
+}
+
 /** True when this thread has compiled the engine already (for the cold-start benchmark). */
 export const engineCompiled = (): boolean => compiled !== undefined;
 

@@ -9,6 +9,7 @@ import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { type CallResult, type EntryPoint, GuestInstance } from './guest-instance.ts';
 import { JsInstance } from '../jsguest/js-instance.ts';
 import { jsCodeOfModule, type JsCode } from '../jsguest/section.ts';
+import { engineModuleAsync } from '../jsguest/quickjs-engine.ts';
 
 /** What the pool holds: a Wasm guest instance or a JS one (engine/jsguest), same call contract. */
 type Instance = Pick<GuestInstance, 'call' | 'broken' | 'view'>;
@@ -70,7 +71,9 @@ export class Engine {
   /** As deploy(), but compiles off this thread (WebAssembly.compile): for a thread that must not stall, such as a server's network thread. */
   async deployAsync(bytes: Uint8Array): Promise<Deployment> {
     const bundle = this.admission.checkCore(bytes);
-    return new Deployment(this, bundle, await this.admission.compile(bundle, true), this.poolSize);
+    const module = await this.admission.compile(bundle, true);
+    if (jsCodeOfModule(module)) await engineModuleAsync(); // a TS bundle: the shared QuickJS engine compiles off this thread too
+    return new Deployment(this, bundle, module, this.poolSize);
   }
 
   /**
