@@ -127,7 +127,7 @@ export class JsInstance implements HostSide {
     for (const h of manifest.handlers) this.kinds.set(h.name, 0);
     for (const f of manifest.functions) this.kinds.set(f.name, 1);
     // Loading the code (its top level) runs on one message's fuel, as a Wasm start function does.
-    this.limit = Math.max(1, Math.floor(manifest.limits.fuel / TICKS_PER_INTERRUPT));
+    this.limit = Math.ceil(manifest.limits.fuel / TICKS_PER_INTERRUPT);
     try {
       this.installHost();
       this.evalCode(js.code);
@@ -189,7 +189,7 @@ export class JsInstance implements HostSide {
     new DataView(u8.buffer).setUint32(this.argv, ab, true);
     this.gctx.allowed = entry.allowed;
     this.ticks = 0;
-    this.limit = Math.max(1, Math.floor(budget / TICKS_PER_INTERRUPT));
+    this.limit = Math.ceil(budget / TICKS_PER_INTERRUPT);
     this.fuelOut = false;
     this.hostError = null;
     let r: number;
