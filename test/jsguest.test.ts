@@ -84,6 +84,25 @@ describe('TypeScript guests: calls', () => {
   });
 });
 
+describe('TypeScript guests: streamed bodies (capability body)', () => {
+  it('reads the request body in chunks and writes the reply body in chunks', async () => {
+    const dir = tsProject(
+      { name: 'bodies', capabilities: ['body'], functions: [{ name: 'wc' }, { name: 'echo' }], limits: { memoryPages: 16, fuel: 10_000_000 } },
+      `import { fn, Response, BodyReader, writeBody } from "roam/guest";
+export const wc = fn((req) => { const r = new BodyReader(req, 4); let n = 0, chunks = 0; for (let k = r.next(); k > 0; k = r.next()) { n += k; chunks++; } return Response.text(200, n + " bytes in " + chunks + " chunks, streamed " + req.streamed); });
+export const echo = fn((req) => { const r = new BodyReader(req, 3); for (let k = r.next(); k > 0; k = r.next()) writeBody(r.chunk.subarray(0, k)); writeBody("!"); return new Response(201).setHeader("x-streamed", "yes"); });
+`,
+    );
+    const d = new Engine().deploy((await buildTsProject(dir)).bytes);
+    const req = encodeRequest({ method: 'POST', path: '/', headers: [], body: Buffer.from('hello world') });
+    expect(text(decodeResponse(d.invoke('wc', req)).body)).toBe('11 bytes in 3 chunks, streamed true');
+    const r = decodeResponse(d.invoke('echo', req));
+    expect(r.status).toBe(201);
+    expect(r.headers).toContainEqual(['x-streamed', 'yes']);
+    expect(text(r.body)).toBe('hello world!');
+  });
+});
+
 describe('TypeScript guests: bounds', () => {
   let engine: Engine;
   let dep: ReturnType<Engine['deploy']>;

@@ -53,7 +53,10 @@ interface Native {
   engine: QuickJsEngine;
   rt: number;
   ctx: number;
+  /** JSValue pointers this instance keeps (entry functions), freed before the context. */
   held: number[];
+  /** The call's argument array (engine malloc). */
+  argv: number;
 }
 /** Frees a runtime whose instance was dropped without dispose() (a replaced deployment). */
 const finalizer = new FinalizationRegistry<Native>((n) => freeNative(n));
@@ -61,6 +64,7 @@ function freeNative(n: Native): void {
   if (n.rt === 0 || n.engine.poisoned) return;
   const x = n.engine.x;
   for (const v of n.held) x.QTS_FreeValuePointer(n.ctx, v);
+  if (n.argv) x.free(n.argv);
   x.QTS_FreeContext(n.ctx);
   x.QTS_FreeRuntime(n.rt);
   const r = routers.get(n.engine);
@@ -100,13 +104,13 @@ export class JsInstance implements HostSide {
     x.QTS_RuntimeSetMaxStackSize(rt, MAX_STACK);
     x.QTS_RuntimeEnableInterruptHandler(rt);
     const ctx = (this.ctx = x.QTS_NewContext(rt, 0));
-    this.n = { engine: e, rt, ctx, held: [] };
+    this.n = { engine: e, rt, ctx, held: [], argv: 0 };
     router.byRt.set(rt, this);
     router.byCtx.set(ctx, this);
     finalizer.register(this, this.n, this);
     this.undef = x.QTS_GetUndefined();
     this.argv = e.x.malloc(8);
-    this.n.held.length = 0;
+    this.n.argv = this.argv;
     const state = new Map<string, unknown>();
     this.gctx = {
       manifest,
@@ -155,7 +159,6 @@ export class JsInstance implements HostSide {
   dispose(): void {
     if (this.n.rt === 0) return;
     finalizer.unregister(this);
-    if (this.argv) this.x.free(this.argv);
     freeNative(this.n);
   }
 
