@@ -69,10 +69,16 @@ describe('TypeScript guests: calls', () => {
     const e = new Engine({ regions });
     const as = e.deploy(await kvBundle());
     as.call('put', putMsg(7, 'from-as'));
+    // Keys with both halves set: the hash's 64-bit arithmetic must match the AssemblyScript one.
+    const big = [0x8000_0000_0000_3039n, 0xdead_beef_cafe_f00dn, 0x1_0000_0000n, 0xffff_ffff_ffff_fffdn];
+    for (const k of big) as.call('put', putMsg(k, `as-${k}`));
     const tsBytes = await tsBundle('functions/kv-ts');
     const asTs = embedManifest(readBundle(tsBytes).module.bytes, { ...readBundle(tsBytes).manifest, name: 'kv' });
     const ts = e.deploy(asTs);
     expect(text(ts.invoke('get', key(7)))).toBe('from-as');
+    for (const k of big) expect(text(ts.invoke('get', key(k)))).toBe(`as-${k}`);
+    for (const k of big) ts.call('put', putMsg(k + 1n, `ts-${k}`));
+    for (const k of big) expect(text(as.invoke('get', key(k + 1n)))).toBe(`ts-${k}`);
     ts.call('put', putMsg(8, 'from-ts'));
     ts.call('put', putMsg(7, 'ts-overwrote'));
     expect(text(as.invoke('get', key(8)))).toBe('from-ts');

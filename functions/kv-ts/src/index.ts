@@ -9,24 +9,39 @@ const SLOT = 64;
 const MASK = 16384 - 1;
 const PROBES = 32;
 const MAX_VALUE = 48;
-const EMPTY = 0n;
-const TOMB = 0xffffffffffffffffn;
 const READ_RETRIES = 1000;
-const M64 = 0xffffffffffffffffn;
+const ONES = 0xffffffff;
 
-/** The AS kv's hash (murmur3 fmix64), low 32 bits. */
-function hash(k: bigint): number {
-  k ^= k >> 33n;
-  k = (k * 0xff51afd7ed558ccdn) & M64;
-  k ^= k >> 33n;
-  k = (k * 0xc4ceb9fe1a85ec53n) & M64;
-  k ^= k >> 33n;
-  return Number(k & 0xffffffffn);
+// Keys are u64 held as two u32 halves (hi, lo): BigInt arithmetic allocates on every operation in QuickJS,
+// 32-bit halves do not. Key 0 is an empty slot, 2^64-1 a tombstone.
+let mh = 0;
+let ml = 0;
+/** (ah:al) * (bh:bl) mod 2^64 into (mh:ml), exact in doubles (16-bit limbs for the low product). */
+function mul64(ah: number, al: number, bh: number, bl: number): void {
+  const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  ml = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  const carry = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+  mh = (carry + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
 }
 
+/** The AS kv's hash (murmur3 fmix64) of key (hi:lo), low 32 bits. */
+function hash(hi: number, lo: number): number {
+  lo = (lo ^ (hi >>> 1)) >>> 0;
+  mul64(hi, lo, 0xff51afd7, 0xed558ccd);
+  mul64(mh, (ml ^ (mh >>> 1)) >>> 0, 0xc4ceb9fe, 0x1a85ec53);
+  return (ml ^ (mh >>> 1)) >>> 0;
+}
+
+const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+const put32 = (b: Uint8Array, at: number, v: number): void => {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+};
 const slotOffset = (h: number, i: number): number => (((h + i) >>> 0) & MASK) * SLOT;
-const u32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset).getUint32(at, true);
-const u64 = (b: Uint8Array, at: number): bigint => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);
 
 /** A consistent copy of the slot at `off`, or null when writers kept it busy. */
 function readSlot(off: number): Uint8Array | null {
@@ -46,47 +61,49 @@ function lock(off: number): number {
   }
 }
 
-function keyOf(input: Uint8Array): bigint {
-  if (input.length < 8) return EMPTY;
-  const k = u64(input, 0);
-  return k === TOMB ? EMPTY : k;
+/** The message's key halves in (kh, kl); false when it is missing or reserved. */
+let kh = 0;
+let kl = 0;
+function keyOf(input: Uint8Array): boolean {
+  if (input.length < 8) return false;
+  kl = u32(input, 0);
+  kh = u32(input, 4);
+  return !((kl === 0 && kh === 0) || (kl === ONES && kh === ONES));
 }
 const badKey = (): never => fail(400, "key must be 8 bytes, not 0 or 2^64-1");
+const isKey = (s: Uint8Array, at: number): boolean => u32(s, at) === kl && u32(s, at + 4) === kh;
+const isEmpty = (s: Uint8Array, at: number): boolean => u32(s, at) === 0 && u32(s, at + 4) === 0;
 
 export const get = handler((input) => {
-  const key = keyOf(input);
-  if (key === EMPTY) badKey();
-  const h = hash(key);
+  if (!keyOf(input)) badKey();
+  const h = hash(kh, kl);
   for (let i = 0; i < PROBES; i++) {
     const s = readSlot(slotOffset(h, i)) ?? fail(503, "slot busy");
-    const k = u64(s, 8);
-    if (k === key) return s.slice(16, 16 + u32(s, 4));
-    if (k === EMPTY) break;
+    if (isKey(s, 8)) return s.slice(16, 16 + u32(s, 4));
+    if (isEmpty(s, 8)) break;
   }
   fail(404, "not found");
 });
 
 export const put = handler((input) => {
-  const key = keyOf(input);
-  if (key === EMPTY) badKey();
+  if (!keyOf(input)) badKey();
   const n = input.length - 8;
   if (n > MAX_VALUE) fail(413, "value over 48 bytes");
-  const h = hash(key);
+  const h = hash(kh, kl);
   for (let i = 0; i < PROBES; i++) {
     const off = slotOffset(h, i);
     const s = readSlot(off) ?? fail(503, "slot busy");
-    const k = u64(s, 8);
-    if (k !== key && k !== EMPTY) continue;
+    if (!isKey(s, 8) && !isEmpty(s, 8)) continue;
     const v = lock(off);
-    const now = u64(regionRead(TABLE, off + 8, 8), 0);
-    if (now !== key && now !== EMPTY) { // lost a race for an empty slot: release unchanged, probe on
+    const now = regionRead(TABLE, off + 8, 8);
+    if (!isKey(now, 0) && !isEmpty(now, 0)) { // lost a race for an empty slot: release unchanged, probe on
       storeU32(TABLE, off, v);
       continue;
     }
     const w = new Uint8Array(12 + n);
-    const dv = new DataView(w.buffer);
-    dv.setUint32(0, n, true);
-    dv.setBigUint64(4, key, true);
+    put32(w, 0, n);
+    put32(w, 4, kl);
+    put32(w, 8, kh);
     w.set(input.subarray(8), 12);
     regionWrite(TABLE, off + 4, w);
     storeU32(TABLE, off, v + 2);
@@ -96,18 +113,17 @@ export const put = handler((input) => {
 });
 
 export const del = handler((input) => {
-  const key = keyOf(input);
-  if (key === EMPTY) badKey();
-  const h = hash(key);
+  if (!keyOf(input)) badKey();
+  const h = hash(kh, kl);
   for (let i = 0; i < PROBES; i++) {
     const off = slotOffset(h, i);
     const s = readSlot(off) ?? fail(503, "slot busy");
-    const k = u64(s, 8);
-    if (k === EMPTY) break;
-    if (k !== key) continue;
+    if (isEmpty(s, 8)) break;
+    if (!isKey(s, 8)) continue;
     const v = lock(off);
     const w = new Uint8Array(12);
-    new DataView(w.buffer).setBigUint64(4, TOMB, true);
+    put32(w, 4, ONES);
+    put32(w, 8, ONES);
     regionWrite(TABLE, off + 4, w);
     storeU32(TABLE, off, v + 2);
     return;
