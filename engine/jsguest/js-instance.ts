@@ -189,7 +189,8 @@ export class JsInstance implements HostSide {
     u8.set(head, p);
     if (inline) u8.set(inline, p + head.length);
     const ab = x.QTS_NewArrayBuffer(ctx, p, size);
-    new DataView(u8.buffer).setUint32(this.argv, ab, true);
+    this.e.refresh();
+    this.e.dv.setUint32(this.argv, ab, true);
     this.gctx.allowed = entry.allowed;
     this.ticks = 0;
     this.limit = Math.ceil(budget / TICKS_PER_INTERRUPT);
@@ -458,7 +459,8 @@ export class JsInstance implements HostSide {
     try {
       if (this.errFn === 0) text = `0\n${this.cString(exc)}`;
       else {
-        new DataView(this.e.refresh().buffer).setUint32(this.argv, exc, true);
+        this.e.refresh();
+        this.e.dv.setUint32(this.argv, exc, true);
         const r = x.QTS_Call(this.ctx, this.errFn, this.undef, 1, this.argv);
         const again = x.QTS_ResolveException(this.ctx, r);
         text = again === 0 ? this.cString(r) : `0\n${this.cString(exc)}`;

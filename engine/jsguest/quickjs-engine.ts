@@ -119,7 +119,8 @@ export class QuickJsEngine {
   readonly x: QjsExports;
   readonly memory: WebAssembly.Memory;
   u8: Uint8Array;
-  private dv: DataView;
+  /** A DataView of memory, current after refresh(). */
+  dv: DataView;
   private host: EngineHost | null = null;
   private readonly utf8 = new TextDecoder();
   private readonly enc = new TextEncoder();
