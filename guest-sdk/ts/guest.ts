@@ -72,7 +72,12 @@ export function utf8(s: string): Uint8Array {
 export function text(bytes: Uint8Array, from = 0, to = bytes.length): string {
   let ascii = true;
   for (let i = from; i < to; i++) if (bytes[i]! > 0x7f) { ascii = false; break; }
-  if (ascii) return String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
+  if (ascii) {
+    if (to - from > 64) return String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
+    let a = '';
+    for (let i = from; i < to; i++) a += String.fromCharCode(bytes[i]!);
+    return a;
+  }
   let s = '';
   let i = from;
   while (i < to) {
@@ -298,20 +303,35 @@ function putStr(out: Uint8Array, p: number, s: string, lenBytes: 2 | 4, enc: Uin
   return p + n;
 }
 
+/** Encoded header strings (names and the usual values repeat on every call): string → its field bytes. */
+const nameCache = new Map<string, Uint8Array>();
+const valueCache = new Map<string, Uint8Array>();
+function field(s: string, lenBytes: 2 | 4): Uint8Array {
+  const cache = lenBytes === 2 ? nameCache : valueCache;
+  let f = cache.get(s);
+  if (f === undefined) {
+    const enc = nonAscii(s) ? utf8(s) : null;
+    const n = enc === null ? s.length : enc.length;
+    f = new Uint8Array(lenBytes + n);
+    putStr(f, 0, s, lenBytes, enc);
+    if (cache.size < 256 && s.length <= 256) cache.set(s, f);
+  }
+  return f;
+}
+
 /** Encodes a response (u16 status | u16 count, {u16, name | u32, value} | u32 len, body) in one buffer. */
 export function encodeResponse(res: Response): ArrayBuffer {
   const hs = res.headers;
   const hn = hs.length;
-  // ASCII strings (the usual header and text body) are measured by .length and copied char by char;
-  // only others are encoded first.
-  const enc: Array<Uint8Array | null> = [];
+  const fields: Uint8Array[] = [];
   let size = 8;
   for (let i = 0; i < hn; i++) {
-    const n = nonAscii(hs[i]!.name) ? utf8(hs[i]!.name) : null;
-    const v = nonAscii(hs[i]!.value) ? utf8(hs[i]!.value) : null;
-    enc.push(n, v);
-    size += 6 + (n ? n.length : hs[i]!.name.length) + (v ? v.length : hs[i]!.value.length);
+    const n = field(hs[i]!.name, 2);
+    const v = field(hs[i]!.value, 4);
+    fields.push(n, v);
+    size += n.length + v.length;
   }
+  // An ASCII text body (the usual) is measured by .length and copied char by char; others are encoded first.
   const t = res.textBody();
   const tEnc = t !== null && nonAscii(t) ? utf8(t) : null;
   const body = t === null ? res.body : null;
@@ -320,9 +340,9 @@ export function encodeResponse(res: Response): ArrayBuffer {
   put16(out, 0, res.status);
   put16(out, 2, hn);
   let p = 4;
-  for (let i = 0; i < hn; i++) {
-    p = putStr(out, p, hs[i]!.name, 2, enc[2 * i]!);
-    p = putStr(out, p, hs[i]!.value, 4, enc[2 * i + 1]!);
+  for (let i = 0; i < fields.length; i++) {
+    out.set(fields[i]!, p);
+    p += fields[i]!.length;
   }
   if (body !== null) {
     put32(out, p, body.length);
