@@ -13,6 +13,9 @@ import { concat } from '../engine/bundle/leb.ts';
 import { verifyBundle } from '../engine/verify/verify.ts';
 import { CAPABILITIES } from '../engine/capabilities/index.ts';
 import { kvBundle, key, putMsg } from './places-helpers.ts';
+import { logSink, setLogSink } from '../engine/capabilities/log.ts';
+
+const defaultSink = logSink;
 import { tsBundle, tsProject } from './jsguest-helpers.ts';
 
 const text = (b: Uint8Array) => Buffer.from(b).toString();
@@ -62,6 +65,15 @@ describe('TypeScript guests: calls', () => {
     expect(res.status).toBe(200);
     expect(res.headers).toContainEqual(['content-type', 'text/plain; charset=utf-8']);
     expect(text(res.body)).toBe('hello, ünïcode');
+    // Its log line reaches the engine's log sink through roam:log, UTF-8 intact.
+    const lines: string[] = [];
+    setLogSink((bundle, level, message) => lines.push(`${bundle} ${level} ${message}`));
+    try {
+      d.invoke('greet', encodeRequest({ method: 'GET', path: '/zoë', headers: [], body: new Uint8Array() }));
+    } finally {
+      setLogSink(defaultSink);
+    }
+    expect(lines).toEqual(['hello-qjs 1 greet zoë']);
   });
 
   it('keeps a kv table that the AssemblyScript kv reads and writes: a new version of kv in TypeScript keeps its regions', async () => {

@@ -32,6 +32,9 @@ export const enum Op {
 export interface HostSide {
   num(argv: number, i: number): number;
   str(argv: number, i: number): string;
+  /** Argument i as the engine's UTF-8 C string: [ptr, byte length]; release it with freeCStr. */
+  cstrArg(argv: number, i: number): [number, number];
+  freeCStr(p: number): void;
   /** The guest's ArrayBuffer argument i, copied into an engine malloc block: [ptr, len]; free ptr after. */
   bytesArg(argv: number, i: number): [number, number];
   newNumber(n: number): number;
@@ -57,11 +60,12 @@ export function hostCall(h: HostSide, op: number, argv: number): number {
   switch (op) {
     case Op.Log: {
       const log = need(h, 'log');
-      const [p, n] = utf8Arg(h, argv, 1);
+      // The engine's own UTF-8 copy of the string goes to roam:log as it is (no JS string on this side).
+      const [p, n] = h.cstrArg(argv, 1);
       try {
-        log.log!(h.num(argv, 0), p, n);
+        log.log!(h.num(argv, 0), p, Math.min(n, 4096));
       } finally {
-        h.free(p);
+        h.freeCStr(p);
       }
       return 0;
     }
@@ -136,12 +140,4 @@ function big(h: HostSide, argv: number, i: number): bigint {
   const s = h.str(argv, i);
   if (!/^\d{1,20}$/.test(s)) throw new RoamError('E_ABI', `u64 argument '${s.slice(0, 32)}' is not an unsigned integer`);
   return BigInt.asIntN(64, BigInt(s));
-}
-
-/** A string argument as UTF-8 in an engine malloc block (at most 4 KiB, as roam:log truncates). */
-function utf8Arg(h: HostSide, argv: number, i: number): [number, number] {
-  const b = Buffer.from(h.str(argv, i).slice(0, 4096), 'utf8');
-  const p = h.malloc(Math.max(b.length, 1));
-  h.u8().set(b, p);
-  return [p, b.length];
 }

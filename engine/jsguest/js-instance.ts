@@ -247,6 +247,14 @@ export class JsInstance implements HostSide {
     this.x.QTS_FreeCString(this.ctx, s);
     return v;
   }
+  cstrArg(argv: number, i: number): [number, number] {
+    const s = this.x.QTS_GetString(this.ctx, this.x.QTS_ArgvGetJSValueConstPointer(argv, i));
+    if (s === 0) throw new RoamError('E_ABI', 'expected a string argument');
+    return [s, this.e.refresh().indexOf(0, s) - s];
+  }
+  freeCStr(p: number): void {
+    this.x.QTS_FreeCString(this.ctx, p);
+  }
   bytesArg(argv: number, i: number): [number, number] {
     const a = this.x.QTS_ArgvGetJSValueConstPointer(argv, i);
     const n = this.x.QTS_GetArrayBufferLength(this.ctx, a);
