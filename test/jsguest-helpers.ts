@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTsProject } from '../engine/jsguest/build-ts.ts';
+import { buildTsProject } from '../engine/build/build-ts.ts';
 
 const built = new Map<string, Promise<Uint8Array>>();
 /** The bundle of a TS project in the repo (functions/hello-qjs, functions/kv-ts), built once per file. */

@@ -9,7 +9,7 @@ import { serve } from '../engine/server/serve.ts';
 import { connect, type Client } from '../engine/client/index.ts';
 import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
 import type { Manifest } from '../engine/bundle/manifest.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { key, kvBundle, putMsg, retrying } from './places-helpers.ts';
 
 const ADMIN = 'admin-secret';

@@ -8,8 +8,8 @@ import { RoamError } from '../errors.ts';
 import { MANIFEST_SECTION, type Bundle } from '../bundle/bundle.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Capability } from '../capabilities/capability.ts';
-import { isComponent } from '../components/component-binary.ts';
-import { verifyComponent, type VerifiedComponent } from '../components/verify-component.ts';
+import { isComponent } from '../bundle/component-binary.ts';
+import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
 import { meter } from '../meter/meter.ts';
 import { verifyBundle, type EngineLimits } from '../verify/verify.ts';
 

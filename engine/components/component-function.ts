@@ -5,7 +5,7 @@ import { RoamError } from '../errors.ts';
 import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
 import type { RegionDecl } from '../bundle/manifest.ts';
 import type { RegionStore } from '../regions/region-store.ts';
-import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
+import { verifyComponent, type VerifiedComponent } from '../admission/verify-component.ts';
 import { capMemory } from './cap-memory.ts';
 import { ENTRY, transpileCached } from './transpile-cache.ts';
 import { meterComponent, type TimeLimit } from './meter-component.ts';

@@ -24,6 +24,7 @@ import { Executor } from './executor.ts';
 import type { InlineFunctionOptions } from './inline-functions.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { parseGpuQuota, QUOTA_BODY_LIMIT, setGpuQuota } from '../gpu/quota.ts';
 import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { Registry, type DeployedBundle } from '../server/registry.ts';
@@ -214,7 +215,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         gpu: await gpuStatsForServer(p.tenant), // gpu hook: fairness and utilisation per function (engine/gpu/metrics.ts)
       });
     }
-    throw new RoamError(parts.length > 4 || !['bundles', 'chains', 'stats'].includes(kind ?? '') ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);
+    // gpu hook: runtime gpu quotas (engine/gpu/quota.ts). Admin or the bundle's tenant; 400 on a bad body.
+    if (kind === 'gpu' && name !== undefined && parts.length === 4 && m === 'PUT') {
+      const b = registry.get(decodeURIComponent(name));
+      own(p, b);
+      const fn = `${b.manifest.tenant}/${b.manifest.name}`;
+      const quota = await setGpuQuota(fn, parseGpuQuota(fn, await readBody(req, QUOTA_BODY_LIMIT)));
+      log('info', 'gpu quota', { bundle: b.name, ...quota });
+      return send(res, 200, { function: fn, quota });
+    }
+    throw new RoamError(parts.length > 4 || !['bundles', 'chains', 'stats', 'gpu'].includes(kind ?? '') ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);
   }
 
   interface CachedPlan {

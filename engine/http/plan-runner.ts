@@ -5,7 +5,7 @@
  * functions run on the network thread.
  */
 import type { Bundle } from '../bundle/bundle.ts';
-import { PayloadPool, type Descriptor } from '../chains/payload-pool.ts';
+import type { PayloadPool, Descriptor } from '../chains/payload-pool.ts';
 import { ChainError, ChainProgram, type CallFn } from '../chains/runner.ts';
 import { isRoamError } from '../errors.ts';
 import { Deployment, Engine } from '../runtime/engine.ts';

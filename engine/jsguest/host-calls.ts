@@ -1,6 +1,6 @@
 /**
  * The host functions a JS guest sees as `__roam_host.*`: thin adapters onto the very capability imports a
- * Wasm guest links (engine/capabilities, runtime/body-abi), so regions, log, clock and body run the same
+ * Wasm guest links (engine/capabilities, body included), so regions, log, clock and body run the same
  * checks at every place. A capability's "linear memory" here is the QuickJS engine's own: bytes the guest
  * hands over are copied out of its JS heap into an engine malloc block, and a region read lands in one that
  * becomes the guest's ArrayBuffer without another copy.
@@ -24,9 +24,8 @@ export const HOST_FUNCTIONS: ReadonlyArray<readonly [name: string, capability: s
   ['bwrite', 'body'],
 ];
 
-export const enum Op {
-  Log, Now, Epoch, Read, Write, Ld32, St32, Cas32, Add32, Cas64, Add64, BRead, BWrite,
-}
+/** Host function ids: positions in HOST_FUNCTIONS. */
+export const Op = { Log: 0, Now: 1, Epoch: 2, Read: 3, Write: 4, Ld32: 5, St32: 6, Cas32: 7, Add32: 8, Cas64: 9, Add64: 10, BRead: 11, BWrite: 12 } as const;
 
 /** What a host call needs from the instance running it (js-instance.ts implements it). */
 export interface HostSide {

@@ -8,12 +8,12 @@ import { RoamError } from '../errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Capability, GuestContext } from '../capabilities/capability.ts';
 import type { BoundRegion } from '../regions/region-store.ts';
-import { BODY_STATE, BodyIO, type ReplySink } from '../runtime/body-abi.ts';
+import { BODY_STATE, BodyIO, type ReplySink } from '../capabilities/body.ts';
 import { requestBodyAt, scanResponse, type ResponseScan } from '../runtime/http-abi.ts';
 import type { CallResult, EntryPoint } from '../runtime/guest-instance.ts';
 import { engineFor, poison, type QjsExports, type QuickJsEngine } from './quickjs-engine.ts';
 import { HOST_FUNCTIONS, hostCall, type HostSide } from './host-calls.ts';
-import type { JsCode } from './section.ts';
+import type { JsCode } from '../bundle/js-section.ts';
 
 /**
  * QuickJS calls the interrupt handler once per 10 000 interpreter polls (JS_INTERRUPT_COUNTER_INIT; a poll

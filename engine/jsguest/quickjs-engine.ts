@@ -17,10 +17,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { RoamError } from '../errors.ts';
 
-/** sha256 of the engine Wasm this loader speaks to: the identity a TS bundle references. */
-export const ENGINE_HASH = '105c3bed22d457e43e3d1c3c1c6959fda62a8fe06f0fc8a985303c3a2be72232';
-/** Human-readable name of the engine, shown by `roam inspect`. */
-export const ENGINE_NAME = 'quickjs (quickjs-emscripten 0.32.0, wasmfile-release-sync)';
+import { ENGINE_HASH } from '../bundle/js-section.ts';
+
+export { ENGINE_HASH, ENGINE_NAME } from '../bundle/js-section.ts';
 
 const require = createRequire(import.meta.url);
 const PKG_DIR = dirname(require.resolve('@jitl/quickjs-wasmfile-release-sync/package.json'));

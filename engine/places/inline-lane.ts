@@ -69,6 +69,11 @@ export class InlineLane {
     else add(c, ns);
   }
 
+  /** A handler's measured service time on the host (EWMA), ns; `unknown` before its first run. */
+  costNs(bundle: number, handler: number, unknown = 0): number {
+    return this.costs.get((bundle << 16) | handler)?.ns ?? unknown;
+  }
+
   accepts(bundle: number, handler: number): boolean {
     if (!this.enabled || this.turnNs >= this.turnBudgetNs) return false;
     const c = this.costs.get((bundle << 16) | handler);

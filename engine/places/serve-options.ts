@@ -1,7 +1,7 @@
 // The binary-protocol side of `roam serve` (engine/cli/commands/serve.ts): its flags, their parsing, and
 // startWire, whose server takes the 0xB7-first sockets through handleSocket.
 import { RoamError } from '../errors.ts';
-import type { Authenticator } from '../tenancy/auth.ts';
+import type { WireAuth } from './types.ts';
 import { createWireServer, type WireServer } from './server.ts';
 import { DpuPlace } from './dpu-place.ts';
 import { nativeNet } from '../wire/native-net.ts';
@@ -52,14 +52,14 @@ export function wireServeOptions(values: { bundle?: string[]; workers: string; d
 }
 
 /** Starts the wire side (host pool, optional agent); bundles are deployed through the server's registry. */
-export async function startWire(o: WireServeOptions, auth: Authenticator, log: (line: string) => void = () => {}): Promise<WireServer> {
+export async function startWire(o: WireServeOptions, auth: WireAuth, log: (line: string) => void = () => {}, weight?: (tenant: string) => number): Promise<WireServer> {
   let dpu: DpuPlace | undefined;
   if (o.dpu) {
     dpu = new DpuPlace();
     await dpu.start();
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
-  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
+  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, ...(weight ? { weight } : {}), host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
   if (o.nativeIo && !nativeNet()) log("wire connections: Node's sockets (native-host's roam_netio is not built: npm run build:native)");
   return ws;
 }

@@ -4,10 +4,10 @@ import { RoamError, isRoamError } from '../errors.ts';
 import { HostPool, type HostPoolOptions } from './host-pool.ts';
 import { BundleTable, type Registered } from './bundle-table.ts';
 import type { Bundle } from '../bundle/bundle.ts';
-import { ADMIN, type Authenticator, type Principal } from '../tenancy/auth.ts';
+
 import { RegionStore } from '../regions/region-store.ts';
 import { DpuPlace } from './dpu-place.ts';
-import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
+import type { Pending, Place, PlaceResult, Principal, ServerPlace, WireAuth } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
 import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, errorPayload, type Frame } from '../wire/frame.ts';
@@ -27,9 +27,11 @@ export interface WireServerOptions {
   dpuBias?: number;
   /** The routing table (default: a new one, its regions in POSIX shm when there is a DPU place). */
   table?: BundleTable;
+  /** A tenant's weight, for fair queueing of handler messages at the host (default: all 1). */
+  weight?: (tenant: string) => number;
   /** Token check for the AUTH frame; when it requires a token, a connection must authenticate first.
    *  Without it connections are open (in-process servers and tests). */
-  auth?: Authenticator;
+  auth?: WireAuth;
   /** Bundles (.wasm bytes) deployed at start. */
   bundles?: Uint8Array[];
   /** Host worker threads (shorthand for host.workers). */
@@ -140,6 +142,13 @@ function createCore(opts: WireServerOptions): WireServer {
   const dpuPlace = opts.dpu instanceof DpuPlace ? opts.dpu : null;
   const registry = opts.table ?? new BundleTable(dpuPlace ? new RegionStore(dpuPlace.allocator, (k) => dpuPlace.release(k)) : undefined);
   const host = new HostPool(opts.host);
+  if (opts.weight) {
+    const weight = opts.weight;
+    host.weightOf = (id) => {
+      const b = registry.get(id);
+      return b ? weight(b.tenant) : 1;
+    };
+  }
   const dpu = opts.dpu;
   const places: Place[] = dpu ? [host, dpu] : [host];
   const steering = new Steering<ServerPlace>(opts.steering);
@@ -154,7 +163,7 @@ function createCore(opts: WireServerOptions): WireServer {
   const candidates = places.map((p) => ({ name: p.name, signals: p.signals(), bias: p.name === 'dpu' ? dpuBias : 1 }));
   function pick(b: Registered, handler: number, requested: number, now: number): Place | PlaceResult {
     if (requested === WirePlace.HOST) return host;
-    if (requested === WirePlace.DPU) return dpu && dpu.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
+    if (requested === WirePlace.DPU) return dpu?.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
     if (requested === WirePlace.CLIENT) return fail('E_BAD_PLACE', 'place client runs in the client process; send it to the server as auto, host or dpu');
     if (requested !== WirePlace.AUTO) return fail('E_BAD_PLACE', `unknown place code ${requested}`);
     for (let i = 0; i < places.length; i++) candidates[i]!.signals = places[i]!.signals(now);
@@ -364,6 +373,7 @@ function createCore(opts: WireServerOptions): WireServer {
   };
 }
 
+const ADMIN: Principal = Object.freeze({ tenant: null });
 const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
 
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */

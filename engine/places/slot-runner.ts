@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine, type Deployment } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
 import { RoamError, isRoamError } from '../errors.ts';
-import { Mailbox } from './mailbox.ts';
+import type { Mailbox } from './mailbox.ts';
 import type { EntryPoint } from '../runtime/guest-instance.ts';
 
 export interface Executed {

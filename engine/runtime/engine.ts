@@ -8,7 +8,7 @@ import { RegionStore } from '../regions/region-store.ts';
 import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { type CallResult, type EntryPoint, GuestInstance } from './guest-instance.ts';
 import { JsInstance } from '../jsguest/js-instance.ts';
-import { jsCodeOfModule, type JsCode } from '../jsguest/section.ts';
+import { jsCodeOfModule, type JsCode } from '../bundle/js-section.ts';
 import { engineModuleAsync } from '../jsguest/quickjs-engine.ts';
 
 /** What the pool holds: a Wasm guest instance or a JS one (engine/jsguest), same call contract. */

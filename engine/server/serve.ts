@@ -22,6 +22,8 @@ export interface ServeOptions {
   threads?: number;
   maxBodyBytes?: number;
   timeoutMs?: number;
+  /** Region memory all tenants together may hold, bytes. */
+  maxRegionBytes?: number;
   /** The places for message handlers (host workers, DPU agent, wire connections). */
   wire: WireServeOptions;
   /** Bundle files deployed at start as the admin (not persisted: they come from the command line). */
@@ -34,7 +36,8 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
   const log = o.log ?? (() => {});
   const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
   const auth = new Authenticator(o.token, tenants);
-  const wire = await startWire(o.wire, auth, log);
+  // Handler messages queue fairly at the host by their tenant's weight, as function calls do.
+  const wire = await startWire(o.wire, auth, log, (t) => tenants.get(t).weight);
   let gateway: Gateway;
   try {
     gateway = await createGateway({
@@ -48,6 +51,7 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
       ...(o.threads ? { threads: o.threads } : {}),
       ...(o.maxBodyBytes ? { maxBodyBytes: o.maxBodyBytes } : {}),
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.maxRegionBytes ? { maxRegionBytes: o.maxRegionBytes } : {}),
     });
   } catch (e) {
     await wire.close(); // the host workers (and agent) would otherwise keep the process alive

@@ -5,8 +5,8 @@ import { Reader } from '../bundle/leb.ts';
 import { skipImmediates } from '../meter/instructions.ts';
 import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 import type { Capability } from '../capabilities/capability.ts';
-import { jsCodeOf } from '../jsguest/section.ts';
-import { verifyJsBundle } from '../jsguest/verify-js.ts';
+import { jsCodeOf } from '../bundle/js-section.ts';
+import { verifyJsBundle } from './verify-js.ts';
 
 /** What the engine allows, whatever a manifest asks for. */
 export interface EngineLimits {

@@ -116,7 +116,9 @@ export function fail(code: number, message: string): never {
 
 // ---- log and clock ----
 
-export const enum Level { Debug = 0, Info = 1, Warn = 2, Error = 3 }
+/** Log levels: `log(msg, Level.Warn)`. */
+export const Level = { Debug: 0, Info: 1, Warn: 2, Error: 3 } as const;
+export type Level = (typeof Level)[keyof typeof Level];
 
 export function log(message: string, level: Level = Level.Info): void {
   host('log', 'log')(level, message);

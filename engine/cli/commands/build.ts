@@ -2,7 +2,7 @@ import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
 import { buildProject } from '../../build/assemblyscript.ts';
 import { buildComponentProject, isComponentProject } from '../../build/componentize.ts';
-import { buildTsProject, isTsProject } from '../../jsguest/build-ts.ts';
+import { buildTsProject, isTsProject } from '../../build/build-ts.ts';
 
 const command: Command = {
   name: 'build',

@@ -3,10 +3,9 @@ import { parse, usage } from '../args.ts';
 import { readBundle } from '../../bundle/bundle.ts';
 import { funcType, sigString } from '../../bundle/wasm-module.ts';
 import { readInputFile } from './io.ts';
-import { isComponent, parseComponent } from '../../components/component-binary.ts';
-import { verifyComponent } from '../../components/verify-component.ts';
-import { jsCodeOf } from '../../jsguest/section.ts';
-import { ENGINE_HASH, ENGINE_NAME } from '../../jsguest/quickjs-engine.ts';
+import { isComponent, parseComponent } from '../../bundle/component-binary.ts';
+import { verifyComponent } from '../../admission/verify-component.ts';
+import { ENGINE_HASH, ENGINE_NAME, jsCodeOf } from '../../bundle/js-section.ts';
 
 const command: Command = {
   name: 'inspect',

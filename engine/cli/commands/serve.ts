@@ -24,6 +24,7 @@ Options:
   --threads N       the same as --workers (one pool of host workers runs handlers and functions)
   --max-body BYTES  largest invocation body (default 1048576)
   --timeout-ms MS   watchdog per run (default 10000)
+  --max-region-mib M  region memory all tenants' bundles together may hold (default 4096)
 
 
 ${WIRE_SERVE_HELP}
@@ -50,6 +51,7 @@ export const command: Command = {
         threads: { type: 'string' },
         'max-body': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        'max-region-mib': { type: 'string' },
         ...WIRE_SERVE_FLAGS,
       },
       false,
@@ -76,6 +78,7 @@ export const command: Command = {
       ...(values.chains ? { chainsFile: values.chains } : {}),
       ...(values['max-body'] ? { maxBodyBytes: int(values['max-body'], '--max-body')! } : {}),
       ...(values['timeout-ms'] ? { timeoutMs: int(values['timeout-ms'], '--timeout-ms')! } : {}),
+      ...(values['max-region-mib'] ? { maxRegionBytes: int(values['max-region-mib'], '--max-region-mib')! * 2 ** 20 } : {}),
     });
     process.stdout.write(`roam: serving on ${url}\n`);
     await new Promise<void>((resolve) => {

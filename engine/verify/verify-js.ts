@@ -1,11 +1,10 @@
 import { RoamError } from '../errors.ts';
 import { readBundle, type Bundle } from '../bundle/bundle.ts';
 import type { Capability } from '../capabilities/capability.ts';
-import type { EngineLimits } from '../verify/verify.ts';
-import { ENGINE_HASH, ENGINE_NAME } from './quickjs-engine.ts';
-import { jsCodeOf } from './section.ts';
+import type { EngineLimits } from './verify.ts';
+import { ENGINE_HASH, ENGINE_NAME, jsCodeOf } from '../bundle/js-section.ts';
 
-/** Capabilities a JS guest may declare: those the QuickJS host layer (host-calls.ts) offers. */
+/** Capabilities a JS guest may declare: those the QuickJS host layer (jsguest/host-calls.ts) offers. */
 export const JS_CAPABILITIES = new Set(['core', 'log', 'clock', 'regions', 'body']);
 /** Largest code a JS bundle may carry (the build refuses past 64 KiB of bundle; this is the engine's bound). */
 export const MAX_JS_CODE = 1 << 20;

@@ -19,9 +19,8 @@ import { RoamError } from '../errors.ts';
 import { embedManifest } from '../bundle/bundle.ts';
 import { validateManifest, type Manifest } from '../bundle/manifest.ts';
 import { Engine } from '../runtime/engine.ts';
-import { ENGINE_HASH } from './quickjs-engine.ts';
-import { EMPTY_MODULE, jsSection } from './section.ts';
-import { refusals } from './refuse.ts';
+import { ENGINE_HASH, EMPTY_MODULE, jsSection } from '../bundle/js-section.ts';
+import { refusals } from './ts-refuse.ts';
 import { concat } from '../bundle/leb.ts';
 
 /** The TypeScript guest SDK, resolved for `import … from "roam/guest"`. */

@@ -5,10 +5,15 @@
  * `roam.manifest` section; its content hash covers the code.
  */
 import { RoamError } from '../errors.ts';
-import { concat, nameBytes, section } from '../bundle/leb.ts';
-import { customSections, parseModule } from '../bundle/wasm-module.ts';
+import { concat, nameBytes, section } from './leb.ts';
+import { customSections, parseModule, type WasmModule } from './wasm-module.ts';
 
 export const JS_SECTION = 'roam.js';
+
+/** sha256 of the QuickJS engine Wasm this roam runs (engine/jsguest/quickjs-engine.ts): what a TS bundle references. */
+export const ENGINE_HASH = '105c3bed22d457e43e3d1c3c1c6959fda62a8fe06f0fc8a985303c3a2be72232';
+/** Human-readable name of that engine, shown by `roam inspect`. */
+export const ENGINE_NAME = 'quickjs (quickjs-emscripten 0.32.0, wasmfile-release-sync)';
 
 export interface JsHeader {
   /** sha256 (hex) of the engine Wasm module that runs this code. */
@@ -58,7 +63,7 @@ export function decodeJsSection(body: Uint8Array): JsCode {
 
 /** The JS code of a bundle, or null when the bundle is an ordinary (compiled Wasm) one. */
 export function jsCodeOf(bytes: Uint8Array): JsCode | null {
-  let m;
+  let m: WasmModule;
   try {
     m = parseModule(bytes);
   } catch {
