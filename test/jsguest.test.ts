@@ -9,7 +9,7 @@ import { decodeResponse, encodeRequest } from '../engine/runtime/http-abi.ts';
 import { buildTsProject, MAX_TS_BUNDLE } from '../engine/build/build-ts.ts';
 import { ENGINE_HASH, engineBytes } from '../engine/jsguest/quickjs-engine.ts';
 import { jsCodeOf, jsSection, EMPTY_MODULE } from '../engine/bundle/js-section.ts';
-import { concat } from '../engine/bundle/leb.ts';
+import { concat, nameBytes, section } from '../engine/bundle/leb.ts';
 import { verifyBundle } from '../engine/verify/verify.ts';
 import { CAPABILITIES } from '../engine/capabilities/index.ts';
 import { kvBundle, key, putMsg } from './places-helpers.ts';
@@ -240,7 +240,7 @@ export const f = fn((req) => {
     await expect(buildTsProject(dir, { check: false })).rejects.toMatchObject({ code: 'E_EXPORT', message: expect.stringMatching(/no function 'gone'/) });
   });
 
-  it('refuses a bundle that needs another engine, a capability JS guests lack, or Wasm code beside the JS', async () => {
+  it('refuses a bundle that needs another engine, a capability JS guests lack, a malformed code section, code that throws as it loads, or Wasm code beside the JS', async () => {
     const good = await tsBundle('functions/hello-qjs');
     const m = readBundle(good).manifest;
     const js = jsCodeOf(good)!;
@@ -248,6 +248,10 @@ export const f = fn((req) => {
     expect(() => verifyBundle(other, CAPABILITIES)).toThrow(expect.objectContaining({ code: 'E_ENGINE' }));
     const gpu = embedManifest(concat([EMPTY_MODULE, jsSection(js)]), { ...m, capabilities: ['gpu'] });
     expect(() => verifyBundle(gpu, CAPABILITIES)).toThrow(/not available to TypeScript guests/);
+    const truncated = embedManifest(concat([EMPTY_MODULE, section(0, [...nameBytes('roam.js'), 200, 0, 0, 0, 123])]), m);
+    expect(() => verifyBundle(truncated, CAPABILITIES)).toThrow(expect.objectContaining({ code: 'E_MANIFEST', message: expect.stringMatching(/header length 200 out of range/) }));
+    const throwsAtLoad = embedManifest(concat([EMPTY_MODULE, jsSection({ ...js, code: 'throw new RangeError("config missing")' })]), m);
+    expect(() => new Engine().deploy(throwsAtLoad)).toThrow(expect.objectContaining({ code: 'E_INSTANTIATE', message: expect.stringMatching(/its code failed to load: RangeError: config missing/) }));
     const oneMemory = Uint8Array.of(...EMPTY_MODULE, 5, 3, 1, 0, 1);
     const withCode = embedManifest(concat([oneMemory, jsSection(js)]), m);
     expect(() => verifyBundle(withCode, CAPABILITIES)).toThrow(expect.objectContaining({ code: 'E_MALFORMED' }));
