@@ -102,6 +102,15 @@ describe('TypeScript guests: calls', () => {
   });
 });
 
+describe('TypeScript guests: instances of replaced deployments', () => {
+  it('frees their runtimes (regression: the engine callback router kept every instance alive, +24 MiB per 300 redeploys)', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/helpers/jsguest-redeploys.ts'], { encoding: 'utf8' });
+    const sizes = JSON.parse(out) as number[];
+    // 200 live instances fit in the first round's growth; later rounds reuse the freed memory.
+    expect(sizes[3]).toBe(sizes[0]);
+  });
+});
+
 describe('TypeScript guests: streamed bodies (capability body)', () => {
   it('reads the request body in chunks and writes the reply body in chunks', async () => {
     const dir = tsProject(

@@ -31,14 +31,17 @@ const JS_EVAL_FLAG_STRICT = 1 << 3;
 const NO_LIMIT = -1;
 const EMPTY = new Uint8Array(0);
 
-/** Routes an engine's callbacks to the instance that owns the context or runtime. */
+/**
+ * Routes an engine's callbacks to the instance that owns the context or runtime. Weakly: a deployment that
+ * is replaced drops its instances, and the finalizer then frees their runtimes.
+ */
 class Router {
-  readonly byCtx = new Map<number, JsInstance>();
-  readonly byRt = new Map<number, JsInstance>();
+  readonly byCtx = new Map<number, WeakRef<JsInstance>>();
+  readonly byRt = new Map<number, WeakRef<JsInstance>>();
   constructor(engine: QuickJsEngine) {
     engine.setHost({
-      call: (ctx, _argc, argv, id) => this.byCtx.get(ctx)!.hostCall(id, argv),
-      interrupt: (rt) => this.byRt.get(rt)?.tick() ?? false,
+      call: (ctx, _argc, argv, id) => this.byCtx.get(ctx)!.deref()!.hostCall(id, argv),
+      interrupt: (rt) => this.byRt.get(rt)?.deref()?.tick() ?? false,
     });
   }
 }
@@ -105,8 +108,9 @@ export class JsInstance implements HostSide {
     x.QTS_RuntimeEnableInterruptHandler(rt);
     const ctx = (this.ctx = x.QTS_NewContext(rt, 0));
     this.n = { engine: e, rt, ctx, held: [], argv: 0 };
-    router.byRt.set(rt, this);
-    router.byCtx.set(ctx, this);
+    const self = new WeakRef(this);
+    router.byRt.set(rt, self);
+    router.byCtx.set(ctx, self);
     finalizer.register(this, this.n, this);
     this.undef = x.QTS_GetUndefined();
     this.argv = e.x.malloc(8);
