@@ -59,7 +59,7 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     const mlp = await cachedBuild(join(ROOT, 'functions/mlp')); // rebuilt only when its sources changed (asc is slow)
     const b = readBundle(mlp);
     await deploy(mlp, 'mlp');
-    await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } }), 'mlp-low');
+    await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], sections: { gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } } }), 'mlp-low');
     const body = new Uint8Array(samples(4, 3).buffer);
     // One call each first: the first gpu call of the process starts the gpu service.
     for (const fn of ['predict', 'predict-low']) {

@@ -24,8 +24,6 @@ import { Executor } from './executor.ts';
 import type { InlineFunctionOptions } from './inline-functions.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
-import { parseGpuQuota, QUOTA_BODY_LIMIT, setGpuQuota } from '../gpu/quota.ts';
-import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { Registry, type DeployedBundle } from '../server/registry.ts';
 import { Authenticator } from '../tenancy/auth.ts';
@@ -75,6 +73,8 @@ export interface Gateway {
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
+/** Largest body of a capability's control request (each capability bounds its own further). */
+const CONTROL_BODY_LIMIT = 64 * 1024;
 /** Headers a function may not set: the gateway frames the response itself. */
 const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
@@ -91,10 +91,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   /** What a run costs its tenant: its hops' guest time, OS pauses cut off (tenancy/charge.ts). */
   const charges = new ChargeModel();
   const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
-  registerGpuMetrics(metrics.registry); // gpu hook: the process's shared gpu service (engine/gpu/metrics.ts)
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
   const auth = opts.auth ?? new Authenticator(opts.token, tenants);
   const engine = new Engine({ limits, ...(opts.wire ? { regions: opts.wire.table.regions } : {}) });
+  // Each capability's Prometheus series, /v1/stats part and control route come from the capability itself.
+  for (const c of engine.capabilities.values()) c.metrics?.(metrics.registry);
   const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}) });
   await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   let closing = false;
@@ -151,6 +152,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const own = (p: Principal, b: DeployedBundle) => {
     if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
   };
+
+  /** `/v1/stats`'s part from each capability that reports (keyed by its name; null before first use). */
+  async function capabilityStats(tenant: string | null): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(tenant);
+    return out;
+  }
 
   async function control(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
     const p = authenticate(req, auth);
@@ -212,19 +220,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
         regions: { bytes: engine.regions.bytes(p.tenant ?? undefined) },
         bundles: Object.fromEntries(registry.list().filter((b) => p.tenant === null || b.manifest.tenant === p.tenant).map((b) => [b.name, perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
-        gpu: await gpuStatsForServer(p.tenant), // gpu hook: fairness and utilisation per function (engine/gpu/metrics.ts)
+        ...(await capabilityStats(p.tenant)),
       });
     }
-    // gpu hook: runtime gpu quotas (engine/gpu/quota.ts). Admin or the bundle's tenant; 400 on a bad body.
-    if (kind === 'gpu' && name !== undefined && parts.length === 4 && m === 'PUT') {
+    // A capability's run-time configuration of one bundle (e.g. PUT /v1/gpu/NAME: its gpu quota). Admin or the bundle's tenant.
+    const cap = kind === undefined ? undefined : engine.capabilities.get(kind);
+    if (cap?.control && name !== undefined && parts.length === 4 && m === 'PUT') {
       const b = registry.get(decodeURIComponent(name));
       own(p, b);
-      const fn = `${b.manifest.tenant}/${b.manifest.name}`;
-      const quota = await setGpuQuota(fn, parseGpuQuota(fn, await readBody(req, QUOTA_BODY_LIMIT)));
-      log('info', 'gpu quota', { bundle: b.name, ...quota });
-      return send(res, 200, { function: fn, quota });
+      const out = await cap.control(b.manifest, await readBody(req, CONTROL_BODY_LIMIT));
+      log('info', `${cap.name} control`, { bundle: b.name, ...(out as Record<string, unknown>) });
+      return send(res, 200, out);
     }
-    throw new RoamError(parts.length > 4 || !['bundles', 'chains', 'stats', 'gpu'].includes(kind ?? '') ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);
+    throw new RoamError(parts.length > 4 || !(['bundles', 'chains', 'stats'].includes(kind ?? '') || cap?.control) ? 'E_NOT_FOUND' : 'E_METHOD', `no control route ${m} ${req.url}`);
   }
 
   interface CachedPlan {
