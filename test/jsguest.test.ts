@@ -139,7 +139,7 @@ describe('TypeScript guests: bounds', () => {
         name: 'bounds',
         capabilities: ['regions'],
         regions: [{ name: 'a', size: 64 }, { name: 'b', size: 64 }],
-        handlers: ['spin', 'hog', 'deep', 'boom', 'nope', 'sneaky', 'count', 'ok'].map((name, i) => ({ name, type: i + 1, regions: ['a'] })),
+        handlers: ['spin', 'hog', 'deep', 'boom', 'nope', 'sneaky', 'count', 'ok', 'dyn'].map((name, i) => ({ name, type: i + 1, regions: ['a'] })),
         limits: { memoryPages: 16, fuel: 200_000 },
       },
       `import { handler, fail, regionRead, text } from "roam/guest";
@@ -152,6 +152,8 @@ export const nope = handler(() => fail(404, "no such key"));
 export const sneaky = handler(() => { try { regionRead(1, 0, 8); } catch { return "caught"; } return "read"; });
 export const count = handler((input) => { const n = Number(text(input)); let s = 0; for (let i = 0; i < n; i++) s += i; return String(s); });
 export const ok = handler(() => "ok");
+const g = globalThis as unknown as Record<string, (s: string) => unknown>;
+export const dyn = handler((input) => { const how = text(input); const f = how === "eval" ? g["ev" + "al"]! : (function () {}).constructor as unknown as (s: string) => unknown; return String(f("return 1")); });
 `,
     );
     engine = new Engine();
@@ -175,6 +177,10 @@ export const ok = handler(() => "ok");
     expect(e.code).toBe('E_MEMORY_LIMIT');
     expect(e.message).toMatch(/'hog' passed its 16 pages \(1024 KiB\)/);
     expect(text(dep.invoke('ok', new Uint8Array(0)))).toBe('ok');
+  });
+
+  it('refuses eval and the Function constructor at run time too, however they are reached', () => {
+    for (const how of ['eval', 'ctor']) expect(err(() => dep.call('dyn', Buffer.from(how))).message).toMatch(/'dyn' failed with code 500: TypeError: eval and the Function constructor are not available/);
   });
 
   it('reports unbounded recursion as E_STACK', () => {

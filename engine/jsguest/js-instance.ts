@@ -30,6 +30,20 @@ const MAX_STACK = 128 * 1024;
 const JS_EVAL_FLAG_STRICT = 1 << 3;
 const NO_LIMIT = -1;
 const EMPTY = new Uint8Array(0);
+/**
+ * Run before a bundle's code: code is fixed at deploy, so eval and the Function constructors (reachable
+ * from any function's prototype chain) throw, whatever spelling slipped past the build's check.
+ * `instanceof Function` keeps working (the stand-in shares Function.prototype).
+ */
+const HARDEN = `(function () {
+  function no() { throw new TypeError("eval and the Function constructor are not available to roam guests: code is fixed when the bundle is deployed"); }
+  no.prototype = Function.prototype;
+  var fixed = { value: no, writable: false, configurable: false };
+  var protos = [function () {}, function* () {}, async function () {}, async function* () {}].map(Object.getPrototypeOf);
+  for (var i = 0; i < protos.length; i++) Object.defineProperty(protos[i], "constructor", fixed);
+  Object.defineProperty(globalThis, "eval", fixed);
+  Object.defineProperty(globalThis, "Function", fixed);
+})();`;
 
 /**
  * Routes an engine's callbacks to the instance that owns the context or runtime. Weakly: a deployment that
@@ -311,9 +325,20 @@ export class JsInstance implements HostSide {
   }
 
   private evalCode(code: string): void {
+    this.evalScript(HARDEN, '<roam>');
+    this.evalScript(code, `${this.manifest.name}.js`);
+    this.entryFn = this.globalProp('__roam_entry');
+    this.errFn = this.globalProp('__roam_err');
+    if (this.entryFn === 0 || this.errFn === 0) throw new RoamError('E_INSTANTIATE', `bundle '${this.manifest.name}' was not built with the roam/guest runtime (no __roam_entry)`);
+    // Every entry is resolved now: a missing export fails the deploy, not the first message.
+    let i = 0;
+    for (const name of this.kinds.keys()) this.resolveName(name, i++);
+  }
+
+  private evalScript(code: string, file: string): void {
     const x = this.x;
     const cp = this.e.cstring(code);
-    const fp = this.e.cstring(`${this.manifest.name}.js`);
+    const fp = this.e.cstring(file);
     const r = x.QTS_Eval(this.ctx, cp, Buffer.byteLength(code), fp, 0, JS_EVAL_FLAG_STRICT);
     x.free(cp);
     x.free(fp);
@@ -324,12 +349,6 @@ export class JsInstance implements HostSide {
       const msg = this.errorText(exc);
       throw new RoamError('E_INSTANTIATE', `bundle '${this.manifest.name}': its code failed to load: ${msg.message}`);
     }
-    this.entryFn = this.globalProp('__roam_entry');
-    this.errFn = this.globalProp('__roam_err');
-    if (this.entryFn === 0 || this.errFn === 0) throw new RoamError('E_INSTANTIATE', `bundle '${this.manifest.name}' was not built with the roam/guest runtime (no __roam_entry)`);
-    // Every entry is resolved now: a missing export fails the deploy, not the first message.
-    let i = 0;
-    for (const name of this.kinds.keys()) this.resolveName(name, i++);
   }
 
   private resolve(entry: EntryPoint): number {
