@@ -12,7 +12,7 @@ const LAYERS: string[][] = [
   ['bundle', 'meter'], // binary format: LEB, sections, module and component reader/writer, manifest, fuel rewrite
   ['capabilities', 'regions', 'shm', 'gpu'], // what a guest may import, with what backs it
   ['admission', 'verify'], // bytes → parse → verify → meter → compile, cached
-  ['runtime', 'components'], // Engine, Deployment, instances, guest ABIs, component workers
+  ['runtime', 'components', 'jsguest'], // Engine, Deployment, instances, guest ABIs, component workers, the QuickJS engine for TS guests
   ['places', 'steering', 'wire', 'client', 'rdma'], // host pool, inline lane, DPU agent, client place, steering, the wire format, UCX
   ['server', 'http', 'chains', 'tenancy', 'state'], // one registry, two front doors, chains, tenants, persistence
   ['mpi', 'wasi'], // jobs: MPI and WASI programs, a program model of their own
