@@ -11,6 +11,7 @@ import { HangError, Prng, Report, Served, within } from './lib.ts';
 import { buildBundle } from './bundles-built.ts';
 
 const MAX_FRAME = 1 << 20;
+const AUTH: number = Kind.AUTH;
 const VALID = 0x80000000;
 const K0 = 0x5eed_0000_0001n;
 const V0 = Buffer.from('the oracle value');
@@ -77,11 +78,13 @@ class BatchMaker {
     }
     f[7] = f[7]! & 0x7f;
     if ((f[8]! | (f[9]! << 8)) === this.kv) f.writeUInt16LE(this.btree, 8);
+    if (f[2] === AUTH) f[2] = AUTH + 1; // an AUTH that fails closes the connection: only where the batch expects it
     return f;
   }
   private random(): Buffer {
     const r = this.rng;
-    const kind = r.int(16);
+    let kind = r.int(16);
+    if (kind === AUTH) kind = AUTH + 1;
     return this.frame(kind, r.int(VALID), this.fuzzBundle(), kind === Kind.CALL && r.chance(0.9) ? 4 + r.int(65000) : r.int(65536), r.bytes(r.int(96)), r.int(256));
   }
 
@@ -99,11 +102,13 @@ class BatchMaker {
     for (let i = 0; i < frames; i++) {
       if (i === corruptFrame) {
         corruptAt = at;
+        // Ends the stream: bad magic or version (E_FRAME), or an AUTH whose token is refused (E_UNAUTHORIZED).
         const bad = this.random();
-        if (r.chance(0.5)) bad[0] = r.chance(0.5) ? 0x47 : r.u32() & 0xff || 1; // 'G': an HTTP line on a wire connection
-        else bad[1] = VERSION + 1 + r.int(250);
-        if (bad[0] === MAGIC && bad[1] === VERSION) bad[1] = 0;
-        push(bad);
+        const how = r.int(3);
+        if (how === 0) bad[0] = r.chance(0.5) ? 0x47 : r.u32() & 0xff || 1; // 'G': an HTTP line on a wire connection
+        else if (how === 1) bad[1] = VERSION + 1 + r.int(250);
+        if (how < 2 && bad[0] === MAGIC && bad[1] === VERSION) bad[1] = 0;
+        push(how < 2 ? bad : this.frame(AUTH, r.int(VALID), 0, 0, r.bytes(1 + r.int(40))));
         continue;
       }
       const p = r.u32() % 100;
