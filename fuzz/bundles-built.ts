@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProject } from '../engine/build/assemblyscript.ts';
 import { buildComponentProject, isComponentProject } from '../engine/build/componentize.ts';
+import { buildTsProject, isTsProject } from '../engine/build/build-ts.ts';
 import { ROOT } from './lib.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'roam-fuzz-'));
@@ -14,7 +15,9 @@ export function buildBundle(name: string): Promise<{ file: string; bytes: Uint8A
   if (!p) {
     const dir = join(ROOT, 'functions', name);
     const outFile = join(out, `${name}.wasm`);
-    p = (isComponentProject(dir) ? buildComponentProject(dir, { outFile }) : buildProject(dir, { outFile })).then((r) => ({ file: outFile, bytes: r.bytes }));
+    // As `roam build` decides: TypeScript on QuickJS, a component (componentize-js or WAT), or AssemblyScript.
+    const build = isTsProject(dir) ? buildTsProject(dir, { outFile }) : isComponentProject(dir) ? buildComponentProject(dir, { outFile }) : buildProject(dir, { outFile });
+    p = build.then((r) => ({ file: outFile, bytes: r.bytes }));
     built.set(name, p);
   }
   return p;
@@ -36,5 +39,5 @@ export function functionProjects(components = true): string[] {
 
 function isJsComponent(name: string): boolean {
   const dir = join(ROOT, 'functions', name);
-  return isComponentProject(dir) && !readdirSync(dir).some((f) => f.endsWith('.wat'));
+  return !isTsProject(dir) && isComponentProject(dir) && !readdirSync(dir).some((f) => f.endsWith('.wat'));
 }
