@@ -45,6 +45,13 @@ export class InlineLane {
   private accepted: Cost | undefined;
   enabled = true;
 
+  /** Runs made on this thread so far, per handler (key `bundle << 16 | handler`); a redeploy restarts them. */
+  runsByHandler(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [k, c] of this.costs) if (c.inlineRuns > 0) out.set(k, c.inlineRuns);
+    return out;
+  }
+
   constructor(opts: InlineOptions = {}) {
     this.maxNs = opts.maxNs ?? 100_000;
     this.warmRuns = opts.warmRuns ?? 32;
