@@ -27,6 +27,7 @@ import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
 import { Registry, type DeployedBundle } from './registry.ts';
 import type { PlanDef, RunResult } from './task.ts';
+import { mountDashboard, type Dashboard } from '../dashboard/index.ts';
 
 export interface GatewayOptions {
   /** Admin bearer token for the control API; null leaves it open (explicit opt-in only). */
@@ -55,6 +56,8 @@ export interface Gateway {
   readonly executor: Executor;
   readonly scheduler: FairScheduler;
   readonly metrics: GatewayMetrics;
+  /** The live dashboard at /ui (engine/dashboard); `dashboard.add(wireSource(ws))` adds a wire server's places. */
+  readonly dashboard: Dashboard;
   /** How many workers hold function `fn`'s current version instantiated and ready (warmed at deploy). */
   warmed(fn: string): number;
   /** Listens (port 0 = any); resolves with the base URL. */
@@ -82,6 +85,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
   const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads, opts.timeoutMs ?? 10_000);
   await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
+  const ui = mountDashboard({ registry, scheduler, tenants, metrics: metrics.registry }, (req) => authenticate(req, opts.token, tenants));
   let closing = false;
   let selfUrl = opts.selfUrl ?? null;
   let selfPool: Pool | null = null;
@@ -387,6 +391,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return await invoke(req, res, parts[1], name, rest.startsWith('/') ? rest : '/' + rest);
       }
       if (parts[1] === 'v1') return await control(req, res, parts);
+      if (parts[1] === 'ui') return ui.handle(req, res, path); // the dashboard: page, assets, /ui/stream (engine/dashboard)
       if (path === '/metrics' && req.method === 'GET') {
         const text = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -408,6 +413,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     executor,
     scheduler,
     metrics,
+    dashboard: ui.dashboard,
     warmed: (fn: string) => (registry.bundleOf(fn) ? executor.warmedBy(planFor('fn', fn).def.id) : 0),
     listen(port: number, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
@@ -425,6 +431,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       closing = true;
+      ui.dashboard.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

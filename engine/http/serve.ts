@@ -4,6 +4,7 @@ import { TenantTable } from '../tenancy/tenants.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { shareHttpPort } from '../server/shared-port.ts';
 import type { WireServer } from '../places/server.ts';
+import { wireSource } from '../dashboard/index.ts';
 
 export interface ServeOptions {
   port: number;
@@ -32,6 +33,7 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
   if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
   if (o.wire) {
     const wire = o.wire;
+    gateway.dashboard.add(wireSource(wire)); // places and steering on the dashboard (engine/dashboard)
     shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
   }
   const url = await gateway.listen(o.port, o.host);

@@ -16,7 +16,14 @@ export function shareHttpPort(server: Server, onWire: (socket: Socket, first: Bu
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     socket.on('error', ignoreSocketError);
+    // A connection that says nothing (a browser's speculative preconnect, a slowloris) is dropped after
+    // FIRST_BYTE_MS: neither HTTP nor the wire server knows it yet, so nothing else would, and the
+    // server's close() would wait for it forever.
+    socket.setTimeout(FIRST_BYTE_MS);
+    socket.on('timeout', dropSilent);
     socket.once('data', (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.off('timeout', dropSilent);
       socket.pause();
       if (chunk[0] === MAGIC) return onWire(socket, chunk);
       socket.unshift(chunk);
@@ -24,6 +31,13 @@ export function shareHttpPort(server: Server, onWire: (socket: Socket, first: Bu
       socket.resume();
     });
   });
+}
+
+/** How long a new connection may stay silent before its first byte. */
+export const FIRST_BYTE_MS = 10_000;
+
+function dropSilent(this: Socket): void {
+  this.destroy();
 }
 
 /** A reset or broken pipe ends that connection; 'close' follows and frees it. */

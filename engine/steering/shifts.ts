@@ -16,7 +16,7 @@ export interface ShiftEvent {
   onset: number;
   /** When steering first chose `to`. */
   decidedAt: number;
-  /** The message that completed the first window (≥ MIN_WINDOW messages, ≥ 10 ms or more) with ≥ 80 % at `to`. */
+  /** Start of the first 10 ms window (slid in 1 ms steps, ≥ 5 messages) with ≥ 80 % of them at `to`. */
   movedAt: number;
   /** movedAt − onset, ms: the figure `roam demo` and bench:places report as the shift time. */
   ms: number;
@@ -26,7 +26,8 @@ export interface SteeringObserver {
   shift(e: ShiftEvent): void;
 }
 
-/** A window closes after this long once it holds enough messages (as bench:places' 10 ms windows). */
+/** Windows are this long, slid in 1 ms steps (as bench:places' shiftAfter): a move counts once a whole
+ *  window holds enough messages, ≥ 80 % of them at the new place. */
 const WINDOW_MS = 10;
 /** Fewest messages a window needs before its share counts (a trickle must not "complete" on one message). */
 const MIN_WINDOW = 5;
@@ -34,14 +35,13 @@ const MIN_WINDOW = 5;
 const GIVE_UP_MS = 2000;
 export const SHIFT_SHARE = 0.8;
 
-/** One move in progress for one handler. */
+/** One move in progress for one handler: messages counted in 1 ms bins since the decision. */
 export class ShiftWatch {
-  private winStart: number;
-  private n = 0;
-  private k = 0;
-  constructor(readonly handler: string | number, readonly from: string, readonly to: string, readonly onset: number, readonly decidedAt: number) {
-    this.winStart = decidedAt;
-  }
+  private readonly n = new Int32Array(WINDOW_MS);
+  private readonly k = new Int32Array(WINDOW_MS);
+  /** The bin the last message fell in (ms since the decision). */
+  private bin = 0;
+  constructor(readonly handler: string | number, readonly from: string, readonly to: string, readonly onset: number, readonly decidedAt: number) {}
 
   /** Where a left place's trouble began, from its signals at the decision. */
   static onsetOf(left: PlaceSignals | undefined, now: number): number {
@@ -49,17 +49,25 @@ export class ShiftWatch {
     return Math.min(now, Math.max(left.lastDone, left.busySince ?? 0));
   }
 
-  /** One more of the handler's messages went to `place`: the event when the move completed, 'stale' when
-   *  it is given up, else null. */
+  /** One more of the handler's messages went to `place`: the event once a window ending before this
+   *  message's bin qualified, 'stale' when the move is given up, else null. A move that steering reverses
+   *  within a window never qualifies (the next decision replaces this watch). */
   see(place: string, now: number): ShiftEvent | 'stale' | null {
     if (now - this.decidedAt > GIVE_UP_MS) return 'stale';
-    if (now - this.winStart >= WINDOW_MS && this.n >= MIN_WINDOW) {
-      this.winStart = now;
-      this.n = this.k = 0;
+    const b = Math.max(0, Math.floor(now - this.decidedAt));
+    if (b > this.bin) {
+      let n = 0, k = 0;
+      for (let i = 0; i < WINDOW_MS; i++) (n += this.n[i]!), (k += this.k[i]!);
+      if (n >= MIN_WINDOW && k >= SHIFT_SHARE * n) {
+        // The window is the bins up to the last message's: it started at most WINDOW_MS - 1 bins before.
+        const movedAt = this.decidedAt + Math.max(0, this.bin - (WINDOW_MS - 1));
+        return { handler: this.handler, from: this.from, to: this.to, onset: this.onset, decidedAt: this.decidedAt, movedAt, ms: movedAt - this.onset };
+      }
+      for (let i = this.bin + 1; i <= Math.min(b, this.bin + WINDOW_MS); i++) this.n[i % WINDOW_MS] = this.k[i % WINDOW_MS] = 0;
+      this.bin = b;
     }
-    this.n++;
-    if (place === this.to) this.k++;
-    if (this.n < MIN_WINDOW || this.k < SHIFT_SHARE * this.n) return null;
-    return { handler: this.handler, from: this.from, to: this.to, onset: this.onset, decidedAt: this.decidedAt, movedAt: now, ms: now - this.onset };
+    this.n[b % WINDOW_MS]!++;
+    if (place === this.to) this.k[b % WINDOW_MS]!++;
+    return null;
   }
 }
