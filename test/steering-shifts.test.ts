@@ -33,6 +33,16 @@ describe('steering shift events', () => {
     expect(view.current).toBe('host');
   });
 
+  it('reports no shift when steering moves off a place that was not congested', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    const seen: ShiftEvent[] = [];
+    s.observer = { shift: (e) => seen.push(e) };
+    for (let t = 0; t < 10; t++) s.choose('h', cands({}, { sojournMs: 0.5 }), t);
+    // The host's EWMA grows while it holds nothing: a move, not a congestion.
+    for (let t = 10; t < 40; t++) expect(s.choose('h', cands({ sojournMs: 5 }, {}), t)).toBe('dpu');
+    expect(seen).toHaveLength(0);
+  });
+
   it('reports no shift for a first placement or a move that messages never follow', () => {
     const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
     const seen: ShiftEvent[] = [];

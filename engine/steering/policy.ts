@@ -109,7 +109,9 @@ export class Steering<P extends string = string> {
     if (pick.name !== st.current) {
       this.shifts.push({ handler, from: st.current, to: pick.name, at: now });
       if (this.shifts.length > 1000) this.shifts.shift();
-      if (st.current !== undefined) st.watch = new ShiftWatch(handler, st.current, pick.name, ShiftWatch.onsetOf(candidates.find((c) => c.name === st.current)?.signals, now), now);
+      const left = st.current === undefined ? undefined : candidates.find((c) => c.name === st.current)?.signals;
+      // Only a move off a congested place is a shift (a flap between idle places is not); any move ends a watch.
+      st.watch = ShiftWatch.congested(left, now) ? new ShiftWatch(handler, st.current!, pick.name, ShiftWatch.onsetOf(left, now), now) : null;
       st.left = st.current;
       st.leftAt = now;
       st.current = pick.name;

@@ -43,6 +43,17 @@ export class ShiftWatch {
   private bin = 0;
   constructor(readonly handler: string | number, readonly from: string, readonly to: string, readonly onset: number, readonly decidedAt: number) {}
 
+  /** Was the place being left congested (so the move is a shift, not a flap between two idle places)?
+   *  Unavailable, or holding messages and either stalled for 5 messages' time (≥ 0.1 ms) or queued 4 deep
+   *  per lane. */
+  static congested(left: PlaceSignals | undefined, now: number): boolean {
+    if (!left) return false;
+    if (!left.available) return true;
+    if (left.queue === 0) return false;
+    const stall = left.lastDone > 0 ? now - Math.max(left.lastDone, left.busySince ?? 0) : 0;
+    return stall >= Math.max(0.1, 5 * Math.max(left.serviceMs, left.drainMs ?? 0)) || left.queue >= 4 * Math.max(1, left.parallelism);
+  }
+
   /** Where a left place's trouble began, from its signals at the decision. */
   static onsetOf(left: PlaceSignals | undefined, now: number): number {
     if (!left || left.queue === 0 || !(left.lastDone > 0)) return now;

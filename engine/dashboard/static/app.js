@@ -203,7 +203,7 @@ function drawPlaces() {
         width: width(el), height: 220, series,
         scales: { x: { time: true }, y: log ? { distr: 3, log: 10, range: (u, min, max) => [Math.min(0.01, min ?? 0.01), Math.max(1, max ?? 1)] } : { range: (u, min, max) => [0, Math.max(10, max * 1.1)] } },
         // A log axis gets a tick per 1–9 × 10^n: label the powers of ten only.
-        axes: [{}, { size: 64, values: (u, vals) => vals.map((v) => (!log ? fmtRate(v) : Math.abs(Math.log10(v) % 1) < 1e-9 ? fmtMs(v) : '')) }],
+        axes: [{ space: 80 }, { size: 64, values: (u, vals) => vals.map((v) => (!log ? fmtRate(v) : Math.abs(Math.log10(v) % 1) < 1e-9 ? fmtMs(v) : '')) }],
         legend: { live: false },
       }, data, el);
       state.charts[kind] = u;
@@ -272,7 +272,7 @@ function drawSteering() {
         width: width(box), height: 180,
         series: [{}, ...places.map((p) => ({ label: p, stroke: color(p), width: 2, fill: color(p) + '14' }))],
         scales: { x: { time: true }, y: { range: [0, 100] } },
-        axes: [{}, { size: 50, values: (u, v) => v.map((x) => `${x}%`) }],
+        axes: [{ space: 80 }, { size: 50, values: (u, v) => v.map((x) => `${x}%`) }],
         legend: { live: false },
         plugins: [shiftMarks(key)],
       }, data, el);
