@@ -31,14 +31,17 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
   });
   if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
+  let port: ReturnType<typeof shareHttpPort> | undefined;
   if (o.wire) {
     const wire = o.wire;
     gateway.dashboard.add(wireSource(wire)); // places and steering on the dashboard (engine/dashboard)
-    shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
+    port = shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
   }
   const url = await gateway.listen(o.port, o.host);
   const close = async () => {
-    await Promise.all([gateway.close(), o.wire?.close()]);
+    const done = Promise.all([gateway.close(), o.wire?.close()]);
+    port?.dropSilent(); // connections that never sent a byte: close() would wait for them (shared-port.ts)
+    await done;
   };
   return { gateway, url, close };
 }
