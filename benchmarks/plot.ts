@@ -35,7 +35,7 @@ export async function render(name: string, title: string, spec: TopLevelSpec): P
   // "Heading: details" → a title and a subtitle, so a long title is not cut at the plot's width.
   const cut = title.indexOf(': ');
   if (cut > 0 && (spec as { title?: unknown }).title === title) (spec as { title?: unknown }).title = { text: title.slice(0, cut), subtitle: title.slice(cut + 2), subtitleFontSize: 11, subtitleColor: '#444' };
-  const vl = compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: { font: 'DejaVu Sans, sans-serif', range: { category: PALETTE }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14, anchor: 'start' } }, ...spec } as TopLevelSpec);
+  const vl = compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: { font: 'DejaVu Sans, sans-serif', range: { category: PALETTE }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelLimit: 360, labelFontSize: 11 }, title: { fontSize: 14, anchor: 'start' } }, ...spec } as TopLevelSpec);
   const view = new vega.View(vega.parse(vl.spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
@@ -60,7 +60,9 @@ export function plotLines(name: string, o: { title: string; x: Axis; y: Axis; se
   }];
   if (o.rules?.length) {
     layers.push({ data: { values: o.rules }, mark: { type: 'rule', strokeDash: [5, 3], color: '#111827' }, encoding: { x: { field: 'x', type: 'quantitative' } } });
-    layers.push({ data: { values: o.rules }, mark: { type: 'text', align: 'left', dx: 4, dy: -4, baseline: 'bottom', fontSize: 11, color: '#111827' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 12 }, text: { field: 'label' } } });
+    // Labels one line apart, so two rules at nearly the same x stay readable.
+    const labels = o.rules.map((r, i) => ({ ...r, px: 14 + 15 * i }));
+    layers.push({ data: { values: labels }, mark: { type: 'text', align: 'left', dx: 4, baseline: 'bottom', fontSize: 11, color: '#111827' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'px', type: 'quantitative', scale: null }, text: { field: 'label' } } });
   }
   return render(name, o.title, { title: o.title, width: WIDTH, height: HEIGHT, layer: layers } as TopLevelSpec);
 }
@@ -72,7 +74,7 @@ export function plotBars(name: string, o: { title: string; x: string; y: Axis; b
     data: { values: o.bars },
     mark: { type: 'bar' },
     encoding: {
-      x: { field: 'label', type: 'nominal', title: o.x, sort: null, axis: { labelAngle: 0 } },
+      x: { field: 'label', type: 'nominal', title: o.x, sort: null, axis: { labelAngle: 0 }, scale: { paddingInner: 0.4, paddingOuter: 0.2 } },
       y: { field: 'value', type: 'quantitative', title: o.y.title, scale: scale(o.y) },
       ...(grouped ? { xOffset: { field: 'group' }, color: { field: 'group', type: 'nominal', title: null, legend: { orient: 'bottom' } } } : { color: { value: PALETTE[0] } }),
     },
@@ -83,7 +85,7 @@ export function plotBars(name: string, o: { title: string; x: string; y: Axis; b
   }];
   if (o.goal) {
     layers.push({ data: { values: [o.goal] }, mark: { type: 'rule', strokeDash: [5, 3], color: '#b91c1c' }, encoding: { y: { field: 'y', type: 'quantitative' } } });
-    layers.push({ data: { values: [o.goal] }, mark: { type: 'text', align: 'right', x: WIDTH - 4, dy: -5, fontSize: 11, color: '#b91c1c' }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } });
+    layers.push({ data: { values: [o.goal] }, mark: { type: 'text', align: 'left', x: WIDTH + 4, fontSize: 11, color: '#b91c1c' }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } });
   }
   return render(name, o.title, { title: o.title, width: WIDTH, height: HEIGHT, layer: layers } as TopLevelSpec);
 }

@@ -116,9 +116,9 @@ const ar = [
   `| 4 | ${f(nat4.allreduce)} | ${f(wn4.allreduce)} | ${f(wn4.allreduce / nat4.allreduce)}x | ${f(we4.allreduce)} | ${f(we4.allreduce / nat4.allreduce)}x |`,
 ];
 // Plots (benchmarks/plot.ts): latency and bandwidth per message size, wasm vs native.
-const curve = (r: Result, k: 'us' | 'mbps') => [...r.pp].map(([b, v]): [number, number] => [Math.max(b, 1), v[k]]);
+const curve = (r: Result, k: 'us' | 'mbps') => [...r.pp].filter(([b]) => b > 0).map(([b, v]): [number, number] => [b, v[k]]);
 const plots = [
-  await plotLines('mpi-latency', { title: 'MPI ping-pong latency: wasm vs native (0 B drawn at 1 B)', x: { title: 'message bytes', log: true }, y: { title: 'one-way latency, µs', log: true }, series: { 'native (mpicc, MPICH)': curve(nat, 'us'), 'wasm on MPICH': curve(wn, 'us'), 'wasm, embedded MPI': curve(we, 'us') } }),
+  await plotLines('mpi-latency', { title: 'MPI ping-pong latency: wasm vs native, 1 B to 4 MiB', x: { title: 'message bytes', log: true }, y: { title: 'one-way latency, µs', log: true }, series: { 'native (mpicc, MPICH)': curve(nat, 'us'), 'wasm on MPICH': curve(wn, 'us'), 'wasm, embedded MPI': curve(we, 'us') } }),
   await plotLines('mpi-bandwidth', { title: 'MPI ping-pong bandwidth: wasm vs native', x: { title: 'message bytes', log: true }, y: { title: 'MB/s', log: true }, series: { 'native (mpicc, MPICH)': curve(nat, 'mbps').filter(([, y]) => y > 0), 'wasm on MPICH': curve(wn, 'mbps').filter(([, y]) => y > 0), 'wasm, embedded MPI': curve(we, 'mbps').filter(([, y]) => y > 0) } }),
 ];
 const loadAfter = loadavg().map((x) => x.toFixed(2)).join(', ');

@@ -35,7 +35,10 @@ export function dashboardRoutes(dash: Dashboard, authorize: Authorize): (req: In
   const cache = new Map<string, Buffer>();
   return (req, res, path) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new RoamError('E_METHOD', `the dashboard answers GET only, not ${req.method}`);
-    if (path === '/ui/stream') return stream(dash, authorize(req), req, res);
+    if (path === '/ui/stream') {
+      if (req.method !== 'GET') throw new RoamError('E_METHOD', 'the dashboard stream answers GET only');
+      return stream(dash, authorize(req), req, res);
+    }
     const a = ASSETS[path];
     if (!a) throw new RoamError('E_NOT_FOUND', `no dashboard asset ${path}`);
     let body = cache.get(path);

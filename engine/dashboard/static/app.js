@@ -120,7 +120,10 @@ function onEvent(event, msg) {
     state.handlers.clear();
     state.shifts = msg.shifts;
     $('scope').textContent = msg.tenant === null ? 'admin: all tenants' : `tenant ${msg.tenant}`;
+    // A tenant sees no machine-wide place totals: the note instead of an empty table and charts.
     $('places-note').hidden = msg.tenant === null;
+    $('places-table').hidden = msg.tenant !== null;
+    document.querySelector('#places .charts').hidden = msg.tenant !== null;
     for (const t of msg.history) append(t);
     renderShifts();
   } else if (event === 'tick') {
