@@ -7,12 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { serve } from '../engine/http/serve.ts';
-import { createWireServer } from '../engine/places/server.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { serve } from '../engine/server/serve.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { LatencyCounts } from '../engine/places/latency.ts';
 import { connect, type Client } from '../engine/client/index.ts';
-import { loadKeys } from '../engine/places/ycsb.ts';
+import { loadKeys } from '../engine/demo/ycsb.ts';
 import { fmt, median } from './harness.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -21,10 +20,9 @@ const KEYS = 10_000;
 const TOKEN = 'bench-token';
 const load0 = loadavg()[0]!;
 
-const wire = createWireServer({ host: { workers: 2 } });
-const id = wire.deploy(await cachedBuild('functions/kv')).id;
-const { url, close, gateway } = await serve({ port: 0, host: '127.0.0.1', token: TOKEN, threads: 1, wire });
-const client = await connect(Number(new URL(url).port));
+const { url, close, gateway } = await serve({ port: 0, host: '127.0.0.1', token: TOKEN, wire: { workers: 2, dpu: false, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true } });
+const id = (await gateway.registry.deploy(null, await cachedBuild('functions/kv'), null, false)).wireId!;
+const client = await connect(Number(new URL(url).port), { token: TOKEN });
 await loadKeys(client, id, KEYS);
 const key = (k: number) => {
   const b = Buffer.alloc(8);
@@ -110,7 +108,7 @@ for (let r = 0; r < ROUNDS; r++) {
 pages.child.kill();
 // The sampler's own work per tick (sources read, differences, one JSON per audience), timed directly.
 const T = 200;
-let tt = performance.now();
+const tt = performance.now();
 for (let i = 0; i < T; i++) await gateway.dashboard.tick();
 const tickMs = (performance.now() - tt) / T;
 client.close();
@@ -119,7 +117,7 @@ await close();
 // The counter every place bumps per message for the dashboard's p50/p99.
 const lc = new LatencyCounts();
 const M = 20_000_000;
-let t = performance.now();
+const t = performance.now();
 for (let i = 0; i < M; i++) lc.record((i & 1023) * 0.003);
 const recordNs = ((performance.now() - t) * 1e6) / M;
 

@@ -116,7 +116,7 @@ export class Dashboard {
         places: this.places(t, all((s) => s.places?.())),
         handlers: this.handlers(t, all((s) => s.handlers?.())),
         shifts,
-        bundles: all((s) => s.bundles?.()),
+        bundles: this.bundles(all((s) => s.bundles?.()), this.sources.flatMap((s) => (s.where ? [...s.where()] : []))),
         tenants: this.tenants(t, all((s) => s.tenants?.())),
         gpu,
         chains: this.chains(chains),
@@ -137,6 +137,13 @@ export class Dashboard {
       if (text === undefined) texts.set(s.tenant, (text = JSON.stringify(view(tick, s.tenant))));
       s.send('tick', text);
     }
+  }
+
+  /** Bundle rows with where their handlers run now (the wire side knows, the registry does not). */
+  private bundles(rows: BundleRow[], where: Array<[string, string]>): BundleRow[] {
+    if (where.length === 0) return rows;
+    const at = new Map(where);
+    return rows.map((b) => (at.has(b.name) ? { ...b, where: b.functions.length ? `${at.get(b.name)} · functions on host workers` : at.get(b.name)! } : b));
   }
 
   private places(t: number, samples: PlaceSample[]): PlaceRow[] {

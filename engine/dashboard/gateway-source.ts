@@ -1,6 +1,6 @@
 /** The HTTP gateway's part of the dashboard: its bundles, tenants, GPU functions and chains (what /v1/stats has). */
 import type { Registry as PromRegistry } from 'prom-client';
-import type { Registry } from '../http/registry.ts';
+import type { Registry } from '../server/registry.ts';
 import type { FairScheduler } from '../tenancy/scheduler.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
 import { gpuStatsForServer } from '../gpu/metrics.ts';
@@ -22,10 +22,10 @@ export function gatewaySource(g: GatewayParts): DashboardSource {
         version: b.manifest.version,
         hash: b.ref.hash,
         tenant: b.manifest.tenant,
-        kind: b.component ? 'component' : 'functions',
+        kind: b.component ? 'component' : b.manifest.handlers.length ? (b.manifest.functions.length ? 'handlers and functions' : 'handlers') : 'functions',
         functions: b.manifest.functions.map((f) => f.name),
         handlers: b.manifest.handlers.map((h) => h.name),
-        where: b.component ? 'host (component worker)' : 'host (function workers)',
+        where: b.component ? 'host (component worker)' : b.manifest.functions.length ? 'host workers' : 'not called yet',
         deployedAt: Date.parse(b.deployedAt),
       }));
     },

@@ -92,6 +92,8 @@ export interface DashboardSource {
   /** Shifts completed since `after` (epoch ms). */
   shifts?(after: number): ShiftSample[];
   bundles?(): BundleRow[];
+  /** Where each bundle's handlers run now, by bundle name (`get→dpu put→host`): merged into the bundle rows. */
+  where?(): Map<string, string>;
   tenants?(): TenantSample[];
   gpu?(): Promise<GpuSample[]>;
   chains?(): Promise<ChainSample[]>;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { PlaceSignals } from '../places/types.ts';
+import type { PlaceSignals } from './signals.ts';
 import { ShiftWatch, type ShiftEvent, type SteeringObserver } from './shifts.ts';
 export type { ShiftEvent, SteeringObserver } from './shifts.ts';
 

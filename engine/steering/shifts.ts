@@ -4,7 +4,7 @@
  * decisions (policy.ts), so the cost is a few compares per steered message while a move is in progress
  * and nothing otherwise; observers (the dashboard) get one event per completed shift.
  */
-import type { PlaceSignals } from '../places/types.ts';
+import type { PlaceSignals } from './signals.ts';
 
 export interface ShiftEvent {
   /** Steering's handler key (the wire server's: bundle id × 65536 + handler type). */

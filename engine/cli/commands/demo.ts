@@ -28,7 +28,7 @@ until Ctrl-C. --token T (or ROAM_TOKEN) makes the page ask for T; without one th
     const port = Number(values.port), wait = Number(values.wait);
     if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port must be a port number, not '${values.port}'`);
     if (!(wait >= 0)) usage(`--wait must be a number of seconds, not '${values.wait}'`);
-    const { runDemo } = await import('../../places/demo.ts');
+    const { runDemo } = await import('../../demo/demo.ts');
     const ui = values.ui ? { port, token: values.token ?? process.env.ROAM_TOKEN ?? null, waitMs: wait * 1000 } : undefined;
     return runDemo({ seconds: Number(values.seconds), window: Number(values.window), load: values.load as LoadMode, ...(ui ? { ui } : {}) });
   },

@@ -20,7 +20,7 @@ Open MPI) through the native-host addon, so multi-node jobs use the real MPI and
     const { loadNativeHost } = await import('../../../native-host/index.ts');
     const { NativeTransport } = await import('../../mpi/native-transport.ts');
     const { runRank } = await import('../../mpi/rank.ts');
-    let host;
+    let host: Awaited<ReturnType<typeof loadNativeHost>>;
     try {
       host = loadNativeHost();
     } catch (e) {

@@ -45,7 +45,7 @@ async function connect() {
   let res;
   try {
     res = await fetch('/ui/stream', { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store', signal: abort.signal });
-  } catch (e) {
+  } catch {
     if (!abort.signal.aborted) retry('server unreachable');
     return;
   }
@@ -59,7 +59,7 @@ async function connect() {
   $('signout').hidden = !token;
   try {
     await readEvents(res.body, abort.signal);
-  } catch (e) {
+  } catch {
     if (abort.signal.aborted) return;
   }
   if (!abort.signal.aborted) retry('stream ended');
@@ -173,7 +173,7 @@ function width(el) {
   return Math.max(320, el.clientWidth || el.parentElement.clientWidth || 600);
 }
 
-function placeChart(el, kind) {
+function placeChart(kind) {
   const names = [...state.places.keys()];
   const series = [{}];
   const data = [state.times];
@@ -195,7 +195,7 @@ function placeChart(el, kind) {
 function drawPlaces() {
   for (const kind of ['rate', 'lat']) {
     const el = $(`chart-${kind}`);
-    const { series, data, log } = placeChart(el, kind);
+    const { series, data, log } = placeChart(kind);
     let u = state.charts[kind];
     if (u && u.series.length !== series.length) {
       u.destroy();
@@ -204,9 +204,9 @@ function drawPlaces() {
     if (!u) {
       u = new uPlot({
         width: width(el), height: 220, series,
-        scales: { x: { time: true }, y: log ? { distr: 3, log: 10, range: (u, min, max) => [Math.min(0.01, min ?? 0.01), Math.max(1, max ?? 1)] } : { range: (u, min, max) => [0, Math.max(10, max * 1.1)] } },
+        scales: { x: { time: true }, y: log ? { distr: 3, log: 10, range: (_u, min, max) => [Math.min(0.01, min ?? 0.01), Math.max(1, max ?? 1)] } : { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
         // A log axis gets a tick per 1–9 × 10^n: label the powers of ten only.
-        axes: [{ space: 80 }, { size: 64, values: (u, vals) => vals.map((v) => (!log ? fmtRate(v) : Math.abs(Math.log10(v) % 1) < 1e-9 ? fmtMs(v) : '')) }],
+        axes: [{ space: 80 }, { size: 64, values: (_u, vals) => vals.map((v) => (!log ? fmtRate(v) : Math.abs(Math.log10(v) % 1) < 1e-9 ? fmtMs(v) : '')) }],
         legend: { live: false },
       }, data, el);
       state.charts[kind] = u;
@@ -275,7 +275,7 @@ function drawSteering() {
         width: width(box), height: 180,
         series: [{}, ...places.map((p) => ({ label: p, stroke: color(p), width: 2, fill: color(p) + '14' }))],
         scales: { x: { time: true }, y: { range: [0, 100] } },
-        axes: [{ space: 80 }, { size: 50, values: (u, v) => v.map((x) => `${x}%`) }],
+        axes: [{ space: 80 }, { size: 50, values: (_u, v) => v.map((x) => `${x}%`) }],
         legend: { live: false },
         plugins: [shiftMarks(key)],
       }, data, el);
@@ -361,7 +361,7 @@ function renderTables(t) {
 
 function renderShifts() {
   const list = $('shifts');
-  list.replaceChildren(...state.shifts.slice(-50).reverse().map((s) =>
+  list.replaceChildren(...state.shifts.slice(-12).reverse().map((s) =>
     el('li', { 'data-shift': s.handler },
       `${new Date(s.movedAt).toLocaleTimeString()} `, el('strong', { textContent: s.handler }), ` ${s.from} → ${s.to}: `,
       el('span', { class: 'ms', textContent: `${s.ms.toFixed(1)} ms` }), ' from congestion to ≥ 80 % moved')));

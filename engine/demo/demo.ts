@@ -1,13 +1,12 @@
-import { cachedBuild } from './cached-build.ts';
+import { cachedBuild } from '../build/cached-build.ts';
 import { connect } from '../client/index.ts';
-import { createWireServer, listenWire, type WireServer } from './server.ts';
+import { listenWire } from '../places/server.ts';
+import { DpuPlace } from '../places/dpu-place.ts';
 import { serveDemoUi, type DemoUi } from './demo-ui.ts';
-import { DpuPlace } from './dpu-place.ts';
 import { build, type Histogram } from 'hdr-histogram-js';
-import type { LoadMode } from './background-load.ts';
+import type { LoadMode } from '../places/background-load.ts';
 import { loadKeys, runYcsb, shiftAfter, type Sample } from './ycsb.ts';
 
-const stamp = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 import { fileURLToPath } from 'node:url';
 
 const NAMES = ['?', 'client', 'dpu', 'host'];
@@ -17,11 +16,12 @@ export async function runDemo(o: { seconds: number; window: number; load?: LoadM
   const kv = { bytes: await cachedBuild(kvDir) };
   const dpu = new DpuPlace();
   await dpu.start();
-  // --ui: the same wire server behind `roam serve`'s shared port, so /ui shows it live (demo-ui.ts).
-  const ui = o.ui ? await serveDemoUi(createWireServer({ host: { workers: 2 }, dpu }), o.ui) : null;
-  const server = ui?.wire ?? await listenWire({ host: { workers: 2 }, dpu });
-  const id = server.deploy(kv.bytes).id;
-  const client = await connect(ui?.port ?? (server as WireServer & { port: number }).port);
+  // --ui: the places behind `roam serve`'s composition, so /ui shows them live (demo-ui.ts).
+  const ui = o.ui ? await serveDemoUi(dpu, o.ui) : null;
+  const wired = ui ? null : await listenWire({ host: { workers: 2 }, dpu });
+  const server = ui?.wire ?? wired!;
+  const id = ui ? await ui.deploy(kv.bytes) : wired!.deploy(kv.bytes).id;
+  const client = await connect(ui ? { port: ui.port, ...(o.ui?.token ? { token: o.ui.token } : {}) } : wired!.port);
   const keys = 10_000;
   await loadKeys(client, id, keys);
   await ui?.waitForPage();
