@@ -128,23 +128,27 @@ describe.skipIf(!haveBrowser)('dashboard at /ui (skipped without Debian\'s chrom
 
   it.skipIf(!shmAddon())('marks the shift to the dpu in the steering timeline within 1 s of forced congestion', async () => {
     const page = await open(ADMIN);
-    const load = traffic(64);
-    await page.waitForFunction(() => (window as any).roamDashboard.ticks >= 6);
-    const before = (await page.evaluate(() => (window as any).roamDashboard.shifts)).length;
+    const load = traffic(16);
+    // Before: the handler runs at the host (inline or workers), not already moved by the load itself.
+    await page.waitForFunction(() => {
+      const dpu = (window as any).roamDashboard.steering('kv-shop/get')?.dpu as Array<number | null> | undefined;
+      return (window as any).roamDashboard.ticks >= 6 && (!dpu || dpu.slice(-2).every((v) => v === null || v < 20));
+    }, undefined, { timeout: 20_000 });
     const congestedAt = Date.now();
     wire.host.setLoad(0.95); // host workers held 95 % of each 10 ms (engine/places/background-load.ts)
     try {
-      const handle = await page.waitForFunction((n) => {
-        const s = (window as any).roamDashboard.shifts;
-        return s.length > n && s.slice(n).find((x: any) => x.to === 'dpu');
-      }, before, { timeout: 10_000 });
+      // On the page: a shift to the dpu marked around the congestion (a handler bouncing back and forth
+      // under it is marked once a second: an earlier mark may stand for this one).
+      const handle = await page.waitForFunction((at) => (window as any).roamDashboard.shifts.find((x: any) => x.to === 'dpu' && Math.abs(x.movedAt - at) < 1000), congestedAt, { timeout: 10_000 });
       const seenAt = Date.now();
       const shift = await handle.jsonValue() as { from: string; to: string; onset: number; movedAt: number; ms: number; handler: string };
-      expect(shift).toMatchObject({ from: expect.stringMatching(/host|inline/), to: 'dpu', handler: 'kv-shop/get' });
-      // The engine's own measure: congestion onset → ≥ 80 % of the handler's messages at the dpu.
+      expect(shift).toMatchObject({ from: 'host', to: 'dpu', handler: 'kv-shop/get' });
       expect(shift.ms).toBeGreaterThanOrEqual(0);
-      expect(shift.movedAt - congestedAt).toBeLessThan(1000);
-      console.log(`dashboard: shift ${shift.from}→dpu ${shift.ms.toFixed(1)} ms after the stall onset; on the page ${seenAt - congestedAt} ms after setLoad`);
+      // The engine's own record: the first shift to the dpu after the congestion, within 1 s of it.
+      const first = wire.steering.moves.map((m) => ({ ...m, movedAt: performance.timeOrigin + m.movedAt })).find((m) => m.to === 'dpu' && m.movedAt >= congestedAt - 20);
+      expect(first, 'no shift to the dpu in Steering.moves').toBeDefined();
+      expect(first!.movedAt - congestedAt).toBeLessThan(1000);
+      console.log(`dashboard: shift host→dpu ${first!.ms.toFixed(1)} ms after the stall onset, ${(first!.movedAt - congestedAt).toFixed(0)} ms after setLoad; marked on the page ${seenAt - congestedAt} ms after setLoad`);
       const marked = await page.$$eval('#shifts li[data-shift="kv-shop/get"]', (lis) => lis.map((li) => li.textContent));
       expect(marked.some((t) => /host → dpu: [\d.]+ ms from congestion/.test(t!))).toBe(true);
       // Let the timeline draw the moved share, then keep it as the artifact.

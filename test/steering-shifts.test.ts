@@ -25,6 +25,21 @@ describe('steering shift events', () => {
     expect(s.moves).toEqual(seen);
   });
 
+  it('reports no shift when the messages that bypassed steering (the inline lane) stayed behind', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    const seen: ShiftEvent[] = [];
+    s.observer = { shift: (e) => seen.push(e) };
+    let inline = 0;
+    s.bypassed = () => inline;
+    for (let t = 1000; t < 1010; t++) s.choose(7, cands({ lastDone: t }, { lastDone: t }), t);
+    // Steering moves its few messages to the dpu, while 20 a millisecond keep running inline at the host.
+    for (let t = 1010; t < 1030; t++) {
+      inline += 20;
+      s.choose(7, cands({ queue: 10, lastDone: 1009 }, { lastDone: t }), t);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
   it('counts messages per place per handler, probes included', () => {
     const s = new Steering<'host' | 'dpu'>({ probeEvery: 4, staleMs: 10 });
     for (let i = 0; i < 8; i++) s.choose('h', cands({ lastDone: 1000 }, { sojournMs: 9, lastDone: 0 }), 1000);

@@ -14,6 +14,8 @@ const QUANTILE_TICKS = 4;
 const SHARE_TICKS = 20;
 /** History a newly opened page gets: 5 minutes of place and steering series. */
 const HISTORY_TICKS = 1200;
+/** A handler's repeated shifts in one direction are marked once per this long. */
+const REPEAT_MS = 1000;
 
 export interface PlaceRow { name: string; rate: number; p50: number | null; p99: number | null; queue: number; available: boolean }
 export interface HandlerRow { key: string; name: string; tenant: string; current: string | null; rate: number; shares: Record<string, number> | null }
@@ -54,6 +56,8 @@ export class Dashboard {
   private readonly history: Tick[] = [];
   private readonly shiftLog: ShiftSample[] = [];
   private lastShift = 0;
+  /** When a shift was last marked, by handler and direction. */
+  private readonly lastMarked = new Map<string, number>();
   // Previous samples (rings of cumulative counters) for the differences.
   private readonly placeHist = new Map<string, Ring<{ t: number; messages: number; latency: Float64Array | null }>>();
   private readonly handlerPrev = new Map<string, Record<string, number>>();
@@ -106,15 +110,15 @@ export class Dashboard {
         Promise.all(this.sources.map((s) => s.gpu?.() ?? [])).then((x) => x.flat()),
         Promise.all(this.sources.map((s) => s.chains?.() ?? [])).then((x) => x.flat()),
       ]);
-      const shifts = all((s) => s.shifts?.(this.lastShift));
-      for (const x of shifts) {
-        this.lastShift = Math.max(this.lastShift, x.movedAt);
-        push(this.shiftLog, x, 256);
-      }
+      const fresh = all((s) => s.shifts?.(this.lastShift));
+      for (const x of fresh) this.lastShift = Math.max(this.lastShift, x.movedAt);
+      const handlers = this.handlers(t, all((s) => s.handlers?.()));
+      const shifts = this.confirm(fresh);
+      for (const x of shifts) push(this.shiftLog, x, 256);
       const tick: Tick = {
         t,
         places: this.places(t, all((s) => s.places?.())),
-        handlers: this.handlers(t, all((s) => s.handlers?.())),
+        handlers,
         shifts,
         bundles: this.bundles(all((s) => s.bundles?.()), this.sources.flatMap((s) => (s.where ? [...s.where()] : []))),
         tenants: this.tenants(t, all((s) => s.tenants?.())),
@@ -127,6 +131,21 @@ export class Dashboard {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * A handler that bounces (a place held 95 % of the time is good again for a moment every few ms) would
+   * mark the timeline every few ms: a shift of the same handler in the same direction within
+   * REPEAT_MS of the last one marked is not marked again.
+   */
+  private confirm(fresh: ShiftSample[]): ShiftSample[] {
+    return fresh.filter((x) => {
+      const k = `${x.handlerKey} ${x.from} ${x.to}`;
+      const last = this.lastMarked.get(k);
+      if (last !== undefined && x.movedAt - last < REPEAT_MS) return false;
+      this.lastMarked.set(k, x.movedAt);
+      return true;
+    });
   }
 
   private publish(tick: Tick): void {

@@ -79,6 +79,9 @@ export class Steering<P extends string = string> {
   readonly moves: ShiftEvent[] = [];
   /** Told of each completed shift (the dashboard's timeline marks); set it, or leave it null. */
   observer: SteeringObserver | null = null;
+  /** A handler's messages so far that ran without asking steering (the wire server's inline lane): a
+   *  shift needs ≥ 80 % of all the handler's messages at the new place, not only of the steered ones. */
+  bypassed: ((handler: string | number) => number) | null = null;
 
   constructor(opts: SteeringOptions = {}) {
     this.margin = opts.margin ?? 0.3;
@@ -111,7 +114,7 @@ export class Steering<P extends string = string> {
       if (this.shifts.length > 1000) this.shifts.shift();
       const left = st.current === undefined ? undefined : candidates.find((c) => c.name === st.current)?.signals;
       // Only a move off a congested place is a shift (a flap between idle places is not); any move ends a watch.
-      st.watch = ShiftWatch.congested(left, now) ? new ShiftWatch(handler, st.current!, pick.name, ShiftWatch.onsetOf(left, now), now) : null;
+      st.watch = ShiftWatch.congested(left, now) ? new ShiftWatch(handler, st.current!, pick.name, ShiftWatch.onsetOf(left, now), now, this.bypassed) : null;
       st.left = st.current;
       st.leftAt = now;
       st.current = pick.name;

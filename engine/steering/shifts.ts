@@ -41,7 +41,18 @@ export class ShiftWatch {
   private readonly k = new Int32Array(WINDOW_MS);
   /** The bin the last message fell in (ms since the decision). */
   private bin = 0;
-  constructor(readonly handler: string | number, readonly from: string, readonly to: string, readonly onset: number, readonly decidedAt: number) {}
+  /** The bypass counter when the current bin began (messages steering never saw count against `to`). */
+  private bypassAt: number;
+  constructor(
+    readonly handler: string | number,
+    readonly from: string,
+    readonly to: string,
+    readonly onset: number,
+    readonly decidedAt: number,
+    private readonly bypassed: ((handler: string | number) => number) | null = null,
+  ) {
+    this.bypassAt = bypassed ? bypassed(handler) : 0;
+  }
 
   /** Was the place being left congested (so the move is a shift, not a flap between two idle places)?
    *  Unavailable, or holding messages and either stalled for 5 messages' time (≥ 0.1 ms) or queued 4 deep
@@ -67,6 +78,12 @@ export class ShiftWatch {
     if (now - this.decidedAt > GIVE_UP_MS) return 'stale';
     const b = Math.max(0, Math.floor(now - this.decidedAt));
     if (b > this.bin) {
+      // Messages that bypassed steering during the bin just closed (read once per bin, not per message).
+      if (this.bypassed) {
+        const by = this.bypassed(this.handler);
+        this.n[this.bin % WINDOW_MS]! += by - this.bypassAt;
+        this.bypassAt = by;
+      }
       let n = 0, k = 0;
       for (let i = 0; i < WINDOW_MS; i++) (n += this.n[i]!), (k += this.k[i]!);
       if (n >= MIN_WINDOW && k >= SHIFT_SHARE * n) {
