@@ -29,7 +29,8 @@ export interface Tick {
   handlers: HandlerRow[];
   /** Shifts completed since the previous tick. */
   shifts: ShiftSample[];
-  bundles: BundleRow[];
+  /** null when unchanged since the previous tick (a page keeps what it has; `hello` carries the current list). */
+  bundles: BundleRow[] | null;
   tenants: TenantRow[];
   gpu: GpuSample[];
   chains: ChainRow[];
@@ -53,6 +54,9 @@ export class Dashboard {
   private readonly subs = new Set<Subscriber>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private bundleSig = '';
+  private currentBundles: BundleRow[] = [];
+  private readonly failures = new Set<string>();
   private readonly history: Tick[] = [];
   private readonly shiftLog: ShiftSample[] = [];
   private lastShift = 0;
@@ -76,11 +80,12 @@ export class Dashboard {
   /** A page connected: it gets the history now and a tick every 250 ms until `unsubscribe`. */
   subscribe(s: Subscriber): void {
     this.subs.add(s);
-    s.send('hello', JSON.stringify({ tenant: s.tenant, tickMs: TICK_MS, history: this.history.map((t) => view(t, s.tenant)), shifts: this.shiftLog.filter((x) => s.tenant === null || x.tenant === s.tenant) }));
+    const mine = <T extends { tenant: string }>(xs: T[]) => xs.filter((x) => s.tenant === null || x.tenant === s.tenant);
+    s.send('hello', JSON.stringify({ tenant: s.tenant, tickMs: TICK_MS, history: this.history.map((t) => view(t, s.tenant)), shifts: mine(this.shiftLog), bundles: mine(this.currentBundles) }));
     if (!this.timer) {
-      this.timer = setInterval(() => void this.tick(), TICK_MS);
+      this.timer = setInterval(() => this.tickSafely(), TICK_MS);
       this.timer.unref();
-      void this.tick();
+      this.tickSafely();
     }
   }
 
@@ -97,6 +102,17 @@ export class Dashboard {
   private stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** A source that throws costs its tick, never the process (an unhandled rejection would end it); each
+   *  distinct failure is reported once. */
+  private tickSafely(): void {
+    this.tick().catch((e: unknown) => {
+      const msg = (e as Error)?.message ?? String(e);
+      if (this.failures.has(msg)) return;
+      this.failures.add(msg);
+      process.emitWarning(`dashboard: a tick failed: ${msg}`);
+    });
   }
 
   /** Samples every source once and pushes the tick (one at a time: a slow gpu answer skips a tick). */
@@ -120,12 +136,12 @@ export class Dashboard {
         places: this.places(t, all((s) => s.places?.())),
         handlers,
         shifts,
-        bundles: this.bundles(all((s) => s.bundles?.()), this.sources.flatMap((s) => (s.where ? [...s.where()] : []))),
+        bundles: this.changedBundles(this.bundles(all((s) => s.bundles?.()), this.sources.flatMap((s) => (s.where ? [...s.where()] : [])))),
         tenants: this.tenants(t, all((s) => s.tenants?.())),
         gpu,
         chains: this.chains(chains),
       };
-      push(this.history, { ...tick, bundles: [], tenants: [], chains: [], shifts: [] }, HISTORY_TICKS);
+      push(this.history, { ...tick, bundles: null, tenants: [], chains: [], shifts: [] }, HISTORY_TICKS);
       this.publish(tick);
       return tick;
     } finally {
@@ -156,6 +172,16 @@ export class Dashboard {
       if (text === undefined) texts.set(s.tenant, (text = JSON.stringify(view(tick, s.tenant))));
       s.send('tick', text);
     }
+  }
+
+  /** The rows when they differ from the last tick's, else null: a server with hundreds of bundles sends
+   *  its table on a change, not 4 times a second. */
+  private changedBundles(rows: BundleRow[]): BundleRow[] | null {
+    const sig = JSON.stringify(rows);
+    if (sig === this.bundleSig) return null;
+    this.bundleSig = sig;
+    this.currentBundles = rows;
+    return rows;
   }
 
   /** Bundle rows with where their handlers run now (the wire side knows, the registry does not). */
@@ -233,6 +259,6 @@ export class Dashboard {
 export function view(t: Tick, tenant: string | null): Tick {
   if (tenant === null) return t;
   const mine = <T extends { tenant: string }>(xs: T[]) => xs.filter((x) => x.tenant === tenant);
-  return { t: t.t, places: [], handlers: mine(t.handlers), shifts: mine(t.shifts), bundles: mine(t.bundles), tenants: t.tenants.filter((x) => x.name === tenant), gpu: mine(t.gpu), chains: mine(t.chains) };
+  return { t: t.t, places: [], handlers: mine(t.handlers), shifts: mine(t.shifts), bundles: t.bundles && mine(t.bundles), tenants: t.tenants.filter((x) => x.name === tenant), gpu: mine(t.gpu), chains: mine(t.chains) };
 }
 

@@ -126,6 +126,7 @@ function onEvent(event, msg) {
     document.querySelector('#places .charts').hidden = msg.tenant !== null;
     for (const t of msg.history) append(t);
     renderShifts();
+    renderBundles(msg.bundles);
   } else if (event === 'tick') {
     append(msg);
     if (msg.shifts.length) {
@@ -330,15 +331,7 @@ function renderTables(t) {
       el('td', { class: 'num', textContent: fmtMs(p.p50) }),
       el('td', { class: 'num', textContent: fmtMs(p.p99) }),
       el('td', { class: 'num', textContent: String(p.queue) }))), 'no places on this server (functions only) or not for this token', 5);
-  fill('bundles-table', t.bundles.map((b) =>
-    el('tr', { 'data-bundle': b.name },
-      el('td', {}, el('strong', { textContent: b.name })),
-      el('td', { textContent: b.version }),
-      el('td', {}, el('code', { textContent: b.hash.slice(0, 12), title: b.hash })),
-      el('td', { textContent: b.tenant }),
-      el('td', {}, ...[...b.handlers.map((h) => `handler ${h}`), ...b.functions.map((f) => `fn ${f}`)].map((x) => el('span', { class: 'pill', textContent: x }))),
-      el('td', { class: 'where', textContent: b.where }),
-      el('td', { textContent: b.deployedAt ? new Date(b.deployedAt).toLocaleTimeString() : '–' }))), 'nothing deployed', 7);
+  if (t.bundles) renderBundles(t.bundles);
   fill('tenants-table', t.tenants.map((x) =>
     el('tr', { 'data-tenant': x.name },
       el('td', { textContent: x.name }),
@@ -357,6 +350,19 @@ function renderTables(t) {
     const hops = el('div', { class: 'hops' }, ...c.hops.map((h) => el('span', { class: 'hop', title: `${h.fn}: ${fmtMs(h.ms)}`, style: `flex:${Math.max(0.05, h.ms ?? 0.05)}`, textContent: `${h.fn} ${fmtMs(h.ms)}` })));
     return el('tr', { 'data-chain': c.route }, el('td', { textContent: c.route }), el('td', { textContent: c.tenant }), el('td', {}, hops), el('td', { class: 'num', textContent: fmtMs(total) }));
   }), 'no chains', 4);
+}
+
+/** The bundle table: sent when it changes (a tick's `bundles` is null otherwise) and in `hello`. */
+function renderBundles(bundles) {
+  fill('bundles-table', bundles.map((b) =>
+    el('tr', { 'data-bundle': b.name },
+      el('td', {}, el('strong', { textContent: b.name })),
+      el('td', { textContent: b.version }),
+      el('td', {}, el('code', { textContent: b.hash.slice(0, 12), title: b.hash })),
+      el('td', { textContent: b.tenant }),
+      el('td', {}, ...[...b.handlers.map((h) => `handler ${h}`), ...b.functions.map((f) => `fn ${f}`)].map((x) => el('span', { class: 'pill', textContent: x }))),
+      el('td', { class: 'where', textContent: b.where }),
+      el('td', { textContent: b.deployedAt ? new Date(b.deployedAt).toLocaleTimeString() : '–' }))), 'nothing deployed', 7);
 }
 
 function renderShifts() {
