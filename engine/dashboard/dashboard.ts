@@ -14,8 +14,6 @@ const QUANTILE_TICKS = 4;
 const SHARE_TICKS = 20;
 /** History a newly opened page gets: 5 minutes of place and steering series. */
 const HISTORY_TICKS = 1200;
-/** A handler's repeated shifts in one direction are marked once per this long. */
-const REPEAT_MS = 1000;
 
 export interface PlaceRow { name: string; rate: number; p50: number | null; p99: number | null; queue: number; available: boolean }
 export interface HandlerRow { key: string; name: string; tenant: string; current: string | null; rate: number; shares: Record<string, number> | null }
@@ -54,14 +52,14 @@ export class Dashboard {
   private readonly subs = new Set<Subscriber>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private lastGpu: GpuSample[] = [];
+  private lastChains: ChainSample[] = [];
   private bundleSig = '';
   private currentBundles: BundleRow[] = [];
   private readonly failures = new Set<string>();
   private readonly history: Tick[] = [];
   private readonly shiftLog: ShiftSample[] = [];
   private lastShift = 0;
-  /** When a shift was last marked, by handler and direction. */
-  private readonly lastMarked = new Map<string, number>();
   // Previous samples (rings of cumulative counters) for the differences.
   private readonly placeHist = new Map<string, Ring<{ t: number; messages: number; latency: Float64Array | null }>>();
   private readonly handlerPrev = new Map<string, Record<string, number>>();
@@ -122,14 +120,17 @@ export class Dashboard {
     try {
       const t = Date.now();
       const all = <T>(f: (s: DashboardSource) => T[] | undefined) => this.sources.flatMap((s) => f(s) ?? []);
+      // An answer that does not come within a tick (a busy gpu service) is skipped: last tick's stands.
       const [gpu, chains] = await Promise.all([
-        Promise.all(this.sources.map((s) => s.gpu?.() ?? [])).then((x) => x.flat()),
-        Promise.all(this.sources.map((s) => s.chains?.() ?? [])).then((x) => x.flat()),
+        within(Promise.all(this.sources.map((s) => s.gpu?.() ?? [])).then((x) => x.flat()), TICK_MS, this.lastGpu),
+        within(Promise.all(this.sources.map((s) => s.chains?.() ?? [])).then((x) => x.flat()), TICK_MS, this.lastChains),
       ]);
+      this.lastGpu = gpu;
+      this.lastChains = chains;
       const fresh = all((s) => s.shifts?.(this.lastShift));
       for (const x of fresh) this.lastShift = Math.max(this.lastShift, x.movedAt);
       const handlers = this.handlers(t, all((s) => s.handlers?.()));
-      const shifts = this.confirm(fresh);
+      const shifts = fresh;
       for (const x of shifts) push(this.shiftLog, x, 256);
       const tick: Tick = {
         t,
@@ -147,21 +148,6 @@ export class Dashboard {
     } finally {
       this.running = false;
     }
-  }
-
-  /**
-   * A handler that bounces (a place held 95 % of the time is good again for a moment every few ms) would
-   * mark the timeline every few ms: a shift of the same handler in the same direction within
-   * REPEAT_MS of the last one marked is not marked again.
-   */
-  private confirm(fresh: ShiftSample[]): ShiftSample[] {
-    return fresh.filter((x) => {
-      const k = `${x.handlerKey} ${x.from} ${x.to}`;
-      const last = this.lastMarked.get(k);
-      if (last !== undefined && x.movedAt - last < REPEAT_MS) return false;
-      this.lastMarked.set(k, x.movedAt);
-      return true;
-    });
   }
 
   private publish(tick: Tick): void {
@@ -262,3 +248,14 @@ export function view(t: Tick, tenant: string | null): Tick {
   return { t: t.t, places: [], handlers: mine(t.handlers), shifts: mine(t.shifts), bundles: t.bundles && mine(t.bundles), tenants: t.tenants.filter((x) => x.name === tenant), gpu: mine(t.gpu), chains: mine(t.chains) };
 }
 
+
+/** `p`'s value, or `fallback` once `ms` have passed (p is then left to settle on its own). */
+function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  p.catch(() => {}); // a late failure is dropped with the answer
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

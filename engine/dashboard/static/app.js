@@ -222,7 +222,9 @@ function shiftMarks(key) {
       draw(u) {
         const ctx = u.ctx;
         const [x0, x1] = [u.scales.x.min, u.scales.x.max];
-        let i = 0;
+        // Labels of shifts close together (a handler bouncing under a 95 % hold) would overprint: a label
+        // goes on only where the last one ended; every shift keeps its line and its row in the list.
+        let nextFree = -Infinity;
         for (const s of state.shifts) {
           if (s.handlerKey !== key || s.movedAt / 1000 < x0 || s.onset / 1000 > x1) continue;
           const a = u.valToPos(s.onset / 1000, 'x', true), b = u.valToPos(s.movedAt / 1000, 'x', true);
@@ -240,7 +242,11 @@ function shiftMarks(key) {
           ctx.setLineDash([]);
           ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
           ctx.fillStyle = '#1b1f24';
-          ctx.fillText(`${s.from}→${s.to} ${s.ms.toFixed(0)} ms`, b + 4 * devicePixelRatio, top + (14 + 14 * (i++ % 3)) * devicePixelRatio);
+          const label = `${s.from}→${s.to} ${s.ms.toFixed(1)} ms`;
+          if (b >= nextFree) {
+            ctx.fillText(label, b + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+            nextFree = b + ctx.measureText(label).width + 12 * devicePixelRatio;
+          }
           ctx.restore();
         }
       },
