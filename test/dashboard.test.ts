@@ -256,9 +256,16 @@ describe.skipIf(!haveBrowser || !shmAddon())('roam demo --ui', () => {
         const check = () => (/still serving the dashboard/.test(out) ? resolve() : child.stdout.once('data', check));
         check();
       });
-      // Shifts at the very start (cold places) do not count: the one the congestion caused comes later.
+      // The timeline holds the move: kv/get's share at the dpu above 80 % in the second half of the run,
+      // and shifts host → dpu are marked.
       const shifts = await page.evaluate(() => (window as any).roamDashboard.shifts) as Array<{ from: string; to: string; movedAt: number; handler: string }>;
-      expect(shifts.filter((s) => s.from === 'host' && s.to === 'dpu' && s.movedAt > runStart + 1500), JSON.stringify(shifts)).not.toHaveLength(0);
+      expect(shifts.filter((s) => s.from === 'host' && s.to === 'dpu'), JSON.stringify(shifts)).not.toHaveLength(0);
+      const late = await page.evaluate((from) => {
+        const d = (window as any).roamDashboard;
+        const t = d.times as number[];
+        return (d.steering('kv/get')?.dpu as Array<number | null>).filter((v, i) => v !== null && t[i]! * 1000 > from && v > 80).length;
+      }, runStart + 2000);
+      expect(late).toBeGreaterThan(0);
       expect(await page.$$eval('#shifts li', (lis) => lis.map((li) => li.textContent))).toEqual(expect.arrayContaining([expect.stringMatching(/kv\/(get|put) host → dpu: [\d.]+ ms/)]));
       await page.screenshot({ path: join(ARTIFACTS, 'demo-ui.png'), fullPage: true });
       child.kill('SIGTERM');

@@ -40,6 +40,22 @@ describe('steering shift events', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('reports no shift for a 10 ms blip: a burst steered to the dpu while the inline lane paused', () => {
+    const s = new Steering<'host' | 'dpu'>({ probeEvery: 0 });
+    const seen: ShiftEvent[] = [];
+    s.observer = { shift: (e) => seen.push(e) };
+    let inline = 0;
+    s.bypassed = () => inline;
+    for (let t = 1000; t < 1010; t++) s.choose(7, cands({ lastDone: t }, { lastDone: t }), t);
+    // 12 ms where every message is steered (to the dpu), then the inline lane takes 20 a millisecond again.
+    for (let t = 1010; t < 1022; t++) for (let i = 0; i < 3; i++) s.choose(7, cands({ queue: 10, lastDone: 1009 }, { lastDone: t }), t);
+    for (let t = 1022; t < 1060; t++) {
+      inline += 20;
+      s.choose(7, cands({ queue: 10, lastDone: 1009 }, { lastDone: t }), t);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
   it('counts messages per place per handler, probes included', () => {
     const s = new Steering<'host' | 'dpu'>({ probeEvery: 4, staleMs: 10 });
     for (let i = 0; i < 8; i++) s.choose('h', cands({ lastDone: 1000 }, { sojournMs: 9, lastDone: 0 }), 1000);

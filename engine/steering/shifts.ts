@@ -16,7 +16,8 @@ export interface ShiftEvent {
   onset: number;
   /** When steering first chose `to`. */
   decidedAt: number;
-  /** Start of the first 10 ms window (slid in 1 ms steps, ≥ 5 messages) with ≥ 80 % of them at `to`. */
+  /** Start of the first 10 ms window (slid in 1 ms steps, ≥ 5 messages) with ≥ 80 % of them at `to`, once
+   *  a window a whole window later held too (a 10 ms blip is not a move). */
   movedAt: number;
   /** movedAt − onset, ms: the figure `roam demo` and bench:places report as the shift time. */
   ms: number;
@@ -41,6 +42,10 @@ export class ShiftWatch {
   private readonly k = new Int32Array(WINDOW_MS);
   /** The bin the last message fell in (ms since the decision). */
   private bin = 0;
+  /** Start of the first window that held ≥ 80 % at `to` (−1: none yet), and the bin from which a window
+   *  holding again confirms the move. */
+  private firstAt = -1;
+  private confirmBin = 0;
   /** The bypass counter when the current bin began (messages steering never saw count against `to`). */
   private bypassAt: number;
   constructor(
@@ -86,9 +91,15 @@ export class ShiftWatch {
       }
       let n = 0, k = 0;
       for (let i = 0; i < WINDOW_MS; i++) (n += this.n[i]!), (k += this.k[i]!);
-      if (n >= MIN_WINDOW && k >= SHIFT_SHARE * n) {
+      const holds = n >= MIN_WINDOW && k >= SHIFT_SHARE * n;
+      if (holds && this.firstAt < 0) {
         // The window is the bins up to the last message's: it started at most WINDOW_MS - 1 bins before.
-        const movedAt = this.decidedAt + Math.max(0, this.bin - (WINDOW_MS - 1));
+        this.firstAt = this.decidedAt + Math.max(0, this.bin - (WINDOW_MS - 1));
+        this.confirmBin = this.bin + WINDOW_MS;
+      } else if (!holds && n >= MIN_WINDOW) this.firstAt = -1; // a blip (a burst the inline lane left to steering), not a move
+      // Held again a whole window later: the move is sustained, timed from its first window.
+      if (holds && this.firstAt >= 0 && this.bin >= this.confirmBin) {
+        const movedAt = this.firstAt;
         return { handler: this.handler, from: this.from, to: this.to, onset: this.onset, decidedAt: this.decidedAt, movedAt, ms: movedAt - this.onset };
       }
       for (let i = this.bin + 1; i <= Math.min(b, this.bin + WINDOW_MS); i++) this.n[i % WINDOW_MS] = this.k[i % WINDOW_MS] = 0;

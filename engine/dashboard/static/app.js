@@ -22,6 +22,7 @@ const state = {
 // Read-only hook for tests and the curious: what the charts hold.
 window.roamDashboard = {
   get ticks() { return state.ticks; },
+  get times() { return state.times.slice(); },
   series(kind, place) { return (state.places.get(place)?.[kind] ?? []).slice(); },
   steering(name) {
     for (const h of state.handlers.values()) if (h.name === name) return Object.fromEntries([...h.shares].map(([p, v]) => [p, v.slice()]));
