@@ -28,7 +28,8 @@ export const command: Command = {
       if (existsSync(target) && statSync(target).isDirectory() && existsSync(join(target, 'roam.json'))) {
         const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
         const { buildProject } = await import('../../build/assemblyscript.ts');
-        bytes = (await (isComponentProject(target) ? buildComponentProject(target) : buildProject(target))).bytes;
+        const { buildTsProject, isTsProject } = await import('../../build/build-ts.ts');
+        bytes = (await (isTsProject(target) ? buildTsProject(target) : isComponentProject(target) ? buildComponentProject(target) : buildProject(target))).bytes;
       } else {
         if (!existsSync(target)) throw new RoamError('E_USAGE', `no such file: ${target}`);
         bytes = readFileSync(target);
