@@ -263,7 +263,7 @@ describe.skipIf(!haveBrowser || !shmAddon())('roam demo --ui', () => {
       const late = await page.evaluate((from) => {
         const d = (window as any).roamDashboard;
         const t = d.times as number[];
-        return (d.steering('kv/get')?.dpu as Array<number | null>).filter((v, i) => v !== null && t[i]! * 1000 > from && v > 80).length;
+        return ((d.steering('kv/get')?.dpu ?? []) as Array<number | null>).filter((v, i) => v !== null && t[i]! * 1000 > from && v > 80).length;
       }, runStart + 2000);
       expect(late).toBeGreaterThan(0);
       expect(await page.$$eval('#shifts li', (lis) => lis.map((li) => li.textContent))).toEqual(expect.arrayContaining([expect.stringMatching(/kv\/(get|put) host → dpu: [\d.]+ ms/)]));
