@@ -9,8 +9,9 @@ import { RoamError } from '../errors.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { createGateway, type Gateway } from '../http/gateway.ts';
-import { shareHttpPort, type PortLimits, type PortStats } from './shared-port.ts';
+import { shareHttpPort, type PortLimits, type PortStats, type SharedPort } from './shared-port.ts';
 import { startWire, type WireServeOptions } from '../places/serve-options.ts';
+import type { WireServer } from '../places/server.ts';
 
 export interface ServeOptions {
   port: number;
@@ -36,7 +37,7 @@ export interface ServeOptions {
 }
 
 /** Starts the server; `close` stops both doors, the places and the workers. */
-export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string; portStats: PortStats; close: () => Promise<void> }> {
+export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; wire: WireServer; url: string; portStats: PortStats; close: () => Promise<void> }> {
   const log = o.log ?? (() => {});
   const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
   const auth = new Authenticator(o.token, tenants);
@@ -62,8 +63,11 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     await wire.close(); // the host workers (and agent) would otherwise keep the process alive
     throw e;
   }
+  let port: SharedPort | undefined;
   const close = async () => {
-    await Promise.all([gateway.close(), wire.close()]);
+    const done = Promise.all([gateway.close(), wire.close()]);
+    port?.dropSilent(); // connections that never sent a byte: close() would wait for them (shared-port.ts)
+    await done;
   };
   try {
     for (const f of o.bundles ?? []) {
@@ -76,9 +80,9 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     await close();
     throw e;
   }
-  const portStats = shareHttpPort(gateway.server, (socket, first, closed) => wire.handleSocket(socket, first, closed), o.portLimits);
+  port = shareHttpPort(gateway.server, (socket, first, closed) => wire.handleSocket(socket, first, closed), o.portLimits);
   const url = await gateway.listen(o.port, o.host);
-  return { gateway, url, portStats, close };
+  return { gateway, wire, url, portStats: port.stats, close };
 }
 
 function readBundleFile(f: string): Uint8Array {

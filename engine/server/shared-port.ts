@@ -14,6 +14,11 @@ export interface PortLimits {
   headersMs: number;
 }
 
+export interface SharedPort {
+  stats: PortStats;
+  dropSilent(): void;
+}
+
 export const DEFAULT_PORT_LIMITS: PortLimits = { maxConnections: 4096, maxPerAddress: 256, firstByteMs: 10_000, headersMs: 10_000 };
 
 /** What the port has refused or closed, for tests and /v1/stats-style reporting. */
@@ -45,7 +50,7 @@ export function shareHttpPort(
   onWire: (socket: Socket, first: Buffer, closed: () => void) => void,
   limits: Partial<PortLimits> = {},
   log: (line: string) => void = (line) => void process.stderr.write(`roam: ${line}\n`),
-): PortStats {
+): SharedPort {
   const l = { ...DEFAULT_PORT_LIMITS, ...limits };
   const stats: PortStats = { open: 0, refusedServer: 0, refusedAddress: 0, firstByteTimeouts: 0 };
   const perAddress = new Map<string, number>();
@@ -56,6 +61,8 @@ export function shareHttpPort(
   }
   const httpHandlers = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
+  /** Connections that have not sent their first byte: nobody else knows them (see dropSilent). */
+  const silent = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     socket.on('error', ignoreSocketError);
     const addr = socket.remoteAddress ?? 'unknown';
@@ -82,6 +89,9 @@ export function shareHttpPort(
       else perAddress.set(addr, n);
     };
     let wire = false;
+    // Known to neither HTTP nor the wire server until its first byte: closeAllConnections() misses it, so
+    // dropSilent() ends it when the server closes (server.close() would wait for it).
+    silent.add(socket);
     const timer = l.firstByteMs > 0
       ? setTimeout(() => {
           stats.firstByteTimeouts++;
@@ -90,10 +100,12 @@ export function shareHttpPort(
         }, l.firstByteMs)
       : null;
     socket.once('close', () => {
+      silent.delete(socket);
       if (timer) clearTimeout(timer);
       if (!wire) release();
     });
     socket.once('data', (chunk: Buffer) => {
+      silent.delete(socket);
       if (timer) clearTimeout(timer);
       socket.pause();
       if (chunk[0] === MAGIC) {
@@ -105,7 +117,13 @@ export function shareHttpPort(
       socket.resume();
     });
   });
-  return stats;
+  return {
+    stats,
+    /** Ends every connection still waiting for its first byte: call when the server closes. */
+    dropSilent() {
+      for (const socket of silent) socket.destroy();
+    },
+  };
 }
 
 /** A reset or broken pipe ends that connection; 'close' follows and frees it. */
