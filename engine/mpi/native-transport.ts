@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { NativeMpi } from '../../native-host/index.ts';
+import type { NativeRma } from './win-native.ts';
 import type { Arrival, DirectP2p, SendToken, Source, Transport, WorldCollectives } from './transport.ts';
 
 /**
@@ -38,6 +39,11 @@ export class NativeTransport implements Transport {
         return k;
       },
     };
+  }
+
+  /** The addon's one-sided calls (win-native.ts). */
+  get nativeRma(): NativeRma {
+    return this.mpi as unknown as NativeRma;
   }
 
   private wire(ctx: number, tag: number): number {

@@ -21,6 +21,7 @@ try {
     args: d.args,
     env: d.env,
     preopenCwd: d.preopenCwd,
+    memory: d.layout.memories?.[d.rank],
     hooks: { enter: (n) => Atomics.store(d.calls, d.rank, callIndex.get(n) ?? 0), leave: () => Atomics.store(d.calls, d.rank, 0) },
   });
   parentPort!.postMessage({ type: 'exit', code });

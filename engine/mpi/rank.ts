@@ -2,6 +2,7 @@ import { RoamError } from '../errors.ts';
 import { createWasi, WASI_MODULE } from '../wasi/index.ts';
 import { mpiImports, type GuestHandle, type MpiHooks } from './imports.ts';
 import type { Transport } from './transport.ts';
+import { MEM_MODULE } from './shared-memory.ts';
 
 export const MPI_MODULE = 'roam:mpi';
 
@@ -10,12 +11,14 @@ export interface RankOptions {
   env?: Record<string, string>;
   preopenCwd?: boolean;
   hooks?: MpiHooks;
+  /** The rank's shared linear memory, for a module rewritten by shareMemory (embedded windows). */
+  memory?: WebAssembly.Memory;
 }
 
 /** Refuses, before instantiation, a module importing anything the host does not provide, naming it. */
-export function checkImports(module: WebAssembly.Module, mpi: Record<string, unknown>, wasi: Record<string, unknown>): void {
+export function checkImports(module: WebAssembly.Module, mpi: Record<string, unknown>, wasi: Record<string, unknown>, mem: Record<string, unknown> = {}): void {
   for (const imp of WebAssembly.Module.imports(module)) {
-    const have = imp.module === MPI_MODULE ? mpi : imp.module === WASI_MODULE ? wasi : null;
+    const have = imp.module === MPI_MODULE ? mpi : imp.module === WASI_MODULE ? wasi : imp.module === MEM_MODULE ? mem : null;
     if (!have) throw new RoamError('E_IMPORT', `the guest imports ${imp.module}.${imp.name}, but only ${MPI_MODULE} and ${WASI_MODULE} are provided to MPI jobs`);
     if (!(imp.name in have)) throw new RoamError('E_IMPORT', `the guest imports ${imp.module}.${imp.name}, which this host does not provide`);
   }
@@ -26,8 +29,9 @@ export function runRank(module: WebAssembly.Module, transport: Transport, o: Ran
   let g: GuestHandle | null = null;
   const { imports } = mpiImports(transport, () => g!, o.hooks);
   const wasi = createWasi({ args: o.args, env: o.env, preopenCwd: o.preopenCwd });
-  checkImports(module, imports, wasi.imports);
-  const instance = new WebAssembly.Instance(module, { [MPI_MODULE]: imports, [WASI_MODULE]: wasi.imports });
+  const mem: Record<string, WebAssembly.Memory> = o.memory ? { memory: o.memory } : {};
+  checkImports(module, imports, wasi.imports, mem);
+  const instance = new WebAssembly.Instance(module, { [MPI_MODULE]: imports, [WASI_MODULE]: wasi.imports, [MEM_MODULE]: mem });
   const ex = instance.exports as Record<string, any>;
   if (!(ex.memory instanceof WebAssembly.Memory)) throw new RoamError('E_BUNDLE', 'the guest does not export its memory');
   g = { memory: ex.memory, table: ex.__indirect_function_table, malloc: ex.malloc, free: ex.free };

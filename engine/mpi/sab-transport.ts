@@ -18,6 +18,10 @@ export interface SabLayout {
   size: number;
   ringBytes: number;
   t0: number; // shared time origin for Wtime (ms, performance.timeOrigin + now)
+  /** Control words of one-sided windows (locks, accumulate mutexes, post/complete counters; win-shared.ts). */
+  winCtl: SharedArrayBuffer;
+  /** Every rank's linear memory when the module was rewritten to share it (shared-memory.ts); else absent. */
+  memories?: WebAssembly.Memory[];
 }
 
 export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout {
@@ -26,10 +30,14 @@ export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout 
   const bells = size * 8; // doorbell words, then sleeping flags
   const ctrl = size * size * CTRL_WORDS * 4;
   const sab = new SharedArrayBuffer(align(bells + ctrl, 64) + ringBytes * size * size);
-  return { sab, size, ringBytes, t0: performance.timeOrigin + performance.now() };
+  return { sab, size, ringBytes, t0: performance.timeOrigin + performance.now(), winCtl: new SharedArrayBuffer(winCtlBytes(size)) };
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
+/** Window slots in the control area and the words each takes for `size` ranks (see win-shared.ts). */
+export const WIN_SLOTS = 64;
+export const winSlotWords = (size: number) => 2 * size + 2 * size * size;
+const winCtlBytes = (size: number) => WIN_SLOTS * winSlotWords(size) * 4;
 
 interface OutMsg {
   ctx: number;
@@ -74,6 +82,11 @@ export class SabTransport implements Transport {
   }
   get size() {
     return this.layout.size;
+  }
+  /** What embedded windows need (win-shared.ts): every rank's memory, the control words, a wake-up; null when memories are not shared. */
+  get sharedWindows() {
+    const { memories, winCtl } = this.layout;
+    return memories ? { memories, ctl: winCtl, wake: (r: number) => this.wake(r) } : null;
   }
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {
@@ -137,6 +150,10 @@ export class SabTransport implements Transport {
     return hostname();
   }
 
+  /** Wakes `peer` if it waits in an MPI call (a window lock, post or complete it may wait for changed). */
+  wake(peer: number): void {
+    this.ring(peer);
+  }
   /** Rings `peer`'s doorbell; wakes it only if it sleeps. */
   private ring(peer: number): void {
     Atomics.add(this.bells, peer, 1);

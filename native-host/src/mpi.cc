@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <unordered_map>
 
+void RoamMpiWinFinalize();  // mpi-win.cc
+
 namespace {
 
 struct Pending {
@@ -116,6 +118,7 @@ napi_value Finalize(napi_env env, napi_callback_info) {
     if (s.keep) napi_delete_reference(env, s.keep);
   }
   sends.clear();
+  RoamMpiWinFinalize();
   MPI_Finalize();
   return nullptr;
 }
@@ -473,6 +476,16 @@ napi_value ProcessorName(napi_env env, napi_callback_info) {
 
 }  // namespace
 
+// Shared with mpi-win.cc (one-sided communication): the bound guest memory and the ABI maps.
+uint8_t* RoamMpiMem(size_t* len) {
+  *len = mem_len;
+  return mem;
+}
+MPI_Datatype RoamMpiDt(int h) { return Dt(h); }
+MPI_Op RoamMpiOp(int h) { return Op(h); }
+napi_value RoamMpiThrow(napi_env env, const char* what, int rc) { return Throw(env, what, rc); }
+void RoamMpiWinInit(napi_env env, napi_value o);
+
 napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_value o;
   napi_create_object(env, &o);
@@ -485,5 +498,6 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
     napi_set_named_property(env, o, f.name, fn);
   }
+  RoamMpiWinInit(env, o);
   return o;
 }

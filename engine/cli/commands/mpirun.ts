@@ -39,7 +39,7 @@ The job's exit code is the first failing rank's (1 for a trap or an MPI error, 1
       return runNative(o);
     }
     const { runEmbedded } = await import('../../mpi/embedded.ts');
-    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs });
+    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs, wasm: bytes });
     if (r.error) process.stderr.write(`roam mpirun: ${r.error}\n`);
     return r.code;
   },
