@@ -70,7 +70,7 @@ for (const mpi of ['embedded', 'native'] as const) {
     it('fails at load naming an MPI function the host does not provide', async () => {
       const r = await roam('mpirun', '--mpi', mpi, '-np', '2', ex['unknown-import']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('roam:mpi.MPI_Win_fence, which this host does not provide');
+      expect(r.stderr).toContain('roam:mpi.MPI_File_close, which this host does not provide');
     });
   });
 }

@@ -5,7 +5,7 @@ import { compileC } from './cc.ts';
 
 /** functions/mpi, where the example guests live. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../functions/mpi', import.meta.url));
-export const C_EXAMPLES = ['ring', 'pi', 'pingpong', 'stencil', 'exchange', 'coverage', 'grow', 'bad', 'unknown-import'] as const;
+export const C_EXAMPLES = ['ring', 'pi', 'pingpong', 'stencil', 'exchange', 'coverage', 'grow', 'bad', 'unknown-import', 'p2p', 'nbc', 'rma', 'rma-bad'] as const;
 
 /** Compiles an AssemblyScript MPI guest with the assemblyscript package's asc API. */
 export async function compileAs(entry: string, out: string): Promise<void> {

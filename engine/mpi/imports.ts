@@ -342,6 +342,12 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
       return 0;
     },
     MPI_Op_create: (fn, commute, out) => { const h = newHandle(); ops.set(h, { fn, commute: !!commute }); mem.setI32(out, h); return 0; },
+    MPI_Op_commutative: (oh, out) => {
+      const u = ops.get(oh);
+      if (!u && !(oh in OPS_BY_VALUE)) core.fail(A.ERR.OP, `invalid op handle 0x${(oh >>> 0).toString(16)}`);
+      mem.setI32(out, u ? (u.commute ? 1 : 0) : 1);
+      return 0;
+    },
     MPI_Op_free: (p) => {
       const h = mem.i32(p);
       if (!ops.delete(h)) core.fail(A.ERR.OP, `invalid or predefined op handle 0x${(h >>> 0).toString(16)}`);

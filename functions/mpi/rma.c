@@ -39,6 +39,11 @@ int main(int argc, char **argv) {
   int ll = (left + size - 1) % size;
   CHECK(got[0] == ll && got[3] == ll * 1000);
 
+  /* linear memory grows (malloc past its end) while the window is open: later operations still land in it */
+  char *big = malloc(8 << 20);
+  CHECK(big != NULL);
+  memset(big, 1, 8 << 20);
+
   /* strided target: every other int of slots 8..15 (a vector type on the target side) */
   MPI_Datatype every2;
   MPI_Type_vector(4, 1, 2, MPI_INT, &every2);
@@ -170,6 +175,7 @@ int main(int argc, char **argv) {
   CHECK(MPI_Aint_diff(a1, a0) == 3 * sizeof(int) && MPI_Aint_add(a0, 12) == a1);
   MPI_Free_mem(am);
   MPI_Type_free(&every2);
+  free(big);
 
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank == 0) printf("rma ok: %d ranks\n", size);
