@@ -4,15 +4,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CALL_NAMES } from '../engine/mpi/call-names.ts';
 import { mpiImports } from '../engine/mpi/imports.ts';
 import { SabTransport, createSabLayout } from '../engine/mpi/sab-transport.ts';
-import { examples, roam } from './mpi-helpers.ts';
+import { examples, roam, BUILD_TIMEOUT_MS } from './mpi-helpers.ts';
 
 // MPI-3.1 beyond the basics, on both MPIs and at 2 and 4 ranks: one-sided windows, nonblocking
 // collectives, the rest of point-to-point. Each program checks its own answers (exit 1 naming the
 // check); the bad-input programs must end with a clear MPI error naming the call. CI has MPICH.
 let ex: Record<string, string>;
 beforeAll(async () => {
-  ex = await examples();
-});
+  ex = await examples(['p2p', 'nbc', 'rma', 'rma-bad', 'bad']);
+}, BUILD_TIMEOUT_MS);
 
 describe('mpi.h', () => {
   it('declares exactly the MPI functions roam provides', () => {

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { examples, roam, run } from './mpi-helpers.ts';
+import { examples, roam, run, BUILD_TIMEOUT_MS } from './mpi-helpers.ts';
 
 let ex: Record<string, string>;
 beforeAll(async () => {
-  ex = await examples();
-});
+  ex = await examples(['bad', 'unknown-import', 'ring']);
+}, BUILD_TIMEOUT_MS);
 
 for (const mpi of ['embedded', 'native'] as const) {
   describe(`faults on the ${mpi} MPI: clear error naming rank and call, whole job torn down`, () => {

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { examples, roam } from './mpi-helpers.ts';
+import { examples, roam, BUILD_TIMEOUT_MS } from './mpi-helpers.ts';
 
 // The same .wasm files run on the embedded MPI (worker threads) and on the system MPI
 // (MPICH from Debian via mpiexec and the native-host addon). CI installs MPICH: no skipping.
 let ex: Record<string, string>;
 beforeAll(async () => {
-  ex = await examples();
-});
+  ex = await examples(['ring', 'pi', 'pingpong', 'stencil', 'exchange', 'coverage', 'grow', 'allreduce-as']);
+}, BUILD_TIMEOUT_MS);
 
 for (const mpi of ['embedded', 'native'] as const) {
   describe(`MPI jobs on the ${mpi} MPI`, () => {

@@ -16,15 +16,18 @@ export async function compileAs(entry: string, out: string): Promise<void> {
   if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);
 }
 
-/** Builds every example into `dir` (NAME.wasm, allreduce-as.wasm); returns the paths by name. */
-export async function buildExamples(dir: string): Promise<Record<string, string>> {
+/** Builds the examples named (default: all) into `dir` (NAME.wasm, allreduce-as.wasm); returns the paths by name. */
+export async function buildExamples(dir: string, names?: readonly string[]): Promise<Record<string, string>> {
   mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
   for (const n of C_EXAMPLES) {
+    if (names && !names.includes(n)) continue;
     out[n] = join(dir, `${n}.wasm`);
     compileC([join(EXAMPLES_DIR, `${n}.c`)], out[n]);
   }
-  out['allreduce-as'] = join(dir, 'allreduce-as.wasm');
-  await compileAs(join(EXAMPLES_DIR, 'allreduce-as', 'allreduce.ts'), out['allreduce-as']);
+  if (!names || names.includes('allreduce-as')) {
+    out['allreduce-as'] = join(dir, 'allreduce-as.wasm');
+    await compileAs(join(EXAMPLES_DIR, 'allreduce-as', 'allreduce.ts'), out['allreduce-as']);
+  }
   return out;
 }

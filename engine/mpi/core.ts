@@ -50,6 +50,8 @@ export interface Req {
   // send
   token?: SendToken;
   ackPending?: boolean;
+  /** Withdraws a request the wire runs itself (native direct receives). */
+  cancel?(): void;
   /** A persistent request (MPI_*_init): `start` makes the operation `MPI_Start` activates; `active` while it runs. */
   persist?: { start: () => Req; active: Req | null };
 }

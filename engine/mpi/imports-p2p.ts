@@ -196,6 +196,10 @@ export function p2pImports(x: Ctx): Record<string, Fn> {
       const op = live(reqOf(handleAt(rp)));
       if (!op) return 0;
       if (op.kind === 'coll') core.fail(A.ERR.REQUEST, 'a nonblocking collective cannot be cancelled');
+      if (op.cancel) {
+        if (op.kind === 'recv') op.cancel();
+        return 0;
+      }
       // A receive not yet matched is withdrawn; a send (already on the wire) completes normally and is reported not cancelled.
       if (op.kind === 'recv' && !op.done && core.cancelRecv(op)) {
         op.status = { source: A.ANY_SOURCE, tag: A.ANY_TAG, bytes: 0, cancelled: true };

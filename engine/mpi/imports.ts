@@ -8,7 +8,7 @@ import * as C from './collectives.ts';
 import { PREDEFINED, contiguous, pack, span, unpack, vector, type Datatype } from './datatypes.ts';
 import { GuestMemory } from './guest-memory.ts';
 import { reduce as reduceOp } from './ops.ts';
-import type { Transport } from './transport.ts';
+import type { DirectP2p, Transport } from './transport.ts';
 
 /** What the MPI imports reach of the instance (set after instantiation). */
 export interface GuestHandle {
@@ -107,12 +107,17 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
     };
   };
   const wait = (r: Req) => core.waitFor(() => r.done);
+  const io = direct?.io ?? new Int32Array(16);
   /** `blocking`: the caller waits for it before the guest runs again, so memory cannot grow meanwhile and a view will do. */
   const startSend = (buf: number, n: number, th: number, dest: number, tag: number, ch: number, sync: boolean, blocking = false): Req => {
     const c = comm(ch), d = dtype(th);
     count(n); rankIn(c, dest, 'destination'); tagOk(tag);
     mem.check(buf, span(d, n));
     const len = n * d.size;
+    if (direct && d.contiguous && !blocking && dest !== A.PROC_NULL) {
+      io[0] = buf; io[1] = len; io[2] = c.group[dest]; io[3] = ctxP2p(c); io[4] = tag; io[5] = sync ? 1 : 0;
+      return new DirectReq(direct, core, 'send', c, direct.isend(), { source: dest, tag, bytes: len });
+    }
     // A nonblocking send reads guest memory through a function: memory.grow may replace the buffer before it is sent.
     const src = !d.contiguous ? pack(mem.bytes(), buf, n, d) : blocking ? mem.bytes().subarray(buf, buf + len) : () => mem.bytes().subarray(buf, buf + len);
     return core.isend(c, ctxP2p(c), dest, tag, src, len, sync);
@@ -120,12 +125,19 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
   const startRecv = (buf: number, n: number, th: number, src: number, tag: number, ch: number): Req => {
     const c = comm(ch), d = dtype(th);
     count(n); rankIn(c, src, 'source', true); tagOk(tag, true);
+    if (direct && d.contiguous && tag !== A.ANY_TAG && src !== A.PROC_NULL) {
+      const ctx = ctxP2p(c), wsrc = src === A.ANY_SOURCE ? A.ANY_SOURCE : c.group[src];
+      if (core.canRecvDirect(ctx, wsrc, tag)) {
+        mem.check(buf, n * d.size);
+        io[0] = buf; io[1] = n * d.size; io[2] = wsrc; io[3] = ctx; io[4] = tag;
+        return new DirectReq(direct, core, 'recv', c, direct.irecv(), { source: 0, tag: 0, bytes: 0 });
+      }
+    }
     return core.irecv(c, ctxP2p(c), src, tag, target(buf, n, d));
   };
   // Blocking send/recv of contiguous data on a wire with direct p2p (native): the guest's bytes go
   // to libmpi and back without the core's queues or any JS object per call. These run inside the
   // import wrapper (core.call set for errors); fastSend/fastRecv below try first without it.
-  const io = direct?.io ?? new Int32Array(16);
   const sendDirect = (b: number, n: number, th: number, dest: number, tag: number, ch: number): boolean => {
     const c = comm(ch), d = dtype(th);
     if (!d.contiguous || dest === A.PROC_NULL) return false;
@@ -399,6 +411,37 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
 }
 
 const OPS_BY_VALUE: Record<number, true> = Object.fromEntries(Object.values(A.OP).map((v) => [v, true]));
+
+/**
+ * A nonblocking send or receive libmpi runs itself on guest memory (native, contiguous data): done
+ * asks libmpi (MPI_Test) until it completes, then holds the status. A class with a getter: no
+ * closure per request (tsx names each, see engine/README.md).
+ */
+class DirectReq implements Req {
+  private fin = false;
+  constructor(private readonly d: DirectP2p, private readonly core: MpiCore, readonly kind: 'send' | 'recv', readonly comm: Comm, private readonly id: number, public status: Status) {}
+  get done(): boolean {
+    if (this.fin) return true;
+    const io = this.d.io;
+    io[8] = this.id;
+    const k = this.d.test();
+    if (k === 0) return false;
+    this.fin = true;
+    if (k === 2) this.status = { source: A.ANY_SOURCE, tag: A.ANY_TAG, bytes: 0, cancelled: true };
+    else if (this.kind === 'recv') {
+      const c = this.comm, source = c.id === 1 ? io[5] : c.group.indexOf(io[5]);
+      if (k === -2) this.core.fail(A.ERR.TRUNCATE, `message truncated: a message from rank ${source} does not fit the receive buffer`);
+      this.status = { source, tag: io[6] & 0xffff, bytes: io[7] };
+    }
+    return true;
+  }
+  set done(_: boolean) {}
+  cancel(): void {
+    if (this.fin) return;
+    this.d.io[8] = this.id;
+    this.d.cancel();
+  }
+}
 
 /** A receive buffer in guest memory: a class, not an object of arrow properties, which tsx would name (`__name`) per message. */
 class GuestTarget implements RecvTarget {

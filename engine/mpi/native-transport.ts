@@ -38,6 +38,17 @@ export class NativeTransport implements Transport {
         if (k === 0) this.spins = 0;
         return k;
       },
+      isend: () => {
+        this.spins = 0;
+        return mpi.isendW();
+      },
+      irecv: mpi.irecvW,
+      test: () => {
+        const k = mpi.testW();
+        if (k !== 0) this.spins = 0;
+        return k;
+      },
+      cancel: mpi.cancelW,
     };
   }
 

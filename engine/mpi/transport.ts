@@ -47,6 +47,14 @@ export interface DirectP2p {
    * -2 truncated and consumed (length unknown).
    */
   recv(): number;
+  /** io = [off, len, dest, ctx, tag, sync]: starts a send; returns a request id for test. */
+  isend(): number;
+  /** io = [off, cap, src (-1 any), ctx, tag]: posts a receive on the exact wire tag; returns a request id. */
+  irecv(): number;
+  /** io[8] = id: 0 pending, 1 done (io[5..7] = [src, wire tag, bytes]), -2 truncated, 2 cancelled. */
+  test(): number;
+  /** io[8] = id: asks the MPI to cancel it (test reports 2 if it was). */
+  cancel(): void;
 }
 
 export interface Transport {
