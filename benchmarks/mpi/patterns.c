@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const char *what = argc > 1 ? argv[1] : "p2p";
   int iters = argc > 2 ? atoi(argv[2]) : 1000;
-  size_t max = 1 << 20;
+  size_t max = 64 << 10; /* the largest size measured (x WINDOW per buffer) */
   char *a = malloc(max * WINDOW), *b = malloc(max * WINDOW);
   memset(a, 1, max * WINDOW);
   memset(b, 2, max * WINDOW);

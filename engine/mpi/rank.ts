@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { RoamError } from '../errors.ts';
 import { createWasi, WASI_MODULE } from '../wasi/index.ts';
 import { mpiImports, type GuestHandle, type MpiHooks } from './imports.ts';
@@ -24,8 +25,21 @@ export function checkImports(module: WebAssembly.Module, mpi: Record<string, unk
   }
 }
 
+/**
+ * MPI jobs run long and are timed from their first calls, so guests skip the baseline tier: V8
+ * compiles a Wasm function lazily on its first call, with Liftoff unless `--no-liftoff`, and a
+ * Liftoff function reaches TurboFan only on a later call after its budget runs out (Wasm has no
+ * on-stack replacement), so a benchmark's timed loop, called once per size, ran its first size
+ * in baseline code. The flag is read at each lazy compilation, so setting it here, before the
+ * first call, is enough (ROAM_MPI_LIFTOFF=1 keeps Liftoff).
+ */
+export function optimizeUpFront(): void {
+  if (process.env.ROAM_MPI_LIFTOFF !== '1') setFlagsFromString('--no-liftoff');
+}
+
 /** Instantiates one rank of an MPI guest on `transport` and runs it to completion; returns its exit code. */
 export function runRank(module: WebAssembly.Module, transport: Transport, o: RankOptions): number {
+  optimizeUpFront();
   let g: GuestHandle | null = null;
   const { imports } = mpiImports(transport, () => g!, o.hooks);
   const wasi = createWasi({ args: o.args, env: o.env, preopenCwd: o.preopenCwd });

@@ -12,6 +12,17 @@ import { hostname } from 'node:os';
  */
 const HDR = 16;
 const CTRL_WORDS = 2; // [written, read] byte counters, wrapping at 2^32
+/**
+ * Large messages from guest memory go by rendezvous when the ranks' memories are shared
+ * (shared-memory.ts): the ring carries only [offset, length, id] and the receiver copies the
+ * bytes straight from the sender's memory into its own (one copy instead of two through the ring,
+ * and no JS buffer when the receive is posted), then acks id so the sender's request completes.
+ * A message that arrives before its receive is copied out at once (and acked), so a sender never
+ * waits on a receiver that is itself blocked sending.
+ */
+const RNDV = 2; // flag bit (the core uses 1 for synchronous sends)
+const RNDV_ACK_CTX = -1;
+const RNDV_MIN = Number(process.env.ROAM_MPI_RNDV ?? 16384);
 
 export interface SabLayout {
   sab: SharedArrayBuffer;
@@ -34,6 +45,7 @@ export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout 
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
+const EMPTY = new Uint8Array(0);
 /** Window slots in the control area and the words each takes for `size` ranks (see win-shared.ts). */
 export const WIN_SLOTS = 64;
 export const winSlotWords = (size: number) => 2 * size + 2 * size * size;
@@ -53,6 +65,13 @@ interface InMsg {
   buf: Uint8Array;
   got: number;
 }
+/** A received message: its bytes, or where they wait in the sender's memory (rendezvous). */
+interface Done {
+  a: Arrival;
+  buf: Uint8Array | null;
+  off: number;
+  id: number;
+}
 
 export class SabTransport implements Transport {
   readonly tagUb = 0x7fffffff;
@@ -66,7 +85,11 @@ export class SabTransport implements Transport {
   private readonly rings: Uint8Array;
   private readonly out: OutMsg[][];
   private readonly inflight: (InMsg | null)[];
-  private readonly done: Array<{ a: Arrival; buf: Uint8Array }> = [];
+  private readonly done: Done[] = [];
+  /** Rendezvous sends waiting for their ack, by id. */
+  private readonly rndv = new Map<number, SendToken>();
+  private nextRndv = 1;
+  private readonly rndvHdr = new Int32Array(3);
   private readonly rb: number;
 
   constructor(private readonly layout: SabLayout, readonly rank: number) {
@@ -91,9 +114,25 @@ export class SabTransport implements Transport {
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {
     const token = { done: false };
+    const mems = this.layout.memories;
+    if (len >= RNDV_MIN && mems) {
+      const view = typeof data === 'function' ? data() : data;
+      if (view.buffer === mems[this.rank].buffer || (view.buffer instanceof SharedArrayBuffer && view.buffer === this.ownBuffer())) {
+        const id = this.nextRndv++;
+        this.rndv.set(id, token);
+        const h = new Int32Array([view.byteOffset, len, id]);
+        this.out[dest].push({ ctx, tag, flags: flags | RNDV, data: new Uint8Array(h.buffer), len: 12, sent: 0, token: { done: false } });
+        this.pushTo(dest);
+        return token;
+      }
+    }
     this.out[dest].push({ ctx, tag, flags, data, len, sent: 0, token });
     this.pushTo(dest);
     return token;
+  }
+  /** This rank's memory as it is now (it may have grown since a view of it was taken). */
+  private ownBuffer(): ArrayBufferLike {
+    return this.layout.memories![this.rank].buffer;
   }
 
   progress(): boolean {
@@ -111,6 +150,17 @@ export class SabTransport implements Transport {
   take(a: Arrival, into: Uint8Array | null): Uint8Array {
     const m = this.done.shift()!;
     if (m.a !== a) throw new Error('internal: take() out of order');
+    if (!m.buf) {
+      // Rendezvous: straight from the sender's memory, then the ack that completes its send.
+      let src = new Uint8Array(this.layout.memories![a.src].buffer);
+      if (src.length < m.off + a.len) src = new Uint8Array(this.layout.memories![a.src].buffer);
+      const bytes = src.subarray(m.off, m.off + a.len);
+      const out = into ? into.subarray(0, a.len) : new Uint8Array(a.len);
+      out.set(bytes);
+      this.out[a.src].push({ ctx: RNDV_ACK_CTX, tag: m.id, flags: 0, data: EMPTY, len: 0, sent: 0, token: { done: false } });
+      this.pushTo(a.src);
+      return into ?? out;
+    }
     if (!into) return m.buf;
     into.set(m.buf.subarray(0, a.len));
     return into;
@@ -219,6 +269,25 @@ export class SabTransport implements Transport {
     return moved;
   }
 
+  private complete(m: InMsg): void {
+    const a = m.a;
+    if (a.ctx === RNDV_ACK_CTX) {
+      const t = this.rndv.get(a.tag);
+      if (t) t.done = true;
+      this.rndv.delete(a.tag);
+      return;
+    }
+    if (a.flags & RNDV) {
+      const h = this.rndvHdr;
+      new Uint8Array(h.buffer).set(m.buf.subarray(0, 12));
+      a.flags &= ~RNDV;
+      a.len = h[1];
+      this.done.push({ a, buf: null, off: h[0], id: h[2] });
+      return;
+    }
+    this.done.push({ a, buf: m.buf, off: 0, id: 0 });
+  }
+
   /** Pulls whatever `src` has written to us, completing messages into `done`. */
   private pullFrom(src: number): boolean {
     const pair = src * this.size + this.rank;
@@ -245,8 +314,8 @@ export class SabTransport implements Transport {
       Atomics.store(this.ctrl, r, (read + n) >>> 0);
       moved = true;
       if (cur.got === cur.a.len) {
-        this.done.push({ a: cur.a, buf: cur.buf });
         this.inflight[src] = null;
+        this.complete(cur);
       }
     }
     // The sender may be waiting for ring space.
