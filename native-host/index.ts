@@ -41,6 +41,11 @@ export interface NativeMpi {
   /** MPI_Bcast of the view's bytes on MPI_COMM_WORLD. */
   bcast(bytes: Uint8Array, root: number): boolean;
   barrier(): boolean;
+  /** World collectives on guest memory offsets, arguments in the io array (see WorldCollectives in engine/mpi/transport.ts). */
+  allreduceW(): number;
+  reduceW(): number;
+  bcastW(): number;
+  alltoallW(): number;
   wtime(): number;
   abort(code: number): void;
   processorName(): string;

@@ -122,7 +122,8 @@ export function collImports(x: Ctx): Record<string, Fn> {
     mem.setI32(rp, h);
     return 0;
   };
-  const world = (ch: number) => ch === A.COMM_WORLD && t.world && !core.busy ? t.world : null;
+  const world = (ch: number) => (ch === A.COMM_WORLD && t.world && !core.busy ? t.world : null);
+  const io = t.direct?.io ?? new Int32Array(16);
 
   return {
     MPI_Barrier: (ch) => {
@@ -132,18 +133,34 @@ export function collImports(x: Ctx): Record<string, Fn> {
     MPI_Bcast: (b, n, th, root, ch) => {
       const c = comm(ch), d = dtype(th), w = world(ch);
       count(n); rankIn(c, root, 'root');
-      if (w && d.contiguous && w.bcast(mem.range(b, n * d.size), root)) return 0;
+      if (w && d.contiguous) {
+        mem.check(b, n * d.size);
+        io[10] = b; io[11] = n * d.size; io[14] = root;
+        if (w.bcastW()) return 0;
+      }
       return run(bcast(b, n, th, root, ch));
     },
-    MPI_Reduce: (sb, rb, n, th, oh, root, ch) => run(reduce(sb, rb, n, th, oh, root, ch)),
+    MPI_Reduce: (sb, rb, n, th, oh, root, ch) => {
+      const c = comm(ch), d = dtype(th), w = world(ch);
+      count(n); rankIn(c, root, 'root');
+      if (w && d.predefined && d.contiguous && x.predefinedOp(oh)) {
+        const atRoot = c.rank === root;
+        if (atRoot) mem.check(rb, n * d.size);
+        if (!(atRoot && sb === A.IN_PLACE)) mem.check(sb, n * d.size);
+        io[9] = atRoot && sb === A.IN_PLACE ? -1 : sb; io[10] = atRoot ? rb : -1; io[11] = n; io[12] = th; io[13] = oh; io[14] = root;
+        if (w.reduceW()) return 0;
+      }
+      return run(reduce(sb, rb, n, th, oh, root, ch));
+    },
     MPI_Allreduce: (sb, rb, n, th, oh, ch) => {
       const d = dtype(th), w = world(ch);
       count(n);
       // COMM_WORLD with a predefined type and op on the system MPI: libmpi's own allreduce, zero-copy.
-      if (w && d.predefined && x.predefinedOp(oh)) {
-        const recv = mem.range(rb, n * d.size);
-        const send = sb === A.IN_PLACE ? null : mem.range(sb, n * d.size);
-        if (w.allreduce(send, recv, n, th, oh)) return 0;
+      if (w && d.predefined && d.contiguous && x.predefinedOp(oh)) {
+        mem.check(rb, n * d.size);
+        if (sb !== A.IN_PLACE) mem.check(sb, n * d.size);
+        io[9] = sb === A.IN_PLACE ? -1 : sb; io[10] = rb; io[11] = n; io[12] = th; io[13] = oh;
+        if (w.allreduceW()) return 0;
       }
       return run(allreduce(sb, rb, n, th, oh, ch));
     },
@@ -157,7 +174,17 @@ export function collImports(x: Ctx): Record<string, Fn> {
     MPI_Scatterv: (sb, scP, dsP, sth, rb, rn, rth, root, ch) => run(scatterv(sb, scP, dsP, 0, sth, rb, rn, rth, root, ch)),
     MPI_Allgather: (sb, sn, sth, rb, rn, rth, ch) => run(allgatherv(sb, sn, sth, rb, null, null, rn, rth, ch)),
     MPI_Allgatherv: (sb, sn, sth, rb, rcP, dsP, rth, ch) => run(allgatherv(sb, sn, sth, rb, rcP, dsP, 0, rth, ch)),
-    MPI_Alltoall: (sb, sn, sth, rb, rn, rth, ch) => run(alltoallv(sb, null, null, sn, sth, rb, null, null, rn, rth, ch)),
+    MPI_Alltoall: (sb, sn, sth, rb, rn, rth, ch) => {
+      const w = world(ch), rd = dtype(rth), sd = sb === A.IN_PLACE ? rd : dtype(sth);
+      const per = count(rn) * rd.size, n = size(ch);
+      if (w && rd.contiguous && sd.contiguous && (sb === A.IN_PLACE || count(sn) * sd.size === per)) {
+        mem.check(rb, per * n);
+        if (sb !== A.IN_PLACE) mem.check(sb, per * n);
+        io[9] = sb === A.IN_PLACE ? -1 : sb; io[10] = rb; io[11] = per;
+        if (w.alltoallW()) return 0;
+      }
+      return run(alltoallv(sb, null, null, sn, sth, rb, null, null, rn, rth, ch));
+    },
     MPI_Alltoallv: (sb, scP, sdP, sth, rb, rcP, rdP, rth, ch) => run(alltoallv(sb, scP, sdP, 0, sth, rb, rcP, rdP, 0, rth, ch)),
     MPI_Alltoallw: (sb, scP, sdP, stP, rb, rcP, rdP, rtP, ch) => run(alltoallwArgs(sb, scP, sdP, stP, rb, rcP, rdP, rtP, ch)),
 

@@ -24,7 +24,7 @@ export class NativeTransport implements Transport {
     this.rank = r.rank;
     this.size = r.size;
     this.tagUb = r.tagUb;
-    this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier };
+    this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier, allreduceW: mpi.allreduceW, reduceW: mpi.reduceW, bcastW: mpi.bcastW, alltoallW: mpi.alltoallW };
     const io = new Int32Array(new ArrayBuffer(64)); // its own buffer: the addon keeps a pointer to it
     mpi.bindIo(io);
     const recv = mpi.recvW;

@@ -26,6 +26,16 @@ export interface WorldCollectives {
   allreduce(send: Uint8Array | null, recv: Uint8Array, count: number, type: number, op: number): boolean;
   bcast(bytes: Uint8Array, root: number): boolean;
   barrier(): boolean;
+  /**
+   * The same on offsets into the guest memory bound for direct p2p, arguments in direct.io[9..14] =
+   * [send offset (-1 in place), recv offset (-1 none), count, type, op, root]; 1 done, 0 not mapped.
+   */
+  allreduceW(): number;
+  reduceW(): number;
+  /** io[10] = offset, io[11] = bytes, io[14] = root. */
+  bcastW(): number;
+  /** io[9] = send offset (-1 in place), io[10] = recv offset, io[11] = bytes per peer. */
+  alltoallW(): number;
 }
 
 /**

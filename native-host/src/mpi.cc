@@ -525,6 +525,45 @@ napi_value Barrier(napi_env env, napi_callback_info) {
   return Bool(env, true);
 }
 
+// ---- collectives on MPI_COMM_WORLD through io (no N-API arguments, no views per call) ----
+// io[9..14] = [send offset (-1: MPI_IN_PLACE), recv offset, count, type handle, op handle, root], offsets
+// into the bound guest memory (JS checked the extents); each returns 1, or 0 when the type or op has
+// no libmpi twin (JS then runs roam's own algorithm).
+uint8_t* Off(int32_t off) { return off < 0 ? (uint8_t*)MPI_IN_PLACE : mem + off; }
+bool InMem2(napi_env env, int32_t off, int64_t len) { return off < 0 || InMem(env, off, (int32_t)len); }
+
+napi_value AllreduceW(napi_env env, napi_callback_info) {
+  MPI_Datatype dt = Dt(io[12]);
+  MPI_Op op = Op(io[13]);
+  if (dt == MPI_DATATYPE_NULL || op == MPI_OP_NULL || !mem) return Num(env, 0);
+  int rc = MPI_Allreduce(Off(io[9]), mem + io[10], io[11], dt, op, MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Allreduce", rc);
+  return Num(env, 1);
+}
+napi_value ReduceW(napi_env env, napi_callback_info) {
+  MPI_Datatype dt = Dt(io[12]);
+  MPI_Op op = Op(io[13]);
+  if (dt == MPI_DATATYPE_NULL || op == MPI_OP_NULL || !mem) return Num(env, 0);
+  int rc = MPI_Reduce(Off(io[9]), io[10] < 0 ? nullptr : mem + io[10], io[11], dt, op, io[14], MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Reduce", rc);
+  return Num(env, 1);
+}
+// bcastW(): io[10] = offset, io[11] = bytes, io[14] = root.
+napi_value BcastW(napi_env env, napi_callback_info) {
+  if (!mem) return Num(env, 0);
+  int rc = MPI_Bcast(mem + io[10], io[11], MPI_BYTE, io[14], MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Bcast", rc);
+  return Num(env, 1);
+}
+// alltoallW(): io[9] = send offset (-1: in place), io[10] = recv offset, io[11] = bytes per peer.
+napi_value AlltoallW(napi_env env, napi_callback_info) {
+  if (!mem) return Num(env, 0);
+  int rc = io[9] < 0 ? MPI_Alltoall(MPI_IN_PLACE, 0, MPI_BYTE, mem + io[10], io[11], MPI_BYTE, MPI_COMM_WORLD)
+                     : MPI_Alltoall(mem + io[9], io[11], MPI_BYTE, mem + io[10], io[11], MPI_BYTE, MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return Throw(env, "MPI_Alltoall", rc);
+  return Num(env, 1);
+}
+
 napi_value Wtime(napi_env env, napi_callback_info) { return Num(env, MPI_Wtime()); }
 
 // MPI_Abort ends this process with exit(), from inside a JS call while V8's platform threads
@@ -568,7 +607,7 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_create_object(env, &o);
   struct { const char* name; napi_callback cb; } fns[] = {
       {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
-      {"recv", Recv}, {"bindIo", BindIo}, {"bindMemory", BindMemory}, {"sendW", SendW}, {"recvW", RecvW}, {"isendW", IsendW}, {"irecvW", IrecvW}, {"testW", TestW}, {"cancelW", CancelW}, {"nop", Nop}, {"yield", Yield}, {"allreduce", Allreduce}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+      {"recv", Recv}, {"bindIo", BindIo}, {"bindMemory", BindMemory}, {"sendW", SendW}, {"recvW", RecvW}, {"isendW", IsendW}, {"irecvW", IrecvW}, {"testW", TestW}, {"cancelW", CancelW}, {"nop", Nop}, {"yield", Yield}, {"allreduce", Allreduce}, {"allreduceW", AllreduceW}, {"reduceW", ReduceW}, {"bcastW", BcastW}, {"alltoallW", AlltoallW}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
   };
   for (auto& f : fns) {
     napi_value fn;
