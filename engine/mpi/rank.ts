@@ -4,6 +4,8 @@ import { createWasi, WASI_MODULE } from '../wasi/index.ts';
 import { mpiImports, type GuestHandle, type MpiHooks } from './imports.ts';
 import type { Transport } from './transport.ts';
 import { MEM_MODULE } from './shared-memory.ts';
+import { tagStdio } from './tag-output.ts';
+import { callOnInit } from './init-signal.ts';
 
 export const MPI_MODULE = 'roam:mpi';
 
@@ -14,8 +16,11 @@ export interface RankOptions {
   hooks?: MpiHooks;
   /** The rank's shared linear memory, for a module rewritten by shareMemory (embedded windows). */
   memory?: WebAssembly.Memory;
+  /** Called once when the guest enters MPI_Init or MPI_Init_thread (mpirun --timeout starts then). */
+  onInit?: () => void;
+  /** Prefix for each line the guest writes to stdout/stderr (mpirun --tag-output). */
+  tagOutput?: string;
 }
-
 /** Refuses, before instantiation, a module importing anything the host does not provide, naming it. */
 export function checkImports(module: WebAssembly.Module, mpi: Record<string, unknown>, wasi: Record<string, unknown>, mem: Record<string, unknown> = {}): void {
   for (const imp of WebAssembly.Module.imports(module)) {
@@ -42,12 +47,18 @@ export function runRank(module: WebAssembly.Module, transport: Transport, o: Ran
   optimizeUpFront();
   let g: GuestHandle | null = null;
   const { imports } = mpiImports(transport, () => g!, o.hooks);
+  if (o.onInit) callOnInit(imports, o.onInit);
   const wasi = createWasi({ args: o.args, env: o.env, preopenCwd: o.preopenCwd });
+  const tagged = o.tagOutput === undefined ? null : tagStdio(wasi.imports, () => g!.memory, o.tagOutput);
   const mem: Record<string, WebAssembly.Memory> = o.memory ? { memory: o.memory } : {};
   checkImports(module, imports, wasi.imports, mem);
   const instance = new WebAssembly.Instance(module, { [MPI_MODULE]: imports, [WASI_MODULE]: wasi.imports, [MEM_MODULE]: mem });
   const ex = instance.exports as Record<string, any>;
   if (!(ex.memory instanceof WebAssembly.Memory)) throw new RoamError('E_BUNDLE', 'the guest does not export its memory');
   g = { memory: ex.memory, table: ex.__indirect_function_table, malloc: ex.malloc, free: ex.free };
-  return wasi.start(instance);
+  try {
+    return wasi.start(instance);
+  } finally {
+    tagged?.flush();
+  }
 }

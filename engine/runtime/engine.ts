@@ -3,10 +3,16 @@ import type { Bundle } from '../bundle/bundle.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import { CAPABILITIES, IMPLICIT } from '../capabilities/index.ts';
 import type { Capability } from '../capabilities/capability.ts';
-import { meter } from '../meter/meter.ts';
+import { Admission } from '../admission/admission.ts';
 import { RegionStore } from '../regions/region-store.ts';
-import { DEFAULT_ENGINE_LIMITS, verifyBundle, type EngineLimits } from '../verify/verify.ts';
+import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { type CallResult, type EntryPoint, GuestInstance } from './guest-instance.ts';
+import { JsInstance } from '../jsguest/js-instance.ts';
+import { jsCodeOfModule, type JsCode } from '../bundle/js-section.ts';
+import { engineModuleAsync } from '../jsguest/quickjs-engine.ts';
+
+/** What the pool holds: a Wasm guest instance or a JS one (engine/jsguest), same call contract. */
+type Instance = Pick<GuestInstance, 'call' | 'broken' | 'view'>;
 
 export interface EngineOptions {
   limits?: Partial<EngineLimits>;
@@ -35,7 +41,8 @@ export class Engine {
   readonly limits: EngineLimits;
   readonly capabilities: ReadonlyMap<string, Capability>;
   readonly regions: RegionStore;
-  private readonly compiled = new Map<string, WebAssembly.Module>();
+  /** Parse → verify → meter → compile, cached by code: the one admission path (engine/admission). */
+  readonly admission: Admission;
   private readonly poolSize: number;
 
   constructor(opts: EngineOptions = {}) {
@@ -44,41 +51,28 @@ export class Engine {
     for (const c of opts.capabilities ?? []) caps.set(c.name, c);
     for (const d of opts.deny ?? []) caps.delete(d);
     this.capabilities = caps;
+    this.admission = new Admission(caps, this.limits);
     this.regions = opts.regions ?? new RegionStore();
     this.poolSize = Math.max(1, opts.poolSize ?? 1);
   }
 
   /** Verifies and meters without compiling; returns the bundle and the instrumented bytes. */
   prepare(bytes: Uint8Array): { bundle: Bundle; metered: Uint8Array } {
-    const bundle = verifyBundle(bytes, this.capabilities, this.limits);
-    const pages = Math.min(bundle.manifest.limits.memoryPages, this.limits.maxMemoryPages);
-    return { bundle, metered: meter(bundle.module, pages, Math.min(bundle.manifest.limits.fuel, this.limits.maxFuel)) };
+    const bundle = this.admission.checkCore(bytes);
+    return { bundle, metered: this.admission.meter(bundle) };
   }
 
-  /** Verifies, meters and compiles a bundle (synchronously; compiled modules are cached by hash). */
+  /** Verifies, meters and compiles a bundle (synchronously; compiled modules are cached by code). */
   deploy(bytes: Uint8Array): Deployment {
-    const { bundle, metered } = this.prepare(bytes);
-    let module = this.compiled.get(bundle.hash);
-    if (!module) {
-      try {
-        module = new WebAssembly.Module(metered as BufferSource);
-      } catch (e) {
-        throw meterBug(e);
-      }
-      this.compiled.set(bundle.hash, module);
-    }
-    return new Deployment(this, bundle, module, this.poolSize);
+    const bundle = this.admission.checkCore(bytes);
+    return new Deployment(this, bundle, this.admission.compileSync(bundle), this.poolSize);
   }
 
   /** As deploy(), but compiles off this thread (WebAssembly.compile): for a thread that must not stall, such as a server's network thread. */
   async deployAsync(bytes: Uint8Array): Promise<Deployment> {
-    const { bundle, metered } = this.prepare(bytes);
-    let module = this.compiled.get(bundle.hash);
-    if (!module) {
-      const compiled = await WebAssembly.compile(metered as BufferSource).catch((e: unknown) => Promise.reject(meterBug(e)));
-      this.compiled.set(bundle.hash, compiled);
-      module = compiled;
-    }
+    const bundle = this.admission.checkCore(bytes);
+    const module = await this.admission.compile(bundle, true);
+    if (jsCodeOfModule(module)) await engineModuleAsync(); // a TS bundle: the shared QuickJS engine compiles off this thread too
     return new Deployment(this, bundle, module, this.poolSize);
   }
 
@@ -99,13 +93,16 @@ export class Deployment {
   readonly fuelBudget: number;
   readonly stats: DeploymentStats = { calls: 0, errors: 0, traps: 0, fuelUsed: 0, instancesCreated: 0 };
   private readonly entries = new Map<string, EntryPoint>();
-  private readonly free: GuestInstance[] = [];
+  private readonly free: Instance[] = [];
   private readonly caps: Capability[];
+  /** Set for a TypeScript/JavaScript bundle: its code, run by the shared QuickJS engine. */
+  private readonly js: JsCode | null;
 
   constructor(private readonly engine: Engine, readonly bundle: Bundle, readonly module: WebAssembly.Module, poolSize: number) {
     this.manifest = bundle.manifest;
     this.hash = bundle.hash;
     this.fuelBudget = Math.min(this.manifest.limits.fuel, engine.limits.maxFuel);
+    this.js = jsCodeOfModule(module);
     const regionIndex = new Map(this.manifest.regions.map((r, i) => [r.name, i]));
     const mask = (names: string[]) => {
       const m = new Uint8Array(this.manifest.regions.length);
@@ -119,9 +116,10 @@ export class Deployment {
     for (let i = 0; i < poolSize; i++) this.free.push(this.instantiate());
   }
 
-  private instantiate(): GuestInstance {
+  private instantiate(): Instance {
     this.stats.instancesCreated++;
     try {
+      if (this.js) return new JsInstance(this.js, this.manifest, this.caps, this.engine.regions.bind(this.manifest));
       return new GuestInstance(this.module, this.manifest, this.caps, this.engine.regions.bind(this.manifest));
     } catch (e) {
       if (e instanceof RoamError) throw e;
@@ -175,5 +173,3 @@ export class Deployment {
     return this.call(name, input).reply;
   }
 }
-
-const meterBug = (e: unknown) => new RoamError('E_METER', `instrumented module failed to compile (engine bug): ${(e as Error).message}`);

@@ -17,7 +17,7 @@ that also starves the DPU agent and the client, which real DPU cores would not s
   async run(argv) {
     const { values } = parse(argv, { seconds: { type: 'string', default: '12' }, window: { type: 'string', default: '128' }, load: { type: 'string', default: 'block' } }, false);
     if (values.load !== 'block' && values.load !== 'spin') usage(`--load must be block or spin, not '${values.load}'`);
-    const { runDemo } = await import('../../places/demo.ts');
+    const { runDemo } = await import('../../demo/demo.ts');
     return runDemo({ seconds: Number(values.seconds), window: Number(values.window), load: values.load as LoadMode });
   },
 };

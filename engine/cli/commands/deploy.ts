@@ -28,7 +28,8 @@ export const command: Command = {
       if (existsSync(target) && statSync(target).isDirectory() && existsSync(join(target, 'roam.json'))) {
         const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
         const { buildProject } = await import('../../build/assemblyscript.ts');
-        bytes = (await (isComponentProject(target) ? buildComponentProject(target) : buildProject(target))).bytes;
+        const { buildTsProject, isTsProject } = await import('../../build/build-ts.ts');
+        bytes = (await (isTsProject(target) ? buildTsProject(target) : isComponentProject(target) ? buildComponentProject(target) : buildProject(target))).bytes;
       } else {
         if (!existsSync(target)) throw new RoamError('E_USAGE', `no such file: ${target}`);
         bytes = readFileSync(target);
@@ -37,10 +38,10 @@ export const command: Command = {
       const { isComponent, verifyComponent } = await import('../../components/index.ts');
       const name = (isComponent(bytes) ? verifyComponent(bytes) : readBundle(bytes)).manifest.name;
       const t0 = performance.now();
-      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes);
+      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; handlers?: string[]; wireId?: number; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes);
       // components: say how their calls are bounded (fuel, or the watchdog and why)
       const limit = r.timeLimit ? `; component time limit: ${r.timeLimit.mode}${r.timeLimit.reason ? ` (${r.timeLimit.reason})` : ''}` : '';
-      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) functions: ${r.functions.join(', ')} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
+      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) ${entries(r)} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
     }
     if (values.chains) {
       const { readChainsFile } = await import('../../chains/chains-file.ts');
@@ -53,3 +54,11 @@ export const command: Command = {
   },
 };
 export default command;
+
+/** `handlers: get, put (wire id 3) functions: greet`, naming only the kinds the bundle has. */
+function entries(r: { functions: string[]; handlers?: string[]; wireId?: number }): string {
+  const out: string[] = [];
+  if (r.handlers?.length) out.push(`handlers: ${r.handlers.join(', ')} (wire id ${r.wireId})`);
+  if (r.functions.length) out.push(`functions: ${r.functions.join(', ')}`);
+  return out.join(' ');
+}

@@ -15,6 +15,7 @@ export const commands: Entry[] = [
   lazy('ls', 'list bundles and chains on a running server', () => import('./ls.ts')),
   lazy('rm', 'remove a bundle or chain from a running server', () => import('./rm.ts')),
   lazy('cc', 'compile C (MPI) sources to wasm32-wasi with clang', () => import('./cc.ts')),
+  lazy('mpicc', 'the same as roam cc, under the name build scripts use', () => import('./mpicc.ts')),
   lazy('mpirun', 'run a Wasm MPI program on N ranks (embedded or system MPI)', () => import('./mpirun.ts')),
   lazy('rank', 'run one rank of a Wasm MPI program under the system mpiexec', () => import('./rank.ts')),
   lazy('gpu', 'show the gpu devices roam:gpu can use, and why one is missing', () => import('./gpu.ts')),
