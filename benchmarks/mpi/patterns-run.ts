@@ -57,7 +57,8 @@ export function runPatterns(dir: string, env: NodeJS.ProcessEnv, rounds: number,
   const goals: string[] = [];
   const check = (label: string, ratios: Array<[string, number]>, ok: (r: number) => boolean, want: string) => {
     const bad = ratios.filter(([, r]) => !ok(r));
-    goals.push(`- ${label} (${want}): ${bad.length ? `NOT met at ${bad.map(([n, r]) => `${n} ${f(r)}x`).join(', ')}` : 'met'} (${ratios.map(([n, r]) => `${n} ${f(r)}x`).join(', ')})`);
+    const worst = ratios.reduce((a, b) => (ok(a[1]) && !ok(b[1]) ? b : a), ratios[0] ?? ['none', NaN]);
+    goals.push(`- ${label} (${want}): ${bad.length ? `NOT met at ${bad.length} of ${ratios.length} (${bad.map(([n, r]) => `${n} ${f(r)}x`).join(', ')})` : `met (${ratios.length} figures; e.g. ${worst[0]} ${f(worst[1])}x)`}`);
   };
 
   const rows: string[] = ['| figure | native MPICH (baseline) | wasm --mpi native | ratio | wasm embedded | ratio |', '|---|---:|---:|---:|---:|---:|'];

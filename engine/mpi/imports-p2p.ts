@@ -16,7 +16,7 @@ export function p2pImports(x: Ctx): Record<string, Fn> {
   const handleAt = (p: number) => mem.i32(p);
   const reqOf = (h: number): Req | null => (h === A.REQUEST_NULL ? null : x.reqs.get(h) ?? core.fail(A.ERR.REQUEST, `invalid request handle 0x${(h >>> 0).toString(16)}`));
   /** The operation a handle stands for now: null when null or an inactive persistent request. */
-  const live = (r: Req | null): Req | null => (r && r.persist ? r.persist.active : r);
+  const live = (r: Req | null): Req | null => (r?.persist ? r.persist.active : r);
   /** Writes the status of a completed request and releases it. */
   const release = (p: number, h: number, r: Req, st: number) => {
     const op = live(r)!;

@@ -37,7 +37,7 @@ export function rmaImports(x: Ctx): Record<string, Fn> {
   const getWire = (): WinWire => {
     if (wire) return wire;
     const w = t as unknown as { sharedWindows?: SharedWire | null; nativeRma?: NativeRma };
-    if (w.nativeRma) return (wire = nativeWindows(core, mem, w.nativeRma, fail));
+    if (w.nativeRma) return (wire = nativeWindows(mem, w.nativeRma, fail));
     if (w.sharedWindows) return (wire = sharedWindows(core, mem, w.sharedWindows, fail));
     return fail(A.ERR.UNSUPPORTED_OPERATION, 'windows need the ranks\' memories shared: run the job with roam mpirun (the embedded launcher shares them) or --mpi native');
   };

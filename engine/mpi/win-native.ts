@@ -1,5 +1,5 @@
 import * as A from './abi.ts';
-import type { Comm, MpiCore } from './core.ts';
+import type { Comm } from './core.ts';
 import type { Datatype, Kind } from './datatypes.ts';
 import type { GuestMemory } from './guest-memory.ts';
 import type { At, Buf, Member, WinImpl, WinWire } from './win.ts';
@@ -26,7 +26,7 @@ const KIND_HANDLE: Record<Kind, number> = {
  * through one Int32Array, like the direct send/receive path. libmpi does the rest, RDMA included
  * where the fabric has it; a rank waiting in an epoch call is inside libmpi, which progresses.
  */
-export function nativeWindows(core: MpiCore, mem: GuestMemory, rma: NativeRma, fail: (cls: number, d: string) => never): WinWire {
+export function nativeWindows(mem: GuestMemory, rma: NativeRma, fail: (cls: number, d: string) => never): WinWire {
   const io = new Int32Array(new ArrayBuffer(64 * 4));
   rma.rmaBindIo(io);
   const typeIds = new WeakMap<Datatype, number>();
