@@ -125,7 +125,13 @@ export class RdmaHost {
 
   private connectBack(peer: WireDescriptor): void {
     if (this.clients.has(peer.address)) return;
-    const ep = this.worker.connect({ address: new Uint8Array(Buffer.from(peer.address, 'hex')), pid: peer.pid, host: peer.host });
+    const address = new Uint8Array(Buffer.from(peer.address, 'hex'));
+    // ucp_ep_create trusts the address and aborts the process on a malformed one (a UCX assertion):
+    // check what can be checked here, its header byte (UCX's address version and flags, the same for
+    // every worker of this UCX build). A well-formed header over garbage is not caught (README).
+    if (address.length < 16 || address[0] !== this.worker.address[0])
+      throw new RoamError('E_RDMA_ADDRESS', `RDMA_INFO: not a UCX worker address of this UCX version (${address.length} bytes, header 0x${(address[0] ?? 0).toString(16)})`);
+    const ep = this.worker.connect({ address, pid: peer.pid, host: peer.host });
     this.clients.set(peer.address, { ep, pid: peer.pid });
     ep.onError(() => {
       this.clients.delete(peer.address);
