@@ -203,22 +203,43 @@ describe.skipIf(!!why).sequential('roam serve --rdma with connect(…, { rdma: t
 });
 
 describe('connect(…, { rdma: true }) against a server without --rdma', () => {
-  it('uses the wire protocol and says why', async () => {
-    const s = await serve({ port: 0, host: '127.0.0.1', token: null, wire: { workers: 1, dpu: false, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true } });
-    try {
-      const port = Number(new URL(s.url).port);
-      await s.gateway.registry.deploy(null, await bundleOf('functions/kv'), null, false);
-      const c = await connect(port, { rdma: true });
-      try {
-        await c.call('kv/put', kvKey(3, Buffer.from('over the wire')), { place: 'client' });
-        expect(text((await c.call('kv/get', kvKey(3), { place: 'client' })).bytes)).toBe('over the wire');
-        expect(c.regionPath.path).toBe('wire');
-        expect(c.regionPath.reason).toMatch(why ? /no UCX at the client/ : /E_NO_RDMA/);
-      } finally {
-        c.close();
-      }
-    } finally {
-      await s.close();
-    }
+  let s: Awaited<ReturnType<typeof serve>>;
+  let port = 0;
+  beforeAll(async () => {
+    s = await serve({ port: 0, host: '127.0.0.1', token: null, wire: { workers: 1, dpu: false, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true } });
+    port = Number(new URL(s.url).port);
+    await s.gateway.registry.deploy(null, await bundleOf('functions/kv'), null, false);
   }, 60_000);
+  afterAll(() => s?.close());
+
+  it('uses the wire protocol and says why', async () => {
+    const c = await connect(port, { rdma: true });
+    try {
+      await c.call('kv/put', kvKey(3, Buffer.from('over the wire')), { place: 'client' });
+      expect(text((await c.call('kv/get', kvKey(3), { place: 'client' })).bytes)).toBe('over the wire');
+      expect(c.regionPath.path).toBe('wire');
+      expect(c.regionPath.reason).toMatch(why ? /no UCX at the client/ : /E_NO_RDMA/);
+      expect(text((await c.call('kv/get', kvKey(3), { place: 'host' })).bytes)).toBe('over the wire');
+    } finally {
+      c.close();
+    }
+  });
+
+  // Regression: host workers kept a deleted bundle's region memory cached by name, so the bundle deployed
+  // again ran at the host on the old table while clients saw the new one.
+  it('runs a bundle deleted and deployed again at the host on its new table', async () => {
+    const c = await connect(port);
+    await c.call('kv/put', kvKey(9, Buffer.from('old table')), { place: 'host' }); // the host binds the table
+    c.close();
+    s.gateway.registry.remove('kv', null);
+    await s.gateway.registry.deploy(null, await bundleOf('functions/kv'), null, false);
+    const fresh = await connect(port);
+    try {
+      await expect(fresh.call('kv/get', kvKey(9), { place: 'host' })).rejects.toThrow(/not found/);
+      await fresh.call('kv/put', kvKey(4, Buffer.from('new table')), { place: 'client' });
+      expect(text((await fresh.call('kv/get', kvKey(4), { place: 'host' })).bytes)).toBe('new table');
+    } finally {
+      fresh.close();
+    }
+  });
 });
