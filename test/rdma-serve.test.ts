@@ -243,3 +243,23 @@ describe('connect(…, { rdma: true }) against a server without --rdma', () => {
     }
   });
 });
+
+describe.skipIf(!!why)('roam serve --rdma --dpu (regions in POSIX shm, registered with UCX)', () => {
+  it('serves client-place kv over UCX on the DPU agent\'s shm regions, the agent seeing the same table', async () => {
+    const s = await serve({ port: 0, host: '127.0.0.1', token: null, wire: { workers: 1, dpu: true, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true, rdma: true } });
+    const port = Number(new URL(s.url).port);
+    const c = await connect(port, { rdma: true });
+    try {
+      await s.gateway.registry.deploy(null, await bundleOf('functions/kv'), null, false);
+      await c.call('kv/put', kvKey(11, Buffer.from('via shm')), { place: 'client' });
+      expect(c.regionPath.path, c.regionPath.reason).toBe('ucx');
+      expect(c.regionPath.reason).toMatch(/UCX am/); // registered (not UCX-allocated) memory: the owner's addon answers
+      expect(text((await c.call('kv/get', kvKey(11), { place: 'dpu' })).bytes)).toBe('via shm');
+      await c.call('kv/put', kvKey(12, Buffer.from('from the agent')), { place: 'dpu' });
+      expect(text((await c.call('kv/get', kvKey(12), { place: 'client' })).bytes)).toBe('from the agent');
+    } finally {
+      c.close();
+      await s.close();
+    }
+  }, 60_000);
+});
