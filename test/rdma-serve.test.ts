@@ -62,13 +62,17 @@ async function rawRdmaInfo(port: number, token: string, bundle: number, address 
   return { ok: true, text: text(a.payload) };
 }
 
-describe.skipIf(!!why).sequential('roam serve --rdma with connect(…, { rdma: true })', () => {
+// UCX's default transports (shared memory here: one-sided `rma`) and TCP (owner-answered `am`).
+for (const tls of [undefined, 'tcp'] as const) describe.skipIf(!!why).sequential(`roam serve --rdma with connect(…, { rdma: true }), ${tls ?? 'default transports'}`, () => {
+  const mode = tls === 'tcp' ? 'am' : 'rma';
+  const saved = process.env.UCX_TLS;
   let server: ChildProcess;
   let url = '', port = 0, out = '', err = '';
   let reader: Client, writer: Client;
   let exited: Promise<number | null>;
 
   beforeAll(async () => {
+    if (tls) process.env.UCX_TLS = tls; // the server child and this process's client-place threads
     const dir = mkdtempSync(join(tmpdir(), 'roam-rdma-serve-'));
     const tenants = join(dir, 'tenants.json');
     writeFileSync(tenants, JSON.stringify({ tenants: { shop: { weight: 1, token: SHOP }, other: { weight: 1, token: OTHER } } }));
@@ -93,6 +97,8 @@ describe.skipIf(!!why).sequential('roam serve --rdma with connect(…, { rdma: t
   }, 120_000);
 
   afterAll(() => {
+    if (saved === undefined) delete process.env.UCX_TLS;
+    else process.env.UCX_TLS = saved;
     reader?.close();
     writer?.close();
     if (server && server.exitCode === null) server.kill('SIGKILL');
@@ -106,7 +112,7 @@ describe.skipIf(!!why).sequential('roam serve --rdma with connect(…, { rdma: t
   it('runs client-place kv puts and gets over UCX, the host seeing the same table', async () => {
     for (let k = 1; k <= 50; k++) await reader.call('kv/put', kvKey(k, Buffer.from(`client-${k}`)), { place: 'client' });
     expect(reader.regionPath.path, reader.regionPath.reason).toBe('ucx');
-    expect(reader.regionPath.reason).toMatch(/UCX (rma|am)/);
+    expect(reader.regionPath.reason).toMatch(new RegExp(`UCX ${mode} over .*${tls ?? '(posix|sysv)'}`));
     for (let k = 1; k <= 50; k++) expect(text((await writer.call('kv/get', kvKey(k), { place: 'host' })).bytes)).toBe(`client-${k}`);
     await writer.call('kv/put', kvKey(77, Buffer.from('from-host')), { place: 'host' });
     expect(text((await reader.call('kv/get', kvKey(77), { place: 'client' })).bytes)).toBe('from-host');
@@ -117,13 +123,16 @@ describe.skipIf(!!why).sequential('roam serve --rdma with connect(…, { rdma: t
   });
 
   it('never returns a torn value while the host rewrites the same keys', async () => {
-    const keys = 4, rounds = 150;
-    let writing = true;
+    // The host keeps rewriting until the client place has read 300 values meanwhile.
+    const keys = 4, target = 300;
+    let writing = true, rounds = 0, gets = 0, busy = 0, missing = 0;
     const w = (async () => {
-      for (let round = 1; round <= rounds; round++) await Promise.all(Array.from({ length: keys }, (_, k) => writer.call('kv/put', kvKey(1000 + k, value(round)), { place: 'host' })));
+      while (gets < target) {
+        const round = ++rounds;
+        await Promise.all(Array.from({ length: keys }, (_, k) => writer.call('kv/put', kvKey(1000 + k, value(round)), { place: 'host' })));
+      }
       writing = false;
     })();
-    let gets = 0, busy = 0, missing = 0;
     const seen = new Set<number>();
     while (writing) {
       for (let k = 0; k < keys; k++) {
@@ -141,10 +150,10 @@ describe.skipIf(!!why).sequential('roam serve --rdma with connect(…, { rdma: t
       }
     }
     await w;
-    expect(gets).toBeGreaterThan(0);
+    expect(gets).toBeGreaterThanOrEqual(target);
     for (let k = 0; k < keys; k++) expect((await reader.call('kv/get', kvKey(1000 + k), { place: 'client' })).bytes[0]).toBe(rounds & 0xff);
     expect(reader.regionPath.path).toBe('ucx');
-    console.log(`${gets} client-place gets over UCX during ${keys * rounds} host puts: ${seen.size} distinct values, ${busy} busy, ${missing} before the first put`);
+    console.log(`${mode}: ${gets} client-place gets over UCX during ${keys * rounds} host puts: ${seen.size} distinct values, ${busy} busy, ${missing} before the first put`);
   });
 
   it('reports the transports in use in the STATS frame', async () => {
