@@ -11,6 +11,10 @@ import { RdmaWorker, type RdmaRegion } from './worker.ts';
 
 /** Bound on an RDMA_INFO request's payload (the client worker's descriptor, JSON). */
 const MAX_DESCRIPTOR = 4096;
+/** Endpoints back to client workers held at once. One lives until its client's process exits (or its
+ *  network fails), not when the wire connection closes; past this, RDMA_INFO is refused (the client
+ *  stays on the wire path, saying why) rather than the server collecting endpoints without end. */
+export const MAX_CLIENT_WORKERS = 1024;
 
 /** What RDMA_INFO carries both ways: a worker's address (hex), pid and host id. */
 export interface WireDescriptor {
@@ -125,6 +129,7 @@ export class RdmaHost {
 
   private connectBack(peer: WireDescriptor): void {
     if (this.clients.has(peer.address)) return;
+    if (this.clients.size >= MAX_CLIENT_WORKERS) throw new RoamError('E_RDMA_LIMIT', `this server already holds UCX endpoints to ${MAX_CLIENT_WORKERS} client workers`);
     const address = new Uint8Array(Buffer.from(peer.address, 'hex'));
     // ucp_ep_create trusts the address and aborts the process on a malformed one (a UCX assertion):
     // check what can be checked here, its header byte (UCX's address version and flags, the same for
