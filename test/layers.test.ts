@@ -14,7 +14,7 @@ const LAYERS: string[][] = [
   ['admission', 'verify'], // bytes → parse → verify → meter → compile, cached
   ['runtime', 'components', 'jsguest'], // Engine, Deployment, instances, guest ABIs, component workers, the QuickJS engine for TS guests
   ['places', 'steering', 'wire', 'client', 'rdma'], // host pool, inline lane, DPU agent, client place, steering, the wire format, UCX
-  ['server', 'http', 'chains', 'tenancy', 'state'], // one registry, two front doors, chains, tenants, persistence
+  ['server', 'http', 'chains', 'tenancy', 'state', 'dashboard'], // one registry, two front doors, chains, tenants, persistence, the live page
   ['mpi', 'wasi'], // jobs: MPI and WASI programs, a program model of their own
   ['build', 'demo'], // tools: build drivers, the demo and YCSB
   ['cli'],
