@@ -67,7 +67,9 @@ describe('roam CLI: bad input gets one clear line and a non-zero exit', () => {
   it('usage errors', async () => {
     oneLineError(await roam(['frobnicate']), /unknown command 'frobnicate'/);
     oneLineError(await roam(['run']), /run takes one bundle file/);
-    oneLineError(await roam(['run', 'x.wasm', '--bogus']), /Unknown option '--bogus'/);
+    oneLineError(await roam(['run', 'x.wasm', '--bogus']), /unknown option '--bogus'/);
+    oneLineError(await roam(['biuld']), /unknown command 'biuld' \(did you mean 'build'\?\)/);
+    oneLineError(await roam(['run', 'x.wasm', '--handlr', 'h']), /unknown option '--handlr' \(did you mean '--handler'\?\)/);
     oneLineError(await roam(['inspect', '/no/such/file.wasm']), /cannot read \/no\/such\/file\.wasm: ENOENT/);
   });
 
@@ -93,11 +95,22 @@ describe('roam CLI: bad input gets one clear line and a non-zero exit', () => {
     oneLineError(await roam(['run', bad, '--handler', 'missing']), /has no handler or function 'missing'/);
   });
 
-  it('build errors name the file and line', async () => {
+  it('build errors name file:line:col relative to the current directory, with a code frame', async () => {
     const dir = join(tmp(), 'broken');
     expect((await roam(['init', dir])).code).toBe(0);
     writeFileSync(join(dir, 'assembly', 'index.ts'), 'export function echo(len: i32): i32 { return nope; }\n');
-    oneLineError(await roam(['build', dir]), /AssemblyScript compile failed: .*Cannot find name 'nope'.* in assembly\/index\.ts\(1,/);
+    const r = await roam(['build', 'broken'], { cwd: join(dir, '..') });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').slice(0, 3)).toEqual([
+      "roam build: broken/assembly/index.ts:1:46: error TS2304: Cannot find name 'nope'.",
+      '  1 | export function echo(len: i32): i32 { return nope; }',
+      '    | ' + ' '.repeat(45) + '^^^^',
+    ]);
+    writeFileSync(join(dir, 'assembly', 'index.ts'), 'export function echo(len: i32): i32 {\n  return 1 +;\n}\n');
+    expect((await roam(['build', dir], { cwd: dir })).stderr).toMatch(/^roam build: assembly\/index\.ts:2:13: error TS1109: Expression expected\.\n  2 \|   return 1 \+;\n/);
+    // roam.json with a trailing comma: line and column, not V8's "position N"
+    writeFileSync(join(dir, 'roam.json'), '{\n  "name": "broken",\n  "version": "1.0.0",\n}\n');
+    oneLineError(await roam(['build', dir], { cwd: dir }), /^roam build: roam\.json:4:1: not valid JSON: Expected double-quoted property name \(a trailing comma\?\)$/);
     oneLineError(await roam(['init', dir]), /exists and is not empty/);
     await bundleOf('functions/hello');
   });

@@ -1,38 +1,60 @@
 import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
+import { progress } from '../progress.ts';
 import { buildProject } from '../../build/assemblyscript.ts';
 import { buildComponentProject, isComponentProject } from '../../build/componentize.ts';
 
 const command: Command = {
   name: 'build',
-  summary: 'compile an AssemblyScript guest project into one .wasm bundle',
-  help: `Usage: roam build [DIR] [-o FILE] [--debug]
+  summary: 'compile a guest project into one .wasm bundle',
+  help: `Usage: roam build [DIR] [-o FILE] [--debug] [--quiet] [--json]
 
 Compiles DIR (default .) — roam.json (the manifest) + assembly/index.ts — with the AssemblyScript
 compiler into one .wasm bundle with the manifest embedded in a custom section.
 When roam.json's "entry" is a .ts/.js file exporting a handler (export default { fetch(request) }),
 the bundle is a WebAssembly component built with componentize-js (world roam:function/function,
 guest-sdk/wit/roam.wit); a .wat entry is assembled into a component with wasm-tools.
+Compile errors name file:line:col (relative to the current directory) and show the line.
 
 Options:
   -o, --out FILE   where to write the bundle (default DIR/build/<name>.wasm)
   --debug          compile without optimisation (-O0)
+  -q, --quiet      no progress (progress shows only on a terminal anyway)
+  --json           print the result as JSON (no progress)
 
 Examples:
   roam build functions/kv
-  roam build my-fn -o my-fn.wasm`,
+  roam build my-fn -o my-fn.wasm
+  roam build . --json | jq .bytes`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' } });
+    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, json: { type: 'boolean' } });
     if (positionals.length > 1) usage('build takes one project directory');
-    if (isComponentProject(positionals[0] ?? '.')) {
-      // entry is .ts/.js (componentize-js) or .wat (wasm-tools): the bundle is a component
-      const c = await buildComponentProject(positionals[0] ?? '.', values.out ? { outFile: values.out } : {});
-      process.stdout.write(`built ${c.outFile} (${c.bytes.length} bytes): component ${c.manifest.name}@${c.manifest.version}${c.cached ? ' (componentize cache hit)' : ` in ${Math.round(c.componentizeMs)} ms`}\n`);
+    const dir = positionals[0] ?? '.';
+    const p = progress({ quiet: values.quiet || values.json });
+    const onProgress = (s: string) => p.step(s);
+    const out = values.out ? { outFile: values.out } : {};
+    try {
+      if (isComponentProject(dir)) {
+        // entry is .ts/.js (componentize-js) or .wat (wasm-tools): the bundle is a component
+        const c = await buildComponentProject(dir, { ...out, onProgress });
+        p.done();
+        if (values.json) print({ file: c.outFile, bytes: c.bytes.length, kind: 'component', name: c.manifest.name, version: c.manifest.version, cached: c.cached, componentizeMs: Math.round(c.componentizeMs) });
+        else process.stdout.write(`built ${c.outFile} (${c.bytes.length} bytes): component ${c.manifest.name}@${c.manifest.version}${c.cached ? ' (componentize cache hit)' : ` in ${Math.round(c.componentizeMs)} ms`}\n`);
+        return 0;
+      }
+      const t0 = performance.now();
+      const r = await buildProject(dir, { ...out, optimize: !values.debug, onProgress });
+      p.done();
+      const ms = Math.round(performance.now() - t0);
+      if (values.json) print({ file: r.outFile, bytes: r.bytes.length, kind: 'module', name: r.manifest.name, version: r.manifest.version, handlers: r.manifest.handlers.map((h) => h.name), functions: r.manifest.functions.map((f) => f.name), ms });
+      else process.stdout.write(`built ${r.outFile} (${r.bytes.length} bytes): ${r.manifest.name}@${r.manifest.version}, ${r.manifest.handlers.length} handler(s), ${r.manifest.functions.length} function(s)\n`);
       return 0;
+    } catch (e) {
+      p.fail();
+      throw e;
     }
-    const r = await buildProject(positionals[0] ?? '.', { ...(values.out ? { outFile: values.out } : {}), optimize: !values.debug });
-    process.stdout.write(`built ${r.outFile} (${r.bytes.length} bytes): ${r.manifest.name}@${r.manifest.version}, ${r.manifest.handlers.length} handler(s), ${r.manifest.functions.length} function(s)\n`);
-    return 0;
   },
 };
+
+const print = (o: unknown) => process.stdout.write(JSON.stringify(o, null, 2) + '\n');
 export default command;
