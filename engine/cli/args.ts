@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RoamError } from '../errors.ts';
-import { suggestion } from './did-you-mean.ts';
+import { suggestion } from './did-you-mean.mjs';
 
 /** node:util parseArgs with usage errors as RoamError('E_USAGE') (one line, with "did you mean" for a mistyped flag). */
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = true) {

@@ -1,49 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { commands } from './commands/index.ts';
 import { isRoamError } from '../errors.ts';
-import { suggestion } from './did-you-mean.ts';
+import { answer } from './front.mjs';
 import { painter } from './colour.ts';
-
-const USAGE = () => `roam — WebAssembly-portable function engine
-
-Usage: roam <command> [options]     (roam <command> --help for details)
-
-Commands:
-${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
-
-Options:
-  -h, --help       this help (roam <command> --help: that command's options and examples)
-  -v, --version    print roam's version
-
-Examples:
-  roam init my-fn --template function && roam dev my-fn
-  roam build functions/hello && roam run functions/hello/build/hello.wasm --handler hello --input ada
-  roam completion bash >> ~/.bashrc
-`;
-
-/** roam's version, from its package.json. */
-export function version(): string {
-  return String(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
-}
 
 /** Runs the CLI; returns the exit code. Errors become one line on stderr (a build error adds its code frames) and a non-zero code. */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    if (name === 'help' && rest[0]) return main([rest[0], '--help']);
-    process.stdout.write(USAGE());
-    return name ? 0 : 2;
-  }
-  if (name === '--version' || name === '-v' || name === 'version') {
-    process.stdout.write(`roam ${version()} (node ${process.version})\n`);
-    return 0;
-  }
+  const early = answer(argv);
+  if (early !== null) return early;
+  const [name, ...rest] = argv[0] === 'help' ? [argv[1]!, '--help'] : argv; // `roam help build`
   const entry = commands.find((c) => c.name === name);
-  if (!entry) {
-    const names = commands.map((c) => c.name);
-    process.stderr.write(`roam: unknown command '${name}'${suggestion(name, [...names, 'version', 'help'])} (see roam --help)\n`);
-    return 2;
-  }
+  if (!entry) return answer([name]) ?? 2;
   const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
