@@ -56,6 +56,7 @@ function readConfig(projectDir: string): Record<string, unknown> {
  * for `fetch`). WIT interfaces (`roam:*`, `wasi:*`) stay imports.
  */
 async function bundleJs(projectDir: string, entry: string, world: World): Promise<string> {
+  if (world === 'roam') refuseAsync(projectDir, entry);
   const esbuild = await import('esbuild');
   const input = world === 'roam'
     ? { stdin: { contents: glueSource(join(projectDir, entry), ROAM_WIT_PACKAGE), resolveDir: projectDir, sourcefile: '__roam_glue__.js', loader: 'js' as const } }
@@ -85,6 +86,21 @@ async function bundleJs(projectDir: string, entry: string, world: World): Promis
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
     throw new RoamError('E_BUILD', `cannot bundle ${entry}: ${first?.text ?? (e as Error).message}${where}`);
   }
+}
+
+/**
+ * An async handler would build and deploy, then answer every call with a 500: awaiting a Promise inside
+ * the component needs JSPI, which Node 20 lacks. Refused here, naming the line.
+ */
+function refuseAsync(projectDir: string, entry: string): void {
+  const text = readFileSync(join(projectDir, entry), 'utf8');
+  const m = /\basync\s+fetch\s*\(|\bfetch\s*:\s*async\b|\bexport\s+default\s+async\b/.exec(text);
+  if (!m) return;
+  const before = text.slice(0, m.index);
+  const line = before.split('\n').length;
+  const column = m.index - before.lastIndexOf('\n');
+  const file = relative(process.cwd(), join(projectDir, entry)) || entry;
+  throw new RoamError('E_BUILD', `${file}:${line}:${column}: the handler is async: Node 20 has no JSPI, so a component cannot wait for a Promise and every call would answer 500; return the response synchronously`);
 }
 
 function toolchainVersion(): string {
