@@ -79,6 +79,9 @@ function scaffold(t: Template, dir: string, name: string, roamSpec: string): str
       ...(t.name === 'mpi-c' ? {} : { dev: 'roam dev .' }),
     },
     devDependencies: { roam: roamSpec },
+    // npm 11 asks before running dependencies' install scripts: roam's own builds optional native addons
+    // (POSIX shm for the DPU place, system MPI), esbuild's re-checks its binary, webgpu's is for macOS.
+    allowScripts: { roam: false, esbuild: false, webgpu: false },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   return [...out, 'package.json'].sort();
