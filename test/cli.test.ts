@@ -1,9 +1,10 @@
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { embedManifest, readBundle, validateManifest } from '../engine/index.ts';
 import { roam } from './helpers/cli.ts';
-import { bundleFile, bundleOf, tmp } from './helpers/build.ts';
+import { bundleFile, bundleOf, ROOT, tmp } from './helpers/build.ts';
 import { abiModule } from './helpers/wasm.ts';
 
 /** A CLI failure is exactly one line on stderr naming the problem, and a non-zero exit. */
@@ -17,14 +18,16 @@ function oneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
 describe('roam CLI: init → build → inspect → run', () => {
   it('scaffolds, builds, inspects and runs a new project', async () => {
     const dir = join(tmp(), 'my-fn');
-    const init = await roam(['init', dir]);
+    const init = await roam(['init', dir, '--template', 'handler']);
     expect(init.code).toBe(0);
-    for (const f of ['roam.json', 'assembly/index.ts', 'package.json', 'README.md']) expect(existsSync(join(dir, f))).toBe(true);
+    for (const f of ['roam.json', 'assembly/index.ts', 'package.json', 'README.md', '.gitignore', 'test/echo.test.mjs']) expect(existsSync(join(dir, f))).toBe(true);
 
     const build = await roam(['build', dir]);
     expect(build.stderr).toBe('');
-    expect(build.stdout).toMatch(/built .*my-fn\.wasm \(\d+ bytes\): my-fn@0\.1\.0, 1 handler\(s\), 1 function\(s\)/);
+    expect(build.stdout).toMatch(/built .*my-fn\.wasm \(\d+ bytes\): my-fn@0\.1\.0, 1 handler\(s\), 0 function\(s\)/);
     const wasm = join(dir, 'build', 'my-fn.wasm');
+    const asJson = JSON.parse((await roam(['build', dir, '--json'])).stdout);
+    expect(asJson).toMatchObject({ kind: 'module', name: 'my-fn', handlers: ['echo'], functions: [] });
 
     const human = await roam(['inspect', wasm]);
     expect(human.code).toBe(0);
@@ -33,13 +36,32 @@ describe('roam CLI: init → build → inspect → run', () => {
     const json = JSON.parse((await roam(['inspect', wasm, '--json'])).stdout);
     expect(json.manifest.handlers[0]).toMatchObject({ name: 'echo', type: 1 });
     expect(json.hash).toBe(readBundle(new Uint8Array(readFileSync(wasm))).hash);
-    expect(json.exports.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['echo', 'hello', 'roam_in', 'roam_out', 'memory']));
+    expect(json.exports.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['echo', 'roam_in', 'roam_out', 'memory']));
 
     const run = await roam(['run', wasm, '--handler', 'echo', '--input', 'hi there']);
     expect(run).toMatchObject({ code: 0, stdout: 'echo: hi there\n' });
-    const fn = await roam(['run', wasm, '--function', 'hello', '--method', 'POST', '--path', '/x']);
+    const fn = await roam(['run', await bundleFile('functions/hello'), '--function', 'greet', '--method', 'POST', '--path', '/x']);
     expect(fn.code).toBe(0);
-    expect(fn.stdout).toMatch(/^200\ncontent-type: application\/json\n\n\{"hello":"\/x"\}\n$/);
+    expect(fn.stdout).toMatch(/^200\ncontent-type: application\/json\n\n\{"greeting":"hello, x","method":"POST"\}\n$/);
+  });
+
+  it('answers -v, --version and version with the package version', async () => {
+    const v = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+    for (const args of [['-v'], ['--version'], ['version']]) expect(await roam(args)).toEqual({ code: 0, stdout: `roam ${v} (node ${process.version})\n`, stderr: '' });
+    expect(JSON.parse((await roam(['version', '--json'])).stdout)).toEqual({ roam: v, node: process.version });
+  });
+
+  it('completes commands, flags and template names in bash', async () => {
+    const script = await roam(['completion', 'bash']);
+    expect(script.code).toBe(0);
+    const file = join(tmp(), 'roam.bash');
+    writeFileSync(file, script.stdout);
+    const complete = (...words: string[]) => execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _roam; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
+    expect(complete('roam', 'bu')).toBe('build');
+    expect(complete('roam', 'build', '--js')).toBe('--json');
+    expect(complete('roam', 'init', '--template', 'ts')).toBe('ts-function');
+    expect(complete('roam', 'completion', '')).toBe('bash zsh');
+    oneLineError(await roam(['completion', 'fish']), /usage: roam completion bash\|zsh/);
   });
 
   it('runs kv calls in order against the same regions, with every input form', async () => {
@@ -50,15 +72,16 @@ describe('roam CLI: init → build → inspect → run', () => {
     expect(r).toMatchObject({ code: 0, stdout: '\nnine\nnine\n\n' });
   });
 
-  it('prints help for every command', async () => {
+  it('prints help with usage and examples for every command', async () => {
     const top = await roam(['--help']);
     expect(top.code).toBe(0);
-    for (const cmd of ['init', 'build', 'inspect', 'run']) {
+    const { COMMANDS } = await import('../engine/cli/front.mjs');
+    for (const cmd of COMMANDS.map((c) => c.name)) {
       expect(top.stdout).toContain(cmd);
       const h = await roam([cmd, '--help']);
       expect(h.code).toBe(0);
-      expect(h.stdout).toMatch(/^Usage: roam /);
-      expect(h.stdout).toMatch(/Examples?:/);
+      expect(h.stdout, cmd).toMatch(/^Usage: (roam |mpiexec .* roam )/);
+      expect(h.stdout, cmd).toMatch(/\nExamples:\n {2}\S/);
     }
   });
 });

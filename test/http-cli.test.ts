@@ -50,6 +50,7 @@ describe('roam CLI against roam serve', () => {
     expect((await roam('invoke', 'echo', '/a/b', '--data', '@' + join(dir, 'body.txt'))).stdout).toBe('POST /a/b|from a file');
     expect((await roam('invoke', 'shout', '--chain', '--data', 'hey')).stdout).toBe('HEY!');
     const ls = await roam('ls');
+    expect(ls.stdout).toMatch(/^NAME\s+VERSION\s+TENANT\s+HASH\s+FUNCTIONS\n/);
     expect(ls.stdout).toMatch(/^fnkit\s+1\.0\.0\s+default\s+[0-9a-f]{12}\s+echo, spin/m);
     expect(ls.stdout).toMatch(/chain shout: upper → exclaim/);
     const bad = await roam('invoke', 'spin');

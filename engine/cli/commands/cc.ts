@@ -11,7 +11,9 @@ Compiles unmodified C MPI programs with Debian's clang for wasm32-wasi against r
 guest-sdk/include/mpi.h (MPI-5 standard ABI). MPI calls become imports from roam:mpi.
 Extra flags (-D, -I, -O3, -lm...) are passed to clang.
 
-Example: roam cc functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm`,
+Examples:
+  roam cc functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
+  roam cc stencil.c -O3 -lm -o stencil.wasm`,
   async run(argv) {
     const inputs: string[] = [];
     const extra: string[] = [];

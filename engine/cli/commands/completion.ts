@@ -30,7 +30,7 @@ async function templates(): Promise<string[]> {
 }
 
 function bash(table: Array<[string, string[]]>, tpl: string[]): string {
-  const cases = table.map(([name, flags]) => `    ${name}) flags="${flags.join(' ')}" ;;`).join('\n');
+  const cases = table.filter(([name]) => name !== 'completion').map(([name, flags]) => `    ${name}) flags="${flags.join(' ')}" ;;`).join('\n');
   return `# roam bash completion (roam completion bash)
 _roam() {
   local cur prev cmd flags
@@ -75,7 +75,7 @@ ${cases.replace(/^ {4}completion\) .*$/m, "    completion) _values 'shell' bash 
     *) _files ;;
   esac
 }
-compdef _roam roam
+if [ "$funcstack[1]" = "_roam" ]; then _roam "$@"; else compdef _roam roam; fi
 `;
 }
 

@@ -5,7 +5,7 @@ import type { LoadMode } from '../../places/background-load.ts';
 const command: Command = {
   name: 'demo',
   summary: 'kv under YCSB-B, host made busy halfway: watch steering shift load to the DPU agent',
-  help: `Usage: roam demo [--seconds 12] [--window 128] [--load block|spin]
+  help: `Usage: roam demo [--seconds 12] [--window 128] [--load block|spin] [--quiet]
 
 Starts a server (2 host worker threads) and a DPU agent process sharing the kv table through POSIX shm,
 loads 10 000 keys, runs YCSB-B (95 % get / 5 % put, zipfian) from a client with place auto, makes the
@@ -13,10 +13,24 @@ host cores busy halfway, and prints every second ops/s, p50 and p99 per place, t
 
 --load block (default): the host workers are held 95 % of each 10 ms without using the CPU (other work
 owns those cores; the DPU keeps cores of its own). --load spin burns the CPU instead: on a 2-core machine
-that also starves the DPU agent and the client, which real DPU cores would not share.`,
+that also starves the DPU agent and the client, which real DPU cores would not share.
+
+Examples:
+  roam demo
+  roam demo --seconds 30 --load spin`,
   async run(argv) {
-    const { values } = parse(argv, { seconds: { type: 'string', default: '12' }, window: { type: 'string', default: '128' }, load: { type: 'string', default: 'block' } }, false);
+    const { values } = parse(argv, { seconds: { type: 'string', default: '12' }, window: { type: 'string', default: '128' }, load: { type: 'string', default: 'block' }, quiet: { type: 'boolean', short: 'q' } }, false);
     if (values.load !== 'block' && values.load !== 'spin') usage(`--load must be block or spin, not '${values.load}'`);
+    // Start-up (build kv, start the server, the DPU agent and the client, load the keys) says nothing
+    // for seconds: a spinner on a terminal until the demo's first line.
+    const p = (await import('../progress.ts')).progress({ quiet: values.quiet });
+    p.step('starting: kv bundle, server with 2 host workers, DPU agent, 10 000 keys');
+    const write = process.stdout.write;
+    process.stdout.write = function first(this: NodeJS.WriteStream, ...args: Parameters<typeof write>) {
+      process.stdout.write = write;
+      p.done('started');
+      return write.apply(this, args);
+    } as typeof write;
     const { runDemo } = await import('../../places/demo.ts');
     return runDemo({ seconds: Number(values.seconds), window: Number(values.window), load: values.load as LoadMode });
   },

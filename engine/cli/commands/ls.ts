@@ -3,7 +3,14 @@ import { parse } from '../args.ts';
 
 const help = `Usage: roam ls [--json] [--server URL] [--token T]
 
-Lists the bundles (name, version, tenant, functions, hash) and chain routes on a running server.`;
+Lists the bundles (name, version, tenant, functions, hash) and chain routes on a running server.
+
+Options:
+  --json   {"bundles": [...], "chains": {...}}
+
+Examples:
+  roam ls --server http://127.0.0.1:8080 --token secret
+  roam ls --json | jq -r '.bundles[].name'`;
 
 interface Listed {
   name: string;
@@ -27,6 +34,7 @@ export const command: Command = {
       process.stdout.write(JSON.stringify({ bundles, chains }, null, 2) + '\n');
       return 0;
     }
+    if (bundles.length > 0) process.stdout.write(`${'NAME'.padEnd(20)} ${'VERSION'.padEnd(10)} ${'TENANT'.padEnd(12)} ${'HASH'.padEnd(12)}  FUNCTIONS\n`);
     for (const b of bundles) process.stdout.write(`${b.name.padEnd(20)} ${b.version.padEnd(10)} ${b.tenant.padEnd(12)} ${b.hash.slice(0, 12)}  ${b.functions.join(', ')}\n`);
     for (const [route, c] of Object.entries(chains)) process.stdout.write(`chain ${route}: ${c.steps.join(' → ')}\n`);
     if (bundles.length === 0 && Object.keys(chains).length === 0) process.stdout.write('(nothing deployed)\n');

@@ -9,7 +9,11 @@ const rank: Command = {
   help: `Usage: mpiexec -n N npx roam rank [--dir] PROGRAM.wasm [ARGS...]
 
 Runs this process as one MPI rank: the guest's MPI calls go to the system libmpi (MPICH or
-Open MPI) through the native-host addon, so multi-node jobs use the real MPI and its network.`,
+Open MPI) through the native-host addon, so multi-node jobs use the real MPI and its network.
+
+Examples:
+  mpiexec -n 4 npx roam rank ring.wasm
+  mpiexec -n 2 -hosts a,b npx roam rank --dir stencil.wasm 100`,
   async run(argv) {
     let i = 0;
     const preopenCwd = argv[0] === '--dir';
