@@ -45,6 +45,18 @@ describe('roam CLI: init → build → inspect → run', () => {
     expect(fn.stdout).toMatch(/^200\ncontent-type: application\/json\n\n\{"greeting":"hello, x","method":"POST"\}\n$/);
   });
 
+  it('shows build progress on a terminal and none in a pipe', async () => {
+    const hasScript = (() => { try { execFileSync('script', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+    const piped = await roam(['build', 'functions/hello', '-o', join(tmp(), 'h.wasm')]);
+    expect(piped.stderr).toBe('');
+    if (!hasScript) return; // util-linux's script gives the command a terminal
+    const out = join(tmp(), 'h.wasm');
+    const tty = execFileSync('script', ['-qec', `${process.execPath} bin/roam.js build functions/hello -o ${out}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '', NO_COLOR: '1' } });
+    expect(tty).toMatch(/compiling hello \(AssemblyScript\) \d+\.\d s/); // the spinner's step and elapsed time
+    expect(tty).toMatch(/✓ compiling hello \(AssemblyScript\) \(\d+\.\d s\)/);
+    expect(tty).toMatch(/built .*h\.wasm/);
+  });
+
   it('answers -v, --version and version with the package version', async () => {
     const v = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
     for (const args of [['-v'], ['--version'], ['version']]) expect(await roam(args)).toEqual({ code: 0, stdout: `roam ${v} (node ${process.version})\n`, stderr: '' });
@@ -134,6 +146,10 @@ describe('roam CLI: bad input gets one clear line and a non-zero exit', () => {
     // roam.json with a trailing comma: line and column, not V8's "position N"
     writeFileSync(join(dir, 'roam.json'), '{\n  "name": "broken",\n  "version": "1.0.0",\n}\n');
     oneLineError(await roam(['build', dir], { cwd: dir }), /^roam build: roam\.json:4:1: not valid JSON: Expected double-quoted property name \(a trailing comma\?\)$/);
+    // a TypeScript handler that is async would deploy and then answer every call 500 (no JSPI in Node 20)
+    writeFileSync(join(dir, 'roam.json'), JSON.stringify({ name: 'broken', version: '1.0.0', entry: 'handler.ts', functions: [{ name: 'broken' }] }));
+    writeFileSync(join(dir, 'handler.ts'), 'export default {\n  async fetch(request: unknown) {\n    return "hi";\n  },\n};\n');
+    oneLineError(await roam(['build', dir], { cwd: dir }), /^roam build: handler\.ts:2:3: the handler is async: Node 20 has no JSPI/);
     oneLineError(await roam(['init', dir]), /exists and is not empty/);
     await bundleOf('functions/hello');
   });

@@ -30,7 +30,7 @@ Examples:
       return 0;
     }
     const lines = devices.map((d) => `${d.kind.padEnd(7)} ${d.available ? 'available  ' : 'unavailable'}  ${d.detail}`);
-    process.stdout.write(`${lines.join('\n')}\ndefault: ${chosen}${chosen === 'cpu' ? ' (cpu executor, not a GPU)' : ''}\n`);
+    process.stdout.write(`${'DEVICE'.padEnd(7)} ${'STATUS'.padEnd(11)}  DETAIL\n${lines.join('\n')}\ndefault: ${chosen}${chosen === 'cpu' ? ' (cpu executor, not a GPU)' : ''}\n`);
     return 0;
   },
 };
