@@ -5,13 +5,13 @@ import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { laneBytes, laneRings } from '../engine/places/ring.ts';
 import { Engine } from '../engine/runtime/engine.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
 import { listenWire } from '../engine/places/server.ts';
 import { DpuPlace } from '../engine/places/dpu-place.ts';
 import { shmAddon } from '../engine/shm/index.ts';
 import { connect, type Client, type PlaceName } from '../engine/client/index.ts';
-import { loadKeys, percentile, runYcsb, shiftAfter } from '../engine/places/ycsb.ts';
+import { loadKeys, percentile, runYcsb, shiftAfter } from '../engine/demo/ycsb.ts';
 import { fmt, median } from './harness.ts';
 import { redisComparison } from './redis-compare.ts';
 

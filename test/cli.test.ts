@@ -142,7 +142,7 @@ describe('roam CLI: bad input gets one clear line and a non-zero exit', () => {
       '    | ' + ' '.repeat(45) + '^^^^',
     ]);
     writeFileSync(join(dir, 'assembly', 'index.ts'), 'export function echo(len: i32): i32 {\n  return 1 +;\n}\n');
-    expect((await roam(['build', dir], { cwd: dir })).stderr).toMatch(/^roam build: assembly\/index\.ts:2:13: error TS1109: Expression expected\.\n  2 \|   return 1 \+;\n/);
+    expect((await roam(['build', dir], { cwd: dir })).stderr).toMatch(/^roam build: assembly\/index\.ts:2:13: error TS1109: Expression expected\.\n {2}2 \| {3}return 1 \+;\n/);
     // roam.json with a trailing comma: line and column, not V8's "position N"
     writeFileSync(join(dir, 'roam.json'), '{\n  "name": "broken",\n  "version": "1.0.0",\n}\n');
     oneLineError(await roam(['build', dir], { cwd: dir }), /^roam build: roam\.json:4:1: not valid JSON: Expected double-quoted property name \(a trailing comma\?\)$/);

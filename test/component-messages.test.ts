@@ -56,7 +56,7 @@ describe('component message handlers (world message)', () => {
     const hit = decodeResponse(core.invoke('hit', encodeRequest({ method: 'GET', path: '/', headers: [], body: new Uint8Array() })));
     expect(Buffer.from(hit.body).toString()).toBe('6');
     expect(asU32(await comp.invoke('add', u32(10)))).toBe(16);
-    const hits = engine.regions.buffer('counter', validateManifest(MANIFEST).regions[0]);
+    const hits = engine.regions.buffer(validateManifest(MANIFEST), validateManifest(MANIFEST).regions[0]);
     expect(new Uint32Array(hits)[0]).toBe(16);
     expect(asU32(await comp.invoke('peek', u32(0)))).toBe(16);
     expect(await comp.call('peek', u32(0))).toMatchObject({ reply: expect.any(Uint8Array), fuelUsed: expect.any(Number) });
@@ -107,7 +107,7 @@ describe('component message handlers in the wire server (roam serve)', () => {
       expect(a).toMatchObject({ ok: true, place: 'host' });
       expect(asU32((a as { reply: Uint8Array }).reply)).toBe(7);
       expect(asU32((await send(Place.HOST, 1, u32(3)) as { reply: Uint8Array }).reply)).toBe(10);
-      expect(new Uint32Array(ws.registry.regions.buffer('counter-c', manifest.regions[0]))[0]).toBe(10);
+      expect(new Uint32Array(ws.table.regions.buffer(manifest, manifest.regions[0]))[0]).toBe(10);
       expect(await send(Place.DPU, 1, u32(1))).toMatchObject({ ok: false, code: 'E_BAD_PLACE' });
       expect(await send(Place.CLIENT, 1, u32(1))).toMatchObject({ ok: false, code: 'E_BAD_PLACE' });
       expect(await send(Place.AUTO, 2, u32(64))).toMatchObject({ ok: false, code: 'E_REGION' });

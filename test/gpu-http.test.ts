@@ -7,7 +7,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
 import { samples } from '../functions/mlp/model.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { ROOT } from './helpers/build.ts';
 
 const TOKEN = 'gpu-secret';

@@ -6,7 +6,7 @@ import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
 import { sharedGpuService, sharedGpuStats } from '../engine/gpu/bridge/client.ts';
 import { reference, samples, weights } from '../functions/mlp/model.ts';
 import { join } from 'node:path';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { ROOT } from './helpers/build.ts';
 
 process.env.ROAM_GPU_DEVICE = 'cpu';

@@ -50,8 +50,8 @@ describe('roam CLI against roam serve', () => {
     expect((await roam('invoke', 'echo', '/a/b', '--data', '@' + join(dir, 'body.txt'))).stdout).toBe('POST /a/b|from a file');
     expect((await roam('invoke', 'shout', '--chain', '--data', 'hey')).stdout).toBe('HEY!');
     const ls = await roam('ls');
-    expect(ls.stdout).toMatch(/^NAME\s+VERSION\s+TENANT\s+HASH\s+FUNCTIONS\n/);
-    expect(ls.stdout).toMatch(/^fnkit\s+1\.0\.0\s+default\s+[0-9a-f]{12}\s+echo, spin/m);
+    expect(ls.stdout).toMatch(/^NAME\s+VERSION\s+TENANT\s+HASH\s+PLACES\s+HANDLERS\s+FUNCTIONS$/m);
+    expect(ls.stdout).toMatch(/^fnkit\s+1\.0\.0\s+default\s+[0-9a-f]{12}\s+host\s+-\s+echo, spin/m);
     expect(ls.stdout).toMatch(/chain shout: upper → exclaim/);
     const bad = await roam('invoke', 'spin');
     expect(bad.code).toBe(1);
@@ -63,7 +63,7 @@ describe('roam CLI against roam serve', () => {
   it('reports a wrong token and an unreachable server in one line', async () => {
     const r = await roam('ls', '--token', 'nope');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('roam ls: invalid bearer token (HTTP 401)\n');
+    expect(r.stderr).toBe('roam ls: invalid token (HTTP 401)\n');
     const off = await roam('ls', '--server', 'http://127.0.0.1:1');
     expect(off.code).toBe(1);
     expect(off.stderr).toMatch(/^roam ls: cannot reach http:\/\/127\.0\.0\.1:1/);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
 import { listenWire } from '../engine/places/server.ts';
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 import { key } from './places-helpers.ts';
 
 const u32x2 = (a: number, b: number) => {

@@ -1,4 +1,4 @@
-import { cachedBuild } from '../engine/places/cached-build.ts';
+import { cachedBuild } from '../engine/build/cached-build.ts';
 
 let kv: Promise<Uint8Array> | undefined;
 /** The kv bundle, built once per test file. */

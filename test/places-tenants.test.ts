@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildProject } from '../engine/build/assemblyscript.ts';
 import { embedManifest } from '../engine/bundle/bundle.ts';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/wire/server.ts';
+import { listenWire } from '../engine/places/server.ts';
 
 describe('many tenants in one server', () => {
   let server: Awaited<ReturnType<typeof listenWire>>;
@@ -21,7 +21,7 @@ describe('many tenants in one server', () => {
   });
 
   it('deploys 500 bundles side by side and routes each message to its own tenant', async () => {
-    expect(server.registry.size).toBe(500);
+    expect(server.table.size).toBe(500);
     const picks = [0, 1, 250, 498, 499];
     const replies = await Promise.all(picks.map((i) => client.call(`tenant-${i}/hello`, Buffer.from(`from ${i}`))));
     for (const r of replies) expect(r.bytes.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
 import { listenWire } from '../engine/places/server.ts';
-import { loadKeys } from '../engine/places/ycsb.ts';
+import { loadKeys } from '../engine/demo/ycsb.ts';
 import { runWireLoad, wireLoadBinary } from '../benchmarks/wire-load/index.ts';
 import { kvBundle, key } from './places-helpers.ts';
 

@@ -2,4 +2,4 @@
 import { load } from './load.mjs';
 
 const m = await load('./server.ts');
-export const { serve, startWire } = m;
+export const { serve, wireServeOptions } = m;

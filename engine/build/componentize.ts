@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoamError } from '../errors.ts';
 import { validateManifest, type Manifest } from '../bundle/manifest.ts';
-import { embedComponentManifest } from '../components/component-binary.ts';
+import { embedComponentManifest } from '../bundle/component-binary.ts';
 import { cacheDir } from '../components/cache-dir.ts';
 import { glueSource } from './component-glue.ts';
 import { ROAM_WIT, ROAM_WIT_PACKAGE, WASI_HTTP_WIT } from './roam-wit.ts';

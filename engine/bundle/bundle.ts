@@ -30,14 +30,19 @@ export function embedManifest(wasm: Uint8Array, manifest: Manifest): Uint8Array 
 /** Parses a bundle. Refuses malformed bytes, a module without a manifest, or an invalid manifest. */
 export function readBundle(bytes: Uint8Array): Bundle {
   const module = parseModule(bytes);
-  const sections = customSections(module, MANIFEST_SECTION);
-  if (sections.length === 0) throw new RoamError('E_NO_MANIFEST', `not a roam bundle: no '${MANIFEST_SECTION}' custom section (build it with roam build)`);
-  if (sections.length > 1) throw new RoamError('E_MANIFEST', `bundle has ${sections.length} '${MANIFEST_SECTION}' sections`);
+  const manifest = manifestIn(customSections(module, MANIFEST_SECTION), 'bundle', 'build it with roam build');
+  return { bytes, module, manifest, hash: contentHash(bytes) };
+}
+
+/** The one manifest section of a module or component, validated; `what` and `hint` shape the refusal. */
+export function manifestIn(sections: Uint8Array[], what: 'bundle' | 'component', hint: string): Manifest {
+  if (sections.length === 0) throw new RoamError('E_NO_MANIFEST', `not a roam bundle: ${what === 'bundle' ? 'no' : 'the component has no'} '${MANIFEST_SECTION}' custom section (${hint})`);
+  if (sections.length > 1) throw new RoamError('E_MANIFEST', `${what} has ${sections.length} '${MANIFEST_SECTION}' sections`);
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(sections[0]));
   } catch (e) {
     throw new RoamError('E_MANIFEST', `manifest section is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
-  return { bytes, module, manifest: validateManifest(raw), hash: contentHash(bytes) };
+  return validateManifest(raw);
 }

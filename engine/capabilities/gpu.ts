@@ -64,7 +64,7 @@ export function createGpuCapability(connect: () => GpuClient = sharedGpuClient):
         try {
           return f(...a);
         } catch (e) {
-          if (client && st && st.buffers.size) {
+          if (client && st?.buffers.size) {
             try {
               client.call('release', st.fn, [...st.buffers]);
               st.buffers.clear();

@@ -4,7 +4,7 @@ import { log } from './log.ts';
 import { clock } from './clock.ts';
 import { regions } from './regions.ts';
 import { gpu } from './gpu.ts';
-import { body } from '../runtime/body-abi.ts';
+import { body } from './body.ts';
 
 export type { Capability, GuestContext } from './capability.ts';
 

@@ -30,6 +30,9 @@ export interface ConnectOptions {
   /** Let 'auto' run messages at the client place (default true); 'client' works either way. */
   clientPlace?: boolean;
   steering?: SteeringOptions;
+  /** Admin or tenant token, sent in the connection's first frame (AUTH) when given; a server with tokens
+   *  refuses a connection without one. A tenant's connection reaches only that tenant's bundles. */
+  token?: string;
 }
 
 interface Waiter {
@@ -218,7 +221,11 @@ export class Client {
       if (side === 'client') return this.runLocal(target, id, name, payload);
     }
     const t0 = performance.now();
-    const f = await this.request(Kind.CALL, id, type, code, payload);
+    const f = await this.request(Kind.CALL, id, type, code, payload).catch((e: unknown) => {
+      // The bundle was removed (or replaced under a new id after a removal): look it up again next time.
+      if (e instanceof RoamError && e.code === 'E_NO_BUNDLE') this.resolved.delete(target.slice(0, target.indexOf('/')));
+      throw e;
+    });
     if (place === 'auto') this.steering.recordServer(target, performance.now() - t0);
     return { bytes: f.payload, place: PLACE_NAMES[f.place] ?? 'auto' };
   }
@@ -262,6 +269,12 @@ export class Client {
     return Buffer.from(r.payload).readBigUInt64LE(0);
   }
 
+  /** Authenticates this connection (the first frame); resolves with the tenant it acts as (null: admin). */
+  async authenticate(token: string): Promise<string | null> {
+    const r = await this.request(Kind.AUTH, 0, 0, 0, Buffer.from(token, 'utf8'));
+    return (JSON.parse(Buffer.from(r.payload).toString('utf8')) as { tenant: string | null }).tenant;
+  }
+
   /** The server's live place signals and counters. */
   async stats(): Promise<unknown> {
     return JSON.parse(Buffer.from((await this.request(Kind.STATS, 0, 0, 0, new Uint8Array(0))).payload).toString('utf8'));
@@ -278,7 +291,16 @@ export async function connect(target: ConnectOptions | number | string, more: Om
   const o = { ...more, ...parseTarget(target) };
   const socket = net.connect(o.port, o.host ?? '127.0.0.1');
   await new Promise<void>((res, rej) => socket.once('connect', res).once('error', (e) => rej(new RoamError('E_CONNECT', `cannot connect to ${o.host ?? '127.0.0.1'}:${o.port}: ${e.message}`))));
-  return new Client(socket, o.maxFrame, o);
+  const client = new Client(socket, o.maxFrame, o);
+  if (o.token !== undefined) {
+    try {
+      await client.authenticate(o.token);
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+  }
+  return client;
 }
 
 function parseTarget(t: ConnectOptions | number | string): ConnectOptions {

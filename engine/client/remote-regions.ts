@@ -2,7 +2,7 @@
 // access is a one-sided operation on the server's region (REGION_READ / REGION_WRITE / REGION_ATOMIC) done
 // synchronously from the worker thread that runs the guest. Reads are not cached: the guest's own seqlock
 // (kv reads the slot, then re-loads its version) validates each read against concurrent writers.
-import type { Capability, GuestContext } from '../capabilities/capability.ts';
+import type { Capability } from '../capabilities/capability.ts';
 // The same access checks as at the server (`region`): a bad access fails here, before any round trip.
 import { region, REGION_FUNCTIONS } from '../capabilities/regions.ts';
 import { AtomicOp, Kind } from '../wire/frame.ts';

@@ -5,7 +5,7 @@ import { RoamError } from '../errors.ts';
 import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
 import type { RegionDecl } from '../bundle/manifest.ts';
 import type { RegionStore } from '../regions/region-store.ts';
-import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
+import { verifyComponent, type VerifiedComponent } from '../admission/verify-component.ts';
 import { capMemory } from './cap-memory.ts';
 import { ENTRY, transpileCached } from './transpile-cache.ts';
 import { meterComponent, type TimeLimit } from './meter-component.ts';
@@ -301,13 +301,13 @@ export class ComponentFunction {
   }
 }
 
-/** The SharedArrayBuffers of a message-handler component's declared regions, from `store` (bundle name + region name). */
+/** The SharedArrayBuffers of a message-handler component's declared regions, from `store` (tenant, bundle and region name). */
 async function sharedRegions(component: VerifiedComponent, store?: RegionStore): Promise<Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }>> {
   const { manifest } = component;
   if (manifest.regions.length === 0) return [];
   store ??= new (await import('../regions/region-store.ts')).RegionStore();
   return manifest.regions.map((decl) => {
-    const buffer = store!.buffer(manifest.name, decl);
+    const buffer = store!.buffer(manifest, decl);
     // A worker thread can share only a SharedArrayBuffer (not a POSIX shm mapping's ArrayBuffer).
     if (!(buffer instanceof SharedArrayBuffer)) throw new RoamError('E_REGION', `component '${manifest.name}': region '${decl.name}' is not backed by a SharedArrayBuffer, so the component's worker cannot reach it`);
     return { decl, buffer };

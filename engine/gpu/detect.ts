@@ -28,7 +28,7 @@ function probeInChild(): { found: boolean; name?: string; reason?: string } {
   let url: string;
   try {
     url = import.meta.resolve('webgpu');
-  } catch (e) {
+  } catch {
     return { found: false, reason: `the webgpu package (Dawn's Node bindings) is not installed (it is an optional dependency; npm install webgpu)` };
   }
   const code = `import { writeSync } from 'node:fs';

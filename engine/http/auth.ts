@@ -1,28 +1,10 @@
-/** Bearer-token authentication of the control API: the admin token, or a tenant's own token. */
-import { timingSafeEqual } from 'node:crypto';
+/** Bearer-token authentication of the control API and invocations (engine/tenancy/auth.ts decides). */
 import type { IncomingMessage } from 'node:http';
-import { RoamError } from '../errors.ts';
-import type { TenantTable } from '../tenancy/tenants.ts';
+import type { Authenticator, Principal } from '../tenancy/auth.ts';
 
-/** Who is calling: the admin (tenant null) or a tenant. */
-export interface Principal {
-  tenant: string | null;
-}
+export type { Principal } from '../tenancy/auth.ts';
 
-const same = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
-/** `adminToken` null means the control API is open (only for `roam serve --no-auth`). */
-export function authenticate(req: IncomingMessage, adminToken: string | null, tenants: TenantTable): Principal {
+export function authenticate(req: IncomingMessage, auth: Authenticator): Principal {
   const h = req.headers.authorization;
-  const token = h?.startsWith('Bearer ') ? h.slice(7).trim() : null;
-  if (adminToken === null && token === null) return { tenant: null };
-  if (token === null) throw new RoamError('E_UNAUTHORIZED', 'missing bearer token (Authorization: Bearer <token>)');
-  if (adminToken !== null && same(token, adminToken)) return { tenant: null };
-  const t = tenants.all.find((c) => c.token !== undefined && same(token, c.token));
-  if (t) return { tenant: t.name };
-  throw new RoamError('E_UNAUTHORIZED', 'invalid bearer token');
+  return auth.principal(h?.startsWith('Bearer ') ? h.slice(7).trim() : null);
 }

@@ -19,7 +19,7 @@ export class GatewayClient {
   async send(method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}): Promise<HttpReply> {
     const h: Record<string, string> = { ...headers };
     if (this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(new URL(path, this.opts.server), { method: method as 'GET', headers: h, ...(body !== undefined ? { body } : {}) });
     } catch (e) {

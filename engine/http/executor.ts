@@ -1,31 +1,41 @@
 /**
- * Runs functions and chains off the gateway thread in a piscina worker pool, so a slow function never
- * blocks the server. Fuel bounds every call; the watchdog (aborting the task, which terminates its
- * worker) is the backstop for a call that outlives `timeoutMs` anyway.
+ * Runs functions and chains off the gateway thread on the host workers — the same pool that runs
+ * handler messages (engine/places/host-pool.ts) — so a slow function never blocks the server, and
+ * functions and handlers share the host cores instead of competing from two pools. Fuel bounds every
+ * call; the watchdog (terminating the run's worker, which the pool replaces) is the backstop for a call
+ * that outlives `timeoutMs` anyway. Tiny functions run on this thread instead (inline-functions.ts).
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import { HostPool } from '../places/host-pool.ts';
 import { PayloadPool } from '../chains/payload-pool.ts';
 import type { EngineLimits } from '../verify/verify.ts';
 import type { BundleRef, PlanDef, RunResult, RunTask, WarmAck, WarmMessage, WorkerInit, WorkerReply } from './task.ts';
+import { InlineFunctions, type InlineFunctionOptions } from './inline-functions.ts';
 
 /** Start-time slots: bounds the runs in flight at once (the scheduler keeps far fewer). */
 const CLOCKS = 4096;
 
 export interface ExecutorOptions {
+  /** The host workers to run on (the server's one pool); without it the executor starts its own. */
+  host?: HostPool;
+  /** Workers of the executor's own pool (when `host` is not given). */
   threads?: number;
   /** Watchdog deadline per run (default 10 s). */
   timeoutMs?: number;
   limits: EngineLimits;
   pool?: PayloadPool;
+  /** Tiny functions on the calling thread (inline-functions.ts); false turns it off. */
+  inline?: InlineFunctionOptions | false;
 }
 
 export class Executor {
   readonly pool: PayloadPool;
   readonly threads: number;
-  private readonly piscina: Piscina;
+  private readonly host: HostPool;
+  /** True when the pool is this executor's own (closed with it). */
+  private readonly ownsHost: boolean;
   private readonly timeoutMs: number;
   timeouts = 0;
   private readonly clocks: BigInt64Array;
@@ -38,11 +48,13 @@ export class Executor {
   private readonly warmed = new Map<number, Set<number>>();
   /** Reaches every worker at once (piscina cannot address a given worker): see `warm`. */
   private readonly warmChannel: BroadcastChannel;
+  /** Tiny functions run on this thread (null: off). */
+  readonly inline: InlineFunctions | null;
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
-    this.threads = Math.max(1, opts.threads ?? availableParallelism());
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.inline = opts.inline === false || opts.inline?.maxNs === 0 ? null : new InlineFunctions(opts.limits, this.pool, opts.inline);
     this.clocks = new BigInt64Array(new SharedArrayBuffer(16 * CLOCKS));
     for (let i = CLOCKS - 1; i >= 0; i--) this.freeClocks.push(i);
     const warm = `roam-warm-${randomUUID()}`;
@@ -61,20 +73,12 @@ export class Executor {
         ws.add(m.ack);
       }
     };
-    const workerData: WorkerInit = { pool: this.pool.init, limits: opts.limits, clocks: this.clocks.buffer as SharedArrayBuffer, warm };
-    this.piscina = new Piscina({
-      filename: new URL('./worker-boot.mjs', import.meta.url).href,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      // Calls are synchronous: one task per worker at a time; queueing happens in the tenant scheduler.
-      concurrentTasksPerWorker: 1,
-      // Idle workers wait in their event loop, not blocked in Atomics.wait (piscina's default), so they
-      // take the deploy broadcast (`warm`) while idle. Tasks then arrive as message events: a few µs more
-      // per task, against runs of 0.1 ms and more.
-      atomics: 'disabled',
-      idleTimeout: 2 ** 31 - 1,
-      workerData,
-    });
+    const init: WorkerInit = { pool: this.pool.init, limits: opts.limits, clocks: this.clocks.buffer as SharedArrayBuffer, warm };
+    this.ownsHost = !opts.host;
+    // Its own pool has no handler traffic: the places' inline lane is off there.
+    this.host = opts.host ?? new HostPool({ workers: Math.max(1, opts.threads ?? availableParallelism()), inline: { maxNs: 0 } });
+    this.threads = this.host.workers;
+    this.host.installTasks({ url: new URL('./worker.ts', import.meta.url).href, init });
   }
 
   /**
@@ -84,6 +88,16 @@ export class Executor {
    * shared clock slot), so time queued or waiting for a replacement worker is not held against the function.
    */
   async run(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined, resume?: RunTask['resume']): Promise<RunResult> {
+    if (this.inline && resume === undefined) {
+      const r = this.inline.tryRun(def, input, refs);
+      if (r) return r;
+    }
+    const r = await this.onWorker(def, input, refs, resume);
+    this.inline?.observe(def, r);
+    return r;
+  }
+
+  private async onWorker(def: PlanDef, input: RunTask['input'], refs: (hash: string) => BundleRef | undefined, resume?: RunTask['resume']): Promise<RunResult> {
     const fn = def.steps[0] ?? '';
     // A plan's first runs (one per worker, likely) carry it and its bundles: a fresh deploy's first
     // reply then costs one trip to a worker, not two.
@@ -146,41 +160,50 @@ export class Executor {
   private async once(task: Omit<RunTask, 'clock'>, def: PlanDef): Promise<WorkerReply> {
     const clock = this.freeClocks.pop();
     if (clock === undefined) throw new Error('executor: more runs in flight than clock slots');
-    Atomics.store(this.clocks, 2 * clock, 0n);
-    const dog = new Watchdog(this.clocks, clock, this.timeoutMs, this.piscina);
     try {
-      return (await this.piscina.run({ ...task, clock })) as WorkerReply;
-    } catch (e) {
-      if (dog.fired) {
-        this.timeouts++;
-        return { ok: false, code: 'E_TIMEOUT', message: `'${def.route ?? def.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
+      for (let attempt = 0; ; attempt++) {
+        Atomics.store(this.clocks, 2 * clock, 0n);
+        const dog = new Watchdog(this.clocks, clock, this.timeoutMs, this.host);
+        try {
+          return (await this.host.runTask({ ...task, clock })) as WorkerReply;
+        } catch (e) {
+          if (dog.fired) {
+            this.timeouts++;
+            return { ok: false, code: 'E_TIMEOUT', message: `'${def.route ?? def.steps[0]}' ran past the ${this.timeoutMs} ms watchdog and its worker was terminated`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
+          }
+          // Waiting behind another run on a worker that died (a watchdog's kill, a crash): it never started,
+          // so it runs elsewhere, as a queued handler message is re-routed.
+          if (Atomics.load(this.clocks, 2 * clock) === 0n && attempt < 2) continue;
+          return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
+        } finally {
+          dog.stop();
+        }
       }
-      return { ok: false, code: 'E_WORKER', message: `worker failed: ${(e as Error).message}`, fn: def.steps[0] ?? '', appStatus: null, hops: null };
     } finally {
-      dog.stop();
       this.freeClocks.push(clock);
     }
   }
 
+  /** Runs waiting for a worker (beyond one running per worker). */
   get queued(): number {
-    return this.piscina.queueSize;
+    return Math.max(0, this.host.tasksInFlight - this.threads);
   }
 
   async close(): Promise<void> {
     this.warmChannel.close();
-    await this.piscina.close({ force: true });
+    if (this.ownsHost) await this.host.close();
   }
 }
 
 /**
  * One run's watchdog. No AbortController per run (measurably costly at this rate): the worker stamps its
  * start time and thread id in the run's clock slot; an overdue run's worker is terminated directly and
- * piscina replaces it. A class, not a closure per run: tsx names each closure it creates (engine/README.md).
+ * the pool replaces it. A class, not a closure per run: tsx names each closure it creates (engine/README.md).
  */
 class Watchdog {
   fired = false;
   private timer: NodeJS.Timeout;
-  constructor(private readonly clocks: BigInt64Array, private readonly clock: number, private readonly timeoutMs: number, private readonly piscina: Piscina) {
+  constructor(private readonly clocks: BigInt64Array, private readonly clock: number, private readonly timeoutMs: number, private readonly host: HostPool) {
     this.timer = setTimeout(() => this.check(), timeoutMs);
   }
   private check(): void {
@@ -188,10 +211,8 @@ class Watchdog {
     const left = started === 0 ? this.timeoutMs : started + this.timeoutMs - Date.now();
     if (started !== 0 && left <= 0) {
       const tid = Number(Atomics.load(this.clocks, 2 * this.clock + 1));
-      const w = this.piscina.threads.find((t) => t.threadId === tid);
-      if (w) {
+      if (this.host.terminate(tid)) {
         this.fired = true;
-        void w.terminate();
         return;
       }
     }

@@ -21,11 +21,14 @@ import { authenticate, type Principal } from './auth.ts';
 import { readBody, readRequest } from './body.ts';
 import { errorBody, httpStatus } from './errors.ts';
 import { Executor } from './executor.ts';
+import type { InlineFunctionOptions } from './inline-functions.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
 import type { Descriptor, PayloadPool } from '../chains/payload-pool.ts';
-import { Registry, type DeployedBundle } from './registry.ts';
+import { Registry, type DeployedBundle } from '../server/registry.ts';
+import { Authenticator } from '../tenancy/auth.ts';
+import type { WireServer } from '../places/server.ts';
 import type { PlanDef, RunResult } from './task.ts';
 
 export interface GatewayOptions {
@@ -47,6 +50,14 @@ export interface GatewayOptions {
   logger?: Logger;
   /** This gateway's own base URL, for chains declared with `"hops": "http"` (set by `listen`). */
   selfUrl?: string;
+  /** The places running message handlers (the wire front door shares the registry and its regions). */
+  wire?: WireServer;
+  /** Token checks shared with the wire front door (default: from `token` and `tenants`). */
+  auth?: Authenticator;
+  /** Region memory all tenants together may hold, bytes (default 4 GiB). */
+  maxRegionBytes?: number;
+  /** Tiny functions on the network thread (engine/http/inline-functions.ts); false: always on workers. */
+  inline?: InlineFunctionOptions | false;
 }
 
 export interface Gateway {
@@ -73,15 +84,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
   const maxBundle = opts.maxBundleBytes ?? 16 << 20;
   const maxHops = opts.maxHops ?? 64;
-  const executor = new Executor({ limits, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  // One pool of host workers: the places' (when this server runs handlers too) runs functions as well.
+  const executor = new Executor({ limits, ...(opts.wire ? { host: opts.wire.host } : {}), ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.inline !== undefined ? { inline: opts.inline } : {}) });
   const scheduler = new FairScheduler(executor.threads * 2, tenants);
   /** What a run costs its tenant: its hops' guest time, OS pauses cut off (tenancy/charge.ts). */
   const charges = new ChargeModel();
   const metrics = new GatewayMetrics(() => Object.fromEntries(Object.entries(scheduler.stats()).map(([t, s]) => [t, s.queued])));
   registerGpuMetrics(metrics.registry); // gpu hook: the process's shared gpu service (engine/gpu/metrics.ts)
   const state = opts.stateDir ? new StateStore(opts.stateDir) : null;
-  const registry = new Registry(new Engine({ limits }), tenants, state, executor.threads, opts.timeoutMs ?? 10_000);
-  await registry.restore((name, err) => log('warn', 'skipped a stored bundle that no longer loads', { bundle: name, reason: err.message }));
+  const auth = opts.auth ?? new Authenticator(opts.token, tenants);
+  const engine = new Engine({ limits, ...(opts.wire ? { regions: opts.wire.table.regions } : {}) });
+  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}) });
+  await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   let closing = false;
   let selfUrl = opts.selfUrl ?? null;
   let selfPool: Pool | null = null;
@@ -119,16 +133,26 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     hash: b.ref.hash,
     size: b.size,
     functions: b.manifest.functions.map((f) => f.name),
+    handlers: b.manifest.handlers.map((h) => h.name),
+    ...(b.wireId !== null ? { wireId: b.wireId } : {}),
+    places: placesOf(b),
     deployedAt: b.deployedAt,
     // components hook (engine/components): fuel-metered or watchdog-only, and why
     ...(b.component ? { timeLimit: b.component.timeLimit } : {}),
   });
+  /** Where a bundle's entry points run: handlers at the places (and the client's), functions on the host. */
+  const placesOf = (b: DeployedBundle): string[] => {
+    const out: string[] = [];
+    if (b.wireId !== null) out.push('host', ...(opts.wire?.dpu ? ['dpu'] : []), 'client');
+    if (b.manifest.functions.length > 0 && !out.includes('host')) out.push('host');
+    return out;
+  };
   const own = (p: Principal, b: DeployedBundle) => {
     if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
   };
 
   async function control(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
-    const p = authenticate(req, opts.token, tenants);
+    const p = authenticate(req, auth);
     const [, , kind, name] = parts; // '', 'v1', kind, name
     const m = req.method;
     if (kind === 'bundles' && name === undefined && m === 'GET') {
@@ -152,7 +176,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return send(res, 200, { removed: b.name });
       }
     }
-    if (kind === 'chains' && name === undefined && m === 'GET') return send(res, 200, { chains: Object.fromEntries(registry.listChains()) });
+    if (kind === 'chains' && name === undefined && m === 'GET') return send(res, 200, { chains: Object.fromEntries(registry.listChains(p.tenant)) });
     if (kind === 'chains' && name !== undefined && parts.length === 4) {
       const route = decodeURIComponent(name);
       if (m === 'PUT') {
@@ -166,17 +190,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           const b = registry.bundleOf(fn);
           if (b) own(p, b);
         }
-        registry.putChain(route, spec);
-        return send(res, 201, { route, ...spec });
+        registry.putChain(route, spec, p.tenant);
+        return send(res, 201, { route, ...registry.chain(route) });
       }
-      if (m === 'GET') {
-        const c = registry.chain(route);
-        if (!c) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
-        return send(res, 200, { route, ...c });
-      }
+      const c = registry.chain(route);
+      // Another tenant's route looks like none at all.
+      if (!c || (p.tenant !== null && registry.chainOwnerTenant(route) !== p.tenant)) throw new RoamError('E_NOT_FOUND', `no chain route '${route}'`);
+      if (m === 'GET') return send(res, 200, { route, ...c });
       if (m === 'DELETE') {
-        if (p.tenant !== null) throw new RoamError('E_FORBIDDEN', 'only the admin token may remove chains');
-        registry.removeChain(route);
+        registry.removeChain(route, p.tenant);
         return send(res, 200, { removed: route });
       }
     }
@@ -186,6 +208,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         timeouts: executor.timeouts,
         payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
         tenants: scheduler.stats(),
+        // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
+        regions: { bytes: engine.regions.bytes(p.tenant ?? undefined) },
         bundles: Object.fromEntries(registry.list().filter((b) => p.tenant === null || b.manifest.tenant === p.tenant).map((b) => [b.name, perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
         gpu: await gpuStatsForServer(p.tenant), // gpu hook: fairness and utilisation per function (engine/gpu/metrics.ts)
       });

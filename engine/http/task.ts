@@ -10,7 +10,7 @@ export interface BundleRef {
   module: WebAssembly.Module;
   /** The verified manifest (workers do not parse or hash the bundle again). */
   manifest: Manifest;
-  /** The bundle's regions by RegionStore key (`bundle/region`): one memory for every worker. */
+  /** The bundle's regions by RegionStore key (`tenant/bundle/region`): one memory for every worker. */
   regions: Record<string, SharedArrayBuffer>;
 }
 

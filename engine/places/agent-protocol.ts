@@ -6,6 +6,7 @@ import type { MailboxShape } from './mailbox.ts';
 export type ToAgent =
   | { t: 'init'; mailbox: string; shape: MailboxShape }
   | { t: 'deploy'; id: number; bytes: string; regions: Record<string, { shm: string; size: number }> }
+  | { t: 'undeploy'; id: number; regions: string[] }
   | { t: 'run'; s: number[] };
 export type FromAgent = { t: 'ready'; pid: number } | { t: 'done'; s: number[]; busyNs: number };
 

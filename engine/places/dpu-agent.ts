@@ -20,6 +20,8 @@ export async function runAgent(host: string, port: number): Promise<void> {
       const regions: Record<string, ArrayBufferLike> = {};
       for (const [k, r] of Object.entries(m.regions)) regions[k] = openShm(r.shm, r.size);
       runner.deploy({ id: m.id, bytes: Buffer.from(m.bytes, 'base64'), regions });
+    } else if (m.t === 'undeploy') {
+      runner.undeploy({ id: m.id, bytes: new Uint8Array(0), regions: Object.fromEntries(m.regions.map((k) => [k, new ArrayBuffer(0)])) });
     } else if (m.t === 'run') {
       for (const s of m.s) runner.run(mb!, s);
       sendLine(sock, { t: 'done', s: m.s, busyNs: runner.busyNs });

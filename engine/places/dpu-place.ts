@@ -39,7 +39,7 @@ export class DpuPlace implements Place {
   private readonly free: number[] = [];
   private readonly inflight = new Map<number, Pending>();
   private readonly backlog = new Fifo<Pending>();
-  private readonly bundles: BundleInfo[] = [];
+  private bundles: BundleInfo[] = [];
   private readonly listener: net.Server;
   private agent: net.Socket | undefined;
   private ready = false;
@@ -151,6 +151,24 @@ export class DpuPlace implements Place {
     if (i >= 0) this.bundles[i] = info;
     else this.bundles.push(info);
     if (this.agent) this.sendDeploy(info);
+  }
+
+  undeploy(info: BundleInfo): void {
+    this.bundles = this.bundles.filter((b) => b.id !== info.id);
+    if (this.agent) sendLine(this.agent, { t: 'undeploy', id: info.id, regions: Object.keys(info.regions) });
+  }
+
+  /** Unlinks a freed region's shm object (RegionStore's release hook); the agent unmaps it at undeploy. */
+  release(key: string): void {
+    const r = this.shmNames.get(key);
+    if (!r) return;
+    this.shmNames.delete(key);
+    this.owned.splice(this.owned.indexOf(r.shm), 1);
+    try {
+      unlinkShm(r.shm);
+    } catch {
+      // already gone
+    }
   }
 
   submit(p: Pending): void {

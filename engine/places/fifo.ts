@@ -18,6 +18,17 @@ export class Fifo<T> {
     return x;
   }
 
+  /** The first item, left in place. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  /** Puts `x` back at the front (the item just shifted, not yet served). */
+  unshiftFirst(x: T): void {
+    if (this.head > 0) this.items[--this.head] = x;
+    else this.items.unshift(x);
+  }
+
   get length(): number {
     return this.items.length - this.head;
   }

@@ -5,14 +5,18 @@ import type { BundleInfo } from './slot-runner.ts';
 import type { ToWorker } from './host-worker.ts';
 import { laneBytes, laneRings, type SlotRing } from './ring.ts';
 import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceResult, type PlaceSignals } from './types.ts';
-import { Fifo } from './fifo.ts';
+import { FairBacklog } from './fair-backlog.ts';
 import { DrainRate } from './drain-rate.ts';
 import { InlineLane, type InlineOptions } from './inline-lane.ts';
 import type { LoadMode } from './background-load.ts';
+import { TaskChannel, type TaskModule } from './worker-tasks.ts';
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
 const ENTRY = new URL('./host-worker.ts', import.meta.url).href;
 const ALPHA = 0.2;
+/** What a handler never run here is expected to cost, ns: a flood of unmeasured messages fills a worker's
+ *  window with ~20 of them, not all, until the first replies say what they really cost. */
+const UNMEASURED_NS = 100_000;
 
 export interface HostPoolOptions {
   workers?: number;
@@ -22,6 +26,9 @@ export interface HostPoolOptions {
   slotsPerWorker?: number;
   /** Running tiny handlers on the network thread when the workers are idle (inline-lane.ts). */
   inline?: InlineOptions;
+  /** Estimated work (measured service time) a worker may hold queued, ns (default 2 ms): past it,
+   *  messages wait in the fair backlog, so one bundle's slow messages cannot fill a worker's ring. */
+  windowNs?: number;
 }
 
 interface Lane {
@@ -39,6 +46,11 @@ interface Lane {
   pushed: number;
   alive: boolean;
   drain: DrainRate;
+  /** Function and chain runs sent to this worker (worker-tasks.ts). */
+  tasks: TaskChannel;
+  /** Estimated work in this lane (queued and running), ns, and each slot's share of it. */
+  workNs: number;
+  slotNs: Float64Array;
 }
 
 /**
@@ -54,8 +66,13 @@ export class HostPool implements Place {
   readonly name = 'host' as const;
   readonly maxPayload: number;
   private readonly lanes: Lane[] = [];
-  private readonly backlog = new Fifo<Pending>();
-  private readonly bundles: BundleInfo[] = [];
+  private readonly backlog: FairBacklog;
+  /** Messages of each bundle (wire id) in the workers' slots: a bundle with none may run inline. */
+  private readonly byBundle = new Uint32Array(65536);
+  private readonly windowNs: number;
+  /** A bundle's weight in the fair backlog (the wire server gives its tenant's). */
+  weightOf: (bundle: number) => number = () => 1;
+  private bundles: BundleInfo[] = [];
   private readonly slots: number;
   private flushScheduled = false;
   private readonly batch: number[] = [];
@@ -71,6 +88,9 @@ export class HostPool implements Place {
   private load = { fraction: 0, mode: 'block' as LoadMode };
   /** The network thread as a host core, for tiny handlers while the workers hold nothing. */
   readonly inline: InlineLane;
+  /** What the workers load to run tasks (function and chain runs), once installed. */
+  private taskModule: TaskModule | null = null;
+  private taskIds = 0;
   /** Called for queued messages recovered from a dead worker (the router re-steers them). */
   onOrphan: (p: Pending) => void = (p) => this.submit(p);
 
@@ -79,6 +99,8 @@ export class HostPool implements Place {
     this.slots = opts.slotsPerWorker ?? 512;
     this.ringCapacity = 1 << Math.ceil(Math.log2(this.slots));
     this.inline = new InlineLane(opts.inline);
+    this.windowNs = opts.windowNs ?? 2_000_000;
+    this.backlog = new FairBacklog((b, h) => this.inline.costNs(b, h, UNMEASURED_NS), (b) => this.weightOf(b));
     for (let i = 0; i < Math.max(1, opts.workers ?? 2); i++) this.lanes.push(this.spawn());
   }
 
@@ -87,12 +109,13 @@ export class HostPool implements Place {
     const buffer = new SharedArrayBuffer(shape.slots * shape.slotSize);
     const layout = { ctl: new SharedArrayBuffer(laneBytes(this.ringCapacity)), ringCapacity: this.ringCapacity };
     const worker = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
-    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true, drain: new DrainRate() };
+    const lane: Lane = { worker, mb: new Mailbox(buffer, shape), free: [], inflight: new Array(shape.slots).fill(undefined), count: 0, ...laneRings(layout), pushed: 0, alive: true, drain: new DrainRate(), tasks: new TaskChannel(worker), workNs: 0, slotNs: new Float64Array(shape.slots) };
     for (let s = shape.slots - 1; s >= 0; s--) lane.free.push(s);
     const post = (m: ToWorker) => worker.postMessage(m);
     post({ type: 'init', buffer, shape, lane: layout });
     for (const info of this.bundles) this.postDeploy(lane, info);
     if (this.load.fraction) post({ type: 'load', ...this.load });
+    if (this.taskModule) post({ type: 'tasks', ...this.taskModule });
     lane.done.whenRung(() => this.completed(lane));
     worker.on('error', () => {});
     worker.on('exit', () => this.lost(lane));
@@ -131,9 +154,52 @@ export class HostPool implements Place {
     for (const l of this.lanes) if (l.alive) this.postDeploy(l, info);
   }
 
+  undeploy(info: BundleInfo): void {
+    this.bundles = this.bundles.filter((b) => b.id !== info.id);
+    this.inline.undeploy(info);
+    for (const l of this.lanes) if (l.alive) {
+      Atomics.add(l.deploys, 0, 1); // ordered with the ring like a deploy: messages behind it see it gone
+      l.worker.postMessage({ type: 'undeploy', info } satisfies ToWorker);
+    }
+  }
+
   private postDeploy(l: Lane, info: BundleInfo): void {
     Atomics.add(l.deploys, 0, 1);
     l.worker.postMessage({ type: 'deploy', info } satisfies ToWorker);
+  }
+
+  /** Host workers in the pool. */
+  get workers(): number {
+    return this.lanes.length;
+  }
+
+  /** Makes every worker (and every replacement) able to run tasks with `module` (worker-tasks.ts). */
+  installTasks(module: TaskModule): void {
+    this.taskModule = module;
+    for (const l of this.lanes) if (l.alive) l.worker.postMessage({ type: 'tasks', ...module } satisfies ToWorker);
+  }
+
+  /** Runs one task on the worker with the fewest tasks in flight; rejects if that worker dies first. */
+  runTask(task: unknown): Promise<unknown> {
+    let best: Lane | undefined;
+    for (const l of this.lanes) if (l.alive && (!best || l.tasks.outstanding < best.tasks.outstanding)) best = l;
+    if (!best || !this.taskModule) return Promise.reject(new Error(best ? 'no task module installed' : 'no live host worker'));
+    return best.tasks.run(++this.taskIds, task);
+  }
+
+  /** Tasks sent and not yet answered, over all workers. */
+  get tasksInFlight(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.tasks.outstanding;
+    return n;
+  }
+
+  /** Terminates the worker with this thread id (a run's watchdog); it is replaced like a crashed one. */
+  terminate(threadId: number): boolean {
+    const l = this.lanes.find((x) => x.alive && x.worker.threadId === threadId);
+    if (!l) return false;
+    void l.worker.terminate();
+    return true;
   }
 
   /** Simulated co-located load on every worker: `fraction` of each 10 ms held (background-load.ts says how). */
@@ -154,7 +220,9 @@ export class HostPool implements Place {
    * be tiny and no worker holds a message (so it cannot overtake one); false when it must be submitted.
    */
   tryInline(p: Pending): boolean {
-    if (!p.inline || this.queue !== 0 || !this.inline.accepts(p.bundle, p.handler)) return false;
+    // Only when no message of this bundle waits or runs on a worker, so it overtakes none of its own:
+    // other bundles' work on the workers (a tenant's slow handler, say) does not hold it back.
+    if (!p.inline || this.byBundle[p.bundle] !== 0 || this.backlog.lengthOf(p.bundle) !== 0 || !this.inline.accepts(p.bundle, p.handler)) return false;
     const r = this.inline.run(p.bundle, p.handler, p.payload, p.accepted);
     const now = r.end;
     this.lastDone = now;
@@ -170,16 +238,39 @@ export class HostPool implements Place {
   }
 
   private place(p: Pending): void {
-    let best: Lane | undefined;
-    for (const l of this.lanes) if (l.alive && l.free.length > 0 && (!best || l.count < best.count)) best = l;
+    const cost = this.costOf(p);
+    // Behind its own bundle's waiting messages, never ahead of them.
+    const best = this.backlog.lengthOf(p.bundle) === 0 ? this.laneFor(cost) : undefined;
     if (!best) {
       p.payload = p.payload.slice(); // kept past submit: the caller's view may be reused (types.ts)
       this.backlog.push(p);
       return;
     }
+    this.put(best, p, cost);
+  }
+
+  /** A message's expected service time: its handler's measured one, or a guess until it has one. */
+  private costOf(p: Pending): number {
+    return this.inline.costNs(p.bundle, p.handler, UNMEASURED_NS);
+  }
+
+  /** The least loaded live lane with a free slot and room in its window for `cost` (an idle one always). */
+  private laneFor(cost: number): Lane | undefined {
+    let best: Lane | undefined;
+    for (const l of this.lanes) {
+      if (!l.alive || l.free.length === 0 || (l.count > 0 && l.workNs + cost > this.windowNs)) continue;
+      if (!best || l.count < best.count) best = l;
+    }
+    return best;
+  }
+
+  private put(best: Lane, p: Pending, cost: number): void {
     const slot = best.free.pop()!;
     best.mb.put(slot, p.bundle, p.handler, p.payload);
     best.inflight[slot] = p;
+    best.slotNs[slot] = cost;
+    best.workNs += cost;
+    this.byBundle[p.bundle]!++;
     best.count++;
     best.sub.push(slot);
     best.pushed++;
@@ -210,11 +301,17 @@ export class HostPool implements Place {
     else lane.done.whenRung(() => this.completed(lane));
   }
 
+  /** Moves waiting messages to the workers in fair order while a lane has room for the next one. */
   private drainBacklog(): void {
     while (this.backlog.length > 0) {
-      const l = this.lanes.find((x) => x.alive && x.free.length > 0);
-      if (!l) return;
-      this.place(this.backlog.shift()!);
+      const p = this.backlog.shift()!;
+      const cost = this.costOf(p);
+      const l = this.laneFor(cost);
+      if (!l) {
+        this.backlog.unshift(p);
+        return;
+      }
+      this.put(l, p, cost);
     }
   }
 
@@ -222,9 +319,7 @@ export class HostPool implements Place {
   private deliver(lane: Lane, slot: number, now: number): void {
     const p = lane.inflight[slot];
     if (!p) return;
-    lane.inflight[slot] = undefined;
-    lane.count--;
-    this.queue--;
+    this.release(lane, slot, p);
     const mb = lane.mb;
     const h = mb.h(slot);
     const status = mb.i32[h + 4]!, serviceNs = mb.i32[h + 6]!;
@@ -243,8 +338,18 @@ export class HostPool implements Place {
     }
   }
 
+  /** A slot's message is answered or gone: its lane, bundle and pool counts drop. */
+  private release(lane: Lane, slot: number, p: Pending): void {
+    lane.inflight[slot] = undefined;
+    lane.count--;
+    lane.workNs -= lane.slotNs[slot]!;
+    this.byBundle[p.bundle]!--;
+    this.queue--;
+  }
+
   private lost(lane: Lane): void {
     lane.alive = false;
+    lane.tasks.fail('host worker exited');
     const i = this.lanes.indexOf(lane);
     const now = performance.now();
     for (let slot = 0; slot < lane.inflight.length; slot++) {
@@ -253,9 +358,7 @@ export class HostPool implements Place {
       const st = lane.mb.state(slot);
       if (st === SlotState.DONE) this.deliver(lane, slot, now);
       else {
-        lane.inflight[slot] = undefined;
-        lane.count--;
-        this.queue--;
+        this.release(lane, slot, p);
         // QUEUED → claim it ourselves so a zombie can never run it, then run it elsewhere.
         if (st === SlotState.QUEUED && lane.mb.claim(slot)) {
           p.payload = lane.mb.input(slot).slice(); // the caller's view is long gone; the slot kept the bytes

@@ -7,12 +7,15 @@ import { Mailbox, type MailboxShape } from './mailbox.ts';
 import { SlotRunner, type BundleInfo } from './slot-runner.ts';
 import { BackgroundLoad, type LoadMode } from './background-load.ts';
 import { laneRings, type LaneLayout } from './ring.ts';
+import { TaskHost, type TaskToWorker } from './worker-tasks.ts';
 
 export type ToWorker =
   | { type: 'init'; buffer: SharedArrayBuffer; shape: MailboxShape; lane: LaneLayout }
   | { type: 'deploy'; info: BundleInfo }
+  | { type: 'undeploy'; info: BundleInfo }
   | { type: 'load'; fraction: number; mode: LoadMode }
-  | { type: 'crash' };
+  | { type: 'crash' }
+  | TaskToWorker;
 
 const port = parentPort!;
 const runner = new SlotRunner();
@@ -21,6 +24,8 @@ let mb: Mailbox | undefined;
 let rings: ReturnType<typeof laneRings> | undefined;
 const batch: number[] = [];
 let deploys = 0;
+// Function and chain runs (engine/http), beside the ring's handler messages: one pool of host workers.
+const tasks = new TaskHost((m, transfer) => port.postMessage(m, transfer ?? []));
 
 // One batch per event-loop turn, so deploy/load/crash messages are never starved by a busy ring.
 function pass(): void {
@@ -56,8 +61,18 @@ port.on('message', (m: ToWorker) => {
       runner.deploy(m.info);
       deploys++;
       break;
+    case 'undeploy':
+      runner.undeploy(m.info);
+      deploys++;
+      break;
     case 'load':
       load.set(m.fraction, m.mode);
+      break;
+    case 'tasks':
+      tasks.load(m.url, m.init);
+      break;
+    case 'task':
+      tasks.run(m.id, m.task);
       break;
     case 'crash':
       // Test hook for the fault suite: a real uncaught failure of the worker thread.

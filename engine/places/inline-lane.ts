@@ -56,12 +56,22 @@ export class InlineLane {
     this.costs.forEach((_, k) => k >>> 16 === info.id && this.costs.delete(k));
   }
 
+  undeploy(info: BundleInfo): void {
+    this.runner.undeploy(info);
+    this.costs.forEach((_, k) => k >>> 16 === info.id && this.costs.delete(k));
+  }
+
   /** Records one host run of a handler (at a worker or here). */
   observe(bundle: number, handler: number, ns: number): void {
     const k = (bundle << 16) | handler;
     const c = this.costs.get(k);
     if (!c) this.costs.set(k, { ns, runs: 1, inlineRuns: 0 });
     else add(c, ns);
+  }
+
+  /** A handler's measured service time on the host (EWMA), ns; `unknown` before its first run. */
+  costNs(bundle: number, handler: number, unknown = 0): number {
+    return this.costs.get((bundle << 16) | handler)?.ns ?? unknown;
   }
 
   accepts(bundle: number, handler: number): boolean {

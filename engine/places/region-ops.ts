@@ -1,5 +1,5 @@
 import { RoamError } from '../errors.ts';
-import type { Registered } from './registry.ts';
+import type { Registered } from './bundle-table.ts';
 import { AtomicOp } from '../wire/frame.ts';
 import type { ConnectionLeases } from './leases.ts';
 import { checkAccess } from '../regions/region-store.ts';

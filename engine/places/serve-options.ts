@@ -1,24 +1,24 @@
 // The binary-protocol side of `roam serve` (engine/cli/commands/serve.ts): its flags, their parsing, and
 // startWire, whose server takes the 0xB7-first sockets through handleSocket.
-import { readFileSync } from 'node:fs';
 import { RoamError } from '../errors.ts';
+import type { WireAuth } from './types.ts';
 import { createWireServer, type WireServer } from './server.ts';
 import { DpuPlace } from './dpu-place.ts';
 import { nativeNet } from '../wire/native-net.ts';
 
 export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
-  --bundle FILE     deploy a bundle for message handlers (repeatable)
-  --workers N       host worker threads for handlers (default 2)
+  --bundle FILE     deploy a bundle at start (handlers and functions; repeatable; same as roam deploy)
+  --workers N       host worker threads: one pool runs handlers and functions (default 2)
   --dpu             start a DPU agent process (roam dpu-agent) sharing regions through POSIX shm
   --max-frame B     largest frame payload (default 1048576)
-  --inline-us US    run handlers measured under US µs on the network thread while the workers are idle
+  --inline-us US    run handlers (while the workers are idle) and functions measured under US µs on the
+                    network thread
                     (default 100; at most 1 ms of it per event-loop turn; 0 = never: every host
                     message goes to a worker)
   --net native|node serve wire connections with native-host's roam_netio (default, where built) or
                     with Node's sockets`;
 
 export interface WireServeOptions {
-  bundles: string[];
   workers: number;
   dpu: boolean;
   maxFrame: number;
@@ -38,7 +38,7 @@ export const WIRE_SERVE_FLAGS = {
   net: { type: 'string', default: 'native' },
 } as const;
 
-/** The parsed values of WIRE_SERVE_FLAGS (every one but --bundle has its default) as options; a bad value is a usage error naming the flag. */
+/** The parsed values of WIRE_SERVE_FLAGS (every one but --bundle has its default; --bundle is the server's) as options; a bad value is a usage error naming the flag. */
 export function wireServeOptions(values: { bundle?: string[]; workers: string; dpu: boolean; 'max-frame': string; 'inline-us': string; net: string }): WireServeOptions {
   const positive = (v: string, what: string) => {
     const n = Number(v);
@@ -48,33 +48,18 @@ export function wireServeOptions(values: { bundle?: string[]; workers: string; d
   const inlineUs = Number(values['inline-us']);
   if (!(inlineUs >= 0)) throw new RoamError('E_USAGE', `--inline-us must be a number of microseconds ≥ 0, got '${values['inline-us']}'`);
   if (values.net !== 'native' && values.net !== 'node') throw new RoamError('E_USAGE', `--net must be native or node, got '${values.net}'`);
-  return { bundles: values.bundle ?? [], workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs, nativeIo: values.net === 'native' };
+  return { workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs, nativeIo: values.net === 'native' };
 }
 
-/** Starts the wire side (host pool, optional agent) and deploys the bundles. */
-export async function startWire(o: WireServeOptions, log: (line: string) => void = () => {}): Promise<WireServer> {
+/** Starts the wire side (host pool, optional agent); bundles are deployed through the server's registry. */
+export async function startWire(o: WireServeOptions, auth: WireAuth, log: (line: string) => void = () => {}, weight?: (tenant: string) => number): Promise<WireServer> {
   let dpu: DpuPlace | undefined;
   if (o.dpu) {
     dpu = new DpuPlace();
     await dpu.start();
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
-  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
+  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, ...(weight ? { weight } : {}), host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
   if (o.nativeIo && !nativeNet()) log("wire connections: Node's sockets (native-host's roam_netio is not built: npm run build:native)");
-  try {
-    for (const f of o.bundles) {
-      let bytes: Uint8Array;
-      try {
-        bytes = readFileSync(f);
-      } catch (e) {
-        throw new RoamError('E_FILE', `cannot read bundle ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      const r = ws.deploy(bytes);
-      log(`handlers of ${r.manifest.name} (bundle id ${r.id}): ${r.manifest.handlers.map((h) => h.name).join(', ')}`);
-    }
-  } catch (e) {
-    await ws.close(); // the host workers (and agent) would otherwise keep the process alive
-    throw e;
-  }
   return ws;
 }

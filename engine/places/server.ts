@@ -2,10 +2,12 @@ import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { RoamError, isRoamError } from '../errors.ts';
 import { HostPool, type HostPoolOptions } from './host-pool.ts';
-import { Registry, type Registered } from './registry.ts';
+import { BundleTable, type Registered } from './bundle-table.ts';
+import type { Bundle } from '../bundle/bundle.ts';
+
 import { RegionStore } from '../regions/region-store.ts';
 import { DpuPlace } from './dpu-place.ts';
-import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
+import type { Pending, Place, PlaceResult, Principal, ServerPlace, WireAuth } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
 import { DEFAULT_MAX_FRAME, Kind, Place as WirePlace, errorPayload, type Frame } from '../wire/frame.ts';
@@ -23,7 +25,13 @@ export interface WireServerOptions {
   steering?: SteeringOptions;
   /** Multiplier on the dpu place's estimated reply time (default 1.5: host preferred when equal). */
   dpuBias?: number;
-  registry?: Registry;
+  /** The routing table (default: a new one, its regions in POSIX shm when there is a DPU place). */
+  table?: BundleTable;
+  /** A tenant's weight, for fair queueing of handler messages at the host (default: all 1). */
+  weight?: (tenant: string) => number;
+  /** Token check for the AUTH frame; when it requires a token, a connection must authenticate first.
+   *  Without it connections are open (in-process servers and tests). */
+  auth?: WireAuth;
   /** Bundles (.wasm bytes) deployed at start. */
   bundles?: Uint8Array[];
   /** Host worker threads (shorthand for host.workers). */
@@ -50,6 +58,8 @@ export interface WireServerStats {
   undoRestored: number;
   /** Messages steered to the host that ran on the network thread (counted in byPlace.host too). */
   inline: number;
+  /** Connections closed for want of a valid token. */
+  refused: number;
   byPlace: Record<ServerPlace, number>;
 }
 
@@ -57,10 +67,16 @@ export interface WireServer {
   /** Serves one accepted socket (the lead's `roam serve` hands over sockets whose first byte is 0xB7,
    *  with the bytes it read to find out as `first`). */
   handleSocket(socket: net.Socket, first?: Buffer | null): void;
+  /** Verifies and deploys a core handler bundle (in-process callers; the server's registry uses `install`). */
   deploy(bytes: Uint8Array): Registered;
+  /** Deploys an admitted core bundle to every place; a redeploy keeps the wire id. */
+  install(bundle: Bundle): Registered;
   /** A message-handler component: served in its own worker beside the places (auto/host only), sharing the regions. */
   deployComponent(bytes: Uint8Array): Promise<Registered>;
-  readonly registry: Registry;
+  /** Removes a bundle from every place and frees its regions (unless kept: a new version without handlers
+   *  still owns them); false when no such bundle is deployed. */
+  remove(name: string, opts?: { keepRegions?: boolean }): boolean;
+  readonly table: BundleTable;
   readonly host: HostPool;
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
@@ -73,6 +89,8 @@ export interface WireServer {
 
 interface Conn {
   out: OutBuffer;
+  /** Who authenticated on this connection; null until an AUTH frame when the server requires one. */
+  principal: Principal | null;
   /** performance.now() when the chunk being decoded arrived. */
   now: number;
   error(id: number, bundle: number, code: string, message: string): void;
@@ -121,15 +139,23 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
 
 function createCore(opts: WireServerOptions): WireServer {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
-  const registry = opts.registry ?? new Registry(opts.dpu instanceof DpuPlace ? new RegionStore(opts.dpu.allocator) : undefined);
+  const dpuPlace = opts.dpu instanceof DpuPlace ? opts.dpu : null;
+  const registry = opts.table ?? new BundleTable(dpuPlace ? new RegionStore(dpuPlace.allocator, (k) => dpuPlace.release(k)) : undefined);
   const host = new HostPool(opts.host);
+  if (opts.weight) {
+    const weight = opts.weight;
+    host.weightOf = (id) => {
+      const b = registry.get(id);
+      return b ? weight(b.tenant) : 1;
+    };
+  }
   const dpu = opts.dpu;
   const places: Place[] = dpu ? [host, dpu] : [host];
   const steering = new Steering<ServerPlace>(opts.steering);
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const streams = new Set<ByteStream>();
-  const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, byPlace: { host: 0, dpu: 0 } };
+  const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, refused: 0, byPlace: { host: 0, dpu: 0 } };
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -137,7 +163,7 @@ function createCore(opts: WireServerOptions): WireServer {
   const candidates = places.map((p) => ({ name: p.name, signals: p.signals(), bias: p.name === 'dpu' ? dpuBias : 1 }));
   function pick(b: Registered, handler: number, requested: number, now: number): Place | PlaceResult {
     if (requested === WirePlace.HOST) return host;
-    if (requested === WirePlace.DPU) return dpu && dpu.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
+    if (requested === WirePlace.DPU) return dpu?.signals().available ? dpu : fail('E_PLACE_UNAVAILABLE', 'no DPU agent is attached to this server');
     if (requested === WirePlace.CLIENT) return fail('E_BAD_PLACE', 'place client runs in the client process; send it to the server as auto, host or dpu');
     if (requested !== WirePlace.AUTO) return fail('E_BAD_PLACE', `unknown place code ${requested}`);
     for (let i = 0; i < places.length; i++) candidates[i]!.signals = places[i]!.signals(now);
@@ -155,7 +181,7 @@ function createCore(opts: WireServerOptions): WireServer {
   function route(p: Pending, place: number): void {
     stats.calls++;
     const b = registry.get(p.bundle);
-    if (!b) return p.done(fail('E_NO_BUNDLE', `no bundle with id ${p.bundle} is deployed`));
+    if (!b) return p.done(fail('E_NO_BUNDLE', noBundle(p.bundle).message));
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
     if (b.component) return callComponent(b, p, place);
     // A tiny handler while the host workers hold nothing runs right here on the network thread, before
@@ -225,6 +251,7 @@ function createCore(opts: WireServerOptions): WireServer {
     const out = new OutBuffer(stream);
     const conn: Conn = {
       out,
+      principal: opts.auth?.required ? null : ADMIN,
       now: 0,
       error(id, bundle, code, message) {
         stats.errors++;
@@ -252,13 +279,19 @@ function createCore(opts: WireServerOptions): WireServer {
       },
     });
     const onFrame = (f: Frame) => {
+      const who = conn.principal;
+      if (who === null && f.kind !== Kind.AUTH) return refuse(f, 'authenticate first: this server has tokens (connect with { token })');
       switch (f.kind) {
         case Kind.CALL:
+          // A tenant reaches only its own bundles; another tenant's look like none at all.
+          if (who!.tenant !== null && registry.get(f.bundle)?.tenant !== who!.tenant) throw noBundle(f.bundle);
           return route(new WireCall(conn, f.id, f.bundle, f.code, f.payload), f.place);
+        case Kind.AUTH:
+          return authenticate(f);
         case Kind.RESOLVE: {
           const name = Buffer.from(f.payload).toString('utf8');
           const b = registry.named(name);
-          if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle named '${name}' is deployed`);
+          if (!b || (who!.tenant !== null && b.tenant !== who!.tenant)) throw new RoamError('E_NO_BUNDLE', `no bundle named '${name}' is deployed`);
           return out.frame(Kind.REPLY, 0, f.id, b.id, 0, Buffer.from(JSON.stringify({ id: b.id, manifest: b.manifest })));
         }
         case Kind.FETCH_BUNDLE:
@@ -278,28 +311,60 @@ function createCore(opts: WireServerOptions): WireServer {
     };
     const bundleOf = (f: Frame) => {
       const b = registry.get(f.bundle);
-      if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${f.bundle} is deployed`);
+      const t = conn.principal!.tenant;
+      if (!b || (t !== null && b.tenant !== t)) throw noBundle(f.bundle);
       return b;
+    };
+    const authenticate = (f: Frame) => {
+      let p: Principal;
+      try {
+        p = opts.auth ? opts.auth.principal(Buffer.from(f.payload).toString('utf8')) : ADMIN;
+      } catch (e) {
+        return refuse(f, (e as Error).message);
+      }
+      conn.principal = p;
+      reply(f, Buffer.from(JSON.stringify({ tenant: p.tenant })));
+    };
+    /** An unauthenticated connection gets one error and is closed: nothing else is read from it. */
+    const refuse = (f: Frame, why: string) => {
+      stats.refused++;
+      conn.error(f.id, f.bundle, 'E_UNAUTHORIZED', why);
+      out.flush();
+      decoder.kill();
+      stream.end();
     };
     if (first) events.data(first);
     // Accepted paused (listenWire's pauseOnConnect, the shared port's first-byte check): Node reads from here on.
     if (!adopted && socket.isPaused()) socket.resume();
   }
 
+  function install(bundle: Bundle): Registered {
+    const r = registry.install(bundle);
+    for (const p of places) p.deploy(r.info);
+    return r;
+  }
+
   return {
     handleSocket,
-    registry,
+    table: registry,
     host,
     dpu,
     steering,
     stats,
     dispatch,
-    deploy(bytes) {
-      const r = registry.deploy(bytes);
-      for (const p of places) p.deploy(r.info);
-      return r;
+    install,
+    deploy: (bytes) => install(registry.engine.admission.checkCore(bytes)),
+    async deployComponent(bytes) {
+      const { ComponentDeployment } = await import('../components/message-deployment.ts');
+      return registry.installComponent(await ComponentDeployment.deploy(registry.engine, bytes), bytes);
     },
-    deployComponent: (bytes) => registry.deployComponent(bytes),
+    remove(name, o = {}) {
+      const r = registry.remove(name);
+      if (!r) return false;
+      if (!r.component) for (const p of places) p.undeploy(r.info);
+      if (!o.keepRegions) registry.regions.free(r.manifest);
+      return true;
+    },
     async close() {
       for (const s of streams) s.destroy();
       await Promise.all(places.map((p) => p.close()));
@@ -307,6 +372,9 @@ function createCore(opts: WireServerOptions): WireServer {
     },
   };
 }
+
+const ADMIN: Principal = Object.freeze({ tenant: null });
+const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
 
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */
 export async function listenWire(opts: WireServerOptions & { port?: number; hostname?: string } = {}): Promise<WireServer & { port: number; server: net.Server }> {

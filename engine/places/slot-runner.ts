@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine, type Deployment } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
 import { RoamError, isRoamError } from '../errors.ts';
-import { Mailbox } from './mailbox.ts';
+import type { Mailbox } from './mailbox.ts';
 import type { EntryPoint } from '../runtime/guest-instance.ts';
 
 export interface Executed {
@@ -15,7 +15,7 @@ export interface Executed {
   end: number;
 }
 
-/** What a place needs to run a bundle: its bytes and the region buffers, keyed `bundle/region`. */
+/** What a place needs to run a bundle: its bytes and the region buffers, keyed by regionKey (`tenant/bundle/region`). */
 export interface BundleInfo {
   id: number;
   bytes: Uint8Array;
@@ -57,6 +57,12 @@ export class SlotRunner {
   deploy(info: BundleInfo): void {
     for (const [k, b] of Object.entries(info.regions)) this.buffers.set(k, b);
     this.bundles.set(info.id, { bytes: info.bytes });
+  }
+
+  /** Forgets bundle `id` and unmaps its regions (they are freed once nothing else holds them). */
+  undeploy(info: BundleInfo): void {
+    for (const k of Object.keys(info.regions)) this.buffers.delete(k);
+    this.bundles.delete(info.id);
   }
 
   private load(id: number): Loaded & { dep: Deployment; entries: Map<number, EntryPoint> } {

@@ -1,4 +1,7 @@
 import type { BundleInfo } from './slot-runner.ts';
+import type { PlaceSignals } from '../steering/signals.ts';
+
+export { BUSY_WINDOW_MS, type PlaceSignals } from '../steering/signals.ts';
 
 export type ServerPlace = 'host' | 'dpu';
 
@@ -27,31 +30,6 @@ export interface Pending {
   done(r: PlaceResult): void;
 }
 
-/** Busy share is measured over windows this long: short enough to see co-located load well within the 50 ms shift goal. */
-export const BUSY_WINDOW_MS = 25;
-
-/** Live signals steering reads (per place). */
-export interface PlaceSignals {
-  available: boolean;
-  /** Messages accepted and not yet replied. */
-  queue: number;
-  /** Lanes that run in parallel (worker threads, agent processes). */
-  parallelism: number;
-  /** EWMA of accept→reply time, ms. */
-  sojournMs: number;
-  /** EWMA of pure execution time per message, ms. */
-  serviceMs: number;
-  /** EWMA of the time per message while backlogged (drain-rate.ts), ms: what a queued message waits per message ahead. */
-  drainMs?: number;
-  /** Share of the last busy window the place's threads were not idle: handlers and any co-located work (0..1). */
-  busy: number;
-  /** performance.now() of the last completion. */
-  lastDone: number;
-  /** performance.now() when the place last went from idle to holding messages: a place that was idle has
-   *  an old lastDone without being stalled, so stall time counts from the later of the two. */
-  busySince?: number;
-}
-
 /** An executor on the server side of a place. Host (worker pool) and dpu (agent process) implement it. */
 export interface Place {
   readonly name: ServerPlace;
@@ -59,6 +37,21 @@ export interface Place {
   /** The place's live signals, in one object the place reuses: read them at once, do not keep them. */
   signals(now?: number): PlaceSignals;
   deploy(info: BundleInfo, shmNames?: Record<string, string>): void;
+  /** Drops bundle `id` and its region mappings (a message already queued for it answers E_NO_BUNDLE). */
+  undeploy(info: BundleInfo): void;
   submit(p: Pending): void;
   close(): Promise<void>;
+}
+
+/** Who a wire connection acts for: the admin (tenant null) or a tenant. */
+export interface Principal {
+  tenant: string | null;
+}
+
+/** Token checks for the wire's AUTH frame (the server's tenancy layer implements it for both doors). */
+export interface WireAuth {
+  /** True when a connection must authenticate before anything else. */
+  readonly required: boolean;
+  /** The principal a token stands for; throws RoamError E_UNAUTHORIZED for a bad one. */
+  principal(token: string | null): Principal;
 }

@@ -40,16 +40,32 @@ export function bindRegion(decl: RegionDecl, buffer: ArrayBufferLike): BoundRegi
   };
 }
 
+/** The bundle a region belongs to: its tenant and name (a manifest carries both). */
+export interface RegionOwner {
+  readonly tenant: string;
+  readonly name: string;
+}
+
+/** A region's key: tenant, bundle and region. Two tenants' bundles of the same name never share memory. */
+export function regionKey(owner: RegionOwner, region: string): string {
+  return `${owner.tenant}/${owner.name}/${region}`;
+}
+
 /**
- * Owns region memory, keyed by bundle name and region name, so every instance and every version of a
- * bundle sees the same bytes (state lives in regions, not in guest memory, which is per instance).
+ * Owns region memory, keyed by tenant, bundle name and region name, so every instance and every version
+ * of a bundle sees the same bytes (state lives in regions, not in guest memory, which is per instance).
+ * Memory is freed when the bundle is removed (`free`): a later bundle of the same name starts from zeros.
  */
 export class RegionStore {
   private readonly buffers = new Map<string, ArrayBufferLike>();
-  constructor(private readonly allocate: RegionAllocator = sharedArrayAllocator) {}
+  constructor(
+    private readonly allocate: RegionAllocator = sharedArrayAllocator,
+    /** Called for each key `free` drops (POSIX shm unlinks its object there). */
+    private readonly release: (key: string) => void = () => {},
+  ) {}
 
-  buffer(bundle: string, decl: RegionDecl): ArrayBufferLike {
-    const key = `${bundle}/${decl.name}`;
+  buffer(owner: RegionOwner, decl: RegionDecl): ArrayBufferLike {
+    const key = regionKey(owner, decl.name);
     let buf = this.buffers.get(key);
     if (!buf || buf.byteLength < decl.size) {
       buf = this.allocate(key, Math.ceil(decl.size / 8) * 8);
@@ -59,6 +75,31 @@ export class RegionStore {
   }
 
   bind(manifest: Manifest): BoundRegion[] {
-    return manifest.regions.map((d) => bindRegion(d, this.buffer(manifest.name, d)));
+    return manifest.regions.map((d) => bindRegion(d, this.buffer(manifest, d)));
+  }
+
+  /** The bundle's region buffers by key, for a place or worker that maps them (BundleInfo.regions). */
+  shared(manifest: Manifest): Record<string, ArrayBufferLike> {
+    const out: Record<string, ArrayBufferLike> = {};
+    for (const d of manifest.regions) out[regionKey(manifest, d.name)] = this.buffer(manifest, d);
+    return out;
+  }
+
+  /** Drops every region of a removed bundle (its memory goes once no place maps it any more). */
+  free(owner: RegionOwner): void {
+    const prefix = regionKey(owner, '');
+    for (const key of [...this.buffers.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      this.buffers.delete(key);
+      this.release(key);
+    }
+  }
+
+  /** Bytes of region memory held for a tenant's bundles (all tenants when omitted). */
+  bytes(tenant?: string): number {
+    let n = 0;
+    const prefix = tenant === undefined ? '' : `${tenant}/`;
+    for (const [key, b] of this.buffers) if (key.startsWith(prefix)) n += b.byteLength;
+    return n;
   }
 }

@@ -3,9 +3,9 @@ import type { Bundle } from '../bundle/bundle.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import { CAPABILITIES, IMPLICIT } from '../capabilities/index.ts';
 import type { Capability } from '../capabilities/capability.ts';
-import { meter } from '../meter/meter.ts';
+import { Admission } from '../admission/admission.ts';
 import { RegionStore } from '../regions/region-store.ts';
-import { DEFAULT_ENGINE_LIMITS, verifyBundle, type EngineLimits } from '../verify/verify.ts';
+import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { type CallResult, type EntryPoint, GuestInstance } from './guest-instance.ts';
 
 export interface EngineOptions {
@@ -35,7 +35,8 @@ export class Engine {
   readonly limits: EngineLimits;
   readonly capabilities: ReadonlyMap<string, Capability>;
   readonly regions: RegionStore;
-  private readonly compiled = new Map<string, WebAssembly.Module>();
+  /** Parse → verify → meter → compile, cached by code: the one admission path (engine/admission). */
+  readonly admission: Admission;
   private readonly poolSize: number;
 
   constructor(opts: EngineOptions = {}) {
@@ -44,42 +45,27 @@ export class Engine {
     for (const c of opts.capabilities ?? []) caps.set(c.name, c);
     for (const d of opts.deny ?? []) caps.delete(d);
     this.capabilities = caps;
+    this.admission = new Admission(caps, this.limits);
     this.regions = opts.regions ?? new RegionStore();
     this.poolSize = Math.max(1, opts.poolSize ?? 1);
   }
 
   /** Verifies and meters without compiling; returns the bundle and the instrumented bytes. */
   prepare(bytes: Uint8Array): { bundle: Bundle; metered: Uint8Array } {
-    const bundle = verifyBundle(bytes, this.capabilities, this.limits);
-    const pages = Math.min(bundle.manifest.limits.memoryPages, this.limits.maxMemoryPages);
-    return { bundle, metered: meter(bundle.module, pages, Math.min(bundle.manifest.limits.fuel, this.limits.maxFuel)) };
+    const bundle = this.admission.checkCore(bytes);
+    return { bundle, metered: this.admission.meter(bundle) };
   }
 
-  /** Verifies, meters and compiles a bundle (synchronously; compiled modules are cached by hash). */
+  /** Verifies, meters and compiles a bundle (synchronously; compiled modules are cached by code). */
   deploy(bytes: Uint8Array): Deployment {
-    const { bundle, metered } = this.prepare(bytes);
-    let module = this.compiled.get(bundle.hash);
-    if (!module) {
-      try {
-        module = new WebAssembly.Module(metered as BufferSource);
-      } catch (e) {
-        throw meterBug(e);
-      }
-      this.compiled.set(bundle.hash, module);
-    }
-    return new Deployment(this, bundle, module, this.poolSize);
+    const bundle = this.admission.checkCore(bytes);
+    return new Deployment(this, bundle, this.admission.compileSync(bundle), this.poolSize);
   }
 
   /** As deploy(), but compiles off this thread (WebAssembly.compile): for a thread that must not stall, such as a server's network thread. */
   async deployAsync(bytes: Uint8Array): Promise<Deployment> {
-    const { bundle, metered } = this.prepare(bytes);
-    let module = this.compiled.get(bundle.hash);
-    if (!module) {
-      const compiled = await WebAssembly.compile(metered as BufferSource).catch((e: unknown) => Promise.reject(meterBug(e)));
-      this.compiled.set(bundle.hash, compiled);
-      module = compiled;
-    }
-    return new Deployment(this, bundle, module, this.poolSize);
+    const bundle = this.admission.checkCore(bytes);
+    return new Deployment(this, bundle, await this.admission.compile(bundle, true), this.poolSize);
   }
 
   /**
@@ -175,5 +161,3 @@ export class Deployment {
     return this.call(name, input).reply;
   }
 }
-
-const meterBug = (e: unknown) => new RoamError('E_METER', `instrumented module failed to compile (engine bug): ${(e as Error).message}`);

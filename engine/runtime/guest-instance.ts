@@ -3,7 +3,7 @@ import { putBytes } from '../bytes.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Capability, GuestContext } from '../capabilities/capability.ts';
 import type { BoundRegion } from '../regions/region-store.ts';
-import { BODY_STATE, BodyIO } from './body-abi.ts';
+import { BODY_STATE, BodyIO } from '../capabilities/body.ts';
 import { requestBodyAt, scanResponse, type ResponseScan } from './http-abi.ts';
 import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 
@@ -154,7 +154,7 @@ export class GuestInstance {
   }
 
   /** A reply whose body the guest wrote with roam:body.write: its head goes in front of that body. */
-  private streamed(entry: EntryPoint, reply: Uint8Array, sink: import('./body-abi.ts').ReplySink): Uint8Array {
+  private streamed(entry: EntryPoint, reply: Uint8Array, sink: import('../capabilities/body.ts').ReplySink): Uint8Array {
     const s = scanResponse(reply, [], this.scan);
     if (s.bodyLen !== 0) throw new RoamError('E_ABI', `'${entry.name}' returned a response with an inline body of ${s.bodyLen} bytes after writing ${sink.length} body bytes with roam:body.write`);
     return sink.finish(reply.subarray(0, s.bodyAt - 4));

@@ -25,6 +25,8 @@ export interface ChainSpec {
   /** How hops travel: `shm` (default: descriptors into the shared payload pool, in one worker) or
    *  `http` (each hop an HTTP request to the next function; the baseline for comparison). */
   hops?: 'shm' | 'http';
+  /** In the state index only: the tenant that owns the route (absent: the admin's). */
+  tenant?: string;
 }
 
 export interface StateIndex {
@@ -42,6 +44,8 @@ export class StateStore {
   private index: StateIndex = { chains: {} };
   /** Bundles found at open, by name (handed to the registry once by `storedBundles`). */
   private stored = new Map<string, Uint8Array>();
+  /** Bundle files that could not be read at open: skipped (the rest load), reported by the registry. */
+  readonly skipped: Array<{ file: string; reason: string }> = [];
 
   constructor(readonly dir: string) {
     this.bundlesDir = join(dir, 'bundles');
@@ -51,17 +55,24 @@ export class StateStore {
     if (existsSync(this.indexFile)) {
       try {
         const raw = JSON.parse(readFileSync(this.indexFile, 'utf8')) as Partial<StateIndex> & { bundles?: Record<string, string> };
+        const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+        if (!isMap(raw) || (raw.chains !== undefined && !isMap(raw.chains))) throw new Error('expected { "chains": { route: spec } }');
         this.index = { chains: raw.chains ?? {} };
-        legacy = raw.bundles ?? {};
+        legacy = isMap(raw.bundles) ? raw.bundles! : {};
       } catch (e) {
-        throw new RoamError('E_STATE', `state index ${this.indexFile} is unreadable: ${(e as Error).message}`);
+        // Its chains are lost (each is re-validated at restore anyway); the bundles beside it still load.
+        this.skipped.push({ file: this.indexFile, reason: `unreadable chain index: ${(e as Error).message}` });
       }
     }
     this.sweep();
     for (const f of readdirSync(this.bundlesDir)) {
       if (!f.endsWith('.bundle')) continue;
-      const { name, bytes } = StateStore.parse(join(this.bundlesDir, f));
-      this.stored.set(name, bytes);
+      try {
+        const { name, bytes } = StateStore.parse(join(this.bundlesDir, f));
+        this.stored.set(name, bytes);
+      } catch (e) {
+        this.skipped.push({ file: join(this.bundlesDir, f), reason: (e as Error).message });
+      }
     }
     this.migrate(legacy);
   }

@@ -1,4 +1,4 @@
-import type { PlaceSignals } from '../places/types.ts';
+import type { PlaceSignals } from './signals.ts';
 import { Steering, clientExtraMs, type SteeringOptions } from './policy.ts';
 
 export type ClientSide = 'client' | 'server';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { PlaceSignals } from '../places/types.ts';
+import type { PlaceSignals } from './signals.ts';
 
 export interface Candidate<P extends string = string> {
   name: P;

@@ -33,7 +33,7 @@ export class FrameDecoder {
       chunk = chunk.subarray(n);
       if (chunk.length === 0) return;
     }
-    let b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const b = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let at = 0;
     while (b.length - at >= HEADER) {
       if (b[at] !== MAGIC) {

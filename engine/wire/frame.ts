@@ -22,6 +22,9 @@ export const Kind = {
   REGION_WRITE: 7,
   REGION_ATOMIC: 8,
   STATS: 9,
+  /** Client → server, first on a connection when the server has tokens: payload = the token (UTF-8);
+   *  the reply's payload is JSON `{ "tenant": name | null }`. */
+  AUTH: 10,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 

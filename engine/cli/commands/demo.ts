@@ -31,7 +31,7 @@ Examples:
       p.done('started');
       return write.apply(this, args);
     } as typeof write;
-    const { runDemo } = await import('../../places/demo.ts');
+    const { runDemo } = await import('../../demo/demo.ts');
     return runDemo({ seconds: Number(values.seconds), window: Number(values.window), load: values.load as LoadMode });
   },
 };

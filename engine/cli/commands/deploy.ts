@@ -47,14 +47,14 @@ export const command: Command = {
       const name = (isComponent(bytes) ? verifyComponent(bytes) : readBundle(bytes)).manifest.name;
       p.step(`uploading ${name} (${bytes.length} bytes)`);
       const t0 = performance.now();
-      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes).catch((e) => {
+      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; handlers?: string[]; wireId?: number; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes).catch((e) => {
         p.fail();
         throw e;
       });
       p.done();
       // components: say how their calls are bounded (fuel, or the watchdog and why)
       const limit = r.timeLimit ? `; component time limit: ${r.timeLimit.mode}${r.timeLimit.reason ? ` (${r.timeLimit.reason})` : ''}` : '';
-      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) functions: ${r.functions.join(', ')} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
+      process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) ${entries(r)} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
     }
     if (values.chains) {
       const { readChainsFile } = await import('../../chains/chains-file.ts');
@@ -67,3 +67,11 @@ export const command: Command = {
   },
 };
 export default command;
+
+/** `handlers: get, put (wire id 3) functions: greet`, naming only the kinds the bundle has. */
+function entries(r: { functions: string[]; handlers?: string[]; wireId?: number }): string {
+  const out: string[] = [];
+  if (r.handlers?.length) out.push(`handlers: ${r.handlers.join(', ')} (wire id ${r.wireId})`);
+  if (r.functions.length) out.push(`functions: ${r.functions.join(', ')}`);
+  return out.join(' ');
+}

@@ -11,7 +11,8 @@ The author's loop (like spin watch or wrangler dev): serves roam on a port (no a
 only by default), builds DIR (default .), deploys it through the control API and, on every save,
 rebuilds and redeploys. Each result is one line; a compile error shows file:line:col and the line,
 and the last good version keeps serving. Guest log lines ([NAME] info: …) print as requests arrive.
-Functions answer on http://HOST:PORT/fn/NAME/…; Ctrl-C stops.
+Functions answer on http://HOST:PORT/fn/NAME/…, message handlers over the binary protocol on the same
+port (roam/client); Ctrl-C stops.
 
 Options:
   --port P     port (default 8787; 0 = any free port, printed on start)
@@ -34,8 +35,10 @@ export const command: Command = {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port must be 0–65535, got '${values.port}'`);
     const say = (line: string) => process.stdout.write(`roam dev: ${line}\n`);
-    const { serve } = await import('../../http/serve.ts');
-    const server = await serve({ port, host: values.host!, token: null });
+    const { serve } = await import('../../server/serve.ts');
+    const { WIRE_SERVE_FLAGS, wireServeOptions } = await import('../../places/serve-options.ts');
+    const wireDefaults = Object.fromEntries(Object.entries(WIRE_SERVE_FLAGS).flatMap(([k, f]) => ('default' in f ? [[k, f.default]] : [])));
+    const server = await serve({ port, host: values.host!, token: null, wire: wireServeOptions(wireDefaults as unknown as Parameters<typeof wireServeOptions>[0]), log: say });
     say(`serving on ${server.url}`);
     const { DevSession } = await import('../dev.ts');
     const session = new DevSession(dir, { server: server.url, progress: progress({ quiet: values.quiet }), out: say, err: (t) => process.stderr.write(t) });

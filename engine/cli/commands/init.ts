@@ -48,7 +48,7 @@ const command: Command = {
     if (existsSync(dir) && readdirSync(dir).length > 0) throw new RoamError('E_EXISTS', `${positionals[0]} exists and is not empty`);
     const name = values.name ?? basename(dir).toLowerCase().replace(/[^a-z0-9._-]/g, '-');
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) usage(`'${name}' is not a usable name: lower-case letters, digits, '.', '_' and '-' (give --name)`);
-    const written = scaffold(template, dir, name, values.roam ?? roamDependency(dir));
+    const written = scaffold(template, dir, name, values.roam ?? roamDependency());
     process.stdout.write(`created ${positionals[0]} from template ${template.name}: ${written.join(', ')}\nnext: cd ${positionals[0]} && npm install && npm test\n`);
     return 0;
   },
@@ -92,7 +92,7 @@ function scaffold(t: Template, dir: string, name: string, roamSpec: string): str
  * tarball (npm i ./roam-X.tgz, npx --package ./roam-X.tgz) points at that tarball, read from npm's
  * hidden lockfile beside it; anything else (the registry) is ^VERSION.
  */
-function roamDependency(projectDir: string): string {
+function roamDependency(): string {
   const root = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
   if (existsSync(join(root, '.git'))) return `file:${root}`;
   const nodeModules = dirname(root);

@@ -3,8 +3,8 @@ import { parse, usage } from '../args.ts';
 import { readBundle } from '../../bundle/bundle.ts';
 import { funcType, sigString } from '../../bundle/wasm-module.ts';
 import { readInputFile } from './io.ts';
-import { isComponent, parseComponent } from '../../components/component-binary.ts';
-import { verifyComponent } from '../../components/verify-component.ts';
+import { isComponent, parseComponent } from '../../bundle/component-binary.ts';
+import { verifyComponent } from '../../admission/verify-component.ts';
 
 const command: Command = {
   name: 'inspect',

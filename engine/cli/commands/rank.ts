@@ -24,7 +24,7 @@ Examples:
     const { loadNativeHost } = await import('../../../native-host/index.ts');
     const { NativeTransport } = await import('../../mpi/native-transport.ts');
     const { runRank } = await import('../../mpi/rank.ts');
-    let host;
+    let host: Awaited<ReturnType<typeof loadNativeHost>>;
     try {
       host = loadNativeHost();
     } catch (e) {

@@ -7,7 +7,7 @@ import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../place
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
                   [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US]
 
-One port, two protocols (told apart by each connection's first byte):
+One engine, one port, two front doors on one registry (told apart by each connection's first byte):
 - HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/..., POST /chain/ROUTE/...,
   GET /metrics (Prometheus). See engine/http/README.md.
 - the roam binary protocol for message handlers (clients: import { connect } from 'roam/client'),
@@ -21,9 +21,10 @@ Options:
   --state DIR       persist deployed bundles and chains in DIR (they come back after a restart)
   --tenants FILE    tenant weights, tokens and caps: { "tenants": { "shop": { "weight": 6 } } }
   --chains FILE     chain routes (roam.chains.json): { "chains": { "checkout": { "steps": [...] } } }
-  --threads N       function worker threads (default: cores)
+  --threads N       the same as --workers (one pool of host workers runs handlers and functions)
   --max-body BYTES  largest invocation body (default 1048576)
   --timeout-ms MS   watchdog per run (default 10000)
+  --max-region-mib M  region memory all tenants' bundles together may hold (default 4096)
 
 
 ${WIRE_SERVE_HELP}
@@ -50,6 +51,7 @@ export const command: Command = {
         threads: { type: 'string' },
         'max-body': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        'max-region-mib': { type: 'string' },
         ...WIRE_SERVE_FLAGS,
       },
       false,
@@ -62,23 +64,21 @@ export const command: Command = {
       if (!Number.isInteger(n) || n < 0) throw new RoamError('E_USAGE', `${what} must be a non-negative integer`);
       return n;
     };
-    const { serve } = await import('../../http/serve.ts');
-    const { startWire } = await import('../../places/serve-options.ts');
-    const wire = await startWire(
-      wireServeOptions(values),
-      (line) => process.stdout.write(`roam: ${line}\n`),
-    );
+    const { serve } = await import('../../server/serve.ts');
     const { url, close } = await serve({
-      wire,
+      // One pool: --threads (functions' old flag) and --workers (handlers') size the same host workers.
+      wire: wireServeOptions(values.threads ? { ...values, workers: values.threads } : values),
+      bundles: values.bundle ?? [],
+      log: (line) => process.stdout.write(`roam: ${line}\n`),
       port: int(values.port, '--port')!,
       host: values.host!,
       token,
       ...(values.state ? { stateDir: values.state } : {}),
       ...(values.tenants ? { tenantsFile: values.tenants } : {}),
       ...(values.chains ? { chainsFile: values.chains } : {}),
-      ...(values.threads ? { threads: int(values.threads, '--threads')! } : {}),
       ...(values['max-body'] ? { maxBodyBytes: int(values['max-body'], '--max-body')! } : {}),
       ...(values['timeout-ms'] ? { timeoutMs: int(values['timeout-ms'], '--timeout-ms')! } : {}),
+      ...(values['max-region-mib'] ? { maxRegionBytes: int(values['max-region-mib'], '--max-region-mib')! * 2 ** 20 } : {}),
     });
     process.stdout.write(`roam: serving on ${url}\n`);
     await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildProject, SDK_DIR } from '../build/assemblyscript.ts';
+import { buildProject, SDK_DIR } from './assemblyscript.ts';
 
 function newest(dir: string): number {
   let t = 0;

@@ -1,8 +1,8 @@
 import { RoamError } from '../errors.ts';
-import { concat, nameBytes, Reader, section } from '../bundle/leb.ts';
-import { MANIFEST_SECTION } from '../bundle/bundle.ts';
-import { type RawSection, sections } from '../bundle/sections.ts';
-import { type Manifest } from '../bundle/manifest.ts';
+import { concat, nameBytes, Reader, section } from './leb.ts';
+import { MANIFEST_SECTION } from './bundle.ts';
+import { type RawSection, sections } from './sections.ts';
+import type { Manifest } from './manifest.ts';
 
 /**
  * A top-level view of a WebAssembly component binary: enough to tell it from a core module,

@@ -21,7 +21,7 @@
  * worker hands that buffer to the gateway by transfer.
  */
 import { RoamError } from '../errors.ts';
-import type { Capability, GuestContext } from '../capabilities/capability.ts';
+import type { Capability, GuestContext } from './capability.ts';
 
 /** Largest reply body a function may write with `write` (virtual reservation; pages are committed as written). */
 export const MAX_STREAMED_REPLY = 256 * 1024 * 1024;

@@ -1,12 +1,11 @@
-import { cachedBuild } from './cached-build.ts';
+import { cachedBuild } from '../build/cached-build.ts';
 import { connect } from '../client/index.ts';
-import { listenWire } from './server.ts';
-import { DpuPlace } from './dpu-place.ts';
+import { listenWire } from '../places/server.ts';
+import { DpuPlace } from '../places/dpu-place.ts';
 import { build, type Histogram } from 'hdr-histogram-js';
-import type { LoadMode } from './background-load.ts';
+import type { LoadMode } from '../places/background-load.ts';
 import { loadKeys, runYcsb, shiftAfter, type Sample } from './ycsb.ts';
 
-const stamp = (t: number) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 import { fileURLToPath } from 'node:url';
 
 const NAMES = ['?', 'client', 'dpu', 'host'];

@@ -1,7 +1,7 @@
 import { RoamError } from '../errors.ts';
-import { contentHash, MANIFEST_SECTION } from '../bundle/bundle.ts';
-import { type Manifest, validateManifest } from '../bundle/manifest.ts';
-import { parseComponent } from './component-binary.ts';
+import { contentHash, manifestIn, MANIFEST_SECTION } from '../bundle/bundle.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { parseComponent } from '../bundle/component-binary.ts';
 import { checkComponentImports, componentKind, type ComponentKind } from './import-policy.ts';
 
 export interface VerifiedComponent {
@@ -18,16 +18,7 @@ export interface VerifiedComponent {
 /** Deploy-time checks, before any transpiling: well-formed top level, a valid manifest, allowed imports, a servable export. */
 export function verifyComponent(bytes: Uint8Array): VerifiedComponent {
   const info = parseComponent(bytes);
-  const sections = info.customSections.get(MANIFEST_SECTION) ?? [];
-  if (sections.length === 0) throw new RoamError('E_NO_MANIFEST', `not a roam bundle: the component has no '${MANIFEST_SECTION}' custom section (build it with roam build, or attach one with embedComponentManifest)`);
-  if (sections.length > 1) throw new RoamError('E_MANIFEST', `component has ${sections.length} '${MANIFEST_SECTION}' sections`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(sections[0]));
-  } catch (e) {
-    throw new RoamError('E_MANIFEST', `manifest section is not valid UTF-8 JSON: ${(e as Error).message}`);
-  }
-  const manifest = validateManifest(raw);
+  const manifest = manifestIn(info.customSections.get(MANIFEST_SECTION) ?? [], 'component', 'build it with roam build, or attach one with embedComponentManifest');
   checkComponentImports(info.imports, manifest);
   const { kind, export: exportName } = componentKind(info.exports, manifest.name);
   if (kind === 'roam-message' && manifest.handlers.length === 0) throw new RoamError('E_MANIFEST', `component '${manifest.name}' exports a message handler but its manifest declares no handlers`);

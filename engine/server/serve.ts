@@ -1,0 +1,85 @@
+/**
+ * `roam serve` composed: one registry with two front doors on one port — HTTP (control API, functions,
+ * chains, metrics) and the binary wire protocol (message handlers at the places) — sharing tenants,
+ * tokens, regions and state. The CLI command is only option parsing around this.
+ */
+import { readFileSync } from 'node:fs';
+import { readChainsFile } from '../chains/chains-file.ts';
+import { RoamError } from '../errors.ts';
+import { TenantTable } from '../tenancy/tenants.ts';
+import { Authenticator } from '../tenancy/auth.ts';
+import { createGateway, type Gateway } from '../http/gateway.ts';
+import { shareHttpPort } from './shared-port.ts';
+import { startWire, type WireServeOptions } from '../places/serve-options.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  token: string | null;
+  stateDir?: string;
+  tenantsFile?: string;
+  chainsFile?: string;
+  threads?: number;
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+  /** Region memory all tenants together may hold, bytes. */
+  maxRegionBytes?: number;
+  /** The places for message handlers (host workers, DPU agent, wire connections). */
+  wire: WireServeOptions;
+  /** Bundle files deployed at start as the admin (not persisted: they come from the command line). */
+  bundles?: string[];
+  log?: (line: string) => void;
+}
+
+/** Starts the server; `close` stops both doors, the places and the workers. */
+export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string; close: () => Promise<void> }> {
+  const log = o.log ?? (() => {});
+  const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
+  const auth = new Authenticator(o.token, tenants);
+  // Handler messages queue fairly at the host by their tenant's weight, as function calls do.
+  const wire = await startWire(o.wire, auth, log, (t) => tenants.get(t).weight);
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway({
+      token: o.token,
+      auth,
+      wire,
+      // --inline-us: the same bound for functions on the network thread as for handlers.
+      inline: { maxNs: o.wire.inlineUs * 1000 },
+      tenants,
+      ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+      ...(o.threads ? { threads: o.threads } : {}),
+      ...(o.maxBodyBytes ? { maxBodyBytes: o.maxBodyBytes } : {}),
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.maxRegionBytes ? { maxRegionBytes: o.maxRegionBytes } : {}),
+    });
+  } catch (e) {
+    await wire.close(); // the host workers (and agent) would otherwise keep the process alive
+    throw e;
+  }
+  const close = async () => {
+    await Promise.all([gateway.close(), wire.close()]);
+  };
+  try {
+    for (const f of o.bundles ?? []) {
+      const b = await gateway.registry.deploy(null, readBundleFile(f), null, false);
+      if (b.wireId !== null) log(`handlers of ${b.name} (bundle id ${b.wireId}): ${b.manifest.handlers.map((h) => h.name).join(', ')}`);
+      if (b.manifest.functions.length) log(`functions of ${b.name}: ${b.manifest.functions.map((f) => f.name).join(', ')}`);
+    }
+    if (o.chainsFile) for (const [route, spec] of Object.entries(readChainsFile(o.chainsFile))) gateway.registry.putChain(route, spec);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
+  const url = await gateway.listen(o.port, o.host);
+  return { gateway, url, close };
+}
+
+function readBundleFile(f: string): Uint8Array {
+  try {
+    return readFileSync(f);
+  } catch (e) {
+    throw new RoamError('E_FILE', `cannot read bundle ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
