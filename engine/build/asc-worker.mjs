@@ -29,6 +29,7 @@ async function compile(job) {
   const outputs = {};
   const diagnostics = [];
   const files = [];
+  const probes = []; // paths tried and not found (a file created there later changes the build)
   const texts = new Map(); // absolute path → text, for code frames
   const path = (name, baseDir) => {
     const m = /node_modules\/roam\/(.*)$/.exec(name);
@@ -46,6 +47,7 @@ async function compile(job) {
         texts.set(p, text);
         return text;
       } catch {
+        probes.push(p);
         return null;
       }
     },
@@ -69,13 +71,13 @@ async function compile(job) {
     stdout: { write: () => true },
     stderr: { write: () => true },
   });
-  return { id: job.id, ok: !error, outputs, diagnostics, error: error ? String(error.message ?? error) : null, files };
+  return { id: job.id, ok: !error, outputs, diagnostics, error: error ? String(error.message ?? error) : null, files, probes, version: asc.version };
 }
 
 parentPort.on('message', (job) => {
   compile(job).then(
     (r) => parentPort.postMessage(r),
-    (e) => parentPort.postMessage({ id: job.id, ok: false, outputs: {}, diagnostics: [], error: String(e?.stack ?? e), files: [] }),
+    (e) => parentPort.postMessage({ id: job.id, ok: false, outputs: {}, diagnostics: [], error: String(e?.stack ?? e), files: [], probes: [], version: asc.version }),
   );
 });
 parentPort.postMessage({ ready: true });

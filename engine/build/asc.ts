@@ -29,6 +29,10 @@ export interface AscResult {
   error: string | null;
   /** Every file the compiler read (roam dev watches these). */
   files: string[];
+  /** Paths the compiler tried that did not exist. */
+  probes: string[];
+  /** assemblyscript's version. */
+  version: string;
 }
 
 type Pending = { resolve: (r: AscResult) => void; reject: (e: Error) => void };

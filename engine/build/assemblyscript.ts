@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoamError } from '../errors.ts';
@@ -6,6 +7,7 @@ import { validateManifest, type Manifest } from '../bundle/manifest.ts';
 import { embedManifest } from '../bundle/bundle.ts';
 import { sharedCompiler, type AscCompiler, type Diagnostic } from './asc.ts';
 import { BuildError, readJsonFile, where } from './diagnostics.ts';
+import { cachedCompile, compileKey, storeCompile } from './compile-cache.ts';
 
 /** The AssemblyScript guest SDK, served to the compiler as the package `roam`. */
 export const SDK_DIR = fileURLToPath(new URL('../../guest-sdk/assembly/', import.meta.url));
@@ -20,6 +22,8 @@ export interface BuildResult {
   /** Source files the compiler read (project and SDK). */
   files: string[];
   warnings: Diagnostic[];
+  /** True when the sources were unchanged since the last cached compile (asc did not run). */
+  cached: boolean;
 }
 
 export interface BuildOptions {
@@ -30,6 +34,8 @@ export interface BuildOptions {
   onProgress?: (step: string) => void;
   /** The compiler thread to use (default: the process's shared one). */
   compiler?: AscCompiler;
+  /** Reuse the last compile when no input changed (build/.roam-compile.*; the CLI turns it on). */
+  cache?: boolean;
 }
 
 /**
@@ -60,6 +66,12 @@ export async function buildProject(dir: string, opts: BuildOptions = {}): Promis
     ...(opts.optimize === false ? ['-O0'] : ['-O3']),
     ...(enable as string[]).flatMap((f) => ['--enable', f]),
   ];
+  const key = compileKey(args, ascVersion(), SDK_DIR);
+  const cached = opts.cache ? cachedCompile(projectDir, key) : null;
+  if (cached) {
+    opts.onProgress?.(`${manifest.name}: sources unchanged since the last build`);
+    return finish(projectDir, cached, manifest, opts, { files: [], warnings: [], cached: true });
+  }
   opts.onProgress?.(`compiling ${manifest.name} (AssemblyScript${opts.optimize === false ? ', -O0' : ''})`);
   const r = await (opts.compiler ?? sharedCompiler).compile({ projectDir, sdkDir: SDK_DIR, args, virtual: { [ABI_ENTRY]: 'export { roam_in, roam_out } from "roam/abi";\n' } });
   if (!r.ok) {
@@ -68,12 +80,24 @@ export async function buildProject(dir: string, opts: BuildOptions = {}): Promis
     const errors = r.diagnostics.filter((d) => d.category === 'error').length;
     throw new BuildError(`${where(first) ? `${where(first)}: ` : ''}error TS${first.code}: ${first.message}${errors > 1 ? ` (and ${errors - 1} more)` : ''}`, r.diagnostics);
   }
-  const outputs = new Map(Object.entries(r.outputs));
-  const wasm = outputs.get('out.wasm');
+  const wasm = r.outputs['out.wasm'];
   if (!(wasm instanceof Uint8Array)) throw new RoamError('E_BUILD', 'compiler produced no .wasm');
+  if (opts.cache) storeCompile(projectDir, key, r.files, r.probes, wasm);
+  return finish(projectDir, wasm, manifest, opts, { files: r.files, warnings: r.diagnostics.filter((d) => d.category === 'warning'), cached: false });
+}
+
+/** Embeds the manifest (always: roam.json may change without the sources) and writes the bundle. */
+function finish(projectDir: string, wasm: Uint8Array, manifest: Manifest, opts: BuildOptions, rest: Pick<BuildResult, 'files' | 'warnings' | 'cached'>): BuildResult {
   const bytes = embedManifest(wasm, manifest);
   const outFile = resolve(opts.outFile ?? join(projectDir, 'build', `${manifest.name}.wasm`));
   mkdirSync(join(outFile, '..'), { recursive: true });
   writeFileSync(outFile, bytes);
-  return { outFile: relative(process.cwd(), outFile) || outFile, bytes, manifest, files: r.files, warnings: r.diagnostics.filter((d) => d.category === 'warning') };
+  return { outFile: relative(process.cwd(), outFile) || outFile, bytes, manifest, ...rest };
+}
+
+let version: string | undefined;
+/** assemblyscript's version, part of the compile cache's key. */
+function ascVersion(): string {
+  version ??= String(JSON.parse(readFileSync(createRequire(import.meta.url).resolve('assemblyscript/package.json'), 'utf8')).version);
+  return version;
 }

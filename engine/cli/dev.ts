@@ -59,7 +59,7 @@ export class DevSession {
       const onProgress = (s: string) => p.step(s);
       const built = isComponentProject(this.dir)
         ? await buildComponentProject(this.dir, { onProgress })
-        : await buildProject(this.dir, { onProgress, compiler: this.#compiler });
+        : await buildProject(this.dir, { onProgress, compiler: this.#compiler, cache: true });
       const buildMs = performance.now() - t0;
       if (this.last && contentHash(built.bytes) === this.last.hash) {
         p.done();

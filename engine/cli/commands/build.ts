@@ -1,13 +1,11 @@
 import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
 import { progress } from '../progress.ts';
-import { buildProject } from '../../build/assemblyscript.ts';
-import { buildComponentProject, isComponentProject } from '../../build/componentize.ts';
 
 const command: Command = {
   name: 'build',
   summary: 'compile a guest project into one .wasm bundle',
-  help: `Usage: roam build [DIR] [-o FILE] [--debug] [--quiet] [--json]
+  help: `Usage: roam build [DIR] [-o FILE] [--debug] [--force] [--quiet] [--json]
 
 Compiles DIR (default .) — roam.json (the manifest) + assembly/index.ts — with the AssemblyScript
 compiler into one .wasm bundle with the manifest embedded in a custom section.
@@ -15,10 +13,13 @@ When roam.json's "entry" is a .ts/.js file exporting a handler (export default {
 the bundle is a WebAssembly component built with componentize-js (world roam:function/function,
 guest-sdk/wit/roam.wit); a .wat entry is assembled into a component with wasm-tools.
 Compile errors name file:line:col (relative to the current directory) and show the line.
+An AssemblyScript project whose sources, SDK files, flags and compiler are unchanged since the last
+build reuses that compile (DIR/build/.roam-compile.*); the manifest is embedded anew each time.
 
 Options:
   -o, --out FILE   where to write the bundle (default DIR/build/<name>.wasm)
   --debug          compile without optimisation (-O0)
+  --force          compile even when nothing changed
   -q, --quiet      no progress (progress shows only on a terminal anyway)
   --json           print the result as JSON (no progress)
 
@@ -27,12 +28,15 @@ Examples:
   roam build my-fn -o my-fn.wasm
   roam build . --json | jq .bytes`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, json: { type: 'boolean' } });
+    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, json: { type: 'boolean' } });
     if (positionals.length > 1) usage('build takes one project directory');
     const dir = positionals[0] ?? '.';
     const p = progress({ quiet: values.quiet || values.json });
     const onProgress = (s: string) => p.step(s);
     const out = values.out ? { outFile: values.out } : {};
+    // loaded here, not at the top: `roam build --help` needs none of it
+    const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
+    const { buildProject } = await import('../../build/assemblyscript.ts');
     try {
       if (isComponentProject(dir)) {
         // entry is .ts/.js (componentize-js) or .wat (wasm-tools): the bundle is a component
@@ -43,11 +47,11 @@ Examples:
         return 0;
       }
       const t0 = performance.now();
-      const r = await buildProject(dir, { ...out, optimize: !values.debug, onProgress });
+      const r = await buildProject(dir, { ...out, optimize: !values.debug, onProgress, cache: !values.force });
       p.done();
       const ms = Math.round(performance.now() - t0);
-      if (values.json) print({ file: r.outFile, bytes: r.bytes.length, kind: 'module', name: r.manifest.name, version: r.manifest.version, handlers: r.manifest.handlers.map((h) => h.name), functions: r.manifest.functions.map((f) => f.name), ms });
-      else process.stdout.write(`built ${r.outFile} (${r.bytes.length} bytes): ${r.manifest.name}@${r.manifest.version}, ${r.manifest.handlers.length} handler(s), ${r.manifest.functions.length} function(s)\n`);
+      if (values.json) print({ file: r.outFile, bytes: r.bytes.length, kind: 'module', name: r.manifest.name, version: r.manifest.version, handlers: r.manifest.handlers.map((h) => h.name), functions: r.manifest.functions.map((f) => f.name), ms, cached: r.cached });
+      else process.stdout.write(`built ${r.outFile} (${r.bytes.length} bytes): ${r.manifest.name}@${r.manifest.version}, ${r.manifest.handlers.length} handler(s), ${r.manifest.functions.length} function(s)${r.cached ? ' (sources unchanged: compile reused)' : ''}\n`);
       return 0;
     } catch (e) {
       p.fail();

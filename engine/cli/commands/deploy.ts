@@ -33,7 +33,7 @@ export const command: Command = {
         const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
         const { buildProject } = await import('../../build/assemblyscript.ts');
         try {
-          bytes = (await (isComponentProject(target) ? buildComponentProject(target, { onProgress }) : buildProject(target, { onProgress }))).bytes;
+          bytes = (await (isComponentProject(target) ? buildComponentProject(target, { onProgress }) : buildProject(target, { onProgress, cache: true }))).bytes;
         } catch (e) {
           p.fail();
           throw e;
