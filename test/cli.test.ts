@@ -51,7 +51,7 @@ describe('roam CLI: init → build → inspect → run', () => {
     expect(piped.stderr).toBe('');
     if (!hasScript) return; // util-linux's script gives the command a terminal
     const out = join(tmp(), 'h.wasm');
-    const tty = execFileSync('script', ['-qec', `${process.execPath} bin/roam.js build functions/hello -o ${out}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '', NO_COLOR: '1' } });
+    const tty = execFileSync('script', ['-qec', `${process.execPath} bin/roam.js build functions/hello --force -o ${out}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '', NO_COLOR: '1' } });
     expect(tty).toMatch(/compiling hello \(AssemblyScript\) \d+\.\d s/); // the spinner's step and elapsed time
     expect(tty).toMatch(/✓ compiling hello \(AssemblyScript\) \(\d+\.\d s\)/);
     expect(tty).toMatch(/built .*h\.wasm/);
