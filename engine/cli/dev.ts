@@ -26,6 +26,8 @@ interface Deployed {
   version: string;
   hash: string;
   functions: string[];
+  handlers?: string[];
+  wireId?: number;
 }
 
 /**
@@ -72,7 +74,9 @@ export class DevSession {
       p.done(`built in ${(buildMs / 1000).toFixed(1)} s`);
       this.last = r;
       const urls = r.functions.map((f) => `${this.#o.server}/fn/${f}/`).join(' ');
-      this.#o.out(`deployed ${r.name}@${r.version} (${r.hash.slice(0, 12)}, ${built.bytes.length} bytes) built in ${Math.round(buildMs)} ms, deployed in ${Math.round(performance.now() - t1)} ms${urls ? `: ${urls}` : ''}`);
+      const handlers = r.handlers?.length ? `handlers ${r.handlers.join(', ')} over the binary protocol${r.wireId === undefined ? '' : ` (wire id ${r.wireId})`}` : '';
+      const where = [urls, handlers].filter(Boolean).join('; ');
+      this.#o.out(`deployed ${r.name}@${r.version} (${r.hash.slice(0, 12)}, ${built.bytes.length} bytes) built in ${Math.round(buildMs)} ms, deployed in ${Math.round(performance.now() - t1)} ms${where ? `: ${where}` : ''}`);
       return true;
     } catch (e) {
       p.fail();
