@@ -2,6 +2,8 @@
 // worker threads, the gpu service on its main thread; /v1/stats and /metrics report per function.
 import { servedUrl } from './helpers/cli.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +28,9 @@ async function http(method: 'GET' | 'PUT' | 'POST', path: string, body?: Uint8Ar
 }
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '2'], {
+  const tenantsFile = join(mkdtempSync(join(tmpdir(), 'roam-gpu-http-')), 'tenants.json');
+  writeFileSync(tenantsFile, JSON.stringify({ tenants: { shop: { weight: 1, token: 'shop-token' } } }));
+  server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '2', '--tenants', tenantsFile], {
     env: { ...process.env, ROAM_TOKEN: TOKEN, ROAM_GPU_DEVICE: 'cpu', ROAM_GPU_THREADS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,7 +59,7 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     const mlp = await cachedBuild(join(ROOT, 'functions/mlp')); // rebuilt only when its sources changed (asc is slow)
     const b = readBundle(mlp);
     await deploy(mlp, 'mlp');
-    await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } }), 'mlp-low');
+    await deploy(embedManifest(b.bytes, { ...b.manifest, name: 'mlp-low', functions: [{ name: 'predict-low', export: 'predict' }], sections: { gpu: { share: 0.2, memoryMiB: 16, latencyMs: 5 } } }), 'mlp-low');
     const body = new Uint8Array(samples(4, 3).buffer);
     // One call each first: the first gpu call of the process starts the gpu service.
     for (const fn of ['predict', 'predict-low']) {
@@ -96,5 +100,31 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     expect(metrics).toMatch(/^roam_gpu_queue_full_rejections\{function="default\/mlp"\} 0$/m);
     expect(metrics).toMatch(/^roam_gpu_memory_rejections\{function="default\/mlp"\} 0$/m);
     expect(metrics).toMatch(/^roam_gpu_utilization\{device="cpu executor[^"]*"\} [0-9.e-]+$/m);
+  });
+  it('changes a function\'s gpu quota at runtime over the control API, and refuses bad bodies, other tenants and unknown bundles', async () => {
+    const put = (name: string, body: string, headers: Record<string, string> = auth) => http('PUT', `/v1/gpu/${name}`, new TextEncoder().encode(body), headers);
+    const r = await put('mlp-low', '{"share":0.4,"latencyMs":7}');
+    expect(r.status, r.text).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ function: 'default/mlp-low', quota: { share: 0.4, latencyMs: 7, memoryMiB: 16 } });
+    // New calls (and any new instance registering its manifest's 0.2) run under the new quota.
+    const body = new Uint8Array(samples(2, 9).buffer);
+    for (let i = 0; i < 4; i++) expect((await http('POST', '/fn/predict-low/', body)).status).toBe(200);
+    const fn = (await stats()).gpu.functions.find((f: { id: string }) => f.id === 'default/mlp-low');
+    expect(fn).toMatchObject({ share: 0.4, latencyMs: 7 });
+    expect((await http('GET', '/metrics')).text).toMatch(/^roam_gpu_share\{function="default\/mlp-low"\} 0\.4$/m);
+    expect((await put('mlp-low', '{"memoryMiB":32}')).status).toBe(200);
+    expect((await stats()).gpu.functions.find((f: { id: string }) => f.id === 'default/mlp-low')).toMatchObject({ share: 0.4, memoryCapBytes: 32 * 2 ** 20 });
+
+    for (const bad of ['{"share":0}', '{"share":1.5}', '{"latencyMs":-3}', '{"weight":2}', '{}', '[0.3]', 'share=0.3']) {
+      const b = await put('mlp-low', bad);
+      expect(b.status, bad).toBe(400);
+      expect(JSON.parse(b.text).error).toBe('E_BAD_REQUEST');
+    }
+    expect((await put('mlp-low', '{"share":0.3}', {})).status).toBe(401);
+    expect((await put('mlp-low', '{"share":0.3}', { authorization: 'Bearer shop-token' })).status).toBe(403);
+    expect((await put('no-such-bundle', '{"share":0.3}')).status).toBe(404);
+    expect((await http('GET', '/v1/gpu/mlp-low', undefined, auth)).status).toBe(405);
+    // Nothing bad took effect.
+    expect((await stats()).gpu.functions.find((f: { id: string }) => f.id === 'default/mlp-low')).toMatchObject({ share: 0.4, latencyMs: 7 });
   });
 });

@@ -12,16 +12,19 @@ const report = (ok: boolean, detail: string): never => {
 };
 
 let nul: any;
+// Held for the whole run: Dawn frees everything made from an instance that is garbage-collected.
+let instance: any;
 try {
   const { create } = (await import('webgpu')) as any;
-  nul = await create(['backend=null']).requestAdapter();
+  instance = create(['backend=null']);
+  nul = await instance.requestAdapter();
 } catch (e) {
   report(true, `SKIP: the webgpu package could not be loaded: ${(e as Error).message.split('\n')[0]}`);
 }
 if (!nul) report(true, 'SKIP: Dawn has no null adapter here');
 
 try {
-  const h = new GpuHost(new WebGpuDevice(await nul.requestDevice(), 'Dawn null backend', 2 ** 26));
+  const h = new GpuHost(new WebGpuDevice(await nul.requestDevice(), 'Dawn null backend', 2 ** 26, instance));
   h.register('t', { share: 1, memoryMiB: 16 });
   const [a, b, c] = [h.createBuffer('t', 4096), h.createBuffer('t', 4096), h.createBuffer('t', 4096)];
   await h.write('t', a, 2, new Uint8Array([1, 2, 3])); // unaligned: exercises read-modify-write

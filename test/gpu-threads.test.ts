@@ -27,7 +27,7 @@ const thread = <T>(data: Record<string, unknown>): Promise<T> => start<T>(data).
 /** functions/mlp under another name and gpu quota (same code, manifest rewritten); built once, cached by mtime (asc is slow). */
 async function variant(name: string, share: number): Promise<Uint8Array> {
   const b = readBundle(await cachedBuild(join(ROOT, 'functions/mlp')));
-  return embedManifest(b.bytes, { ...b.manifest, name, gpu: { share, memoryMiB: 16 } });
+  return embedManifest(b.bytes, { ...b.manifest, name, sections: { gpu: { share, memoryMiB: 16 } } });
 }
 
 const stats = async () => (await sharedGpuStats())!;

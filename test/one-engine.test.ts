@@ -100,6 +100,23 @@ describe('deploying handlers at runtime', () => {
     expect(ls.bundles.find((b) => b.name === 'hello')).toMatchObject({ handlers: ['hello'], functions: ['greet'], places: expect.arrayContaining(['host', 'dpu']) });
   });
 
+  it('deploys a message-handler component over HTTP and reaches it over the wire', async () => {
+    const { watToComponent } = await import('../engine/build/wat-component.ts');
+    const { embedComponentManifest } = await import('../engine/components/index.ts');
+    const { validateManifest } = await import('../engine/bundle/manifest.ts');
+    const wasm = await watToComponent(join(import.meta.dirname, 'fixtures/components/counter.wat'), 'message');
+    const manifest = validateManifest({ name: 'ccount', version: '1.0.0', regions: [{ name: 'hits', size: 64 }], handlers: [{ name: 'add', type: 1, regions: ['hits'] }], capabilities: ['log', 'regions'], limits: { memoryPages: 4, fuel: 1_000_000 } });
+    const d = await deploy(s, 'ccount', embedComponentManifest(wasm, manifest));
+    expect(d.status, d.text).toBe(201);
+    expect(d.json()).toMatchObject({ handlers: ['add'], wireId: expect.any(Number) });
+    const add = (n: number) => c.send('ccount/add', new Uint8Array(new Uint32Array([n]).buffer));
+    await add(3);
+    const r = await add(4);
+    expect(new DataView(r.buffer, r.byteOffset).getUint32(0, true)).toBe(7);
+    expect((await http(s, 'DELETE', '/v1/bundles/ccount', { token: ADMIN })).status).toBe(200);
+    expect(await codeOf(add(1))).toBe('E_NO_BUNDLE');
+  }, 120_000);
+
   it('deletes a bundle and the wire answers E_NO_BUNDLE (HTTP 404), at every place', async () => {
     expect((await deploy(s, 'gone', variant(kv, { name: 'gone' }))).status).toBe(201);
     await retrying(() => c.send('gone/put', putMsg(1, 'x')));

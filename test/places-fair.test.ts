@@ -77,3 +77,25 @@ describe('a bundle flooding the host with slow messages', () => {
     }, 120_000);
   }
 });
+
+describe('a bundle whose waiting messages pass their bound', () => {
+  it('gets E_BUSY for new messages while the backlog is full, and nothing already accepted is lost', async () => {
+    const misbehave = await cachedBuild('test/fixtures/misbehave');
+    const server = await listenWire({ hostWorkers: 1, bundles: [misbehave], host: { maxBacklogBytes: 64 * 1024 } });
+    const client = await connect(server.port, { clientPlace: false });
+    try {
+      const { id } = await client.resolve('misbehave');
+      // 1 KiB spins: the first ~20 fill the worker's window, the next 64 fill the backlog's 64 KiB, the rest are refused.
+      const codes = await Promise.all(Array.from({ length: 200 }, () => client.sendRaw(id, 2, new Uint8Array(1024), 'host').then(() => 'ok', (e: { code: string }) => e.code)));
+      const busy = codes.filter((c) => c === 'E_BUSY').length;
+      const ran = codes.filter((c) => c === 'E_FUEL').length;
+      expect(busy).toBeGreaterThan(0);
+      expect(ran + busy).toBe(200); // every message answered once: run to its fuel limit, or refused
+      // The bundle is served again once its backlog drained.
+      expect(await client.sendRaw(id, 2, new Uint8Array(4), 'host').then(() => 'ok', (e: { code: string }) => e.code)).toBe('E_FUEL');
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }, 120_000);
+});

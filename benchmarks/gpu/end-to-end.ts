@@ -33,9 +33,9 @@ export interface E2eResult {
 }
 
 /** Runs `threads` guest threads per function for `seconds` against one service with `policy`. */
-export async function endToEnd(bundles: Record<string, Uint8Array>, policy: 'share' | 'fcfs', seconds: number, threads: number, rows: number): Promise<E2eResult> {
+export async function endToEnd(bundles: Record<string, Uint8Array>, policy: 'share' | 'fcfs', seconds: number, threads: number, rows: number, device: 'cpu' | 'webgpu' | 'auto' = 'cpu'): Promise<E2eResult> {
   // The process-wide service: guest threads reach it over the process channel, as gateway workers do.
-  const service = sharedGpuService({ device: 'cpu', policy, windowMs: 1000 });
+  const service = sharedGpuService({ device, policy, windowMs: 1000 });
   const stop = new SharedArrayBuffer(4);
   const flag = new Int32Array(stop);
   const input = new Uint8Array(samples(rows).buffer);

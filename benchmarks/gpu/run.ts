@@ -1,7 +1,7 @@
 // `npm run bench:gpu`: three functions with gpu shares 0.5/0.3/0.2 saturate one device; the share
 // scheduler (sliding-window quotas + batching) against plain first-come-first-served time-sharing
 // of the same device, in the same run. Prints markdown (the content of benchmarks/RESULTS-gpu.md).
-//   npm run bench:gpu -- [--device cpu|webgpu|auto] [--seconds 3] [--rounds 2] [--threads N]
+//   npm run bench:gpu -- [--device cpu|webgpu|auto] [--seconds 3] [--rounds 2] [--threads N] [--workloads small,large] [--no-e2e] [--no-hop]
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openDevice } from '../../engine/gpu/detect.ts';
@@ -10,7 +10,7 @@ import { Kernel } from '../../engine/gpu/kernels/table.ts';
 import type { SchedulerOptions } from '../../engine/gpu/scheduler/scheduler.ts';
 import { buildVariants, endToEnd, type E2eResult } from './end-to-end.ts';
 
-const { values } = parseArgs({ options: { device: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, threads: { type: 'string' }, 'no-e2e': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { device: { type: 'string', default: 'auto' }, seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, threads: { type: 'string' }, 'no-e2e': { type: 'boolean' }, 'no-hop': { type: 'boolean' }, workloads: { type: 'string', default: 'small,large' } } });
 const SECONDS = Number(values.seconds);
 /** Policies run interleaved, this many times each: on a shared machine load drifts within a run. */
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -25,10 +25,11 @@ interface Workload {
   k: number;
   n: number;
 }
-const WORKLOADS: Workload[] = [
-  { name: 'small inference kernels (8×128 · 128×128 matmul)', m: 8, k: 128, n: 128 },
-  { name: 'large kernels (64×256 · 256×256 matmul)', m: 64, k: 256, n: 256 },
-];
+const ALL_WORKLOADS: Record<string, Workload> = {
+  small: { name: 'small inference kernels (8×128 · 128×128 matmul)', m: 8, k: 128, n: 128 },
+  large: { name: 'large kernels (64×256 · 256×256 matmul)', m: 64, k: 256, n: 256 },
+};
+const WORKLOADS = values.workloads!.split(',').map((w) => ALL_WORKLOADS[w.trim()] ?? (() => { throw new Error(`unknown workload '${w}' (small, large)`); })());
 
 interface Result {
   throughput: number;
@@ -104,6 +105,7 @@ const out: string[] = [
   'device time used in the measured interval. p50/p99 = request latency, submit to completion, over the last 4096 requests.',
   '',
 ];
+let deviceLabel = '';
 for (const w of WORKLOADS) {
   const runs: Record<'share' | 'unbatched' | 'fcfs', Result[]> = { share: [], unbatched: [], fcfs: [] };
   for (let r = 0; r < ROUNDS; r++) {
@@ -112,6 +114,7 @@ for (const w of WORKLOADS) {
     runs.fcfs.push(await measure(w, { policy: 'fcfs', windowMs: 1000 }));
   }
   const [share, unbatched, fcfs] = [mean(runs.share), mean(runs.unbatched), mean(runs.fcfs)];
+  deviceLabel = share.device;
   const perRound = (k: keyof typeof runs) => runs[k].map((x) => x.throughput.toFixed(0)).join(', ');
   out.push(`## ${w.name}`, '', `Device: ${share.device}`, '');
   out.push('| policy | throughput (req/s, mean) | per round | ratio vs fcfs | avg batch | utilization (last window) |', '|---|---|---|---|---|---|');
@@ -130,7 +133,7 @@ if (!values['no-e2e']) {
   const bundles = await buildVariants();
   const GUESTS = 2, ROWS = 32;
   const e2e: Record<'share' | 'fcfs', E2eResult[]> = { share: [], fcfs: [] };
-  for (let r = 0; r < ROUNDS; r++) for (const p of ['share', 'fcfs'] as const) e2e[p].push(await endToEnd(bundles, p, SECONDS, GUESTS, ROWS));
+  for (let r = 0; r < ROUNDS; r++) for (const p of ['share', 'fcfs'] as const) e2e[p].push(await endToEnd(bundles, p, SECONDS, GUESTS, ROWS, values.device as 'cpu'));
   const avgE2e = (rs: E2eResult[]): E2eResult => {
     const avg = (f: (r: E2eResult) => number) => rs.reduce((s, r) => s + f(r), 0) / rs.length;
     return {
@@ -139,9 +142,9 @@ if (!values['no-e2e']) {
     };
   };
   const [share, fcfs] = [avgE2e(e2e.share), avgE2e(e2e.fcfs)];
-  out.push('## End to end: functions/mlp through the engine (cpu device)', '',
+  out.push(`## End to end: functions/mlp through the engine (${values.device} device)`, '',
     `Three copies of functions/mlp (mlp-a/b/c, shares 0.5/0.3/0.2), ${GUESTS} guest threads each, each calling \`infer\` on ${ROWS} rows`,
-    'in a loop; every call goes engine → roam:gpu → process channel → the process\'s one gpu service → scheduler → cpu device',
+    `in a loop; every call goes engine → roam:gpu → process channel → the process's one gpu service → scheduler → ${values.device === 'webgpu' ? 'webgpu device process (IPC) → Dawn' : 'cpu device'}`,
     '(9 kernels, ~20 synchronous host calls). The guest threads are handed no port, as in the gateway\'s workers.', '');
   out.push('| policy | calls/s | ratio vs fcfs | avg batch | device utilization (last window) |', '|---|---|---|---|---|');
   out.push(`| share | ${share.callsPerSec.toFixed(0)} | ${(share.callsPerSec / fcfs.callsPerSec).toFixed(2)}× | ${share.avgBatch.toFixed(2)} | ${pct(share.utilization)} |`);
@@ -151,6 +154,16 @@ if (!values['no-e2e']) {
     const g = fcfs.fns[i]!;
     out.push(`| ${f.id} | ${f.share} | ${pct(f.achieved)} | ${f.calls.toFixed(0)} | ${f.p99.toFixed(2)} | ${pct(g.achieved)} | ${g.p99.toFixed(2)} |`);
   });
+  out.push('');
+}
+if (deviceLabel.startsWith('webgpu') && !values['no-hop']) {
+  const { processHop } = await import('./process-hop.ts');
+  const hop = await processHop(300, ROUNDS);
+  out.push('## What the device process costs per call (webgpu)', '',
+    'The same device operation on a WebGpuDevice with Dawn in this process, and through ProcessGpuDevice (Dawn in its own',
+    `process, IPC with Node's advanced serialization), interleaved, ${ROUNDS} × 300 calls each after 20 warm-up calls.`, '');
+  out.push('| operation | in-process p50 / mean µs | device process p50 / mean µs | cost of the hop (p50) |', '|---|---|---|---|');
+  for (const h of hop) out.push(`| ${h.op} | ${h.inProcessUs.p50.toFixed(0)} / ${h.inProcessUs.mean.toFixed(0)} | ${h.processUs.p50.toFixed(0)} / ${h.processUs.mean.toFixed(0)} | +${(h.processUs.p50 - h.inProcessUs.p50).toFixed(0)} µs (${(h.processUs.p50 / h.inProcessUs.p50).toFixed(2)}×) |`);
   out.push('');
 }
 out.push(`Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`, '');

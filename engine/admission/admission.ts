@@ -11,7 +11,7 @@ import type { Capability } from '../capabilities/capability.ts';
 import { isComponent } from '../bundle/component-binary.ts';
 import { verifyComponent, type VerifiedComponent } from './verify-component.ts';
 import { meter } from '../meter/meter.ts';
-import { verifyBundle, type EngineLimits } from '../verify/verify.ts';
+import { parseSections, verifyBundle, type EngineLimits } from '../verify/verify.ts';
 
 /** A verified bundle: a core module (metered and compiled on demand) or a WebAssembly component. */
 export type Admitted =
@@ -36,6 +36,7 @@ export class Admission {
   check(bytes: Uint8Array): Admitted {
     if (isComponent(bytes)) {
       const component = verifyComponent(bytes);
+      parseSections(component.manifest, this.capabilities);
       return { kind: 'component', manifest: component.manifest, hash: component.hash, bytes, component };
     }
     const bundle = verifyBundle(bytes, this.capabilities, this.limits);

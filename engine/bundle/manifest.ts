@@ -35,13 +35,6 @@ export interface Limits {
   fuel: number;
 }
 
-export interface GpuQuota {
-  /** Share of device time per window, 0 < share ≤ 1. */
-  share: number;
-  memoryMiB: number;
-  /** Latency target, ms: the gpu scheduler batches this function's dispatches only within it (default 20). */
-  latencyMs?: number;
-}
 
 export interface Manifest {
   name: string;
@@ -54,7 +47,10 @@ export interface Manifest {
   limits: Limits;
   /** Tenant that owns the bundle (serverless); defaults to `default`. */
   tenant: string;
-  gpu?: GpuQuota;
+  /** Capability sections: `{ capability name: its configuration }`, each parsed and checked by its own
+   *  capability at admission (engine/verify parseSections), never by this schema. A section declares its
+   *  capability. In roam.json a section may also stand at the top level (`"gpu": { … }`). */
+  sections?: Record<string, unknown>;
   /** Chain routes the bundle declares (served while it is deployed): route → steps (engine/chains). */
   chains?: Record<string, ManifestChain>;
 }
@@ -146,22 +142,25 @@ export function validateManifest(raw: unknown): Manifest {
   };
 
   const tenant = raw.tenant === undefined ? 'default' : str(raw.tenant, 'tenant');
-  let gpu: GpuQuota | undefined;
-  if (raw.gpu !== undefined) {
-    if (!isObj(raw.gpu)) bad('gpu must be an object');
-    const share = raw.gpu.share;
-    if (typeof share !== 'number' || !(share > 0 && share <= 1)) bad('gpu.share must be a number in (0, 1]');
-    for (const k of Object.keys(raw.gpu)) if (!['share', 'memoryMiB', 'latencyMs'].includes(k)) bad(`gpu.${k} is not a gpu quota field (share, memoryMiB, latencyMs)`);
-    gpu = { share, memoryMiB: posInt(raw.gpu.memoryMiB, 'gpu.memoryMiB', 1 << 20) };
-    const lat = raw.gpu.latencyMs;
-    if (lat !== undefined) {
-      if (typeof lat !== 'number' || !(lat > 0 && lat <= 60_000)) bad('gpu.latencyMs must be a number of milliseconds in (0, 60000]');
-      gpu.latencyMs = lat;
-    }
-    if (!capabilities.includes('gpu')) capabilities.push('gpu');
-  }
+  const sections = sectionsOf(raw);
+  for (const k of Object.keys(sections)) if (!capabilities.includes(k)) capabilities.push(k);
   const chains = raw.chains === undefined ? undefined : validateChains(raw.chains);
-  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(gpu ? { gpu } : {}), ...(chains ? { chains } : {}) };
+  return { name, version, handlers, functions, regions, capabilities, limits, tenant, ...(Object.keys(sections).length ? { sections } : {}), ...(chains ? { chains } : {}) };
+}
+
+/** The schema's own keys; any other key whose value is an object is a capability section. */
+const CORE_KEYS = new Set(['name', 'version', 'handlers', 'functions', 'regions', 'capabilities', 'limits', 'tenant', 'chains', 'sections']);
+
+/** `sections` as written, plus top-level objects under other keys (how roam.json writes them), raw. */
+function sectionsOf(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (raw.sections !== undefined) {
+    if (!isObj(raw.sections)) bad('sections must be an object: capability name → its configuration');
+    Object.assign(out, raw.sections);
+  }
+  for (const [k, v] of Object.entries(raw)) if (!CORE_KEYS.has(k) && isObj(v)) out[k] = v;
+  for (const k of Object.keys(out)) str(k, `sections key '${k}'`);
+  return out;
 }
 
 /** `chains`: { route: { steps: [name or remote URL…], also?: […], hops?: "shm" | "http" } }. */

@@ -4,9 +4,39 @@ import type { Capability, GuestContext } from './capability.ts';
 import { GpuClient } from '../gpu/bridge/client.ts';
 import { sharedGpuClient } from '../gpu/bridge/process-channel.ts';
 import type { GpuFunctionQuota } from '../gpu/host.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { gpuStatsForServer, registerGpuMetrics } from '../gpu/metrics.ts';
+import { parseGpuQuota, QUOTA_BODY_LIMIT, setGpuQuota } from '../gpu/quota.ts';
 
 /** Quota for a bundle that declares the `gpu` capability without a `gpu` section. */
 export const DEFAULT_GPU_QUOTA: GpuFunctionQuota = { share: 0.1, memoryMiB: 64 };
+
+/** The gpu function id of a bundle: quotas, stats and device memory are kept per `tenant/bundle`. */
+const gpuFunction = (m: Manifest) => `${m.tenant}/${m.name}`;
+
+/**
+ * The `gpu` section: `{ "share": (0, 1], "memoryMiB": MiB, "latencyMs"?: (0, 60000] }` — the bundle's
+ * share of the device's time, its memory cap and its batching bound.
+ */
+export function parseGpuSection(raw: unknown): GpuFunctionQuota {
+  const bad = (m: string): never => {
+    throw new RoamError('E_MANIFEST', `manifest: ${m}`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('gpu must be an object');
+  const g = raw as Record<string, unknown>;
+  for (const k of Object.keys(g)) if (!['share', 'memoryMiB', 'latencyMs'].includes(k)) bad(`gpu.${k} is not a gpu quota field (share, memoryMiB, latencyMs)`);
+  const share = g.share;
+  if (typeof share !== 'number' || !(share > 0 && share <= 1)) bad('gpu.share must be a number in (0, 1]');
+  const mem = g.memoryMiB;
+  if (typeof mem !== 'number' || !Number.isInteger(mem) || mem < 1 || mem > 1 << 20) bad('gpu.memoryMiB must be an integer in 1..1048576');
+  const q: GpuFunctionQuota = { share: share as number, memoryMiB: mem as number };
+  const lat = g.latencyMs;
+  if (lat !== undefined) {
+    if (typeof lat !== 'number' || !(lat > 0 && lat <= 60_000)) bad('gpu.latencyMs must be a number of milliseconds in (0, 60000]');
+    q.latencyMs = lat as number;
+  }
+  return q;
+}
 const MAX_LIST = 16;
 
 interface InstanceState {
@@ -45,6 +75,15 @@ export function createGpuCapability(connect: () => GpuClient = sharedGpuClient):
       dispatch: '(i32,i32,i32,i32,i32)->()',
       compile: '(i32,i32,i32,i32,i32)->i32',
     },
+    section: parseGpuSection,
+    // A quota changed at run time (HAS-GPU's vertical scaling): applied within one scheduling window.
+    control: (m, body) => {
+      if (body.length > QUOTA_BODY_LIMIT) throw new RoamError('E_BAD_REQUEST', `gpu quota body is ${body.length} bytes; at most ${QUOTA_BODY_LIMIT}`);
+      const fn = gpuFunction(m);
+      return setGpuQuota(fn, parseGpuQuota(fn, body)).then((quota) => ({ function: fn, quota }));
+    },
+    stats: (tenant) => gpuStatsForServer(tenant),
+    metrics: (registry) => registerGpuMetrics(registry),
     imports(ctx: GuestContext) {
       let client: GpuClient | undefined;
       let st: InstanceState | undefined;
@@ -52,8 +91,8 @@ export function createGpuCapability(connect: () => GpuClient = sharedGpuClient):
         if (!client || !st) {
           client = connect();
           const m = ctx.manifest;
-          st = { fn: `${m.tenant}/${m.name}`, buffers: new Set() };
-          client.call('register', st.fn, m.gpu ?? DEFAULT_GPU_QUOTA);
+          st = { fn: gpuFunction(m), buffers: new Set() };
+          client.call('register', st.fn, (m.sections?.gpu as GpuFunctionQuota | undefined) ?? DEFAULT_GPU_QUOTA);
           ctx.state.set('gpu', st);
           orphans.register(ctx, { client, fn: st.fn, ids: st.buffers });
         }

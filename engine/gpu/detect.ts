@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { RoamError } from '../errors.ts';
+import { availableParallelism } from 'node:os';
 import { CpuDevice, type CpuDeviceOptions } from './cpu/device.ts';
 import type { GpuDevice } from './device.ts';
-import { WebGpuDevice } from './webgpu/device.ts';
+import { adapterName, classifyAdapter, type AdapterInfo } from './webgpu/adapter.ts';
+import { ProcessGpuDevice } from './webgpu/process-device.ts';
 
 export type DeviceKind = 'cpu' | 'webgpu';
 
@@ -13,98 +14,99 @@ export interface DeviceProbe {
   available: boolean;
   /** What was found, or why nothing usable was. */
   detail: string;
+  /** webgpu: the adapter Dawn found. */
+  adapter?: AdapterInfo;
+}
+
+/** The device `auto` picks and why. */
+export interface DeviceChoice {
+  kind: DeviceKind;
+  reason: string;
 }
 
 const VULKAN_LOADERS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'];
 
-const adapterName = (i: any): string => [i?.vendor, i?.architecture, i?.device, i?.description].filter((s: unknown) => typeof s === 'string' && s).join(' ') || 'unnamed adapter';
+export interface WebGpuProbe {
+  adapter?: AdapterInfo;
+  reason?: string;
+  /** What Dawn wrote on stderr while probing (shown by `roam gpu info --verbose`). */
+  dawnLog: string[];
+}
 
 /**
- * Asks a short-lived child process whether Dawn finds an adapter. Dawn is loaded into this process
- * only when one exists: without a GPU, dawn.node sometimes aborts while the process exits (seen
- * here: a pthread mutex assertion at teardown), and that must not hit the engine or the tests.
+ * Asks a short-lived child process whether Dawn finds an adapter, and what it is. Dawn never loads
+ * into the engine's own process: the device runs in its own process too (webgpu/process-device.ts).
  */
-function probeInChild(): { found: boolean; name?: string; reason?: string } {
+export function probeWebGpu(): WebGpuProbe {
   let url: string;
   try {
     url = import.meta.resolve('webgpu');
   } catch {
-    return { found: false, reason: `the webgpu package (Dawn's Node bindings) is not installed (it is an optional dependency; npm install webgpu)` };
+    return { reason: `the webgpu package (Dawn's Node bindings) is not installed (it is an optional dependency; npm install webgpu)`, dawnLog: [] };
   }
   const code = `import { writeSync } from 'node:fs';
 let r;
 try {
   const { create } = await import(${JSON.stringify(url)});
-  const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+  const gpu = create([]);
+  const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   const i = a && a.info || {};
-  r = a ? { found: true, info: { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description } } : { found: false };
+  r = a ? { found: true, info: { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: !!(i.isFallbackAdapter ?? a.isFallbackAdapter), maxBufferSize: a.limits.maxBufferSize, maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize } } : { found: false };
 } catch (e) { r = { found: false, error: String(e && e.message || e).split('\\n')[0] }; }
 writeSync(1, JSON.stringify(r) + '\\n');
 process.exit(0);`;
   const p = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  const dawnLog = (p.stderr ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
   const line = p.stdout?.split('\n').find((l) => l.startsWith('{'));
-  if (!line) return { found: false, reason: `the webgpu probe process gave no answer (${p.error?.message ?? `exit ${p.status ?? p.signal}`})` };
-  const r = JSON.parse(line) as { found: boolean; info?: unknown; error?: string };
-  if (r.error) return { found: false, reason: `the webgpu package (Dawn's Node bindings) could not be loaded: ${r.error}` };
-  return r.found ? { found: true, name: adapterName(r.info) } : { found: false };
-}
-
-/**
- * Opens a WebGPU adapter through the `webgpu` package (Dawn). Returns the adapter or the reason
- * there is none. Dawn's `backend=null` adapter is never used: it exists everywhere and computes nothing.
- */
-async function webgpuAdapter(): Promise<{ adapter?: any; name?: string; reason?: string }> {
-  const probe = probeInChild();
-  if (!probe.found) {
-    if (probe.reason) return { reason: probe.reason };
-    const loader = process.platform === 'linux' && !VULKAN_LOADERS.some((p) => existsSync(p)) ? ' (no Vulkan loader libvulkan.so.1 is installed)' : '';
-    return { reason: `no WebGPU adapter: Dawn found no GPU with a usable Vulkan/Metal/D3D12 driver${loader}` };
+  if (!line) return { reason: `the webgpu probe process gave no answer (${p.error?.message ?? `exit ${p.status ?? p.signal}`})`, dawnLog };
+  const r = JSON.parse(line) as { found: boolean; info?: Omit<AdapterInfo, 'software' | 'kindReason'>; error?: string };
+  if (r.error) return { reason: `the webgpu package (Dawn's Node bindings) could not be loaded: ${r.error}`, dawnLog };
+  if (!r.found || !r.info) {
+    const loader = process.platform === 'linux' && !VULKAN_LOADERS.some((f) => existsSync(f)) ? ' (no Vulkan loader libvulkan.so.1 is installed)' : '';
+    return { reason: `no WebGPU adapter: Dawn found no GPU with a usable Vulkan/Metal/D3D12 driver${loader}`, dawnLog };
   }
-  let mod: any;
-  try {
-    mod = await import('webgpu');
-  } catch (e) {
-    return { reason: `the webgpu package (Dawn's Node bindings) could not be loaded: ${(e as Error).message.split('\n')[0]}` };
-  }
-  let adapter: any;
-  try {
-    const gpu = mod.create([]);
-    adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
-  } catch (e) {
-    return { reason: `Dawn failed while looking for an adapter: ${(e as Error).message.split('\n')[0]}` };
-  }
-  if (!adapter) {
-    const loader = process.platform === 'linux' && !VULKAN_LOADERS.some((p) => existsSync(p)) ? ' (no Vulkan loader libvulkan.so.1 is installed)' : '';
-    return { reason: `no WebGPU adapter: Dawn found no GPU with a usable Vulkan/Metal/D3D12 driver${loader}` };
-  }
-  return { adapter, name: adapterName(adapter.info) };
+  const info = { ...r.info, vendor: r.info.vendor ?? '', architecture: r.info.architecture ?? '', device: r.info.device ?? '', description: r.info.description ?? '' };
+  return { adapter: { ...info, ...classifyAdapter(info) }, dawnLog };
 }
 
 /** Probes every device kind; never throws. */
-export async function probeDevices(cpu: CpuDeviceOptions = {}): Promise<DeviceProbe[]> {
-  const threads = cpu.threads ?? (await import('node:os')).availableParallelism();
-  const w = await webgpuAdapter();
+export async function probeDevices(cpu: CpuDeviceOptions = {}, w: WebGpuProbe = probeWebGpu()): Promise<DeviceProbe[]> {
+  const threads = cpu.threads ?? availableParallelism();
+  const a = w.adapter;
   return [
-    { kind: 'webgpu', available: !!w.adapter, detail: w.adapter ? `adapter: ${w.name}` : w.reason! },
+    { kind: 'webgpu', available: !!a, detail: a ? `adapter: ${adapterName(a)} (${a.software ? 'software renderer' : 'hardware'}: ${a.kindReason})` : w.reason!, ...(a ? { adapter: a } : {}) },
     { kind: 'cpu', available: true, detail: `cpu executor: built-in kernels on ${threads} worker threads (not a GPU; no user WGSL kernels)` },
   ];
 }
 
 /**
- * Opens a device. `auto` takes webgpu when an adapter exists, else cpu; naming `webgpu` where there
- * is no adapter fails with the reason.
+ * What `auto` opens: a hardware adapter through webgpu; otherwise the cpu executor, which beats a
+ * software renderer (llvmpipe runs WGSL on the same cores, behind Vulkan and a process hop).
+ * `ROAM_GPU_DEVICE=webgpu` still opens a software adapter when asked.
+ */
+export function chooseDevice(webgpu: WebGpuProbe | DeviceProbe | undefined, env = process.env.ROAM_GPU_DEVICE): DeviceChoice {
+  if (env === 'cpu') return { kind: 'cpu', reason: 'ROAM_GPU_DEVICE=cpu' };
+  const a = webgpu?.adapter;
+  if (env === 'webgpu') return { kind: 'webgpu', reason: a ? `ROAM_GPU_DEVICE=webgpu${a.software ? ' (a software renderer, asked for explicitly)' : ''}` : 'ROAM_GPU_DEVICE=webgpu (but no adapter: gpu calls will fail with E_GPU_NO_DEVICE)' };
+  if (!a) return { kind: 'cpu', reason: 'no WebGPU adapter' };
+  if (a.software) return { kind: 'cpu', reason: `the only WebGPU adapter is a software renderer (${a.device || a.description}); the cpu executor runs the built-in kernels on the same cores without Vulkan in between (set ROAM_GPU_DEVICE=webgpu to use it anyway)` };
+  return { kind: 'webgpu', reason: `a hardware adapter (${adapterName(a)})` };
+}
+
+/**
+ * Opens a device. `auto` follows chooseDevice(); naming `webgpu` where there is no adapter fails
+ * with the reason. The webgpu device runs in its own process (ProcessGpuDevice).
  */
 export async function openDevice(kind: DeviceKind | 'auto' = 'auto', opts: CpuDeviceOptions = {}): Promise<GpuDevice> {
   if (kind === 'cpu') return new CpuDevice(opts);
-  const w = await webgpuAdapter();
-  if (w.adapter) {
-    const memoryBytes = opts.memoryBytes ?? 2 ** 30;
-    const limits = w.adapter.limits ?? {};
-    const device = await w.adapter.requestDevice({
-      requiredLimits: { maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize, maxBufferSize: limits.maxBufferSize },
-    });
-    return new WebGpuDevice(device, w.name!, memoryBytes);
+  if (kind === 'auto') {
+    const choice = chooseDevice(probeWebGpu(), 'auto');
+    if (choice.kind === 'cpu') return new CpuDevice(opts);
   }
-  if (kind === 'webgpu') throw new RoamError('E_GPU_NO_DEVICE', `webgpu device unavailable: ${w.reason}`);
-  return new CpuDevice(opts);
+  try {
+    return await ProcessGpuDevice.open({ memoryBytes: opts.memoryBytes });
+  } catch (e) {
+    if (kind === 'auto') return new CpuDevice(opts);
+    throw e;
+  }
 }

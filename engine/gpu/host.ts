@@ -9,6 +9,20 @@ export interface GpuFunctionQuota extends FunctionQuota {
   memoryMiB: number;
 }
 
+/** A runtime quota change: any of share, memoryMiB, latencyMs. */
+export interface GpuQuotaChange {
+  share?: number;
+  memoryMiB?: number;
+  latencyMs?: number;
+}
+
+/** Bounds of a quota change; E_GPU_QUOTA names the bad field. */
+export function checkQuotaChange(id: string, c: GpuQuotaChange): void {
+  if (c.share !== undefined && !(typeof c.share === 'number' && c.share > 0 && c.share <= 1)) throw new RoamError('E_GPU_QUOTA', `gpu share for '${id}' must be in (0, 1], got ${c.share}`);
+  if (c.memoryMiB !== undefined && !(typeof c.memoryMiB === 'number' && c.memoryMiB > 0 && c.memoryMiB <= 2 ** 20)) throw new RoamError('E_GPU_QUOTA', `gpu memoryMiB for '${id}' must be in (0, 1048576], got ${c.memoryMiB}`);
+  if (c.latencyMs !== undefined && !(typeof c.latencyMs === 'number' && c.latencyMs > 0 && c.latencyMs <= 60_000)) throw new RoamError('E_GPU_QUOTA', `gpu latencyMs for '${id}' must be in (0, 60000] ms, got ${c.latencyMs}`);
+}
+
 export interface GpuStats {
   device: DeviceInfo;
   counters: DeviceCounters;
@@ -32,6 +46,8 @@ interface Owner {
 export class GpuHost {
   readonly scheduler: GpuScheduler;
   private readonly owners = new Map<string, Owner>();
+  /** Quotas set at runtime (setQuota); they win over what a function's instances register. */
+  private readonly overrides = new Map<string, GpuQuotaChange>();
   private readonly bufferOwner = new Map<number, string>();
   private allocated = 0;
 
@@ -43,13 +59,35 @@ export class GpuHost {
     return this.device.ready();
   }
 
-  /** Adds a function (or updates its quota). */
-  register(id: string, q: GpuFunctionQuota): void {
+  /** Adds a function (or updates its quota). A quota set at runtime (setQuota) still applies. */
+  register(id: string, declared: GpuFunctionQuota): void {
+    const q = { ...declared, ...this.overrides.get(id) };
     if (!(q.memoryMiB > 0)) throw new RoamError('E_GPU_QUOTA', `gpu memoryMiB for '${id}' must be positive`);
     this.scheduler.register(id, q);
     const o = this.owners.get(id);
     if (o) o.capBytes = q.memoryMiB * 2 ** 20;
     else this.owners.set(id, { capBytes: q.memoryMiB * 2 ** 20, liveBytes: 0, buffers: new Set(), kernels: new Set(), refused: 0 });
+  }
+
+  /**
+   * Changes a function's share, memory cap and/or latency target at runtime, without a redeploy;
+   * the change outlives the function's instances (they re-register their manifest quota) until set
+   * again. A function not registered yet gets it when it first uses the gpu. A lower memory cap
+   * refuses new buffers until the function holds less; it frees nothing. Returns the quota now in force.
+   */
+  setQuota(id: string, change: GpuQuotaChange): GpuQuotaChange {
+    checkQuotaChange(id, change);
+    change = Object.fromEntries(Object.entries(change).filter(([k, v]) => v !== undefined && ['share', 'memoryMiB', 'latencyMs'].includes(k)));
+    const merged = { ...this.overrides.get(id), ...change };
+    const o = this.owners.get(id);
+    if (o) {
+      const sq = this.scheduler.setQuota(id, { share: change.share, latencyMs: change.latencyMs });
+      if (change.memoryMiB !== undefined) o.capBytes = change.memoryMiB * 2 ** 20;
+      this.overrides.set(id, merged);
+      return { share: sq.share, latencyMs: sq.latencyMs, memoryMiB: o.capBytes / 2 ** 20 };
+    }
+    this.overrides.set(id, merged);
+    return merged;
   }
 
   private owner(id: string): Owner {

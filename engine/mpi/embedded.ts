@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { createSabLayout } from './sab-transport.ts';
 import { CALL_NAMES } from './call-names.ts';
+import { timeoutMessage } from './init-signal.ts';
 
 export interface JobOptions {
   np: number;
@@ -10,8 +11,10 @@ export interface JobOptions {
   argv0: string;
   env?: Record<string, string>;
   preopenCwd?: boolean;
-  /** Kill the job after this many ms (deadlocks); 0 = never. */
+  /** Kill the job this many ms after every rank has entered MPI_Init (deadlocks); 0 = never. */
   timeoutMs?: number;
+  /** Prefix each line a rank writes with `[RANK] `. */
+  tagOutput?: boolean;
 }
 
 export interface JobResult {
@@ -46,21 +49,30 @@ export async function runEmbedded(module: WebAssembly.Module, o: JobOptions): Pr
       ranks[rank] = code;
       end({ code, error: error.startsWith('rank ') ? error : `rank ${rank}: ${error}`, ranks });
     };
-    const timer = o.timeoutMs
-      ? setTimeout(() => {
-          const where = ranks.map((c, r) => (c === null ? `rank ${r} in ${CALL_NAMES[Atomics.load(calls, r) - 1] ?? 'guest code'}` : null)).filter(Boolean);
-          end({ code: 124, error: `job timed out after ${o.timeoutMs} ms (deadlock?): ${where.join(', ')}`, ranks });
-        }, o.timeoutMs)
-      : undefined;
+    // The clock starts when every rank has entered MPI_Init (or ended without it): start-up never counts.
+    let timer: NodeJS.Timeout | undefined;
+    const started: boolean[] = Array(o.np).fill(false);
+    let toStart = o.np;
+    const startedRank = (rank: number) => {
+      if (started[rank]) return;
+      started[rank] = true;
+      if (--toStart > 0 || !o.timeoutMs || settled) return;
+      timer = setTimeout(() => {
+        const where = ranks.map((c, r) => (c === null ? `rank ${r} in ${CALL_NAMES[Atomics.load(calls, r) - 1] ?? 'guest code'}` : null)).filter(Boolean);
+        end({ code: 124, error: `${timeoutMessage(o.timeoutMs!)}: ${where.join(', ')}`, ranks });
+      }, o.timeoutMs);
+    };
     for (let rank = 0; rank < o.np; rank++) {
       const w = new Worker(new URL('./rank-worker.mjs', import.meta.url), {
-        workerData: { module, rank, layout, calls, args: [o.argv0, ...o.args], env: o.env ?? {}, preopenCwd: !!o.preopenCwd },
+        workerData: { module, rank, layout, calls, args: [o.argv0, ...o.args], env: o.env ?? {}, preopenCwd: !!o.preopenCwd, tagOutput: !!o.tagOutput },
         stdout: false,
         stderr: false,
       });
       workers.push(w);
       w.on('message', (m: { type: string; code?: number; message?: string }) => {
+        if (m.type === 'init') return startedRank(rank);
         if (m.type === 'exit') {
+          startedRank(rank);
           ranks[rank] = m.code!;
           if (m.code !== 0) return fail(rank, m.code!, `exited with code ${m.code}`);
           if (--left === 0) end({ code: 0, ranks });

@@ -12,6 +12,7 @@ interface Data {
   args: string[];
   env: Record<string, string>;
   preopenCwd: boolean;
+  tagOutput: boolean;
 }
 const d = workerData as Data;
 const callIndex = new Map(CALL_NAMES.map((n, i) => [n, i + 1]));
@@ -21,6 +22,8 @@ try {
     args: d.args,
     env: d.env,
     preopenCwd: d.preopenCwd,
+    onInit: () => parentPort!.postMessage({ type: 'init' }),
+    tagOutput: d.tagOutput ? `[${d.rank}] ` : undefined,
     hooks: { enter: (n) => Atomics.store(d.calls, d.rank, callIndex.get(n) ?? 0), leave: () => Atomics.store(d.calls, d.rank, 0) },
   });
   parentPort!.postMessage({ type: 'exit', code });

@@ -2,6 +2,8 @@ import { RoamError } from '../errors.ts';
 import { createWasi, WASI_MODULE } from '../wasi/index.ts';
 import { mpiImports, type GuestHandle, type MpiHooks } from './imports.ts';
 import type { Transport } from './transport.ts';
+import { tagStdio } from './tag-output.ts';
+import { callOnInit } from './init-signal.ts';
 
 export const MPI_MODULE = 'roam:mpi';
 
@@ -10,8 +12,11 @@ export interface RankOptions {
   env?: Record<string, string>;
   preopenCwd?: boolean;
   hooks?: MpiHooks;
+  /** Called once when the guest enters MPI_Init or MPI_Init_thread (mpirun --timeout starts then). */
+  onInit?: () => void;
+  /** Prefix for each line the guest writes to stdout/stderr (mpirun --tag-output). */
+  tagOutput?: string;
 }
-
 /** Refuses, before instantiation, a module importing anything the host does not provide, naming it. */
 export function checkImports(module: WebAssembly.Module, mpi: Record<string, unknown>, wasi: Record<string, unknown>): void {
   for (const imp of WebAssembly.Module.imports(module)) {
@@ -25,11 +30,17 @@ export function checkImports(module: WebAssembly.Module, mpi: Record<string, unk
 export function runRank(module: WebAssembly.Module, transport: Transport, o: RankOptions): number {
   let g: GuestHandle | null = null;
   const { imports } = mpiImports(transport, () => g!, o.hooks);
+  if (o.onInit) callOnInit(imports, o.onInit);
   const wasi = createWasi({ args: o.args, env: o.env, preopenCwd: o.preopenCwd });
+  const tagged = o.tagOutput === undefined ? null : tagStdio(wasi.imports, () => g!.memory, o.tagOutput);
   checkImports(module, imports, wasi.imports);
   const instance = new WebAssembly.Instance(module, { [MPI_MODULE]: imports, [WASI_MODULE]: wasi.imports });
   const ex = instance.exports as Record<string, any>;
   if (!(ex.memory instanceof WebAssembly.Memory)) throw new RoamError('E_BUNDLE', 'the guest does not export its memory');
   g = { memory: ex.memory, table: ex.__indirect_function_table, malloc: ex.malloc, free: ex.free };
-  return wasi.start(instance);
+  try {
+    return wasi.start(instance);
+  } finally {
+    tagged?.flush();
+  }
 }

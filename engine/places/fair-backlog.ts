@@ -8,6 +8,8 @@ interface Flow {
   active: boolean;
   /** Its next turn starts a round: it is credited one quantum (× weight) then, once. */
   newRound: boolean;
+  /** Payload bytes waiting. */
+  bytes: number;
 }
 
 /** Time a weight-1 flow gets per round, ns: one slow message or many quick ones. */
@@ -43,9 +45,15 @@ export class FairBacklog {
     return this.flows.get(bundle)?.queue.length ?? 0;
   }
 
+  /** Payload bytes of this bundle waiting. */
+  bytesOf(bundle: number): number {
+    return this.flows.get(bundle)?.bytes ?? 0;
+  }
+
   push(p: Pending): void {
     const f = this.flowOf(p.bundle);
     f.queue.push(p);
+    f.bytes += p.payload.length;
     this.total++;
     if (!f.active) {
       f.active = true;
@@ -75,6 +83,7 @@ export class FairBacklog {
         continue;
       }
       f.queue.shift();
+      f.bytes -= head.payload.length;
       f.deficit -= c;
       this.total--;
       // Its turn goes on while its credit lasts (a turn is a quantum of time, not one message).
@@ -89,6 +98,7 @@ export class FairBacklog {
   unshift(p: Pending): void {
     const f = this.flowOf(p.bundle);
     f.queue.unshiftFirst(p);
+    f.bytes += p.payload.length;
     f.deficit += this.charge(p);
     f.newRound = false;
     this.total++;
@@ -104,7 +114,7 @@ export class FairBacklog {
 
   private flowOf(bundle: number): Flow {
     let f = this.flows.get(bundle);
-    if (!f) this.flows.set(bundle, (f = { queue: new Fifo<Pending>(), deficit: 0, active: false, newRound: true }));
+    if (!f) this.flows.set(bundle, (f = { queue: new Fifo<Pending>(), deficit: 0, active: false, newRound: true, bytes: 0 }));
     return f;
   }
 

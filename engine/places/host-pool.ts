@@ -29,6 +29,9 @@ export interface HostPoolOptions {
   /** Estimated work (measured service time) a worker may hold queued, ns (default 2 ms): past it,
    *  messages wait in the fair backlog, so one bundle's slow messages cannot fill a worker's ring. */
   windowNs?: number;
+  /** Payload bytes one bundle may have waiting at the host (default 16 MiB): past it, its new messages
+   *  are refused with E_BUSY at once instead of growing the server's memory. */
+  maxBacklogBytes?: number;
 }
 
 interface Lane {
@@ -70,6 +73,7 @@ export class HostPool implements Place {
   /** Messages of each bundle (wire id) in the workers' slots: a bundle with none may run inline. */
   private readonly byBundle = new Uint32Array(65536);
   private readonly windowNs: number;
+  private readonly maxBacklogBytes: number;
   /** A bundle's weight in the fair backlog (the wire server gives its tenant's). */
   weightOf: (bundle: number) => number = () => 1;
   private bundles: BundleInfo[] = [];
@@ -100,6 +104,7 @@ export class HostPool implements Place {
     this.ringCapacity = 1 << Math.ceil(Math.log2(this.slots));
     this.inline = new InlineLane(opts.inline);
     this.windowNs = opts.windowNs ?? 2_000_000;
+    this.maxBacklogBytes = opts.maxBacklogBytes ?? 16 << 20;
     this.backlog = new FairBacklog((b, h) => this.inline.costNs(b, h, UNMEASURED_NS), (b) => this.weightOf(b));
     for (let i = 0; i < Math.max(1, opts.workers ?? 2); i++) this.lanes.push(this.spawn());
   }
@@ -233,6 +238,11 @@ export class HostPool implements Place {
   }
 
   submit(p: Pending): void {
+    const waiting = this.backlog.bytesOf(p.bundle);
+    if (waiting > 0 && waiting + p.payload.length > this.maxBacklogBytes) {
+      const n = this.backlog.lengthOf(p.bundle);
+      return p.done({ ok: false, code: 'E_BUSY', message: `bundle ${p.bundle} has ${n} messages (${waiting} bytes) waiting at the host, past its ${this.maxBacklogBytes}-byte bound; retry later`, place: 'host' });
+    }
     if (this.queue++ === 0) this.busySince = performance.now();
     this.place(p);
   }

@@ -5,6 +5,7 @@ import { Reader } from '../bundle/leb.ts';
 import { skipImmediates } from '../meter/instructions.ts';
 import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 import type { Capability } from '../capabilities/capability.ts';
+import type { Manifest } from '../bundle/manifest.ts';
 
 /** What the engine allows, whatever a manifest asks for. */
 export interface EngineLimits {
@@ -45,7 +46,7 @@ export function verifyBundle(bytes: Uint8Array, capabilities: ReadonlyMap<string
 
   // Imports ⊆ declared capabilities.
   const declared = new Set(['core', ...mf.capabilities]);
-  for (const c of mf.capabilities) if (!capabilities.has(c)) refuse('E_CAPABILITY', `capability '${c}' is not offered by this engine`);
+  checkCapabilities(mf, capabilities);
   const byModule = new Map([...capabilities.values()].map((c) => [c.module, c]));
   for (const imp of m.imports) {
     const what = `import ${imp.module}.${imp.name}`;
@@ -127,5 +128,27 @@ function checkStart(m: WasmModule, start: number): void {
       if (op === 0x11 || op === 0x13) refuse('E_START', 'start function makes an indirect call');
       skipImmediates(op, r);
     }
+  }
+}
+
+/**
+ * Declared capabilities exist here; each manifest section is parsed by the capability it is named after
+ * (replaced by the normalized form) and each declared capability validates the manifest. Shared by core
+ * bundles and components.
+ */
+export function checkCapabilities(m: Manifest, capabilities: ReadonlyMap<string, Capability>): void {
+  for (const c of m.capabilities) if (!capabilities.has(c)) refuse('E_CAPABILITY', `capability '${c}' is not offered by this engine`);
+  parseSections(m, capabilities);
+  for (const c of m.capabilities) capabilities.get(c)!.validate?.(m);
+}
+
+/** Each manifest section, parsed by the capability it is named after (a component's too: its WASI
+ *  capabilities are checked by admission's import policy instead). */
+export function parseSections(m: Manifest, capabilities: ReadonlyMap<string, Capability>): void {
+  for (const [k, raw] of Object.entries(m.sections ?? {})) {
+    const cap = capabilities.get(k);
+    if (!cap) refuse('E_CAPABILITY', `manifest section '${k}' names capability '${k}', which this engine does not offer`);
+    if (!cap!.section) refuse('E_MANIFEST', `manifest: section '${k}': capability '${k}' takes no configuration`);
+    m.sections![k] = cap!.section!(raw);
   }
 }

@@ -1,31 +1,31 @@
 import type { Command } from '../command.ts';
-import { RoamError } from '../../errors.ts';
-import { compileC } from '../../mpi/cc.ts';
+import { runCc } from '../../mpi/cc.ts';
 
-const cc: Command = {
-  name: 'cc',
-  summary: 'compile C (MPI) sources to a wasm32-wasi module with clang',
-  help: `Usage: roam cc FILE.c... -o OUT.wasm [clang flags]
+/** `roam cc` and `roam mpicc`: one compiler driver under two names (`MPICC = roam mpicc` in a Makefile). */
+export function ccCommand(name: 'cc' | 'mpicc'): Command {
+  return {
+    name,
+    summary: name === 'cc' ? 'compile C (MPI) sources to wasm32-wasi with clang (an mpicc)' : 'the same as roam cc, under the name build scripts use',
+    help: `Usage: roam ${name} [options] FILE.c|FILE.o|LIB.a... [-o OUT]
 
-Compiles unmodified C MPI programs with Debian's clang for wasm32-wasi against roam's
-guest-sdk/include/mpi.h (MPI-5 standard ABI). MPI calls become imports from roam:mpi.
-Extra flags (-D, -I, -O3, -lm...) are passed to clang.
+An mpicc for wasm32-wasi: runs Debian's clang with roam's guest-sdk/include/mpi.h (MPI-5 standard
+ABI) and wasi-libc; MPI calls become imports from roam:mpi. Every clang option passes through,
+as mpicc's do: -c (wasm32 object files), -o, -I/-D/-U/-L/-l (joined or as two words), -O*, -g,
+-W*, -std=, linking .o files and static archives (.a from llvm-ar, or from GNU ar: roam indexes a
+copy for wasm-ld). Default output as with mpicc: a.out when linking, FILE.o with -c.
+Defaults: -O2 (a later -O wins); an implicit declaration of a function is an error (as in modern
+compilers), so an MPI function roam lacks fails at compile time, named; clang's warnings are shown.
+
+  -show, --showme        print the clang command instead of running it
+  -compile-info, -link-info, --showme:compile, --showme:link   its compile or link part only
+  --version              roam's and clang's versions
 
 Examples:
-  roam cc functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
-  roam cc stencil.c -O3 -lm -o stencil.wasm`,
-  async run(argv) {
-    const inputs: string[] = [];
-    const extra: string[] = [];
-    let out = '';
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i] === '-o') out = argv[++i] ?? '';
-      else if (argv[i].startsWith('-')) extra.push(argv[i]);
-      else inputs.push(argv[i]);
-    }
-    if (!inputs.length || !out) throw new RoamError('E_USAGE', 'usage: roam cc FILE.c... -o OUT.wasm');
-    compileC(inputs, out, extra);
-    return 0;
-  },
-};
-export default cc;
+  roam ${name} functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
+  roam ${name} -O3 -I common -D CLASS='"S"' -c ep.c && roam ${name} ep.o -o ep.wasm -lm
+  MPICC = roam mpicc          (a Makefile line)`,
+    run: (argv) => runCc(argv, name),
+  };
+}
+
+export default ccCommand('cc');

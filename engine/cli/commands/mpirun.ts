@@ -7,14 +7,25 @@ import { parseMpirun } from '../../mpi/options.ts';
 const mpirun: Command = {
   name: 'mpirun',
   summary: 'run a Wasm MPI program on N ranks (embedded MPI, or the system MPI with --mpi native)',
-  help: `Usage: roam mpirun [-np N] [--mpi embedded|native] [--timeout SECONDS] [--dir] PROGRAM.wasm [ARGS...]
+  help: `Usage: roam mpirun [OPTIONS] PROGRAM.wasm [ARGS...]
 
-  -np N          number of ranks (default 1)
-  --mpi embedded ranks are worker threads in this process over SharedArrayBuffer (default)
-  --mpi native   ranks are Node processes started by the system mpiexec (MPICH/Open MPI),
-                 each forwarding MPI calls through the native-host addon
-  --timeout S    tear the job down after S seconds, naming where each rank waits
-  --dir          preopen the current directory for the guest (WASI)
+  -n N, -np N, --np N    number of ranks (default 1)
+  --mpi embedded         ranks are worker threads in this process over SharedArrayBuffer (default)
+  --mpi native           ranks are Node processes started by the system mpiexec (MPICH/Open MPI),
+                         each forwarding MPI calls through the native-host addon
+  --timeout S            tear the job down S seconds after every rank has entered MPI_Init
+                         (start-up is not counted), naming where each rank waits (embedded)
+  --tag-output           prefix each line a rank writes with [RANK] (also -prepend-rank, -l)
+  -x NAME[=VALUE]        give the ranks NAME (its value here when none is given)
+  -genv NAME VALUE       the same (also -env); -genvlist A,B passes several from here
+  --host H[,H...]        hosts (also -host, -hosts, -H); embedded: this host only
+  --oversubscribe        more ranks than cores (always allowed; passed on to Open MPI)
+  --dir                  preopen the current directory for the guest (WASI)
+  --                     end of options
+
+Any other option goes to the system launcher with --mpi native (its value too, when the next
+word is not the program: a .wasm file or a file starting with Wasm's magic bytes), and is
+refused, named, by the embedded MPI.
 
 Ranks write straight to this process's stdout/stderr (pass-through, like mpirun).
 The job's exit code is the first failing rank's (1 for a trap or an MPI error, 124 on timeout).
@@ -43,7 +54,7 @@ Examples:
       return runNative(o);
     }
     const { runEmbedded } = await import('../../mpi/embedded.ts');
-    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs });
+    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), env: o.env, preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs, tagOutput: o.tagOutput });
     if (r.error) process.stderr.write(`roam mpirun: ${r.error}\n`);
     return r.code;
   },

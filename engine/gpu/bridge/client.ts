@@ -1,6 +1,6 @@
 import { BroadcastChannel, isMainThread, MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { RoamError } from '../../errors.ts';
-import type { GpuStats } from '../host.ts';
+import type { GpuQuotaChange, GpuStats } from '../host.ts';
 import { CHANNEL, type Op, type Ops, type Reply, type Request, type ServiceOptions } from './protocol.ts';
 
 /**
@@ -83,6 +83,16 @@ export class GpuService {
 
   /** Statistics without blocking this thread (for servers: `/v1/stats`, `/metrics`). */
   stats(): Promise<GpuStats> {
+    return this.ask('stats');
+  }
+
+  /** Changes a function's quota at runtime without blocking this thread (GpuHost.setQuota). */
+  setQuota(fn: string, change: GpuQuotaChange): Promise<GpuQuotaChange> {
+    return this.ask('quota', fn, change);
+  }
+
+  /** One request over this thread's async port: the reply arrives as a message, nothing blocks. */
+  private ask<O extends Op>(op: O, ...args: Ops[O]['args']): Promise<Ops[O]['result']> {
     if (!this.async) {
       const port = this.port();
       port.unref();
@@ -94,10 +104,10 @@ export class GpuService {
     return new Promise((resolve, reject) => {
       a.waiting.set(id, (r) => {
         a.waiting.delete(id);
-        if (r.ok) resolve(r.value as GpuStats);
+        if (r.ok) resolve(r.value as Ops[O]['result']);
         else reject(new RoamError(r.code, r.message));
       });
-      a.port.postMessage({ id, op: 'stats', args: [] } satisfies Request);
+      a.port.postMessage({ id, op, args } satisfies Request);
     });
   }
 

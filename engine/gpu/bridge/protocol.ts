@@ -1,4 +1,4 @@
-import type { GpuFunctionQuota, GpuStats } from '../host.ts';
+import type { GpuFunctionQuota, GpuQuotaChange, GpuStats } from '../host.ts';
 import type { DeviceInfo } from '../device.ts';
 
 /** Operations a client thread asks the gpu service for; each maps to one GpuHost method. */
@@ -13,6 +13,7 @@ export interface Ops {
   compile: { args: [fn: string, source: string, entryPoint: string, buffers: number]; result: number };
   dispatch: { args: [fn: string, kernel: number, buffers: number[], params: number[]]; result: void };
   stats: { args: []; result: GpuStats };
+  quota: { args: [fn: string, change: GpuQuotaChange]; result: GpuQuotaChange };
 }
 export type Op = keyof Ops;
 

@@ -31,6 +31,7 @@ async function handle(m: Request): Promise<Reply> {
       case 'compile': value = await host.compile(a[0], a[1], a[2], a[3]); break;
       case 'dispatch': value = await host.dispatch(a[0], a[1], a[2], a[3]); break;
       case 'stats': value = host.stats(); break;
+      case 'quota': value = host.setQuota(a[0], a[1]); break;
     }
     return { id: m.id, ok: true, value };
   } catch (e) {

@@ -80,6 +80,19 @@ export class GpuScheduler {
     else this.accounts.set(id, new Account(id, quota, this.windowMs));
   }
 
+  /**
+   * Changes a registered function's share and/or latency target while it runs. The next slot that
+   * frees is handed out under the new share (picks compare used time / share), so achieved shares
+   * follow within one window, as the window's usage ages out.
+   */
+  setQuota(id: string, q: { share?: number; latencyMs?: number }): Required<FunctionQuota> {
+    const a = this.accounts.get(id);
+    if (!a) throw new RoamError('E_GPU_FUNCTION', `function '${id}' is not registered with the gpu scheduler`);
+    this.register(id, { share: q.share ?? a.quota.share, latencyMs: q.latencyMs ?? a.quota.latencyMs, maxQueue: a.quota.maxQueue });
+    this.pump();
+    return { ...a.quota };
+  }
+
   has(id: string): boolean {
     return this.accounts.has(id);
   }

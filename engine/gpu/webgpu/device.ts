@@ -7,6 +7,12 @@ import { invocations, SHADERS, WG } from './shaders.ts';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type GPUDeviceLike = any;
 type GPUBufferLike = any;
+/** A device buffer and the outcome of its allocation (Dawn reports out-of-memory asynchronously). */
+interface Buf {
+  gpu: GPUBufferLike;
+  /** Resolves with the allocation's error, if any (never rejects: nobody may be awaiting it). */
+  alloc: Promise<RoamError | undefined>;
+}
 
 // GPUBufferUsage / GPUMapMode values from the WebGPU spec (globals are not installed in Node).
 const MAP_READ = 1, COPY_SRC = 4, COPY_DST = 8, UNIFORM = 64, STORAGE = 128;
@@ -25,13 +31,37 @@ interface Pipeline {
  */
 export class WebGpuDevice implements GpuDevice {
   readonly info: DeviceInfo;
-  private readonly buffers = new BufferTable<GPUBufferLike>();
+  private readonly buffers = new BufferTable<Buf>();
+  /** Why the device was lost (driver reset, destroy(), out of memory), once it is. */
+  private lostReason: string | undefined;
+  private closing = false;
   private readonly pipelines = new Map<number, Pipeline>();
   private nextKernel = USER_KERNEL_BASE;
 
-  constructor(private readonly device: GPUDeviceLike, adapterName: string, memoryBytes: number) {
+  /**
+   * `instance` is the object `create()` of the webgpu package returned: it is held here because Dawn
+   * frees everything made from it when it is garbage-collected (adapter.ts, DawnDevice).
+   */
+  constructor(private readonly device: GPUDeviceLike, adapterName: string, memoryBytes: number, readonly instance?: unknown) {
     const maxBuf = Number(device.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20);
     this.info = { kind: 'webgpu', label: `webgpu: ${adapterName}`, slots: 2, memoryBytes, maxBufferBytes: Math.min(maxBuf, memoryBytes), wgsl: true };
+    void Promise.resolve(device.lost).then((i: any) => {
+      if (i) this.lostReason = `${i.reason ?? 'unknown'}${i.message ? `: ${String(i.message).split('\n')[0]}` : ''}`;
+    });
+  }
+
+  /** Resolves with the loss reason when the device is lost (including by close()). */
+  get lost(): Promise<string> {
+    return Promise.resolve(this.device.lost).then((i: any) => `${i?.reason ?? 'unknown'}${i?.message ? `: ${String(i.message).split('\n')[0]}` : ''}`);
+  }
+
+  private alive(): void {
+    if (this.lostReason !== undefined && !this.closing) throw new RoamError('E_GPU_DEVICE_LOST', `the webgpu device was lost (${this.lostReason})`);
+  }
+
+  /** Destroys the WebGPU device as a driver reset would lose it (tests and `simulateLoss`). */
+  loseForTest(): void {
+    this.device.destroy();
   }
 
   async ready(): Promise<void> {}
@@ -41,12 +71,22 @@ export class WebGpuDevice implements GpuDevice {
   }
 
   createBuffer(bytes: number): number {
+    this.alive();
     const size = BufferTable.size(bytes);
-    return this.buffers.add(this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST }), size);
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const gpu = this.device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST });
+    const scopes = Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
+    const id = this.buffers.add({ gpu, alloc: undefined as unknown as Promise<RoamError | undefined> }, size);
+    this.buffers.get(id).alloc = scopes.then(
+      ([verr, oom]) => (oom || verr ? new RoamError('E_GPU_MEMORY', `the webgpu device could not allocate buffer ${id} (${size} bytes): ${String((oom ?? verr).message).split('\n')[0]}`) : undefined),
+      (e) => new RoamError('E_GPU_DEVICE_LOST', `the webgpu device failed allocating buffer ${id}: ${(e as Error).message}`),
+    );
+    return id;
   }
 
   destroyBuffer(id: number): void {
-    this.buffers.remove(id)?.destroy();
+    this.buffers.remove(id)?.gpu.destroy();
   }
 
   bufferBytes(id: number): number | undefined {
@@ -54,10 +94,20 @@ export class WebGpuDevice implements GpuDevice {
   }
 
   private buf(id: number): GPUBufferLike {
-    return this.buffers.get(id);
+    return this.buffers.get(id).gpu;
+  }
+
+  /** Throws the allocation error of any of these buffers (out of device memory), or a loss. */
+  private async usable(ids: number[]): Promise<void> {
+    this.alive();
+    for (const id of ids) {
+      const e = await this.buffers.get(id).alloc;
+      if (e) throw e;
+    }
   }
 
   async write(id: number, offset: number, data: Uint8Array): Promise<void> {
+    await this.usable([id]);
     const buf = this.buf(id);
     // writeBuffer wants 4-byte aligned offsets and sizes: widen to the aligned range, keep the edges.
     const lo = offset & ~3, hi = Math.ceil((offset + data.length) / 4) * 4;
@@ -70,6 +120,7 @@ export class WebGpuDevice implements GpuDevice {
   }
 
   async read(id: number, offset: number, len: number): Promise<Uint8Array> {
+    await this.usable([id]);
     const buf = this.buf(id);
     const lo = offset & ~3, hi = Math.ceil((offset + len) / 4) * 4;
     if (hi === lo) return new Uint8Array(0);
@@ -78,7 +129,10 @@ export class WebGpuDevice implements GpuDevice {
       const enc = this.device.createCommandEncoder();
       enc.copyBufferToBuffer(buf, lo, staging, 0, hi - lo);
       this.device.queue.submit([enc.finish()]);
-      await staging.mapAsync(MAP_MODE_READ);
+      await staging.mapAsync(MAP_MODE_READ).catch((e: Error) => {
+        this.alive();
+        throw new RoamError('E_GPU_DEVICE_LOST', `webgpu download failed: ${e.message.split('\n')[0]}`);
+      });
       const out = new Uint8Array(staging.getMappedRange()).slice(offset - lo, offset - lo + len);
       // Unmap before destroy: it detaches the mapped ArrayBuffer, which must not outlive Dawn's memory.
       staging.unmap();
@@ -105,6 +159,7 @@ export class WebGpuDevice implements GpuDevice {
   }
 
   async compile(source: string, entryPoint: string, bufferCount: number): Promise<number> {
+    this.alive();
     const pipeline = await this.pipeline(source, entryPoint);
     const id = this.nextKernel++;
     this.pipelines.set(id, { pipeline, buffers: bufferCount, builtin: false });
@@ -127,9 +182,11 @@ export class WebGpuDevice implements GpuDevice {
   }
 
   async run(batch: DeviceDispatch[]): Promise<number> {
+    await this.usable([...new Set(batch.flatMap((d) => d.buffers))]);
     const t0 = performance.now();
     const pipes = await Promise.all(batch.map((d) => (d.kernel >= USER_KERNEL_BASE ? this.pipelines.get(d.kernel)! : this.builtin(d.kernel))));
     const uniforms: GPUBufferLike[] = [];
+    this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
@@ -154,14 +211,18 @@ export class WebGpuDevice implements GpuDevice {
     pass.end();
     this.device.queue.submit([enc.finish()]);
     const verr = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
     await this.device.queue.onSubmittedWorkDone();
     for (const u of uniforms) u.destroy();
     this.buffers.ran(batch.length);
+    this.alive(); // lost while running: the results are gone
+    if (oom) throw new RoamError('E_GPU_MEMORY', `the webgpu device ran out of memory running the dispatch: ${String(oom.message).split('\n')[0]}`);
     if (verr) throw new RoamError('E_GPU_DISPATCH', `webgpu rejected the dispatch: ${String(verr.message).split('\n')[0]}`);
     return performance.now() - t0;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const id of this.buffers.ids()) this.destroyBuffer(id);
     this.device.destroy();
   }

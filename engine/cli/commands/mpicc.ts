@@ -1,0 +1,3 @@
+import { ccCommand } from './cc.ts';
+
+export default ccCommand('mpicc');
