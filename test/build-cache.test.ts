@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProject } from '../engine/build/assemblyscript.ts';
@@ -50,5 +50,12 @@ describe('the compile cache: an unchanged project skips asc, any changed input c
     expect((await buildProject(dir, { cache: true })).cached).toBe(true);
     // without the option nothing is read from the cache
     expect((await buildProject(dir)).cached).toBe(false);
+
+    // regression (bench:build): a copy of the project, build/ folder included, then broken, is compiled
+    // (its cache entry named the original's sources, all unchanged, and the broken copy built "fine")
+    const copy = join(tmp(), 'copy');
+    cpSync(dir, copy, { recursive: true });
+    writeFileSync(join(copy, 'assembly', 'index.ts'), 'export function h(len: i32): i32 { return nope; }\n');
+    await expect(buildProject(copy, { cache: true })).rejects.toThrow(/Cannot find name 'nope'/);
   });
 });

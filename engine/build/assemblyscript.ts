@@ -66,7 +66,7 @@ export async function buildProject(dir: string, opts: BuildOptions = {}): Promis
     ...(opts.optimize === false ? ['-O0'] : ['-O3']),
     ...(enable as string[]).flatMap((f) => ['--enable', f]),
   ];
-  const key = compileKey(args, ascVersion(), SDK_DIR);
+  const key = compileKey(args, ascVersion(), SDK_DIR, projectDir);
   const cached = opts.cache ? cachedCompile(projectDir, key) : null;
   if (cached) {
     opts.onProgress?.(`${manifest.name}: sources unchanged since the last build`);

@@ -18,8 +18,12 @@ const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('h
 const file = (projectDir: string) => join(projectDir, 'build', '.roam-compile.json');
 const wasmFile = (projectDir: string) => join(projectDir, 'build', '.roam-compile.wasm');
 
-/** The cache key of everything but the sources: arguments, the compiler's version, the SDK's place. */
-export const compileKey = (args: string[], version: string, sdkDir: string): string => sha(JSON.stringify([args, version, sdkDir]));
+/**
+ * The cache key of everything but the sources' contents: arguments, the compiler's version, the SDK's
+ * place and the project's own (a copy of a project with its build/ folder must not reuse the original's
+ * compile: the recorded sources are the original's).
+ */
+export const compileKey = (args: string[], version: string, sdkDir: string, projectDir: string): string => sha(JSON.stringify([args, version, sdkDir, projectDir]));
 
 /** The cached module when the key and every input still match, else null. */
 export function cachedCompile(projectDir: string, key: string): Uint8Array | null {
