@@ -11,6 +11,7 @@
  * plus cold start (deploy → first reply), fairness between 3 tenants weighted 6:1:2 under overload, and
  * the server's CPU while idle. Writes benchmarks/RESULTS-chains.md.
  */
+import { plotBars, plotHistogram } from './plot.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -136,6 +137,8 @@ async function main(): Promise<void> {
     }
     say(`| for scale | 1 | one function (frontend) over HTTP | ${f1(single.rps)} | ${single.p50} | ${single.p99} | ${single.non2xx} | ${single.errors} |`);
     say();
+    say(await plotBars('chains-speedup', { title: 'Chain speedup per hop count: shared-memory hand-off / HTTP per hop (req/s)', x: 'hops in the chain (route)', y: { title: 'speedup, x' }, bars: ROUTES.map((r) => ({ label: `${hopsPer[r]} (${r})`, value: results[r]!.shm.rps / results[r]!.http.rps })), goal: { y: 10, label: 'goal 10x' } }));
+    say();
     for (const route of ROUTES) {
       const { shm, http, rounds } = results[route]!;
       say(`**${route}: (a)/(b) = ${(shm.rps / http.rps).toFixed(2)}x req/s, p99 ${(http.p99 / Math.max(shm.p99, 0.001)).toFixed(2)}x lower.** Per round (a) / (b): ${rounds}.`);
@@ -169,6 +172,8 @@ async function main(): Promise<void> {
     }
     say();
     say('Goal ≤ 10 ms.');
+    say();
+    say(await plotHistogram('chains-cold-start', { title: 'Cold start distribution: deploy → first reply, new code', x: { title: 'ms' }, groups: { 'no --state': cold.mem.fresh, '--state DIR': cold.disk.fresh }, goal: { x: 10, label: 'goal 10 ms' } }));
     say();
   }
   if (fair) {

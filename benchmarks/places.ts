@@ -1,5 +1,6 @@
 // npm run bench:places — places, wire and steering, each against a limit measured in the same run.
 // Writes benchmarks/RESULTS-places.md.
+import { plotLines, shareTimeline } from './plot.ts';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -198,6 +199,8 @@ if (dpu) {
   out.push(`| shift time: congestion → first 10 ms window with ≥ 80 % of messages at the dpu | ${Number.isNaN(shiftMs) ? 'not observed' : `${shiftMs} ms`} | ≤ 50 ms ${shiftMs <= 50 ? '(met)' : '(NOT met)'} |`);
   out.push(`| p99 before congestion | ${percentile(before, 99).toFixed(2)} ms | |`);
   out.push(`| p99 during the shift | ${p99DuringMs.toFixed(2)} ms | |`, '');
+  const rules = [{ x: 0, label: 'host busy' }, ...(Number.isNaN(shiftMs) ? [] : [{ x: shiftMs, label: `≥ 80 % at the dpu: ${shiftMs} ms` }])];
+  out.push(await plotLines('places-shift', { title: 'Steering shift: share of kv messages at the dpu, 10 ms bins', x: { title: 'ms after the host became busy' }, y: { title: '% of messages at the dpu', domain: [0, 100] }, series: { dpu: shareTimeline(samples, fired[0] ?? 3000, 2) }, rules }), '');
 }
 
 // 5. Many tenants: p99 of kv get with 1 bundle vs 500 deployed.

@@ -1,5 +1,5 @@
 {
-  "variables": { "with_mpi": "<!(sh mpi-flags.sh --has)" },
+  "variables": { "with_mpi": "<!(sh mpi-flags.sh --has)", "with_ucx": "<!(sh ucx-flags.sh --has)" },
   "targets": [
     {
       "target_name": "roam_shm",
@@ -21,6 +21,16 @@
           "sources": ["src/addon.cc", "src/mpi.cc"],
           "cflags_cc": ["-O2", "-std=c++17", "<!@(sh mpi-flags.sh --cflags)"],
           "libraries": ["<!@(sh mpi-flags.sh --libs)"]
+        }
+      ]
+    }],
+    ["with_ucx==1", {
+      "targets": [
+        {
+          "target_name": "roam_ucx",
+          "sources": ["src/ucx.cc"],
+          "cflags_cc": ["-O2", "-std=c++17", "<!@(sh ucx-flags.sh --cflags)"],
+          "libraries": ["<!@(sh ucx-flags.sh --libs)"]
         }
       ]
     }]

@@ -12,9 +12,9 @@ const LAYERS: string[][] = [
   ['bundle', 'meter'], // binary format: LEB, sections, module and component reader/writer, manifest, fuel rewrite
   ['capabilities', 'regions', 'shm', 'gpu'], // what a guest may import, with what backs it
   ['admission', 'verify'], // bytes → parse → verify → meter → compile, cached
-  ['runtime', 'components'], // Engine, Deployment, instances, guest ABIs, component workers
-  ['places', 'steering', 'wire', 'client'], // host pool, inline lane, DPU agent, client place, steering, the wire format
-  ['server', 'http', 'chains', 'tenancy', 'state'], // one registry, two front doors, chains, tenants, persistence
+  ['runtime', 'components', 'jsguest'], // Engine, Deployment, instances, guest ABIs, component workers, the QuickJS engine for TS guests
+  ['places', 'steering', 'wire', 'client', 'rdma'], // host pool, inline lane, DPU agent, client place, steering, the wire format, UCX
+  ['server', 'http', 'chains', 'tenancy', 'state', 'dashboard'], // one registry, two front doors, chains, tenants, persistence, the live page
   ['mpi', 'wasi'], // jobs: MPI and WASI programs, a program model of their own
   ['build', 'demo'], // tools: build drivers, the demo and YCSB
   ['cli'],

@@ -30,7 +30,7 @@ describe('the npm package', () => {
     expect(pack.code, pack.out).toBe(0);
     const info = JSON.parse(pack.stdout!.slice(pack.stdout!.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info[0]!.files.map((f) => f.path);
-    for (const f of ['bin/roam.js', 'engine/api/roam.mjs', 'engine/build/asc-worker.mjs', 'types/engine/index.d.ts', 'types/engine/client/index.d.ts', 'templates/function/roam.json', 'templates/ts-function/roam-function.d.ts', 'guest-sdk/assembly/index.ts', 'functions/kv/roam.json']) expect(files).toContain(f);
+    for (const f of ['bin/roam.js', 'engine/api/roam.mjs', 'engine/build/asc-worker.mjs', 'types/engine/index.d.ts', 'types/engine/client/index.d.ts', 'templates/function/roam.json', 'templates/ts-component/roam-function.d.ts', 'templates/ts-handler/src/index.ts', 'guest-sdk/assembly/index.ts', 'functions/kv/roam.json']) expect(files).toContain(f);
     expect(files.filter((f) => /^(test|benchmarks)\/|^functions\/(?!kv\/)|native-host\/build\//.test(f))).toEqual([]);
     const tarball = join(work, info[0]!.filename);
 

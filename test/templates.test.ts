@@ -26,14 +26,14 @@ function npmTest(dir: string): Promise<{ code: number; out: string }> {
 const cSkip = missing('roam init --template mpi-c', 'wasm-clang');
 
 /** componentize-js embeds a JS engine: a first build takes 15 s on a quiet machine, minutes under load. */
-const SLOW = new Set(['ts-function', 'component']);
+const SLOW = new Set(['ts-component', 'component']);
 
 describe('roam init templates: each builds and passes its own test out of the box', () => {
   it('lists every template with --list (and as JSON)', async () => {
     const r = await roam(['init', '--list']);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(/^TEMPLATE +DESCRIPTION$/);
-    for (const t of ['handler', 'function', 'ts-function', 'mpi-c', 'component']) expect(r.stdout).toMatch(new RegExp(`^${t} +\\S`, 'm'));
+    for (const t of ['handler', 'function', 'ts-function', 'ts-handler', 'ts-component', 'mpi-c', 'component']) expect(r.stdout).toMatch(new RegExp(`^${t} +\\S`, 'm'));
     const j = JSON.parse((await roam(['init', '--list', '--json'])).stdout) as Array<{ name: string }>;
     expect(j.map((t) => t.name).sort()).toEqual(TEMPLATES.map((t) => t.name).sort());
   });
@@ -53,9 +53,9 @@ describe('roam init templates: each builds and passes its own test out of the bo
     });
   }
 
-  it('the ts-function template types the handler: tsc accepts it and rejects a wrong response', async () => {
+  it('the ts-component template types the handler: tsc accepts it and rejects a wrong response', async () => {
     const dir = join(tmp(), 'typed');
-    expect((await roam(['init', dir, '--template', 'ts-function'])).code).toBe(0);
+    expect((await roam(['init', dir, '--template', 'ts-component'])).code).toBe(0);
     const tsc = join(ROOT, 'node_modules/.bin/tsc');
     const check = () => new Promise<{ code: number; out: string }>((resolve) => execFile(tsc, ['--noEmit', '-p', dir], (err, stdout) => resolve({ code: err ? 1 : 0, out: stdout })));
     expect(await check()).toEqual({ code: 0, out: '' });

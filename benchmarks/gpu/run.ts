@@ -2,6 +2,7 @@
 // scheduler (sliding-window quotas + batching) against plain first-come-first-served time-sharing
 // of the same device, in the same run. Prints markdown (the content of benchmarks/RESULTS-gpu.md).
 //   npm run bench:gpu -- [--device cpu|webgpu|auto] [--seconds 3] [--rounds 2] [--threads N] [--workloads small,large] [--no-e2e] [--no-hop]
+import { bySeries, plotLines } from '../plot.ts';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openDevice } from '../../engine/gpu/detect.ts';
@@ -37,6 +38,7 @@ interface Result {
   utilization: number;
   avgBatch: number;
   fns: Array<{ id: string; share: number; achieved: number; done: number; p50: number; p99: number }>;
+  timeline: Array<[string, number, number]>;
 }
 
 async function measure(w: Workload, opts: SchedulerOptions): Promise<Result> {
@@ -64,7 +66,10 @@ async function measure(w: Workload, opts: SchedulerOptions): Promise<Result> {
   const base = host.scheduler.stats();
   counting = true;
   const t0 = performance.now();
+  const timeline: Array<[string, number, number]> = []; // [function, s, achieved share]: plotted (benchmarks/plot.ts)
+  const sampler = setInterval(() => host.scheduler.stats().functions.forEach((f) => timeline.push([`${f.id} (quota ${f.share})`, (performance.now() - t0) / 1000, f.achievedShare])), 100);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  clearInterval(sampler);
   const elapsed = (performance.now() - t0) / 1000;
   const st = host.scheduler.stats();
   counting = false;
@@ -74,6 +79,7 @@ async function measure(w: Workload, opts: SchedulerOptions): Promise<Result> {
   const used = st.functions.map((f) => f.totalMs - base.functions.find((b) => b.id === f.id)!.totalMs);
   const total = used.reduce((s, x) => s + x, 0);
   return {
+    timeline,
     device: device.info.label,
     throughput: Object.values(done).reduce((s, x) => s + x, 0) / elapsed,
     utilization: st.utilization,
@@ -86,7 +92,7 @@ async function measure(w: Workload, opts: SchedulerOptions): Promise<Result> {
 function mean(rs: Result[]): Result {
   const avg = (f: (r: Result) => number) => rs.reduce((s, r) => s + f(r), 0) / rs.length;
   return {
-    device: rs[0]!.device, throughput: avg((r) => r.throughput), utilization: avg((r) => r.utilization), avgBatch: avg((r) => r.avgBatch),
+    device: rs[0]!.device, timeline: rs[0]!.timeline, throughput: avg((r) => r.throughput), utilization: avg((r) => r.utilization), avgBatch: avg((r) => r.avgBatch),
     fns: rs[0]!.fns.map((f, i) => ({ ...f, achieved: avg((r) => r.fns[i]!.achieved), done: avg((r) => r.fns[i]!.done), p50: avg((r) => r.fns[i]!.p50), p99: avg((r) => r.fns[i]!.p99) })),
   };
 }
@@ -127,7 +133,7 @@ for (const w of WORKLOADS) {
     const g = fcfs.fns[i]!;
     out.push(`| ${f.id} | ${f.share} | ${pct(f.achieved)} | ${((f.achieved - f.share) / f.share * 100).toFixed(1)}% | ${f.p50.toFixed(2)} / ${f.p99.toFixed(2)} | ${pct(g.achieved)} | ${g.p50.toFixed(2)} / ${g.p99.toFixed(2)} |`);
   });
-  out.push('');
+  out.push('', await plotLines(`gpu-shares-${WORKLOADS.indexOf(w) + 1}`, { title: `GPU shares over time (policy share, round 1): ${w.name}`, x: { title: 's since measuring began' }, y: { title: 'achieved share (1 s window)', domain: [0, 1] }, series: bySeries(runs.share[0]!.timeline), points: false }), '');
 }
 if (!values['no-e2e']) {
   const bundles = await buildVariants();

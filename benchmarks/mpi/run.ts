@@ -1,6 +1,7 @@
 // npm run bench:mpi — the same C source (functions/mpi/pingpong.c) compiled to Wasm with
 // `roam cc` and natively with mpicc, run side by side on the same system MPI (MPICH), plus the
 // Wasm on roam's embedded MPI. Prints baseline (native) and ratio; writes benchmarks/RESULTS-mpi.md.
+import { plotLines } from '../plot.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -114,6 +115,12 @@ const ar = [
   `| 2 | ${f(nat.allreduce)} | ${f(wn.allreduce)} | ${f(wn.allreduce / nat.allreduce)}x | ${f(we.allreduce)} | ${f(we.allreduce / nat.allreduce)}x |`,
   `| 4 | ${f(nat4.allreduce)} | ${f(wn4.allreduce)} | ${f(wn4.allreduce / nat4.allreduce)}x | ${f(we4.allreduce)} | ${f(we4.allreduce / nat4.allreduce)}x |`,
 ];
+// Plots (benchmarks/plot.ts): latency and bandwidth per message size, wasm vs native.
+const curve = (r: Result, k: 'us' | 'mbps') => [...r.pp].filter(([b]) => b > 0).map(([b, v]): [number, number] => [b, v[k]]);
+const plots = [
+  await plotLines('mpi-latency', { title: 'MPI ping-pong latency: wasm vs native, 1 B to 4 MiB', x: { title: 'message bytes', log: true }, y: { title: 'one-way latency, µs', log: true }, series: { 'native (mpicc, MPICH)': curve(nat, 'us'), 'wasm on MPICH': curve(wn, 'us'), 'wasm, embedded MPI': curve(we, 'us') } }),
+  await plotLines('mpi-bandwidth', { title: 'MPI ping-pong bandwidth: wasm vs native', x: { title: 'message bytes', log: true }, y: { title: 'MB/s', log: true }, series: { 'native (mpicc, MPICH)': curve(nat, 'mbps').filter(([, y]) => y > 0), 'wasm on MPICH': curve(wn, 'mbps').filter(([, y]) => y > 0), 'wasm, embedded MPI': curve(we, 'mbps').filter(([, y]) => y > 0) } }),
+];
 const loadAfter = loadavg().map((x) => x.toFixed(2)).join(', ');
 const ucx = Object.entries(UCX_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
 const md = `# MPI benchmark results
@@ -125,6 +132,8 @@ Same source \`functions/mpi/pingpong.c\`: native = \`mpicc -O2\` on MPICH ${mpic
 
 ## Ping-pong (ranks 0 and 1)
 ${rows.join('\n')}
+
+${plots.join('\n\n')}
 
 ## MPI_Allreduce of one double
 ${ar.join('\n')}

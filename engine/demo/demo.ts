@@ -2,6 +2,7 @@ import { cachedBuild } from '../build/cached-build.ts';
 import { connect } from '../client/index.ts';
 import { listenWire } from '../places/server.ts';
 import { DpuPlace } from '../places/dpu-place.ts';
+import { serveDemoUi, type DemoUi } from './demo-ui.ts';
 import { build, type Histogram } from 'hdr-histogram-js';
 import type { LoadMode } from '../places/background-load.ts';
 import { loadKeys, runYcsb, shiftAfter, type Sample } from './ycsb.ts';
@@ -10,16 +11,20 @@ import { fileURLToPath } from 'node:url';
 
 const NAMES = ['?', 'client', 'dpu', 'host'];
 
-export async function runDemo(o: { seconds: number; window: number; load?: LoadMode }): Promise<number> {
+export async function runDemo(o: { seconds: number; window: number; load?: LoadMode; ui?: DemoUi }): Promise<number> {
   const kvDir = fileURLToPath(new URL('../../functions/kv', import.meta.url));
   const kv = { bytes: await cachedBuild(kvDir) };
   const dpu = new DpuPlace();
   await dpu.start();
-  const server = await listenWire({ host: { workers: 2 }, dpu });
-  const id = server.deploy(kv.bytes).id;
-  const client = await connect(server.port);
+  // --ui: the places behind `roam serve`'s composition, so /ui shows them live (demo-ui.ts).
+  const ui = o.ui ? await serveDemoUi(dpu, o.ui) : null;
+  const wired = ui ? null : await listenWire({ host: { workers: 2 }, dpu });
+  const server = ui?.wire ?? wired!;
+  const id = ui ? await ui.deploy(kv.bytes) : wired!.deploy(kv.bytes).id;
+  const client = await connect(ui ? { port: ui.port, ...(o.ui?.token ? { token: o.ui.token } : {}) } : wired!.port);
   const keys = 10_000;
   await loadKeys(client, id, keys);
+  await ui?.waitForPage();
   const ms = o.seconds * 1000;
   const t0 = ms / 2;
   process.stdout.write(`roam demo: kv on host (2 workers) + DPU agent (pid ${dpu.child?.pid}), YCSB-B zipfian over ${keys} keys, ${o.window} in flight, place auto (bench:places measures the shift at 64 in flight: --window 64 to compare)\n`);
@@ -69,6 +74,7 @@ export async function runDemo(o: { seconds: number; window: number; load?: LoadM
   process.stdout.write(`steering decisions around the congestion (handler→place@ms after it): ${around.map((s) => `${(Number(s.handler) & 0xffff) === 2 ? 'put' : 'get'}→${s.to}@${(s.at - busyAt).toFixed(0)}`).join(' ') || 'none'}\n`);
   process.stdout.write(`(place names: ${NAMES.slice(1).join(', ')})\n`);
   client.close();
+  if (ui) return ui.keepServing();
   await server.close();
   return 0;
 }

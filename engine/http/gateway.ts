@@ -23,6 +23,8 @@ import { jsonLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { Plans } from './plans.ts';
 import { sendError, sendJson } from './respond.ts';
+import { mountDashboard, wireSource, type Dashboard } from '../dashboard/index.ts';
+import { authenticate } from './auth.ts';
 
 export interface GatewayOptions {
   /** Admin bearer token for the control API; null leaves it open (explicit opt-in only). */
@@ -59,6 +61,8 @@ export interface Gateway {
   readonly executor: Executor;
   readonly scheduler: FairScheduler;
   readonly metrics: GatewayMetrics;
+  /** The live dashboard at /ui (engine/dashboard); it shows `wire`'s places when given one. */
+  readonly dashboard: Dashboard;
   /** How many workers hold function `fn`'s current version instantiated and ready (warmed at deploy). */
   warmed(fn: string): number;
   /** Listens (port 0 = any); resolves with the base URL. */
@@ -82,6 +86,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   for (const c of engine.capabilities.values()) c.metrics?.(metrics.registry);
   const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}) });
   await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
+  const ui = mountDashboard({ registry, scheduler, tenants, metrics: metrics.registry }, (req) => authenticate(req, auth));
+  if (opts.wire) ui.dashboard.add(wireSource(opts.wire)); // places, steering and shifts on the dashboard
   let closing = false;
   let selfUrl = opts.selfUrl ?? null;
   const plans = new Plans(registry, executor, maxHops);
@@ -102,6 +108,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return await invoker.invoke(req, res, parts[1], name, rest.startsWith('/') ? rest : '/' + rest);
       }
       if (parts[1] === 'v1') return await control.handle(req, res, parts);
+      if (parts[1] === 'ui') return ui.handle(req, res, path); // the dashboard: page, assets, /ui/stream (engine/dashboard)
       if (path === '/metrics' && req.method === 'GET') {
         const text = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -123,6 +130,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     executor,
     scheduler,
     metrics,
+    dashboard: ui.dashboard,
     warmed: (fn: string) => (registry.bundleOf(fn) ? executor.warmedBy(plans.planFor('fn', fn).def.id) : 0),
     listen(port: number, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
@@ -140,6 +148,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       closing = true;
+      ui.dashboard.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -24,6 +24,8 @@ const RANK: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7,
  * Only appends globals, types and functions, so no existing index moves.
  */
 export function meter(m: WasmModule, memoryPages: number, startFuel: number): Uint8Array {
+  // A TypeScript bundle (engine/jsguest) has no Wasm code: its fuel is the QuickJS engine's interrupt count.
+  if (m.sections.every((s) => s.id === 0)) return m.bytes;
   if (m.memories.length !== 1) throw new RangeError('meter expects a verified module with one memory');
   const bytes = m.bytes;
   const fuelGlobal = m.importedGlobals + m.definedGlobals;

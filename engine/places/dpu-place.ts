@@ -10,6 +10,7 @@ import { onLines, sendLine, type FromAgent } from './agent-protocol.ts';
 import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
 import { DrainRate } from './drain-rate.ts';
+import { LatencyCounts } from './latency.ts';
 
 const ALPHA = 0.2;
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
@@ -30,6 +31,8 @@ export interface DpuPlaceOptions {
  */
 export class DpuPlace implements Place {
   readonly name = 'dpu' as const;
+  /** Accept→reply times (dashboard p50/p99). */
+  readonly latency = new LatencyCounts();
   readonly maxPayload: number;
   readonly allocator: RegionAllocator;
   private readonly shmNames = new Map<string, { shm: string; size: number }>();
@@ -204,7 +207,9 @@ export class DpuPlace implements Place {
     this.free.push(slot);
     const now = performance.now();
     this.lastDone = now;
-    this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
+    const ms = now - p.accepted;
+    this.sojournMs += ALPHA * (ms - this.sojournMs);
+    this.latency.record(ms);
     this.serviceMs += ALPHA * (r.serviceNs / 1e6 - this.serviceMs);
     if (r.status === 0) p.done({ ok: true, reply: r.out, place: 'dpu', serviceNs: r.serviceNs });
     else {

@@ -7,6 +7,7 @@ import { laneBytes, laneRings, type SlotRing } from './ring.ts';
 import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceResult, type PlaceSignals } from './types.ts';
 import { FairBacklog } from './fair-backlog.ts';
 import { DrainRate } from './drain-rate.ts';
+import { LatencyCounts } from './latency.ts';
 import { InlineLane, type InlineOptions } from './inline-lane.ts';
 import type { LoadMode } from './background-load.ts';
 import { TaskChannel, type TaskModule } from './worker-tasks.ts';
@@ -92,6 +93,9 @@ export class HostPool implements Place {
   private load = { fraction: 0, mode: 'block' as LoadMode };
   /** The network thread as a host core, for tiny handlers while the workers hold nothing. */
   readonly inline: InlineLane;
+  /** Accept→reply times of messages run by the workers, and of those run inline (dashboard p50/p99). */
+  readonly latency = new LatencyCounts();
+  readonly inlineLatency = new LatencyCounts();
   /** What the workers load to run tasks (function and chain runs), once installed. */
   private taskModule: TaskModule | null = null;
   private taskIds = 0;
@@ -231,7 +235,9 @@ export class HostPool implements Place {
     const r = this.inline.run(p.bundle, p.handler, p.payload, p.accepted);
     const now = r.end;
     this.lastDone = now;
-    this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
+    const ms = now - p.accepted;
+    this.sojournMs += ALPHA * (ms - this.sojournMs);
+    this.inlineLatency.record(ms);
     this.serviceMs += ALPHA * (r.ns / 1e6 - this.serviceMs);
     p.done(outcome(r.status, r.out, r.ns));
     return true;
@@ -334,7 +340,9 @@ export class HostPool implements Place {
     const h = mb.h(slot);
     const status = mb.i32[h + 4]!, serviceNs = mb.i32[h + 6]!;
     this.lastDone = now;
-    this.sojournMs += ALPHA * (now - p.accepted - this.sojournMs);
+    const ms = now - p.accepted;
+    this.sojournMs += ALPHA * (ms - this.sojournMs);
+    this.latency.record(ms);
     this.serviceMs += ALPHA * (serviceNs / 1e6 - this.serviceMs);
     this.inline.observe(p.bundle, p.handler, serviceNs);
     try {

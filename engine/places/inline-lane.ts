@@ -45,6 +45,18 @@ export class InlineLane {
   private accepted: Cost | undefined;
   enabled = true;
 
+  /** Runs made on this thread so far, per handler (key `bundle << 16 | handler`); a redeploy restarts them. */
+  /** Runs made on this thread so far by one handler (steering key `bundle × 65536 + handler`). */
+  runsOf(key: number): number {
+    return this.costs.get((Math.floor(key / 65536) << 16) | (key & 0xffff))?.inlineRuns ?? 0;
+  }
+
+  runsByHandler(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [k, c] of this.costs) if (c.inlineRuns > 0) out.set(k, c.inlineRuns);
+    return out;
+  }
+
   constructor(opts: InlineOptions = {}) {
     this.maxNs = opts.maxNs ?? 100_000;
     this.warmRuns = opts.warmRuns ?? 32;

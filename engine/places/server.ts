@@ -152,6 +152,8 @@ function createCore(opts: WireServerOptions): WireServer {
   const dpu = opts.dpu;
   const places: Place[] = dpu ? [host, dpu] : [host];
   const steering = new Steering<ServerPlace>(opts.steering);
+  // Most tiny messages run inline before steering looks: a shift counts them too (steering/shifts.ts).
+  steering.bypassed = (key) => host.inline.runsOf(Number(key));
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const streams = new Set<ByteStream>();

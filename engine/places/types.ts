@@ -1,3 +1,4 @@
+import type { LatencyCounts } from './latency.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import type { PlaceSignals } from '../steering/signals.ts';
 
@@ -34,6 +35,8 @@ export interface Pending {
 export interface Place {
   readonly name: ServerPlace;
   readonly maxPayload: number;
+  /** Accept→reply time counts (latency.ts), where the place keeps them: the dashboard's p50/p99. */
+  readonly latency?: LatencyCounts;
   /** The place's live signals, in one object the place reuses: read them at once, do not keep them. */
   signals(now?: number): PlaceSignals;
   deploy(info: BundleInfo, shmNames?: Record<string, string>): void;

@@ -7,6 +7,12 @@ import { Admission } from '../admission/admission.ts';
 import { RegionStore } from '../regions/region-store.ts';
 import { DEFAULT_ENGINE_LIMITS, type EngineLimits } from '../verify/verify.ts';
 import { type CallResult, type EntryPoint, GuestInstance } from './guest-instance.ts';
+import { JsInstance } from '../jsguest/js-instance.ts';
+import { jsCodeOfModule, type JsCode } from '../bundle/js-section.ts';
+import { engineModuleAsync } from '../jsguest/quickjs-engine.ts';
+
+/** What the pool holds: a Wasm guest instance or a JS one (engine/jsguest), same call contract. */
+type Instance = Pick<GuestInstance, 'call' | 'broken' | 'view'>;
 
 export interface EngineOptions {
   limits?: Partial<EngineLimits>;
@@ -65,7 +71,9 @@ export class Engine {
   /** As deploy(), but compiles off this thread (WebAssembly.compile): for a thread that must not stall, such as a server's network thread. */
   async deployAsync(bytes: Uint8Array): Promise<Deployment> {
     const bundle = this.admission.checkCore(bytes);
-    return new Deployment(this, bundle, await this.admission.compile(bundle, true), this.poolSize);
+    const module = await this.admission.compile(bundle, true);
+    if (jsCodeOfModule(module)) await engineModuleAsync(); // a TS bundle: the shared QuickJS engine compiles off this thread too
+    return new Deployment(this, bundle, module, this.poolSize);
   }
 
   /**
@@ -85,13 +93,16 @@ export class Deployment {
   readonly fuelBudget: number;
   readonly stats: DeploymentStats = { calls: 0, errors: 0, traps: 0, fuelUsed: 0, instancesCreated: 0 };
   private readonly entries = new Map<string, EntryPoint>();
-  private readonly free: GuestInstance[] = [];
+  private readonly free: Instance[] = [];
   private readonly caps: Capability[];
+  /** Set for a TypeScript/JavaScript bundle: its code, run by the shared QuickJS engine. */
+  private readonly js: JsCode | null;
 
   constructor(private readonly engine: Engine, readonly bundle: Bundle, readonly module: WebAssembly.Module, poolSize: number) {
     this.manifest = bundle.manifest;
     this.hash = bundle.hash;
     this.fuelBudget = Math.min(this.manifest.limits.fuel, engine.limits.maxFuel);
+    this.js = jsCodeOfModule(module);
     const regionIndex = new Map(this.manifest.regions.map((r, i) => [r.name, i]));
     const mask = (names: string[]) => {
       const m = new Uint8Array(this.manifest.regions.length);
@@ -105,9 +116,10 @@ export class Deployment {
     for (let i = 0; i < poolSize; i++) this.free.push(this.instantiate());
   }
 
-  private instantiate(): GuestInstance {
+  private instantiate(): Instance {
     this.stats.instancesCreated++;
     try {
+      if (this.js) return new JsInstance(this.js, this.manifest, this.caps, this.engine.regions.bind(this.manifest));
       return new GuestInstance(this.module, this.manifest, this.caps, this.engine.regions.bind(this.manifest));
     } catch (e) {
       if (e instanceof RoamError) throw e;

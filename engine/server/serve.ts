@@ -11,6 +11,7 @@ import { Authenticator } from '../tenancy/auth.ts';
 import { createGateway, type Gateway } from '../http/gateway.ts';
 import { shareHttpPort } from './shared-port.ts';
 import { startWire, type WireServeOptions } from '../places/serve-options.ts';
+import type { WireServer } from '../places/server.ts';
 
 export interface ServeOptions {
   port: number;
@@ -32,7 +33,7 @@ export interface ServeOptions {
 }
 
 /** Starts the server; `close` stops both doors, the places and the workers. */
-export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: string; close: () => Promise<void> }> {
+export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; wire: WireServer; url: string; close: () => Promise<void> }> {
   const log = o.log ?? (() => {});
   const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
   const auth = new Authenticator(o.token, tenants);
@@ -57,8 +58,11 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     await wire.close(); // the host workers (and agent) would otherwise keep the process alive
     throw e;
   }
+  let port: { dropSilent(): void } | undefined;
   const close = async () => {
-    await Promise.all([gateway.close(), wire.close()]);
+    const done = Promise.all([gateway.close(), wire.close()]);
+    port?.dropSilent(); // connections that never sent a byte: close() would wait for them (shared-port.ts)
+    await done;
   };
   try {
     for (const f of o.bundles ?? []) {
@@ -71,9 +75,9 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; url: s
     await close();
     throw e;
   }
-  shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
+  port = shareHttpPort(gateway.server, (socket, first) => wire.handleSocket(socket, first));
   const url = await gateway.listen(o.port, o.host);
-  return { gateway, url, close };
+  return { gateway, wire, url, close };
 }
 
 function readBundleFile(f: string): Uint8Array {

@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { PlaceSignals } from './signals.ts';
+import { ShiftWatch, type ShiftEvent, type SteeringObserver } from './shifts.ts';
+export type { ShiftEvent, SteeringObserver } from './shifts.ts';
 
 export interface Candidate<P extends string = string> {
   name: P;
@@ -51,6 +53,16 @@ interface HandlerState {
   /** The place last left and when: returning to it soon needs a larger margin. */
   left: string | undefined;
   leftAt: number;
+  /** Messages steered to each place (probes included): the dashboard's per-handler shares. */
+  placed: Record<string, number>;
+  /** A move away from a place, until ≥ 80 % of messages follow it (shifts.ts). */
+  watch: ShiftWatch | null;
+}
+
+/** What steering does with one handler, for observers (the dashboard). */
+export interface HandlerView {
+  current: string | undefined;
+  placed: Readonly<Record<string, number>>;
 }
 
 /** Per-handler, per-message place choice with hysteresis; pinned places bypass it (the caller honours them). */
@@ -63,6 +75,13 @@ export class Steering<P extends string = string> {
   private readonly returnMargin: number;
   /** Place switches decided, for stats and the demo. */
   readonly shifts: Array<{ handler: string | number; from: string | undefined; to: string; at: number }> = [];
+  /** Completed shifts (congestion → ≥ 80 % of the handler's messages moved), the last 256. */
+  readonly moves: ShiftEvent[] = [];
+  /** Told of each completed shift (the dashboard's timeline marks); set it, or leave it null. */
+  observer: SteeringObserver | null = null;
+  /** A handler's messages so far that ran without asking steering (the wire server's inline lane): a
+   *  shift needs ≥ 80 % of all the handler's messages at the new place, not only of the steered ones. */
+  bypassed: ((handler: string | number) => number) | null = null;
 
   constructor(opts: SteeringOptions = {}) {
     this.margin = opts.margin ?? 0.3;
@@ -76,7 +95,7 @@ export class Steering<P extends string = string> {
     const live = candidates.filter((c) => c.signals.available);
     if (live.length === 0) return undefined;
     let st = this.state.get(handler);
-    if (!st) this.state.set(handler, (st = { current: undefined, count: 0, left: undefined, leftAt: 0 }));
+    if (!st) this.state.set(handler, (st = { current: undefined, count: 0, left: undefined, leftAt: 0, placed: {}, watch: null }));
     st.count++;
     const cur = live.find((c) => c.name === st.current);
     let best = live[0]!;
@@ -93,15 +112,36 @@ export class Steering<P extends string = string> {
     if (pick.name !== st.current) {
       this.shifts.push({ handler, from: st.current, to: pick.name, at: now });
       if (this.shifts.length > 1000) this.shifts.shift();
+      const left = st.current === undefined ? undefined : candidates.find((c) => c.name === st.current)?.signals;
+      // Only a move off a congested place is a shift (a flap between idle places is not); any move ends a watch.
+      st.watch = ShiftWatch.congested(left, now) ? new ShiftWatch(handler, st.current!, pick.name, ShiftWatch.onsetOf(left, now), now, this.bypassed) : null;
       st.left = st.current;
       st.leftAt = now;
       st.current = pick.name;
     }
+    let to = pick.name;
     if (this.probeEvery > 0 && st.count % this.probeEvery === 0) {
       // One probe at a time: a place still holding a message will refresh its signals when it answers.
       const stale = live.find((c) => c !== pick && c.signals.queue === 0 && now - c.signals.lastDone > this.staleMs);
-      if (stale) return stale.name;
+      if (stale) to = stale.name;
     }
-    return pick.name;
+    st.placed[to] = (st.placed[to] ?? 0) + 1;
+    if (st.watch !== null) this.watched(st, to, now);
+    return to;
+  }
+
+  /** Per handler: where it runs now and how many messages went where. */
+  handlers(): IterableIterator<[string | number, HandlerView]> {
+    return this.state.entries();
+  }
+
+  private watched(st: HandlerState, to: P, now: number): void {
+    const r = st.watch!.see(to, now);
+    if (r === null) return;
+    st.watch = null;
+    if (r === 'stale') return;
+    this.moves.push(r);
+    if (this.moves.length > 256) this.moves.shift();
+    this.observer?.shift(r);
   }
 }

@@ -6,6 +6,8 @@ import { skipImmediates } from '../meter/instructions.ts';
 import { FUEL_LEFT_EXPORT, GROW_FAILED_EXPORT, SET_FUEL_EXPORT } from '../meter/meter.ts';
 import type { Capability } from '../capabilities/capability.ts';
 import type { Manifest } from '../bundle/manifest.ts';
+import { jsCodeOf } from '../bundle/js-section.ts';
+import { verifyJsBundle } from './verify-js.ts';
 
 /** What the engine allows, whatever a manifest asks for. */
 export interface EngineLimits {
@@ -41,6 +43,8 @@ export function verifyBundle(bytes: Uint8Array, capabilities: ReadonlyMap<string
     }
     refuse('E_MALFORMED', `malformed Wasm module: ${reason}`);
   }
+  // A TypeScript/JavaScript bundle (engine/jsguest): code for the shared QuickJS engine, no Wasm code.
+  if (jsCodeOf(bytes)) return verifyJsBundle(bytes, capabilities, limits);
   const bundle = readBundle(bytes);
   const { manifest: mf, module: m } = bundle;
 

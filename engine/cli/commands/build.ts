@@ -5,13 +5,16 @@ import { progress } from '../progress.ts';
 const command: Command = {
   name: 'build',
   summary: 'compile a guest project into one .wasm bundle',
-  help: `Usage: roam build [DIR] [-o FILE] [--debug] [--force] [--quiet] [--json]
+  help: `Usage: roam build [DIR] [-o FILE] [--debug] [--force] [--no-check] [--quiet] [--json]
 
 Compiles DIR (default .) — roam.json (the manifest) + assembly/index.ts — with the AssemblyScript
 compiler into one .wasm bundle with the manifest embedded in a custom section.
 When roam.json's "entry" is a .ts/.js file exporting a handler (export default { fetch(request) }),
 the bundle is a WebAssembly component built with componentize-js (world roam:function/function,
 guest-sdk/wit/roam.wit); a .wat entry is assembled into a component with wasm-tools.
+With "lang": "ts" the project is a TypeScript guest for the shared QuickJS engine (entry default
+src/index.ts, SDK roam/guest): type-checked (TypeScript 7, when installed), refused constructs named,
+a bundle of a few KB whose code runs on the engine the server caches.
 Compile errors name file:line:col (relative to the current directory) and show the line.
 An AssemblyScript project whose sources, SDK files, flags and compiler are unchanged since the last
 build reuses that compile (DIR/build/.roam-compile.*); the manifest is embedded anew each time.
@@ -20,6 +23,7 @@ Options:
   -o, --out FILE   where to write the bundle (default DIR/build/<name>.wasm)
   --debug          compile without optimisation (-O0)
   --force          compile even when nothing changed
+  --no-check       TypeScript guests: skip the type check (signatures against roam/guest and roam.json)
   -q, --quiet      no progress (progress shows only on a terminal anyway)
   --json           print the result as JSON (no progress)
 
@@ -28,7 +32,7 @@ Examples:
   roam build my-fn -o my-fn.wasm
   roam build . --json | jq .bytes`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, json: { type: 'boolean' } });
+    const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' }, force: { type: 'boolean' }, 'no-check': { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, json: { type: 'boolean' } });
     if (positionals.length > 1) usage('build takes one project directory');
     const dir = positionals[0] ?? '.';
     const p = progress({ quiet: values.quiet || values.json });
@@ -36,8 +40,17 @@ Examples:
     const out = values.out ? { outFile: values.out } : {};
     // loaded here, not at the top: `roam build --help` needs none of it
     const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
+    const { buildTsProject, isTsProject } = await import('../../build/build-ts.ts');
     const { buildProject } = await import('../../build/assemblyscript.ts');
     try {
+      if (isTsProject(dir)) {
+        p.step('building TypeScript for QuickJS (type check, bundle, test load)');
+        const t = await buildTsProject(dir, { ...out, check: !values['no-check'] });
+        p.done();
+        if (values.json) print({ file: t.outFile, bytes: t.bytes.length, kind: 'ts', name: t.manifest.name, version: t.manifest.version, handlers: t.manifest.handlers.map((h) => h.name), functions: t.manifest.functions.map((f) => f.name), ms: Math.round(t.ms) });
+        else process.stdout.write(`built ${t.outFile} (${t.bytes.length} bytes): ${t.manifest.name}@${t.manifest.version}, TypeScript on QuickJS, ${t.manifest.handlers.length} handler(s), ${t.manifest.functions.length} function(s) in ${Math.round(t.ms)} ms\n`);
+        return 0;
+      }
       if (isComponentProject(dir)) {
         // entry is .ts/.js (componentize-js) or .wat (wasm-tools): the bundle is a component
         const c = await buildComponentProject(dir, { ...out, onProgress });

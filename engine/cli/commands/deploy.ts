@@ -32,8 +32,10 @@ export const command: Command = {
       if (existsSync(target) && statSync(target).isDirectory() && existsSync(join(target, 'roam.json'))) {
         const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
         const { buildProject } = await import('../../build/assemblyscript.ts');
+        const { buildTsProject, isTsProject } = await import('../../build/build-ts.ts');
         try {
-          bytes = (await (isComponentProject(target) ? buildComponentProject(target, { onProgress }) : buildProject(target, { onProgress, cache: true }))).bytes;
+          if (isTsProject(target)) p.step('building TypeScript for QuickJS');
+          bytes = (await (isTsProject(target) ? buildTsProject(target) : isComponentProject(target) ? buildComponentProject(target, { onProgress }) : buildProject(target, { onProgress, cache: true }))).bytes;
         } catch (e) {
           p.fail();
           throw e;

@@ -28,6 +28,7 @@ Examples:
   roam init my-fn && cd my-fn && npm install && npm test
   roam init ring --template mpi-c
   roam init api --template ts-function && roam dev api
+  roam init counter --template ts-handler
   roam init --list`;
 
 const command: Command = {
@@ -65,8 +66,15 @@ function scaffold(t: Template, dir: string, name: string, roamSpec: string): str
     const rel = relative(from, src).split(sep).map((p) => (p === '_gitignore' ? '.gitignore' : p)).join(sep);
     const dst = join(dir, rel);
     mkdirSync(dirname(dst), { recursive: true });
-    writeFileSync(dst, readFileSync(src, 'utf8').replaceAll('{{name}}', name));
+    let text = readFileSync(src, 'utf8').replaceAll('{{name}}', name);
+    if (rel === 'roam.json') text = `${JSON.stringify({ ...JSON.parse(text), name }, null, 2)}\n`; // templates may name themselves
+    writeFileSync(dst, text);
     out.push(rel);
+  }
+  // npm leaves .gitignore out of a package (hence _gitignore); a template without either still gets one
+  if (!out.includes('.gitignore')) {
+    writeFileSync(join(dir, '.gitignore'), 'build/\nnode_modules/\n');
+    out.push('.gitignore');
   }
   const pkg = {
     name,

@@ -5,6 +5,7 @@ import { funcType, sigString } from '../../bundle/wasm-module.ts';
 import { readInputFile } from './io.ts';
 import { isComponent, parseComponent } from '../../bundle/component-binary.ts';
 import { verifyComponent } from '../../admission/verify-component.ts';
+import { ENGINE_HASH, ENGINE_NAME, jsCodeOf } from '../../bundle/js-section.ts';
 
 const command: Command = {
   name: 'inspect',
@@ -39,7 +40,9 @@ Examples:
     const imports = b.module.imports.map((i) => ({ module: i.module, name: i.name, kind: i.kind, ...(i.kind === 'function' ? { signature: sigString(b.module.types[i.typeIndex!]!) } : {}), _: i.kind === 'function' ? fi++ : 0 }));
     const exports = b.module.exports.map((e) => ({ name: e.name, kind: e.kind, ...(e.kind === 'function' ? { signature: sig(e.index) } : {}) }));
     const memory = b.module.memories[0];
-    const info = { file: positionals[0], size: bytes.length, hash: b.hash, manifest: b.manifest, imports: imports.map(({ _, ...rest }) => rest), exports, memory };
+    const jsc = jsCodeOf(bytes);
+    const js = jsc ? { engine: jsc.engine, known: jsc.engine === ENGINE_HASH, format: jsc.format, codeBytes: Buffer.byteLength(jsc.code) } : undefined;
+    const info = { file: positionals[0], size: bytes.length, hash: b.hash, manifest: b.manifest, imports: imports.map(({ _, ...rest }) => rest), exports, memory, ...(js ? { js } : {}) };
     if (values.json) {
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       return 0;
@@ -51,7 +54,9 @@ Examples:
       `size       ${bytes.length} bytes`,
       `hash       sha256:${b.hash}`,
       `limits     memory ${m.limits.memoryPages} pages (${m.limits.memoryPages * 64} KiB), fuel ${m.limits.fuel}/message`,
-      `memory     min ${memory?.min ?? 0} pages, max ${memory?.max ?? 'none (engine sets the limit)'}`,
+      ...(js
+        ? [`engine     sha256:${js.engine} (${js.known ? ENGINE_NAME : 'not the engine of this roam'})`, `code       ${js.codeBytes} bytes of JavaScript (${js.format}); memory limit = JS heap`]
+        : [`memory     min ${memory?.min ?? 0} pages, max ${memory?.max ?? 'none (engine sets the limit)'}`]),
       `caps       ${['core', ...m.capabilities].join(', ')}`,
       '',
       'handlers   type  export            regions',
