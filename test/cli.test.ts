@@ -71,7 +71,8 @@ describe('roam CLI: init → build → inspect → run', () => {
     const complete = (...words: string[]) => execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _roam; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
     expect(complete('roam', 'bu')).toBe('build');
     expect(complete('roam', 'build', '--js')).toBe('--json');
-    expect(complete('roam', 'init', '--template', 'ts')).toBe('ts-function');
+    expect(complete('roam', 'init', '--template', 'ts')).toBe('ts-function ts-handler ts-component');
+    expect(complete('roam', 'init', '--template', 'mp')).toBe('mpi-c');
     expect(complete('roam', 'completion', '')).toBe('bash zsh');
     oneLineError(await roam(['completion', 'fish']), /usage: roam completion bash\|zsh/);
   });
