@@ -67,6 +67,21 @@ describe('roam init templates: each builds and passes its own test out of the bo
     expect(bad.out).toMatch(/Type 'string' is not assignable to type 'number'/);
   });
 
+  it('the ts-function template is checked by tsc against roam/guest from the installed roam', async () => {
+    const dir = join(tmp(), 'qjs');
+    expect((await roam(['init', dir, '--template', 'ts-function'])).code).toBe(0);
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules', 'roam')); // what npm install of the devDependency gives
+    const tsc = join(ROOT, 'node_modules/.bin/tsc');
+    const check = () => new Promise<{ code: number; out: string }>((resolve) => execFile(tsc, ['--noEmit', '-p', dir], (err, stdout) => resolve({ code: err ? 1 : 0, out: stdout })));
+    expect(await check()).toEqual({ code: 0, out: '' });
+    const src = join(dir, 'src', 'index.ts');
+    writeFileSync(src, readFileSync(src, 'utf8').replace('Response.json(200,', 'Response.json("200",'));
+    const bad = await check();
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/src\/index\.ts\(\d+,\d+\): error TS2345: Argument of type 'string' is not assignable to parameter of type 'number'/);
+  });
+
   it('refuses an unknown template with a suggestion, and a name it cannot use', async () => {
     const r = await roam(['init', join(tmp(), 'x'), '--template', 'handlr']);
     expect(r).toMatchObject({ code: 2, stderr: "roam init: unknown template 'handlr' (did you mean 'handler'?) (roam init --list shows them)\n" });
