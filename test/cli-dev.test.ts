@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { roam } from './helpers/cli.ts';
@@ -41,13 +41,19 @@ afterAll(() => {
   for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
+/** Writes a temp file beside `file` and renames it over `file`, as editors' atomic saves do. */
+function saveAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp-save`, text);
+  renameSync(`${file}.tmp-save`, file);
+}
+
 const call = async (url: string) => {
   const r = await fetch(url);
   return `${r.status} ${await r.text()}`;
 };
 
 describe('roam dev: serve, build, deploy, and again on every save', () => {
-  it('serves the new reply after an edit, reports a broken save with its line and keeps the last good version serving', async () => {
+  it('serves the new reply after an edit, reports a broken save with its line and keeps the last good version serving (atomic saves included)', async () => {
     const dir = join(tmp(), 'greeter');
     expect((await roam(['init', dir, '--template', 'function'])).code).toBe(0);
     const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'dev', dir, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,14 +67,16 @@ describe('roam dev: serve, build, deploy, and again on every save', () => {
 
     const src = join(dir, 'assembly', 'index.ts');
     let at = dev.mark();
-    writeFileSync(src, readFileSync(src, 'utf8').replace(`'{"greeting":"hello, '`, `'{"greeting":"howdy, '`));
+    // regression: editors save atomically (a temp file renamed over the source, as vim and sed -i do); Node 20's
+    // recursive watcher lost the file after the first such save, so both edits below are atomic
+    saveAtomically(src, readFileSync(src, 'utf8').replace(`'{"greeting":"hello, '`, `'{"greeting":"howdy, '`));
     const second = await dev.next(/deployed greeter@0\.1\.0 \(([0-9a-f]{12})/, at); // identical rebuilds print 'unchanged', not 'deployed'
     expect(second[1]).not.toBe(first[1]);
     expect(await call(`${url}/fn/greeter/ada`)).toBe('200 {"greeting":"howdy, ada"}');
 
     at = dev.mark();
     const errAt = dev.err.length;
-    writeFileSync(src, readFileSync(src, 'utf8').replace('return respond(', 'return respnd('));
+    saveAtomically(src, readFileSync(src, 'utf8').replace('return respond(', 'return respnd('));
     const [failed] = await dev.next(/failed: .*/, at);
     expect(failed).toMatch(/^failed: assembly\/index\.ts:\d+:\d+: error TS2304: Cannot find name 'respnd'\. \(still serving greeter@0\.1\.0, [0-9a-f]{12}\)$/);
     await dev.next(/\| +return respnd\(/, errAt, 'err'); // the code frame

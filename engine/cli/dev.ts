@@ -1,7 +1,8 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { existsSync, readdirSync, watch, type Dirent, type FSWatcher } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { buildProject } from '../build/assemblyscript.ts';
 import { buildComponentProject, isComponentProject } from '../build/componentize.ts';
+import { buildTsProject, isTsProject } from '../build/build-ts.ts';
 import { formatDiagnostics, isBuildError } from '../build/diagnostics.ts';
 import { AscCompiler } from '../build/asc.ts';
 import { GatewayClient } from '../http/client.ts';
@@ -40,7 +41,8 @@ export class DevSession {
   #o: DevOptions;
   #client: GatewayClient;
   #compiler = new AscCompiler();
-  #watcher: FSWatcher | null = null;
+  #watchers = new Map<string, FSWatcher>();
+  #rescan = false;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
@@ -59,9 +61,11 @@ export class DevSession {
     const t0 = performance.now();
     try {
       const onProgress = (s: string) => p.step(s);
-      const built = isComponentProject(this.dir)
-        ? await buildComponentProject(this.dir, { onProgress })
-        : await buildProject(this.dir, { onProgress, compiler: this.#compiler, cache: true });
+      const built = isTsProject(this.dir)
+        ? (p.step('building TypeScript for QuickJS'), await buildTsProject(this.dir))
+        : isComponentProject(this.dir)
+          ? await buildComponentProject(this.dir, { onProgress })
+          : await buildProject(this.dir, { onProgress, compiler: this.#compiler, cache: true });
       const buildMs = performance.now() - t0;
       if (this.last && contentHash(built.bytes) === this.last.hash) {
         p.done();
@@ -88,15 +92,53 @@ export class DevSession {
     }
   }
 
-  /** Watches the project (not build/, node_modules/ or dot-files) and runs a cycle after each burst of saves. */
+  /**
+   * Watches the project (not build/, node_modules/ or dot-files) and runs a cycle after each burst of saves.
+   * One watcher per directory, not `recursive: true`: Node 20's recursive watcher on Linux follows files,
+   * and lost a file an editor saved atomically (write a temp file, rename it over the original: sed -i,
+   * vim) after the first such save. A directory's watch sees every file renamed into it; a rename also
+   * rescans the tree for new or removed directories.
+   */
   watch(): void {
-    const debounce = this.#o.debounceMs ?? 150;
-    this.#watcher = watch(this.dir, { recursive: true }, (_event, file) => {
-      if (file && ignored(String(file))) return;
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.kick(), debounce);
-    });
-    this.#watcher.on('error', (e) => this.#o.out(`watch failed: ${e.message}`));
+    this.#watchTree(this.dir);
+  }
+
+  #watchTree(dir: string): void {
+    if (this.#closed) return;
+    for (const [d, w] of this.#watchers) if (!existsSync(d)) { w.close(); this.#watchers.delete(d); }
+    const visit = (d: string) => {
+      if (!this.#watchers.has(d)) {
+        try {
+          const w = watch(d, (event, file) => this.#changed(d, event, file));
+          w.on('error', () => { w.close(); this.#watchers.delete(d); }); // the directory went away
+          this.#watchers.set(d, w);
+        } catch {
+          return; // removed while we looked
+        }
+      }
+      let entries: Dirent[] = [];
+      try {
+        entries = readdirSync(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory() && !ignored(e.name)) visit(join(d, e.name));
+    };
+    visit(dir);
+  }
+
+  #changed(dir: string, event: string, file: string | Buffer | null): void {
+    const rel = relative(this.dir, join(dir, String(file ?? '')));
+    if (file && ignored(rel)) return;
+    if (event === 'rename') this.#rescan = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      if (this.#rescan) {
+        this.#rescan = false;
+        this.#watchTree(this.dir);
+      }
+      void this.kick();
+    }, this.#o.debounceMs ?? 150);
   }
 
   /** Runs a cycle now, or once more after the one running; resolves when the project is quiet again. */
@@ -120,7 +162,8 @@ export class DevSession {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#watcher?.close();
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
     await this.#running;
     await this.#compiler.close();
   }
