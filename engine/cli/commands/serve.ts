@@ -5,7 +5,7 @@ import { RoamError } from '../../errors.ts';
 import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../places/serve-options.ts';
 
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
-                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US]
+                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US] [--rdma]
 
 One engine, one port, two front doors on one registry (told apart by each connection's first byte):
 - HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/..., POST /chain/ROUTE/...,
