@@ -4,14 +4,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CALL_NAMES } from '../engine/mpi/call-names.ts';
 import { mpiImports } from '../engine/mpi/imports.ts';
 import { SabTransport, createSabLayout } from '../engine/mpi/sab-transport.ts';
+import { missing } from './helpers/system.ts';
 import { examples, roam, BUILD_TIMEOUT_MS } from './mpi-helpers.ts';
 
 // MPI-3.1 beyond the basics, on both MPIs and at 2 and 4 ranks: one-sided windows, nonblocking
 // collectives, the rest of point-to-point. Each program checks its own answers (exit 1 naming the
 // check); the bad-input programs must end with a clear MPI error naming the call. CI has MPICH.
+// Needs clang for wasm32-wasi (roam cc), and a system MPI for --mpi native: skipped with one line without them (not in CI).
+const skip = { embedded: missing('MPI-3.1 calls (embedded)', 'wasm-clang'), native: missing('MPI-3.1 calls (native)', 'wasm-clang', 'mpich') };
 let ex: Record<string, string>;
 beforeAll(async () => {
-  ex = await examples(['p2p', 'nbc', 'rma', 'rma-bad', 'bad']);
+  if (!skip.embedded) ex = await examples(['p2p', 'nbc', 'rma', 'rma-bad', 'bad']);
 }, BUILD_TIMEOUT_MS);
 
 describe('mpi.h', () => {
@@ -25,7 +28,7 @@ describe('mpi.h', () => {
 });
 
 for (const mpi of ['embedded', 'native'] as const) {
-  describe(`MPI-3.1 calls on the ${mpi} MPI`, () => {
+  describe.skipIf(skip[mpi])(`MPI-3.1 calls on the ${mpi} MPI`, () => {
     const mpirun = (np: number, prog: string, ...args: string[]) => roam('mpirun', '--mpi', mpi, '-np', String(np), '--timeout', '60', ex[prog], ...args);
     for (const np of [2, 4]) {
       it(`runs one-sided communication (every window call, with memory growing under a window) on ${np} ranks`, async () => {

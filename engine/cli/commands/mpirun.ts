@@ -28,7 +28,11 @@ word is not the program: a .wasm file or a file starting with Wasm's magic bytes
 refused, named, by the embedded MPI.
 
 Ranks write straight to this process's stdout/stderr (pass-through, like mpirun).
-The job's exit code is the first failing rank's (1 for a trap or an MPI error, 124 on timeout).`,
+The job's exit code is the first failing rank's (1 for a trap or an MPI error, 124 on timeout).
+
+Examples:
+  roam cc functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
+  roam mpirun --mpi native -np 2 --timeout 60 ring.wasm 10`,
   async run(argv) {
     const o = parseMpirun(argv);
     let bytes: Buffer;
