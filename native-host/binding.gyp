@@ -18,7 +18,7 @@
       "targets": [
         {
           "target_name": "roam_native",
-          "sources": ["src/addon.cc", "src/mpi.cc"],
+          "sources": ["src/addon.cc", "src/mpi.cc", "src/mpi-win.cc"],
           "cflags_cc": ["-O2", "-std=c++17", "<!@(sh mpi-flags.sh --cflags)"],
           "libraries": ["<!@(sh mpi-flags.sh --libs)"]
         }

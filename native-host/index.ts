@@ -24,6 +24,14 @@ export interface NativeMpi {
    * for the core, -1 the held match is longer than cap, -2 truncated by MPI_Recv (length unknown).
    */
   recvW(): number;
+  /** io = [off, len, dest, ctx, tag, sync]: MPI_Isend (MPI_Issend) of guest memory; returns a request id for testW. */
+  isendW(): number;
+  /** io = [off, cap, src (-1 any), ctx, tag]: MPI_Irecv into guest memory on the exact wire tag; returns a request id. */
+  irecvW(): number;
+  /** io[8] = id: MPI_Test; 0 pending, 1 done (io[5..7] = [src, wire tag, bytes]), -2 truncated, 2 cancelled. */
+  testW(): number;
+  /** io[8] = id: MPI_Cancel. */
+  cancelW(): void;
   /** Does nothing: the cost of an N-API call (benchmarks/mpi/floor.ts). */
   nop(): void;
   /** sched_yield, or a 20 µs sleep once `spins` passes 200 (ranks may outnumber cores). */
@@ -33,6 +41,11 @@ export interface NativeMpi {
   /** MPI_Bcast of the view's bytes on MPI_COMM_WORLD. */
   bcast(bytes: Uint8Array, root: number): boolean;
   barrier(): boolean;
+  /** World collectives on guest memory offsets, arguments in the io array (see WorldCollectives in engine/mpi/transport.ts). */
+  allreduceW(): number;
+  reduceW(): number;
+  bcastW(): number;
+  alltoallW(): number;
   wtime(): number;
   abort(code: number): void;
   processorName(): string;

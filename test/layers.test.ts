@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['mpi', 'wasi'], // jobs: MPI and WASI programs, a program model of their own
   ['build', 'demo'], // tools: build drivers, the demo and YCSB
   ['cli'],
-  ['index.ts'], // the public API
+  ['index.ts', 'api'], // the public API and the package's entries (roam, roam/client, roam/server)
 ];
 
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i] as const)));

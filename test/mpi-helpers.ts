@@ -30,7 +30,9 @@ export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Ru
 
 export const roam = (...args: string[]) => run(process.execPath, [ROAM, ...args]);
 
-/** Builds the functions/mpi examples once per test file into a fresh temp dir. */
-export async function examples(): Promise<Record<string, string>> {
-  return buildExamples(mkdtempSync(join(tmpdir(), 'roam-mpi-')));
+/** Builds the functions/mpi examples a test file uses (default: all) once, into a fresh temp dir. */
+export async function examples(names?: readonly string[]): Promise<Record<string, string>> {
+  return buildExamples(mkdtempSync(join(tmpdir(), 'roam-mpi-')), names);
 }
+/** beforeAll's limit for building examples: clang + wasm-ld + wasm-opt per program on a loaded 2-core machine. */
+export const BUILD_TIMEOUT_MS = 300_000;

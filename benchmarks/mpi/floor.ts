@@ -33,7 +33,7 @@ function stubWire(call: () => void): Transport {
   const io = new Int32Array(16);
   return {
     rank: 0, size: 2, tagUb: 1 << 30, syncSends: true,
-    direct: { io, memory() {}, send: () => (call(), 0), sendDone: () => true, recv: () => (call(), (io[7] = 4), 1) },
+    direct: { io, memory() {}, send: () => (call(), 0), sendDone: () => true, recv: () => (call(), (io[7] = 4), 1), isend: () => (call(), 1), irecv: () => (call(), 1), test: () => 1, cancel() {} },
     send: () => ({ done: true }), progress: () => false, poll: () => null, take: () => new Uint8Array(0),
     idle() {}, seq: () => 0, wtime: () => 0, abort: () => { throw new Error('abort'); }, finalize() {}, processorName: () => 'floor',
   };

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compileC } from '../../engine/mpi/cc.ts';
 import { EXAMPLES_DIR } from '../../engine/mpi/build-examples.ts';
 import { UCX_ENV } from '../../native-host/index.ts';
+import { runPatterns } from './patterns-run.ts';
 
 const ROAM = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
 const MAX = 4 << 20;
@@ -40,6 +41,21 @@ function parse(out: string): Result {
 }
 // The native binary runs with the UCX settings a roam rank sets for itself, so both sides use the same MPI configuration.
 const env = { ...UCX_ENV, ...process.env, NODE_NO_WARNINGS: '1' };
+const OUT = fileURLToPath(new URL('../RESULTS-mpi.md', import.meta.url));
+const PATTERNS_ROUNDS = Number(process.env.PATTERNS_ROUNDS ?? 3), PATTERNS_ITERS = Number(process.env.PATTERNS_ITERS ?? 1000);
+/** Puts the patterns section in place of the one in `text` (before the notes), or before the notes. */
+function withPatterns(text: string, section: string): string {
+  const start = text.indexOf('## MPI-3 patterns (issue 15)');
+  const notes = text.indexOf('\n## Notes');
+  if (start >= 0) return text.slice(0, start) + section + (notes > start ? text.slice(notes) : '');
+  return notes >= 0 ? `${text.slice(0, notes)}\n${section}${text.slice(notes)}` : `${text}\n${section}`;
+}
+if (process.env.BENCH_MPI === 'patterns') {
+  const { md } = runPatterns(dir, env, PATTERNS_ROUNDS, PATTERNS_ITERS);
+  process.stdout.write(md);
+  writeFileSync(OUT, withPatterns(existsSync(OUT) ? readFileSync(OUT, 'utf8') : '# MPI benchmark results\n', md));
+  process.exit(0);
+}
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
 function job(label: string, cmd: string, args: string[]): Result {
   process.stderr.write(`running ${label}: ${cmd} ${args.join(' ')}\n`);
@@ -107,7 +123,6 @@ const goal = (from: number, to: number, limit: number) => {
 };
 rows.push('', `Goal (wasm on MPICH / native, medians): 0–8 B ${goal(0, 8, 1.5)}; ≥ 4 KiB ${goal(4096, Infinity, 1.1)}.`);
 // Notes written by hand below the generated part survive a re-run.
-const OUT = fileURLToPath(new URL('../RESULTS-mpi.md', import.meta.url));
 const notes = existsSync(OUT) ? (/\n## Notes[\s\S]*$/.exec(readFileSync(OUT, 'utf8'))?.[0] ?? '') : '';
 const ar = [
   '| ranks | native µs (baseline) | wasm on MPICH µs | ratio | wasm embedded µs | ratio |',
@@ -151,8 +166,9 @@ ${floor.map(([, k, ns]) => `| ${k} | ${ns} |`).join('\n')}
 | native pingpong + shared libraries it loads (${libs.length}) | ${nativeSize + libsSize} |
 | ratio (native + libraries) / wasm | ${f((nativeSize + libsSize) / wasmSize, 0)}x |
 `;
-process.stdout.write(md);
-writeFileSync(OUT, md + notes);
+const patterns = runPatterns(dir, env, PATTERNS_ROUNDS, PATTERNS_ITERS).md;
+process.stdout.write(md + '\n' + patterns);
+writeFileSync(OUT, `${md}\n${patterns}${notes}`);
 
 function mpichVersion(): string {
   const r = spawnSync('mpichversion', [], { encoding: 'utf8' });

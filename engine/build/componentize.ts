@@ -9,6 +9,7 @@ import { cacheDir } from '../components/cache-dir.ts';
 import { glueSource } from './component-glue.ts';
 import { ROAM_WIT, ROAM_WIT_PACKAGE, WASI_HTTP_WIT } from './roam-wit.ts';
 import { watToComponent } from './wat-component.ts';
+import { readJsonFile } from './diagnostics.ts';
 
 
 /**
@@ -44,11 +45,9 @@ export function isComponentProject(dir: string): boolean {
 function readConfig(projectDir: string): Record<string, unknown> {
   const configPath = join(projectDir, 'roam.json');
   if (!existsSync(configPath)) throw new RoamError('E_BUILD', `no roam.json in ${projectDir} (create one with roam init)`);
-  try {
-    return JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (e) {
-    throw new RoamError('E_BUILD', `roam.json is not valid JSON: ${(e as Error).message}`);
-  }
+  const config = readJsonFile(configPath, relative(process.cwd(), configPath) || configPath);
+  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new RoamError('E_BUILD', 'roam.json must hold a JSON object');
+  return config as Record<string, unknown>;
 }
 
 /**
@@ -57,6 +56,7 @@ function readConfig(projectDir: string): Record<string, unknown> {
  * for `fetch`). WIT interfaces (`roam:*`, `wasi:*`) stay imports.
  */
 async function bundleJs(projectDir: string, entry: string, world: World): Promise<string> {
+  if (world === 'roam') refuseAsync(projectDir, entry);
   const esbuild = await import('esbuild');
   const input = world === 'roam'
     ? { stdin: { contents: glueSource(join(projectDir, entry), ROAM_WIT_PACKAGE), resolveDir: projectDir, sourcefile: '__roam_glue__.js', loader: 'js' as const } }
@@ -88,18 +88,34 @@ async function bundleJs(projectDir: string, entry: string, world: World): Promis
   }
 }
 
+/**
+ * An async handler would build and deploy, then answer every call with a 500: awaiting a Promise inside
+ * the component needs JSPI, which Node 20 lacks. Refused here, naming the line.
+ */
+function refuseAsync(projectDir: string, entry: string): void {
+  const text = readFileSync(join(projectDir, entry), 'utf8');
+  const m = /\basync\s+fetch\s*\(|\bfetch\s*:\s*async\b|\bexport\s+default\s+async\b/.exec(text);
+  if (!m) return;
+  const before = text.slice(0, m.index);
+  const line = before.split('\n').length;
+  const column = m.index - before.lastIndexOf('\n');
+  const file = relative(process.cwd(), join(projectDir, entry)) || entry;
+  throw new RoamError('E_BUILD', `${file}:${line}:${column}: the handler is async: Node 20 has no JSPI, so a component cannot wait for a Promise and every call would answer 500; return the response synchronously`);
+}
+
 function toolchainVersion(): string {
   const pkg = fileURLToPath(new URL('../../node_modules/@bytecodealliance/componentize-js/package.json', import.meta.url));
   return existsSync(pkg) ? String(JSON.parse(readFileSync(pkg, 'utf8')).version) : 'unknown';
 }
 
 /** Runs componentize-js (≈14 s on 2 cores), cached on disk by the hash of everything that goes in. */
-async function componentizeCached(js: string, wit: string, world: World): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
+async function componentizeCached(js: string, wit: string, world: World, onProgress?: (step: string) => void): Promise<{ component: Uint8Array; cached: boolean; ms: number }> {
   const key = createHash('sha256').update(js).update('\0').update(wit).update('\0').update(toolchainVersion()).update(DISABLED[world].join(',')).digest('hex');
   const dir = cacheDir('componentize');
   const file = join(dir, `${key}.wasm`);
   if (existsSync(file)) return { component: readFileSync(file), cached: true, ms: 0 };
   mkdirSync(dir, { recursive: true });
+  onProgress?.('componentizing (componentize-js embeds a JS engine; minutes the first time, cached after)');
   // Another process (a parallel test file, a second build) componentizing the same input: wait for it.
   const lock = `${file}.lock`;
   if (!tryLock(lock)) {
@@ -152,7 +168,7 @@ async function componentizeNow(js: string, wit: string, world: World, dir: strin
 /** Default fuel per call of a componentized JS/TS function (= the engine's default cap). */
 export const JS_DEFAULT_FUEL = 1_000_000_000;
 
-export async function buildComponentProject(dir: string, opts: { outFile?: string } = {}): Promise<ComponentBuildResult> {
+export async function buildComponentProject(dir: string, opts: { outFile?: string; onProgress?: (step: string) => void } = {}): Promise<ComponentBuildResult> {
   const projectDir = resolve(dir);
   const { entry, world: worldName, ...manifestRaw } = readConfig(projectDir);
   const world = worldName === undefined ? 'roam' : WORLDS[String(worldName)];
@@ -166,10 +182,15 @@ export async function buildComponentProject(dir: string, opts: { outFile?: strin
   if (manifest.functions.length !== 1 || manifest.handlers.length > 0) throw new RoamError('E_BUILD', 'a JS/TS component project declares exactly one function and no message handlers');
   let built: { component: Uint8Array; cached: boolean; ms: number };
   if (entry.endsWith('.wat')) {
+    opts.onProgress?.(`assembling ${entry} into a component (wasm-tools)`);
     const t0 = performance.now();
     built = { component: await watToComponent(join(projectDir, entry)), cached: false, ms: 0 };
     built.ms = performance.now() - t0;
-  } else built = await componentizeCached(await bundleJs(projectDir, entry, world), readFileSync(world === 'roam' ? ROAM_WIT : WASI_HTTP_WIT, 'utf8'), world);
+  } else {
+    opts.onProgress?.(`bundling ${entry} (esbuild)`);
+    const js = await bundleJs(projectDir, entry, world);
+    built = await componentizeCached(js, readFileSync(world === 'roam' ? ROAM_WIT : WASI_HTTP_WIT, 'utf8'), world, opts.onProgress);
+  }
   const { component, cached, ms } = built;
   const bytes = embedComponentManifest(component, manifest);
   const outFile = resolve(opts.outFile ?? join(projectDir, 'build', `${manifest.name}.wasm`));

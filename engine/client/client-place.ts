@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { RoamError } from '../errors.ts';
 import { Kind } from '../wire/frame.ts';
-import { IO_CHANNEL_BYTES, IO_DATA, IoState, type FromClientWorker, type ToClientWorker } from './client-io.ts';
+import { IO_CHANNEL_BYTES, IO_DATA, IoState, type FromClientWorker, type RdmaDeploy, type RegionPath, type ToClientWorker } from './client-io.ts';
 
 const BOOT = new URL('../places/boot.mjs', import.meta.url);
 const ENTRY = new URL('./client-worker.ts', import.meta.url).href;
@@ -45,8 +45,15 @@ export class ClientPlace {
   private readonly deployWaiters = new Map<number, { resolve(): void; reject(e: Error): void }>();
   private nextId = 1;
   private closed = false;
+  /** The worker's UCX descriptor (connect(…, { rdma: true })), or why it has none. */
+  private ucx: Promise<FromClientWorker & { type: 'rdma' }> | undefined;
+  private onUcx: ((m: FromClientWorker & { type: 'rdma' }) => void) | undefined;
+  /** Where the last prepared bundle's region operations go, and why. */
+  regionPath: RegionPath;
 
-  constructor(private readonly exchange: Exchange) {}
+  constructor(private readonly exchange: Exchange, private readonly opts: { rdma?: boolean } = {}) {
+    this.regionPath = { path: 'wire', reason: opts.rdma ? 'no bundle prepared yet' : 'UCX not requested (connect(…, { rdma: true }))' };
+  }
 
   /** Messages waiting or running here. */
   get depth(): number {
@@ -60,7 +67,8 @@ export class ClientPlace {
     this.data = new Uint8Array(channel, IO_DATA);
     const w = new Worker(BOOT, { workerData: { __roamEntry: ENTRY } });
     w.unref();
-    w.postMessage({ type: 'init', channel } satisfies ToClientWorker);
+    if (this.opts.rdma) this.ucx = new Promise((resolve) => (this.onUcx = resolve));
+    w.postMessage({ type: 'init', channel, rdma: this.opts.rdma ?? false } satisfies ToClientWorker);
     w.on('message', (m: FromClientWorker) => this.onMessage(m));
     w.on('error', () => {});
     w.on('exit', () => this.lost(w));
@@ -72,17 +80,36 @@ export class ClientPlace {
   prepare(bundle: number): Promise<void> {
     let p = this.deployed.get(bundle);
     if (!p) {
-      p = this.exchange(Kind.FETCH_BUNDLE, bundle, 0, new Uint8Array(0)).then(
-        (bytes) =>
-          new Promise<void>((resolve, reject) => {
-            this.deployWaiters.set(bundle, { resolve, reject });
-            this.start().postMessage({ type: 'deploy', bundle, bytes } satisfies ToClientWorker);
-          }),
-      );
+      p = this.exchange(Kind.FETCH_BUNDLE, bundle, 0, new Uint8Array(0)).then(async (bytes) => {
+        const w = this.start();
+        const rdma = await this.rdmaInfo(bundle);
+        return new Promise<void>((resolve, reject) => {
+          this.deployWaiters.set(bundle, { resolve, reject });
+          w.postMessage({ type: 'deploy', bundle, bytes, ...(rdma ? { rdma } : {}) } satisfies ToClientWorker);
+        });
+      });
       p.catch(() => this.deployed.delete(bundle));
       this.deployed.set(bundle, p);
     }
     return p;
+  }
+
+  /** The bundle's keys from the server (RDMA_INFO), or undefined with regionPath saying why not. */
+  private async rdmaInfo(bundle: number): Promise<RdmaDeploy | undefined> {
+    if (!this.ucx) return undefined;
+    const m = await this.ucx;
+    if (!m.descriptor) {
+      this.regionPath = { path: 'wire', reason: `no UCX at the client: ${m.error}` };
+      return undefined;
+    }
+    try {
+      const r = await this.exchange(Kind.RDMA_INFO, bundle, 0, Buffer.from(JSON.stringify(m.descriptor)));
+      return JSON.parse(Buffer.from(r).toString('utf8')) as RdmaDeploy;
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'E_INTERNAL';
+      this.regionPath = { path: 'wire', reason: `${code === 'E_FRAME' ? 'the server does not know RDMA_INFO' : 'the server gave no UCX keys'}: ${code} ${(e as Error).message}` };
+      return undefined;
+    }
   }
 
   async run(bundle: number, handler: string, input: Uint8Array): Promise<ClientRun> {
@@ -102,9 +129,11 @@ export class ClientPlace {
 
   private onMessage(m: FromClientWorker): void {
     if (m.type === 'io') return this.io(m.seq);
+    if (m.type === 'rdma') return this.onUcx?.(m);
     if (m.type === 'deployed') {
       const w = this.deployWaiters.get(m.bundle);
       this.deployWaiters.delete(m.bundle);
+      if (m.path) this.regionPath = m.path;
       if (!m.error) return w?.resolve();
       const sp = m.error.indexOf(' ');
       return w?.reject(new RoamError(m.error.slice(0, sp), m.error.slice(sp + 1)));
@@ -113,7 +142,12 @@ export class ClientPlace {
     if (!j || j.id !== m.id) return;
     this.running = undefined;
     if (m.ok) j.resolve({ reply: m.reply, ops: m.ops, bytes: m.bytes, writes: m.writes, ms: m.ms });
-    else j.reject(new RoamError(m.code, m.message));
+    else {
+      // Keys revoked (bundle deleted or its regions replaced) or the server's worker gone: the next
+      // message fetches the bundle and asks for keys again (or learns it is gone: E_NO_BUNDLE).
+      if (m.code.startsWith('E_RDMA_')) this.deployed.delete(j.bundle);
+      j.reject(new RoamError(m.code, m.message));
+    }
     this.pump();
   }
 

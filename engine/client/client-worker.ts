@@ -9,6 +9,8 @@ import { RoamError, isRoamError } from '../errors.ts';
 import { remoteRegions } from './remote-regions.ts';
 import { AtomicOp, Kind } from '../wire/frame.ts';
 import { IoState, IO_DATA, type FromClientWorker, type ToClientWorker } from './client-io.ts';
+import { RdmaClientSide } from '../rdma/client-side.ts';
+import type { RemoteIo } from '../rdma/remote-io.ts';
 
 const port = parentPort!;
 let ctl: Int32Array;
@@ -18,7 +20,24 @@ let bytes = 0;
 let writes = 0;
 let seq = 0;
 
+// connect(…, { rdma: true }): the bundle being run reaches its regions over UCX where RDMA_INFO gave keys.
+let rdma: RdmaClientSide | null = null;
+let ucxIo: RemoteIo | undefined;
+
 function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
+  if (!ucxIo) return wireIo(kind, region, payload);
+  const out = ucxIo(kind, region, payload);
+  count(kind, payload, out.length);
+  return out;
+}
+
+function count(kind: number, payload: Uint8Array, len: number): void {
+  ops++;
+  bytes += len + payload.length;
+  if (kind === Kind.REGION_WRITE || (kind === Kind.REGION_ATOMIC && payload[0] !== AtomicOp.LOAD_U32)) writes++;
+}
+
+function wireIo(kind: number, region: number, payload: Uint8Array): Uint8Array {
   if (payload.length > data.length) throw new RoamError('E_TOO_LARGE', `remote operation of ${payload.length} bytes exceeds the ${data.length}-byte channel`);
   data.set(payload);
   ctl[1] = kind;
@@ -48,9 +67,7 @@ function io(kind: number, region: number, payload: Uint8Array): Uint8Array {
   const out = data.slice(0, len);
   const failed = ctl[4] !== 0;
   Atomics.store(ctl, 0, IoState.IDLE);
-  ops++;
-  bytes += len + payload.length;
-  if (kind === Kind.REGION_WRITE || (kind === Kind.REGION_ATOMIC && payload[0] !== AtomicOp.LOAD_U32)) writes++;
+  count(kind, payload, len);
   if (failed) {
     const s = Buffer.from(out).toString('utf8');
     const sp = s.indexOf(' ');
@@ -67,12 +84,19 @@ port.on('message', (m: ToClientWorker) => {
   if (m.type === 'init') {
     ctl = new Int32Array(m.channel, 0, IO_DATA / 4);
     data = new Uint8Array(m.channel, IO_DATA);
+    if (m.rdma) {
+      const r = RdmaClientSide.open();
+      if ('side' in r) rdma = r.side;
+      port.postMessage({ type: 'rdma', ...('side' in r ? { descriptor: r.side.descriptor() } : { error: r.error }) } satisfies FromClientWorker);
+    }
     return;
   }
   if (m.type === 'deploy') {
     try {
       deployments.set(m.bundle, engine.deploy(m.bytes));
-      port.postMessage({ type: 'deployed', bundle: m.bundle } satisfies FromClientWorker);
+      rdma?.drop(m.bundle);
+      const path = m.rdma && rdma ? rdma.deploy(m.bundle, m.rdma) : undefined;
+      port.postMessage({ type: 'deployed', bundle: m.bundle, ...(path ? { path } : {}) } satisfies FromClientWorker);
     } catch (e) {
       port.postMessage({ type: 'deployed', bundle: m.bundle, error: `${isRoamError(e) ? e.code : 'E_DEPLOY'} ${(e as Error).message}` } satisfies FromClientWorker);
     }
@@ -85,6 +109,7 @@ port.on('message', (m: ToClientWorker) => {
   let msg: FromClientWorker;
   try {
     const dep = deployments.get(m.bundle);
+    ucxIo = rdma?.io(m.bundle);
     if (!dep) throw new RoamError('E_NO_BUNDLE', `bundle ${m.bundle} is not deployed at the client place`);
     const r = dep.call(m.handler, m.input);
     msg = { type: 'done', id: m.id, ok: true, reply: r.reply, ops, bytes, writes, ms: performance.now() - t0 };

@@ -9,6 +9,9 @@ import { OutBuffer } from '../wire/out-buffer.ts';
 import { ClientSteering } from '../steering/client-steering.ts';
 import type { SteeringOptions } from '../steering/policy.ts';
 import { ClientPlace } from './client-place.ts';
+import type { RegionPath } from './client-io.ts';
+
+export type { RegionPath } from './client-io.ts';
 
 export type { PlaceName } from '../wire/frame.ts';
 
@@ -33,6 +36,9 @@ export interface ConnectOptions {
   /** Admin or tenant token, sent in the connection's first frame (AUTH) when given; a server with tokens
    *  refuses a connection without one. A tenant's connection reaches only that tenant's bundles. */
   token?: string;
+  /** Run client-place region operations over UCX (engine/rdma) when the server runs `roam serve --rdma`;
+   *  otherwise (or without the roam_ucx addon) over the wire, as `client.regionPath` says. */
+  rdma?: boolean;
 }
 
 interface Waiter {
@@ -88,11 +94,13 @@ export class Client {
   private local: ClientPlace | undefined;
   private readonly localReady = new Set<number>();
   private readonly autoClient: boolean;
+  private readonly rdma: boolean;
   /** Client-side steering (client place vs server); its `policy.shifts` records every switch. */
   readonly steering: ClientSteering;
 
-  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions } = {}) {
+  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions; rdma?: boolean } = {}) {
     this.autoClient = opts.clientPlace ?? true;
+    this.rdma = opts.rdma ?? false;
     this.steering = new ClientSteering(opts.steering);
     socket.setNoDelay(true);
     this.out = new OutBuffer({
@@ -181,8 +189,13 @@ export class Client {
         if (kind !== Kind.FETCH_BUNDLE) this.steering.recordRtt(performance.now() - t0);
         return f.payload;
       });
-    });
+    }, { rdma: this.rdma });
     return this.local;
+  }
+
+  /** Where client-place region operations go ('ucx' or 'wire') and why: set as a bundle is prepared there. */
+  get regionPath(): RegionPath {
+    return this.local?.regionPath ?? { path: 'wire', reason: this.rdma ? 'no message has run at the client place yet' : 'UCX not requested (connect(…, { rdma: true }))' };
   }
 
   /** The client place, once a message has used it (stats, tests). */
@@ -192,7 +205,14 @@ export class Client {
 
   private async runLocal(target: string, id: number, name: string, payload: Uint8Array): Promise<Reply> {
     const t0 = performance.now();
-    const r = await this.clientPlace().run(id, name, payload);
+    const r = await this.clientPlace().run(id, name, payload).catch((e: unknown) => {
+      // UCX keys revoked (bundle deleted or redeployed) or the server's worker gone: resolve afresh next time.
+      if (e instanceof RoamError && e.code.startsWith('E_RDMA_')) {
+        this.resolved.delete(target.slice(0, target.indexOf('/')));
+        this.localReady.delete(id);
+      }
+      throw e;
+    });
     this.steering.recordClient(target, performance.now() - t0, r);
     return { bytes: r.reply, place: 'client' };
   }

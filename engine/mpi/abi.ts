@@ -3,7 +3,17 @@ export const SUCCESS = 0;
 export const ERR = {
   BUFFER: 1, COUNT: 2, TYPE: 3, TAG: 4, COMM: 5, RANK: 6, REQUEST: 7, ROOT: 8, GROUP: 9, OP: 10,
   ARG: 13, UNKNOWN: 14, TRUNCATE: 15, OTHER: 16, INTERN: 17,
+  ASSERT: 22, BASE: 24, DISP: 26, LOCKTYPE: 37, NO_MEM: 39, RMA_CONFLICT: 47, RMA_RANGE: 48, RMA_SYNC: 50, SIZE: 52,
+  UNSUPPORTED_OPERATION: 55, WIN: 56, RMA_FLAVOR: 57,
 } as const;
+export const BSEND_OVERHEAD = 512;
+export const WIN_NULL = 0x110;
+export const INFO_NULL = 0x130;
+export const MODE = { NOCHECK: 1024, NOPRECEDE: 2048, NOPUT: 4096, NOSTORE: 8192, NOSUCCEED: 16384 } as const;
+export const LOCK_EXCLUSIVE = 301, LOCK_SHARED = 302;
+export const WIN_FLAVOR_CREATE = 311, WIN_FLAVOR_ALLOCATE = 312;
+export const WIN_UNIFIED = 321;
+export const WIN_ATTR = { BASE: 601, DISP_UNIT: 602, SIZE: 603, CREATE_FLAVOR: 604, MODEL: 605 } as const;
 export const ANY_SOURCE = -1;
 export const ANY_TAG = -2;
 export const PROC_NULL = -3;

@@ -13,6 +13,8 @@ export interface Comm {
   group: number[];
   /** This process's rank in the communicator. */
   rank: number;
+  /** Sequence number of the next collective (in its tags; see collectives.ts). */
+  seq: number;
 }
 export const ctxP2p = (c: Comm) => c.id * 2;
 export const ctxColl = (c: Comm) => c.id * 2 + 1;
@@ -31,10 +33,11 @@ export interface Status {
   source: number;
   tag: number;
   bytes: number;
+  cancelled?: boolean;
 }
 
 export interface Req {
-  kind: 'send' | 'recv';
+  kind: 'send' | 'recv' | 'coll';
   done: boolean;
   status: Status;
   comm: Comm | null;
@@ -47,10 +50,22 @@ export interface Req {
   // send
   token?: SendToken;
   ackPending?: boolean;
+  /** Withdraws a request the wire runs itself (native direct receives). */
+  cancel?(): void;
+  /** A persistent request (MPI_*_init): `start` makes the operation `MPI_Start` activates; `active` while it runs. */
+  persist?: { start: () => Req; active: Req | null };
 }
 
-interface Unexpected extends Arrival {
+export interface Unexpected extends Arrival {
   data: Uint8Array;
+}
+
+/** A nonblocking collective in progress: its schedule and what it waits for (see collectives.ts). */
+interface Running {
+  gen: Generator<Req[], unknown, void>;
+  waiting: Req[];
+  req: Req;
+  finish: (result: unknown) => void;
 }
 
 export class MpiCore {
@@ -59,13 +74,14 @@ export class MpiCore {
   private readonly posted: Req[] = [];
   private readonly unexpected: Unexpected[] = [];
   private readonly acks: Req[] = [];
+  private readonly running: Running[] = [];
   readonly world: Comm;
   readonly self: Comm;
   nextCommId = 3;
 
   constructor(readonly t: Transport) {
-    this.world = { id: 1, group: Array.from({ length: t.size }, (_, i) => i), rank: t.rank };
-    this.self = { id: 2, group: [t.rank], rank: 0 };
+    this.world = { id: 1, group: Array.from({ length: t.size }, (_, i) => i), rank: t.rank, seq: 0 };
+    this.self = { id: 2, group: [t.rank], rank: 0, seq: 0 };
   }
 
   fail(errorClass: number, detail: string): never {
@@ -76,6 +92,49 @@ export class MpiCore {
   progress(): void {
     this.t.progress();
     for (let a = this.t.poll(); a; a = this.t.poll()) this.arrive(a);
+    if (this.running.length) this.advance();
+  }
+
+  /** Whether nonblocking collectives are in flight (blocking shortcuts that do not progress them must wait). */
+  get busy(): boolean {
+    return this.running.length > 0;
+  }
+
+  /**
+   * Starts a nonblocking collective: runs its schedule up to its first wait now, then on every
+   * progress; `finish` gets its result (and writes guest memory) before the request completes.
+   */
+  schedule<T>(gen: Generator<Req[], T, void>, finish: (result: T) => void): Req {
+    const req: Req = { kind: 'coll', done: false, status: { source: ANY_SOURCE, tag: ANY_TAG, bytes: 0 }, comm: null };
+    const r: Running = { gen, waiting: [], req, finish: finish as (x: unknown) => void };
+    if (!this.step(r)) this.running.push(r);
+    return req;
+  }
+  /** Advances one schedule as far as its requests allow; true when it has finished. */
+  private step(r: Running): boolean {
+    for (;;) {
+      for (let i = 0; i < r.waiting.length; i++) if (!r.waiting[i].done) return false;
+      const s = r.gen.next();
+      if (s.done) {
+        r.finish(s.value);
+        r.req.done = true;
+        return true;
+      }
+      r.waiting = s.value;
+    }
+  }
+  private advancing = false;
+  private advance(): void {
+    if (this.advancing) return; // a schedule's own sends progress the wire: no re-entry
+    this.advancing = true;
+    try {
+      for (let i = 0; i < this.running.length; ) {
+        if (this.step(this.running[i])) this.running.splice(i, 1);
+        else i++;
+      }
+    } finally {
+      this.advancing = false;
+    }
   }
 
   waitFor(pred: () => boolean): void {
@@ -166,16 +225,32 @@ export class MpiCore {
 
   /** Matching message waiting (without receiving it), as a status; null when none. */
   iprobe(comm: Comm, src: number, tag: number): Status | null {
+    const i = this.findUnexpected(comm, src, tag);
+    if (i < 0) return null;
+    const u = this.unexpected[i];
+    return { source: comm.group.indexOf(u.src), tag: u.tag, bytes: u.len };
+  }
+  /** MPI_Improbe: takes the matching waiting message out of the queue (no other receive can match it then). */
+  mprobe(comm: Comm, src: number, tag: number): Unexpected | null {
+    const i = this.findUnexpected(comm, src, tag);
+    return i < 0 ? null : this.unexpected.splice(i, 1)[0];
+  }
+  private findUnexpected(comm: Comm, src: number, tag: number): number {
     this.progress();
     const probe: Req = { kind: 'recv', done: false, status: { source: 0, tag: 0, bytes: 0 }, comm, ctx: ctxP2p(comm), tag, src: src === ANY_SOURCE ? ANY_SOURCE : comm.group[src] };
-    const u = this.unexpected.find((m) => matches(probe, m));
-    return u ? { source: comm.group.indexOf(u.src), tag: u.tag, bytes: u.len } : null;
+    return this.unexpected.findIndex((m) => matches(probe, m));
+  }
+  /** Receives a message taken by mprobe into `target` (status, truncation check, Ssend ack). */
+  mrecv(comm: Comm, u: Unexpected, target: RecvTarget): Req {
+    const r: Req = { kind: 'recv', done: false, status: { source: 0, tag: 0, bytes: 0 }, comm, ctx: u.ctx, tag: u.tag, src: u.src, target };
+    this.complete(r, u, u.data);
+    return r;
   }
 
   // ---- direct blocking receive (wires with DirectP2p) -------------------------------------
   /** A blocking receive may go straight to the wire when no posted receive could match first and no waiting message matches. */
   canRecvDirect(ctx: number, wsrc: number, tag: number): boolean {
-    if (this.posted.length) return false;
+    if (this.posted.length || this.running.length) return false;
     const q = this.unexpected; // indexed: no iterator per blocking receive
     for (let i = 0; i < q.length; i++) {
       const u = q[i];
@@ -188,9 +263,11 @@ export class MpiCore {
     const a = this.t.poll();
     if (a) this.arrive(a);
   }
-  cancelRecv(r: Req): void {
+  /** Removes a posted receive that has not matched; false when it already has. */
+  cancelRecv(r: Req): boolean {
     const i = this.posted.indexOf(r);
     if (i >= 0) this.posted.splice(i, 1);
+    return i >= 0;
   }
 
   /** Names of what this rank still waits for, for deadlock reports. */

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { createSabLayout } from './sab-transport.ts';
+import { shareMemory } from './shared-memory.ts';
 import { CALL_NAMES } from './call-names.ts';
 import { timeoutMessage } from './init-signal.ts';
 
@@ -13,6 +14,8 @@ export interface JobOptions {
   preopenCwd?: boolean;
   /** Kill the job this many ms after every rank has entered MPI_Init (deadlocks); 0 = never. */
   timeoutMs?: number;
+  /** The module's bytes: when given, ranks share their memories (shared-memory.ts) and one-sided windows work. */
+  wasm?: Uint8Array;
   /** Prefix each line a rank writes with `[RANK] `. */
   tagOutput?: boolean;
 }
@@ -33,6 +36,11 @@ export interface JobResult {
  */
 export async function runEmbedded(module: WebAssembly.Module, o: JobOptions): Promise<JobResult> {
   const layout = createSabLayout(o.np);
+  const shared = o.wasm ? shareMemory(o.wasm) : null;
+  if (shared) {
+    module = await WebAssembly.compile(shared.bytes as Uint8Array<ArrayBuffer>);
+    layout.memories = Array.from({ length: o.np }, () => new WebAssembly.Memory({ initial: shared.initial, maximum: shared.maximum, shared: true }));
+  }
   const calls = new Int32Array(new SharedArrayBuffer(4 * o.np));
   const ranks: Array<number | null> = Array(o.np).fill(null);
   const workers: Worker[] = [];

@@ -60,13 +60,15 @@ export class GuestMemory {
     this.view().setFloat64(ptr, v, true);
   }
   /** Writes an MPI_Status {SOURCE, TAG, ERROR, count bytes in internal[0..1], 0...} field by field. */
-  setStatus(ptr: number, source: number, tag: number, bytes: number): void {
+  /** (internal[2] holds the cancelled flag MPI_Test_cancelled reads.) */
+  setStatus(ptr: number, source: number, tag: number, bytes: number, cancelled = false): void {
     this.check(ptr, 32, 'MPI_Status');
     const dv = this.dv;
     dv.setInt32(ptr, source, true);
     dv.setInt32(ptr + 4, tag, true);
     for (let i = 8; i < 32; i += 4) dv.setInt32(ptr + i, 0, true);
     dv.setInt32(ptr + 12, bytes, true);
+    if (cancelled) dv.setInt32(ptr + 20, 1, true);
   }
   i32s(ptr: number, n: number, what: string): number[] {
     this.check(ptr, n * 4, what);

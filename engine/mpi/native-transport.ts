@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { NativeMpi } from '../../native-host/index.ts';
+import type { NativeRma } from './win-native.ts';
 import type { Arrival, DirectP2p, SendToken, Source, Transport, WorldCollectives } from './transport.ts';
 
 /**
@@ -23,7 +24,7 @@ export class NativeTransport implements Transport {
     this.rank = r.rank;
     this.size = r.size;
     this.tagUb = r.tagUb;
-    this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier };
+    this.world = { allreduce: mpi.allreduce, bcast: mpi.bcast, barrier: mpi.barrier, allreduceW: mpi.allreduceW, reduceW: mpi.reduceW, bcastW: mpi.bcastW, alltoallW: mpi.alltoallW };
     const io = new Int32Array(new ArrayBuffer(64)); // its own buffer: the addon keeps a pointer to it
     mpi.bindIo(io);
     const recv = mpi.recvW;
@@ -37,7 +38,23 @@ export class NativeTransport implements Transport {
         if (k === 0) this.spins = 0;
         return k;
       },
+      isend: () => {
+        this.spins = 0;
+        return mpi.isendW();
+      },
+      irecv: mpi.irecvW,
+      test: () => {
+        const k = mpi.testW();
+        if (k !== 0) this.spins = 0;
+        return k;
+      },
+      cancel: mpi.cancelW,
     };
+  }
+
+  /** The addon's one-sided calls (win-native.ts). */
+  get nativeRma(): NativeRma {
+    return this.mpi as unknown as NativeRma;
   }
 
   private wire(ctx: number, tag: number): number {

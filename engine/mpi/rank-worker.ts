@@ -22,6 +22,7 @@ try {
     args: d.args,
     env: d.env,
     preopenCwd: d.preopenCwd,
+    memory: d.layout.memories?.[d.rank],
     onInit: () => parentPort!.postMessage({ type: 'init' }),
     tagOutput: d.tagOutput ? `[${d.rank}] ` : undefined,
     hooks: { enter: (n) => Atomics.store(d.calls, d.rank, callIndex.get(n) ?? 0), leave: () => Atomics.store(d.calls, d.rank, 0) },

@@ -12,12 +12,27 @@ import { hostname } from 'node:os';
  */
 const HDR = 16;
 const CTRL_WORDS = 2; // [written, read] byte counters, wrapping at 2^32
+/**
+ * Large messages from guest memory go by rendezvous when the ranks' memories are shared
+ * (shared-memory.ts): the ring carries only [offset, length, id] and the receiver copies the
+ * bytes straight from the sender's memory into its own (one copy instead of two through the ring,
+ * and no JS buffer when the receive is posted), then acks id so the sender's request completes.
+ * A message that arrives before its receive is copied out at once (and acked), so a sender never
+ * waits on a receiver that is itself blocked sending.
+ */
+const RNDV = 2; // flag bit (the core uses 1 for synchronous sends)
+const RNDV_ACK_CTX = -1;
+const RNDV_MIN = Number(process.env.ROAM_MPI_RNDV ?? 16384);
 
 export interface SabLayout {
   sab: SharedArrayBuffer;
   size: number;
   ringBytes: number;
   t0: number; // shared time origin for Wtime (ms, performance.timeOrigin + now)
+  /** Control words of one-sided windows (locks, accumulate mutexes, post/complete counters; win-shared.ts). */
+  winCtl: SharedArrayBuffer;
+  /** Every rank's linear memory when the module was rewritten to share it (shared-memory.ts); else absent. */
+  memories?: WebAssembly.Memory[];
 }
 
 export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout {
@@ -26,10 +41,15 @@ export function createSabLayout(size: number, totalBytes = 64 << 20): SabLayout 
   const bells = size * 8; // doorbell words, then sleeping flags
   const ctrl = size * size * CTRL_WORDS * 4;
   const sab = new SharedArrayBuffer(align(bells + ctrl, 64) + ringBytes * size * size);
-  return { sab, size, ringBytes, t0: performance.timeOrigin + performance.now() };
+  return { sab, size, ringBytes, t0: performance.timeOrigin + performance.now(), winCtl: new SharedArrayBuffer(winCtlBytes(size)) };
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
+const EMPTY = new Uint8Array(0);
+/** Window slots in the control area and the words each takes for `size` ranks (see win-shared.ts). */
+export const WIN_SLOTS = 64;
+export const winSlotWords = (size: number) => 2 * size + 2 * size * size;
+const winCtlBytes = (size: number) => WIN_SLOTS * winSlotWords(size) * 4;
 
 interface OutMsg {
   ctx: number;
@@ -45,6 +65,13 @@ interface InMsg {
   buf: Uint8Array;
   got: number;
 }
+/** A received message: its bytes, or where they wait in the sender's memory (rendezvous). */
+interface Done {
+  a: Arrival;
+  buf: Uint8Array | null;
+  off: number;
+  id: number;
+}
 
 export class SabTransport implements Transport {
   readonly tagUb = 0x7fffffff;
@@ -58,7 +85,11 @@ export class SabTransport implements Transport {
   private readonly rings: Uint8Array;
   private readonly out: OutMsg[][];
   private readonly inflight: (InMsg | null)[];
-  private readonly done: Array<{ a: Arrival; buf: Uint8Array }> = [];
+  private readonly done: Done[] = [];
+  /** Rendezvous sends waiting for their ack, by id. */
+  private readonly rndv = new Map<number, SendToken>();
+  private nextRndv = 1;
+  private readonly rndvHdr = new Int32Array(3);
   private readonly rb: number;
 
   constructor(private readonly layout: SabLayout, readonly rank: number) {
@@ -75,12 +106,33 @@ export class SabTransport implements Transport {
   get size() {
     return this.layout.size;
   }
+  /** What embedded windows need (win-shared.ts): every rank's memory, the control words, a wake-up; null when memories are not shared. */
+  get sharedWindows() {
+    const { memories, winCtl } = this.layout;
+    return memories ? { memories, ctl: winCtl, wake: (r: number) => this.wake(r) } : null;
+  }
 
   send(dest: number, ctx: number, tag: number, flags: number, data: Source, len: number): SendToken {
     const token = { done: false };
+    const mems = this.layout.memories;
+    if (len >= RNDV_MIN && mems) {
+      const view = typeof data === 'function' ? data() : data;
+      if (view.buffer === mems[this.rank].buffer || (view.buffer instanceof SharedArrayBuffer && view.buffer === this.ownBuffer())) {
+        const id = this.nextRndv++;
+        this.rndv.set(id, token);
+        const h = new Int32Array([view.byteOffset, len, id]);
+        this.out[dest].push({ ctx, tag, flags: flags | RNDV, data: new Uint8Array(h.buffer), len: 12, sent: 0, token: { done: false } });
+        this.pushTo(dest);
+        return token;
+      }
+    }
     this.out[dest].push({ ctx, tag, flags, data, len, sent: 0, token });
     this.pushTo(dest);
     return token;
+  }
+  /** This rank's memory as it is now (it may have grown since a view of it was taken). */
+  private ownBuffer(): ArrayBufferLike {
+    return this.layout.memories![this.rank].buffer;
   }
 
   progress(): boolean {
@@ -98,6 +150,17 @@ export class SabTransport implements Transport {
   take(a: Arrival, into: Uint8Array | null): Uint8Array {
     const m = this.done.shift()!;
     if (m.a !== a) throw new Error('internal: take() out of order');
+    if (!m.buf) {
+      // Rendezvous: straight from the sender's memory, then the ack that completes its send.
+      let src = new Uint8Array(this.layout.memories![a.src].buffer);
+      if (src.length < m.off + a.len) src = new Uint8Array(this.layout.memories![a.src].buffer);
+      const bytes = src.subarray(m.off, m.off + a.len);
+      const out = into ? into.subarray(0, a.len) : new Uint8Array(a.len);
+      out.set(bytes);
+      this.out[a.src].push({ ctx: RNDV_ACK_CTX, tag: m.id, flags: 0, data: EMPTY, len: 0, sent: 0, token: { done: false } });
+      this.pushTo(a.src);
+      return into ?? out;
+    }
     if (!into) return m.buf;
     into.set(m.buf.subarray(0, a.len));
     return into;
@@ -137,6 +200,10 @@ export class SabTransport implements Transport {
     return hostname();
   }
 
+  /** Wakes `peer` if it waits in an MPI call (a window lock, post or complete it may wait for changed). */
+  wake(peer: number): void {
+    this.ring(peer);
+  }
   /** Rings `peer`'s doorbell; wakes it only if it sleeps. */
   private ring(peer: number): void {
     Atomics.add(this.bells, peer, 1);
@@ -202,6 +269,25 @@ export class SabTransport implements Transport {
     return moved;
   }
 
+  private complete(m: InMsg): void {
+    const a = m.a;
+    if (a.ctx === RNDV_ACK_CTX) {
+      const t = this.rndv.get(a.tag);
+      if (t) t.done = true;
+      this.rndv.delete(a.tag);
+      return;
+    }
+    if (a.flags & RNDV) {
+      const h = this.rndvHdr;
+      new Uint8Array(h.buffer).set(m.buf.subarray(0, 12));
+      a.flags &= ~RNDV;
+      a.len = h[1];
+      this.done.push({ a, buf: null, off: h[0], id: h[2] });
+      return;
+    }
+    this.done.push({ a, buf: m.buf, off: 0, id: 0 });
+  }
+
   /** Pulls whatever `src` has written to us, completing messages into `done`. */
   private pullFrom(src: number): boolean {
     const pair = src * this.size + this.rank;
@@ -228,8 +314,8 @@ export class SabTransport implements Transport {
       Atomics.store(this.ctrl, r, (read + n) >>> 0);
       moved = true;
       if (cur.got === cur.a.len) {
-        this.done.push({ a: cur.a, buf: cur.buf });
         this.inflight[src] = null;
+        this.complete(cur);
       }
     }
     // The sender may be waiting for ring space.

@@ -26,6 +26,16 @@ export interface WorldCollectives {
   allreduce(send: Uint8Array | null, recv: Uint8Array, count: number, type: number, op: number): boolean;
   bcast(bytes: Uint8Array, root: number): boolean;
   barrier(): boolean;
+  /**
+   * The same on offsets into the guest memory bound for direct p2p, arguments in direct.io[9..14] =
+   * [send offset (-1 in place), recv offset (-1 none), count, type, op, root]; 1 done, 0 not mapped.
+   */
+  allreduceW(): number;
+  reduceW(): number;
+  /** io[10] = offset, io[11] = bytes, io[14] = root. */
+  bcastW(): number;
+  /** io[9] = send offset (-1 in place), io[10] = recv offset, io[11] = bytes per peer. */
+  alltoallW(): number;
 }
 
 /**
@@ -47,6 +57,14 @@ export interface DirectP2p {
    * -2 truncated and consumed (length unknown).
    */
   recv(): number;
+  /** io = [off, len, dest, ctx, tag, sync]: starts a send; returns a request id for test. */
+  isend(): number;
+  /** io = [off, cap, src (-1 any), ctx, tag]: posts a receive on the exact wire tag; returns a request id. */
+  irecv(): number;
+  /** io[8] = id: 0 pending, 1 done (io[5..7] = [src, wire tag, bytes]), -2 truncated, 2 cancelled. */
+  test(): number;
+  /** io[8] = id: asks the MPI to cancel it (test reports 2 if it was). */
+  cancel(): void;
 }
 
 export interface Transport {

@@ -16,7 +16,9 @@ export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
                     (default 100; at most 1 ms of it per event-loop turn; 0 = never: every host
                     message goes to a worker)
   --net native|node serve wire connections with native-host's roam_netio (default, where built) or
-                    with Node's sockets`;
+                    with Node's sockets
+  --rdma            register every region with UCX and give authenticated clients its keys
+                    (connect(url, { rdma: true }); engine/rdma/README.md); UCX_TLS and UCX_* apply`;
 
 export interface WireServeOptions {
   workers: number;
@@ -26,6 +28,8 @@ export interface WireServeOptions {
   inlineUs: number;
   /** Serve connections with roam_netio where built (engine/wire/native-net.ts). */
   nativeIo: boolean;
+  /** Regions registered with UCX, keys handed out over RDMA_INFO (engine/rdma/host.ts). */
+  rdma?: boolean;
 }
 
 /** The binary side's flags, for `roam serve`'s parseArgs spec. */
@@ -36,10 +40,11 @@ export const WIRE_SERVE_FLAGS = {
   'max-frame': { type: 'string', default: String(1 << 20) },
   'inline-us': { type: 'string', default: '100' },
   net: { type: 'string', default: 'native' },
+  rdma: { type: 'boolean', default: false },
 } as const;
 
 /** The parsed values of WIRE_SERVE_FLAGS (every one but --bundle has its default; --bundle is the server's) as options; a bad value is a usage error naming the flag. */
-export function wireServeOptions(values: { bundle?: string[]; workers: string; dpu: boolean; 'max-frame': string; 'inline-us': string; net: string }): WireServeOptions {
+export function wireServeOptions(values: { bundle?: string[]; workers: string; dpu: boolean; 'max-frame': string; 'inline-us': string; net: string; rdma?: boolean }): WireServeOptions {
   const positive = (v: string, what: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new RoamError('E_USAGE', `${what} must be a positive integer, got '${v}'`);
@@ -48,7 +53,7 @@ export function wireServeOptions(values: { bundle?: string[]; workers: string; d
   const inlineUs = Number(values['inline-us']);
   if (!(inlineUs >= 0)) throw new RoamError('E_USAGE', `--inline-us must be a number of microseconds ≥ 0, got '${values['inline-us']}'`);
   if (values.net !== 'native' && values.net !== 'node') throw new RoamError('E_USAGE', `--net must be native or node, got '${values.net}'`);
-  return { workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs, nativeIo: values.net === 'native' };
+  return { workers: positive(values.workers, '--workers'), dpu: values.dpu, maxFrame: positive(values['max-frame'], '--max-frame'), inlineUs, nativeIo: values.net === 'native', rdma: values.rdma ?? false };
 }
 
 /** Starts the wire side (host pool, optional agent); bundles are deployed through the server's registry. */
@@ -59,7 +64,21 @@ export async function startWire(o: WireServeOptions, auth: WireAuth, log: (line:
     await dpu.start();
     log(`dpu agent pid ${dpu.child?.pid}`);
   }
-  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, ...(weight ? { weight } : {}), host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}) });
+  const rdma = o.rdma ? await openRdma(log) : undefined;
+  const ws = createWireServer({ maxFrame: o.maxFrame, nativeIo: o.nativeIo, auth, ...(weight ? { weight } : {}), host: { workers: o.workers, inline: { maxNs: o.inlineUs * 1000 } }, ...(dpu ? { dpu } : {}), ...(rdma ? { rdma } : {}) });
+  if (rdma) {
+    const close = ws.close;
+    ws.close = () => close().finally(() => rdma.close());
+  }
   if (o.nativeIo && !nativeNet()) log("wire connections: Node's sockets (native-host's roam_netio is not built: npm run build:native)");
   return ws;
+}
+
+/** The server's UCX worker; says which transports UCX offers (UCX_TLS narrows them). */
+async function openRdma(log: (line: string) => void) {
+  const { RdmaHost } = await import('../rdma/host.ts');
+  const h = RdmaHost.open();
+  const s = h.stats();
+  log(`rdma: ${s.ucx}, transports ${s.transports.join(' ')}${process.env.UCX_TLS ? ` (UCX_TLS=${process.env.UCX_TLS})` : ''}`);
+  return h;
 }

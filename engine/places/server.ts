@@ -16,6 +16,7 @@ import { nativeNet, nodeStream, type ByteStream, type StreamEvents } from '../wi
 import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
 import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
 import { DEFAULT_FLOW, WireFlow, type FlowLimits } from '../wire/flow.ts';
+import type { RdmaHost } from '../rdma/host.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -46,6 +47,8 @@ export interface WireServerOptions {
   flow?: Partial<FlowLimits>;
   /** Where a connection closed by the server's own limits is reported (default: stderr). */
   log?: (line: string) => void;
+  /** `roam serve --rdma`: region memory registered with UCX, RDMA_INFO answered (engine/rdma/host.ts). */
+  rdma?: RdmaHost;
 }
 
 export interface WireServerStats {
@@ -153,7 +156,8 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
 function createCore(opts: WireServerOptions): WireServer {
   const maxFrame = opts.maxFrame ?? DEFAULT_MAX_FRAME;
   const dpuPlace = opts.dpu instanceof DpuPlace ? opts.dpu : null;
-  const registry = opts.table ?? new BundleTable(dpuPlace ? new RegionStore(dpuPlace.allocator, (k) => dpuPlace.release(k)) : undefined);
+  const dpuMemory = dpuPlace ? { allocator: dpuPlace.allocator, release: (k: string) => dpuPlace.release(k) } : undefined;
+  const registry = opts.table ?? new BundleTable(opts.rdma ? opts.rdma.regionStore(dpuMemory) : dpuMemory ? new RegionStore(dpuMemory.allocator, dpuMemory.release) : undefined);
   const host = new HostPool(opts.host);
   if (opts.weight) {
     const weight = opts.weight;
@@ -353,7 +357,10 @@ function createCore(opts: WireServerOptions): WireServer {
         case Kind.REGION_ATOMIC:
           return reply(f, regionAtomic(bundleOf(f), f.code, f.payload, leases));
         case Kind.STATS:
-          return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats })));
+          return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats, rdma: opts.rdma?.stats() ?? null })));
+        case Kind.RDMA_INFO:
+          if (!opts.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
+          return reply(f, opts.rdma.info(bundleOf(f).manifest, f.payload));
         default:
           throw new RoamError('E_FRAME', `unknown frame kind ${f.kind}`);
       }

@@ -61,7 +61,11 @@ export class SlotRunner {
 
   /** Forgets bundle `id` and unmaps its regions (they are freed once nothing else holds them). */
   undeploy(info: BundleInfo): void {
-    for (const k of Object.keys(info.regions)) this.buffers.delete(k);
+    for (const k of Object.keys(info.regions)) {
+      this.buffers.delete(k);
+      // The engine's store caches by key: a bundle deleted and deployed again got new memory at the owner.
+      this.engine.regions.forget(k);
+    }
     this.bundles.delete(info.id);
   }
 

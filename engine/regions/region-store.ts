@@ -95,6 +95,12 @@ export class RegionStore {
     }
   }
 
+  /** Forgets one region's memory here without the release hook (a place whose owner freed it: the next
+   *  bundle of that name must get the owner's new memory, not this cached one). */
+  forget(key: string): void {
+    this.buffers.delete(key);
+  }
+
   /** Bytes of region memory held for a tenant's bundles (all tenants when omitted). */
   bytes(tenant?: string): number {
     let n = 0;

@@ -25,6 +25,10 @@ export const Kind = {
   /** Client → server, first on a connection when the server has tokens: payload = the token (UTF-8);
    *  the reply's payload is JSON `{ "tenant": name | null }`. */
   AUTH: 10,
+  /** Client → server (`roam serve --rdma`): payload = the client's UCX worker descriptor, JSON
+   *  `{ address: hex, pid, host }`; the reply: JSON `{ address, pid, host, keys: hex[], transports }`
+   *  (engine/rdma/host.ts). E_NO_RDMA when the server runs without --rdma. */
+  RDMA_INFO: 11,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 

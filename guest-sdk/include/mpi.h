@@ -123,6 +123,18 @@ enum {
   MPI_ERR_INTERN = 17,
   MPI_ERR_PENDING = 18,
   MPI_ERR_IN_STATUS = 19,
+  MPI_ERR_ASSERT = 22,
+  MPI_ERR_BASE = 24,
+  MPI_ERR_DISP = 26,
+  MPI_ERR_LOCKTYPE = 37,
+  MPI_ERR_NO_MEM = 39,
+  MPI_ERR_RMA_CONFLICT = 47,
+  MPI_ERR_RMA_RANGE = 48,
+  MPI_ERR_RMA_SYNC = 50,
+  MPI_ERR_SIZE = 52,
+  MPI_ERR_UNSUPPORTED_OPERATION = 55,
+  MPI_ERR_WIN = 56,
+  MPI_ERR_RMA_FLAVOR = 57,
   MPI_ERR_LASTCODE = 0x3fff
 };
 #define MPI_BOTTOM ((void *)0)
@@ -140,6 +152,12 @@ enum { MPI_ANY_SOURCE = -1, MPI_ANY_TAG = -2, MPI_PROC_NULL = -3, MPI_ROOT = -4,
 enum { MPI_THREAD_SINGLE = 0, MPI_THREAD_FUNNELED = 1024, MPI_THREAD_SERIALIZED = 2048, MPI_THREAD_MULTIPLE = 4096 };
 enum { MPI_IDENT = 201, MPI_CONGRUENT = 202, MPI_SIMILAR = 203, MPI_UNEQUAL = 204 };
 enum { MPI_TAG_UB = 501, MPI_WTIME_IS_GLOBAL = 504 };
+#define MPI_BSEND_OVERHEAD 512
+enum { MPI_MODE_NOCHECK = 1024, MPI_MODE_NOPRECEDE = 2048, MPI_MODE_NOPUT = 4096, MPI_MODE_NOSTORE = 8192, MPI_MODE_NOSUCCEED = 16384 };
+enum { MPI_LOCK_EXCLUSIVE = 301, MPI_LOCK_SHARED = 302 };
+enum { MPI_WIN_FLAVOR_CREATE = 311, MPI_WIN_FLAVOR_ALLOCATE = 312, MPI_WIN_FLAVOR_DYNAMIC = 313, MPI_WIN_FLAVOR_SHARED = 314 };
+enum { MPI_WIN_UNIFIED = 321, MPI_WIN_SEPARATE = 322 };
+enum { MPI_WIN_BASE = 601, MPI_WIN_DISP_UNIT = 602, MPI_WIN_SIZE = 603, MPI_WIN_CREATE_FLAVOR = 604, MPI_WIN_MODEL = 605 };
 typedef void (MPI_User_function)(void *invec, void *inoutvec, int *len, MPI_Datatype *datatype);
 
 #define ROAM_MPI(name) __attribute__((import_module("roam:mpi"), import_name(#name)))
@@ -204,6 +222,89 @@ ROAM_MPI(MPI_Type_free) int MPI_Type_free(MPI_Datatype *datatype);
 ROAM_MPI(MPI_Type_get_extent) int MPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 ROAM_MPI(MPI_Op_create) int MPI_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op);
 ROAM_MPI(MPI_Op_free) int MPI_Op_free(MPI_Op *op);
+/* point to point: send modes, buffered sends, persistent requests, completion, matched probes */
+ROAM_MPI(MPI_Bsend) int MPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+ROAM_MPI(MPI_Rsend) int MPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+ROAM_MPI(MPI_Issend) int MPI_Issend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ibsend) int MPI_Ibsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Irsend) int MPI_Irsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Buffer_attach) int MPI_Buffer_attach(void *buffer, int size);
+ROAM_MPI(MPI_Buffer_detach) int MPI_Buffer_detach(void *buffer_addr, int *size);
+ROAM_MPI(MPI_Send_init) int MPI_Send_init(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ssend_init) int MPI_Ssend_init(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Bsend_init) int MPI_Bsend_init(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Rsend_init) int MPI_Rsend_init(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Recv_init) int MPI_Recv_init(void *buf, int count, MPI_Datatype datatype, int source, int tag, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Start) int MPI_Start(MPI_Request *request);
+ROAM_MPI(MPI_Startall) int MPI_Startall(int count, MPI_Request array_of_requests[]);
+ROAM_MPI(MPI_Testany) int MPI_Testany(int count, MPI_Request array_of_requests[], int *index, int *flag, MPI_Status *status);
+ROAM_MPI(MPI_Testsome) int MPI_Testsome(int incount, MPI_Request array_of_requests[], int *outcount, int array_of_indices[], MPI_Status array_of_statuses[]);
+ROAM_MPI(MPI_Waitsome) int MPI_Waitsome(int incount, MPI_Request array_of_requests[], int *outcount, int array_of_indices[], MPI_Status array_of_statuses[]);
+ROAM_MPI(MPI_Request_get_status) int MPI_Request_get_status(MPI_Request request, int *flag, MPI_Status *status);
+ROAM_MPI(MPI_Cancel) int MPI_Cancel(MPI_Request *request);
+ROAM_MPI(MPI_Test_cancelled) int MPI_Test_cancelled(const MPI_Status *status, int *flag);
+ROAM_MPI(MPI_Mprobe) int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *message, MPI_Status *status);
+ROAM_MPI(MPI_Improbe) int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag, MPI_Message *message, MPI_Status *status);
+ROAM_MPI(MPI_Mrecv) int MPI_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message, MPI_Status *status);
+ROAM_MPI(MPI_Imrecv) int MPI_Imrecv(void *buf, int count, MPI_Datatype datatype, MPI_Message *message, MPI_Request *request);
+ROAM_MPI(MPI_Get_elements) int MPI_Get_elements(const MPI_Status *status, MPI_Datatype datatype, int *count);
+ROAM_MPI(MPI_Get_address) int MPI_Get_address(const void *location, MPI_Aint *address);
+ROAM_MPI(MPI_Aint_add) MPI_Aint MPI_Aint_add(MPI_Aint base, MPI_Aint disp);
+ROAM_MPI(MPI_Aint_diff) MPI_Aint MPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
+ROAM_MPI(MPI_Alloc_mem) int MPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr);
+ROAM_MPI(MPI_Free_mem) int MPI_Free_mem(void *base);
+
+/* collectives: the rest of the blocking ones, and MPI-3's nonblocking ones */
+ROAM_MPI(MPI_Reduce_local) int MPI_Reduce_local(const void *inbuf, void *inoutbuf, int count, MPI_Datatype datatype, MPI_Op op);
+ROAM_MPI(MPI_Op_commutative) int MPI_Op_commutative(MPI_Op op, int *commute);
+ROAM_MPI(MPI_Reduce_scatter_block) int MPI_Reduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcount, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm);
+ROAM_MPI(MPI_Alltoallw) int MPI_Alltoallw(const void *sendbuf, const int sendcounts[], const int sdispls[], const MPI_Datatype sendtypes[], void *recvbuf, const int recvcounts[], const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm);
+ROAM_MPI(MPI_Ibarrier) int MPI_Ibarrier(MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ibcast) int MPI_Ibcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Igather) int MPI_Igather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Igatherv) int MPI_Igatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iscatter) int MPI_Iscatter(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iscatterv) int MPI_Iscatterv(const void *sendbuf, const int sendcounts[], const int displs[], MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iallgather) int MPI_Iallgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iallgatherv) int MPI_Iallgatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, const int recvcounts[], const int displs[], MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ialltoall) int MPI_Ialltoall(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ialltoallv) int MPI_Ialltoallv(const void *sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype, void *recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ialltoallw) int MPI_Ialltoallw(const void *sendbuf, const int sendcounts[], const int sdispls[], const MPI_Datatype sendtypes[], void *recvbuf, const int recvcounts[], const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ireduce) int MPI_Ireduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, int root, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iallreduce) int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ireduce_scatter) int MPI_Ireduce_scatter(const void *sendbuf, void *recvbuf, const int recvcounts[], MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Ireduce_scatter_block) int MPI_Ireduce_scatter_block(const void *sendbuf, void *recvbuf, int recvcount, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iscan) int MPI_Iscan(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request);
+ROAM_MPI(MPI_Iexscan) int MPI_Iexscan(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request);
+
+/* one-sided communication (windows) */
+ROAM_MPI(MPI_Win_create) int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, MPI_Win *win);
+ROAM_MPI(MPI_Win_allocate) int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm, void *baseptr, MPI_Win *win);
+ROAM_MPI(MPI_Win_free) int MPI_Win_free(MPI_Win *win);
+ROAM_MPI(MPI_Win_get_group) int MPI_Win_get_group(MPI_Win win, MPI_Group *group);
+ROAM_MPI(MPI_Win_get_attr) int MPI_Win_get_attr(MPI_Win win, int win_keyval, void *attribute_val, int *flag);
+ROAM_MPI(MPI_Win_fence) int MPI_Win_fence(int assert, MPI_Win win);
+ROAM_MPI(MPI_Win_lock) int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win);
+ROAM_MPI(MPI_Win_unlock) int MPI_Win_unlock(int rank, MPI_Win win);
+ROAM_MPI(MPI_Win_lock_all) int MPI_Win_lock_all(int assert, MPI_Win win);
+ROAM_MPI(MPI_Win_unlock_all) int MPI_Win_unlock_all(MPI_Win win);
+ROAM_MPI(MPI_Win_flush) int MPI_Win_flush(int rank, MPI_Win win);
+ROAM_MPI(MPI_Win_flush_all) int MPI_Win_flush_all(MPI_Win win);
+ROAM_MPI(MPI_Win_flush_local) int MPI_Win_flush_local(int rank, MPI_Win win);
+ROAM_MPI(MPI_Win_flush_local_all) int MPI_Win_flush_local_all(MPI_Win win);
+ROAM_MPI(MPI_Win_sync) int MPI_Win_sync(MPI_Win win);
+ROAM_MPI(MPI_Win_post) int MPI_Win_post(MPI_Group group, int assert, MPI_Win win);
+ROAM_MPI(MPI_Win_start) int MPI_Win_start(MPI_Group group, int assert, MPI_Win win);
+ROAM_MPI(MPI_Win_complete) int MPI_Win_complete(MPI_Win win);
+ROAM_MPI(MPI_Win_wait) int MPI_Win_wait(MPI_Win win);
+ROAM_MPI(MPI_Win_test) int MPI_Win_test(MPI_Win win, int *flag);
+ROAM_MPI(MPI_Put) int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win);
+ROAM_MPI(MPI_Get) int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Win win);
+ROAM_MPI(MPI_Accumulate) int MPI_Accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype, int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Op op, MPI_Win win);
+ROAM_MPI(MPI_Get_accumulate) int MPI_Get_accumulate(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype, void *result_addr, int result_count, MPI_Datatype result_datatype, int target_rank, MPI_Aint target_disp, int target_count, MPI_Datatype target_datatype, MPI_Op op, MPI_Win win);
+ROAM_MPI(MPI_Fetch_and_op) int MPI_Fetch_and_op(const void *origin_addr, void *result_addr, MPI_Datatype datatype, int target_rank, MPI_Aint target_disp, MPI_Op op, MPI_Win win);
+ROAM_MPI(MPI_Compare_and_swap) int MPI_Compare_and_swap(const void *origin_addr, const void *compare_addr, void *result_addr, MPI_Datatype datatype, int target_rank, MPI_Aint target_disp, MPI_Win win);
+
 ROAM_MPI(MPI_Wtime) double MPI_Wtime(void);
 ROAM_MPI(MPI_Wtick) double MPI_Wtick(void);
 

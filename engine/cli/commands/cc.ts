@@ -20,8 +20,10 @@ compilers), so an MPI function roam lacks fails at compile time, named; clang's 
   -compile-info, -link-info, --showme:compile, --showme:link   its compile or link part only
   --version              roam's and clang's versions
 
-Example Makefile line:  MPICC = roam mpicc
-Example: roam ${name} -O3 -I common -D CLASS='"S"' -c ep.c && roam ${name} ep.o -o ep.wasm -lm`,
+Examples:
+  roam ${name} functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
+  roam ${name} -O3 -I common -D CLASS='"S"' -c ep.c && roam ${name} ep.o -o ep.wasm -lm
+  MPICC = roam mpicc          (a Makefile line)`,
     run: (argv) => runCc(argv, name),
   };
 }

@@ -4,21 +4,25 @@ import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
-const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--server URL] [--token T]
+const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--server URL] [--token T] [--quiet]
 
 Uploads a bundle to a running roam server (PUT /v1/bundles/NAME; NAME is the manifest's name).
 A project directory (with roam.json) is built first. --chains also declares the chain routes in the
 file. The server and token come from --server/--token or ROAM_SERVER/ROAM_TOKEN.
+On a terminal the build and upload show progress on stderr (-q/--quiet: none).
 
-Example:
-  roam deploy functions/hello/build/hello.wasm --server http://127.0.0.1:8080 --token secret`;
+Examples:
+  roam deploy functions/hello/build/hello.wasm --server http://127.0.0.1:8080 --token secret
+  roam deploy functions/hello --chains functions/boutique/roam.chains.json`;
 
 export const command: Command = {
   name: 'deploy',
   summary: 'upload a bundle (and chain routes) to a running server',
   help,
   async run(argv) {
-    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' } });
+    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } });
+    const p = (await import('../progress.ts')).progress({ quiet: values.quiet });
+    const onProgress = (s: string) => p.step(s);
     const [target] = positionals;
     if (!target && !values.chains) throw new RoamError('E_USAGE', 'give a bundle .wasm or a project directory (see roam deploy --help)');
     const { clientFrom } = await import('../../http/client.ts');
@@ -29,7 +33,13 @@ export const command: Command = {
         const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
         const { buildProject } = await import('../../build/assemblyscript.ts');
         const { buildTsProject, isTsProject } = await import('../../build/build-ts.ts');
-        bytes = (await (isTsProject(target) ? buildTsProject(target) : isComponentProject(target) ? buildComponentProject(target) : buildProject(target))).bytes;
+        try {
+          if (isTsProject(target)) p.step('building TypeScript for QuickJS');
+          bytes = (await (isTsProject(target) ? buildTsProject(target) : isComponentProject(target) ? buildComponentProject(target, { onProgress }) : buildProject(target, { onProgress, cache: true }))).bytes;
+        } catch (e) {
+          p.fail();
+          throw e;
+        }
       } else {
         if (!existsSync(target)) throw new RoamError('E_USAGE', `no such file: ${target}`);
         bytes = readFileSync(target);
@@ -37,8 +47,13 @@ export const command: Command = {
       const { readBundle } = await import('../../bundle/bundle.ts');
       const { isComponent, verifyComponent } = await import('../../components/index.ts');
       const name = (isComponent(bytes) ? verifyComponent(bytes) : readBundle(bytes)).manifest.name;
+      p.step(`uploading ${name} (${bytes.length} bytes)`);
       const t0 = performance.now();
-      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; handlers?: string[]; wireId?: number; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes);
+      const r = await client.control<{ name: string; version: string; tenant: string; hash: string; functions: string[]; handlers?: string[]; wireId?: number; timeLimit?: { mode: string; reason?: string } }>('PUT', `/v1/bundles/${encodeURIComponent(name)}`, bytes).catch((e) => {
+        p.fail();
+        throw e;
+      });
+      p.done();
       // components: say how their calls are bounded (fuel, or the watchdog and why)
       const limit = r.timeLimit ? `; component time limit: ${r.timeLimit.mode}${r.timeLimit.reason ? ` (${r.timeLimit.reason})` : ''}` : '';
       process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) ${entries(r)} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);

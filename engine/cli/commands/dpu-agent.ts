@@ -8,7 +8,10 @@ const command: Command = {
 
 Connects to a server's agent port (printed by the server, or passed by the server when it starts the
 agent itself), maps the server's regions and slot table through POSIX shm, and runs the handlers the
-server steers to the dpu place. Exits when the server goes away.`,
+server steers to the dpu place. Exits when the server goes away.
+
+Examples:
+  roam dpu-agent --connect 127.0.0.1:40123      # the agent port a roam serve --dpu prints`,
   async run(argv) {
     const { values } = parse(argv, { connect: { type: 'string' } }, false);
     const m = /^(.*):(\d+)$/.exec(values.connect ?? '') ?? usage('give --connect HOST:PORT');

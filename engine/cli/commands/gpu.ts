@@ -37,7 +37,7 @@ Examples:
     }
     const lines = devices.map((d) => `${d.kind.padEnd(7)} ${d.available ? 'available  ' : 'unavailable'}  ${d.detail}`);
     if (dawnLog) lines.push(...(dawnLog.length ? dawnLog.map((l) => `dawn: ${l}`) : ['dawn: (nothing on stderr)']));
-    process.stdout.write(`${lines.join('\n')}\ndefault: ${choice.kind}${choice.kind === 'cpu' ? ' (cpu executor, not a GPU)' : ''}: ${choice.reason}\n`);
+    process.stdout.write(`${'DEVICE'.padEnd(7)} ${'STATUS'.padEnd(11)}  DETAIL\n${lines.join('\n')}\ndefault: ${choice.kind}${choice.kind === 'cpu' ? ' (cpu executor, not a GPU)' : ''}: ${choice.reason}\n`);
     return 0;
   },
 };

@@ -9,7 +9,7 @@ Calls function NAME (POST /fn/NAME/PATH), or chain route NAME with --chain, and 
 body. The method defaults to POST with --data, GET without. -i prints the status and headers first.
 Exits 1 when the response status is 400 or more.
 
-Example:
+Examples:
   roam invoke greet /alice --server http://127.0.0.1:8080
   roam invoke checkout --chain --data @order.json`;
 

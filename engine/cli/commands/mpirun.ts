@@ -28,7 +28,11 @@ word is not the program: a .wasm file or a file starting with Wasm's magic bytes
 refused, named, by the embedded MPI.
 
 Ranks write straight to this process's stdout/stderr (pass-through, like mpirun).
-The job's exit code is the first failing rank's (1 for a trap or an MPI error, 124 on timeout).`,
+The job's exit code is the first failing rank's (1 for a trap or an MPI error, 124 on timeout).
+
+Examples:
+  roam cc functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
+  roam mpirun --mpi native -np 2 --timeout 60 ring.wasm 10`,
   async run(argv) {
     const o = parseMpirun(argv);
     let bytes: Buffer;
@@ -50,7 +54,7 @@ The job's exit code is the first failing rank's (1 for a trap or an MPI error, 1
       return runNative(o);
     }
     const { runEmbedded } = await import('../../mpi/embedded.ts');
-    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), env: o.env, preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs, tagOutput: o.tagOutput });
+    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), env: o.env, preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs, tagOutput: o.tagOutput, wasm: bytes });
     if (r.error) process.stderr.write(`roam mpirun: ${r.error}\n`);
     return r.code;
   },

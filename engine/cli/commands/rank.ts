@@ -58,7 +58,11 @@ Open MPI) through the native-host addon, so multi-node jobs use the real MPI and
   --dir              preopen the current directory for the guest (WASI)
   --tag-output       prefix each line the guest writes with [RANK]
   --env NAME=VALUE   set NAME for this process (before libmpi loads) and for the guest
-  --signal-init      (roam mpirun's) write a marker to stderr when the guest enters MPI_Init`,
+  --signal-init      (roam mpirun's) write a marker to stderr when the guest enters MPI_Init
+
+Examples:
+  mpiexec -n 4 npx roam rank ring.wasm
+  mpiexec -n 2 -hosts a,b npx roam rank --tag-output stencil.wasm 100`,
   async run(argv) {
     const o = parseRank(argv);
     const { program, preopenCwd } = o;

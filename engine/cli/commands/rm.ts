@@ -4,7 +4,11 @@ import { RoamError } from '../../errors.ts';
 
 const help = `Usage: roam rm NAME [--chain] [--server URL] [--token T]
 
-Removes bundle NAME (DELETE /v1/bundles/NAME), or chain route NAME with --chain.`;
+Removes bundle NAME (DELETE /v1/bundles/NAME), or chain route NAME with --chain.
+
+Examples:
+  roam rm hello --server http://127.0.0.1:8080 --token secret
+  roam rm checkout --chain`;
 
 export const command: Command = {
   name: 'rm',

@@ -6,7 +6,7 @@ import type { PortLimits } from '../../server/shared-port.ts';
 import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../places/serve-options.ts';
 
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
-                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US]
+                  [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US] [--rdma]
 
 One engine, one port, two front doors on one registry (told apart by each connection's first byte):
 - HTTP: control API under /v1 (bearer token), POST|GET /fn/NAME/..., POST /chain/ROUTE/...,
