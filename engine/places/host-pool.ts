@@ -231,7 +231,7 @@ export class HostPool implements Place {
   tryInline(p: Pending): boolean {
     // Only when no message of this bundle waits or runs on a worker, so it overtakes none of its own:
     // other bundles' work on the workers (a tenant's slow handler, say) does not hold it back.
-    if (!p.inline || this.byBundle[p.bundle] !== 0 || this.backlog.lengthOf(p.bundle) !== 0 || !this.inline.accepts(p.bundle, p.handler)) return false;
+    if (!p.inline || this.byBundle[p.bundle] !== 0 || (this.backlog.length !== 0 && this.backlog.lengthOf(p.bundle) !== 0) || !this.inline.accepts(p.bundle, p.handler)) return false;
     const r = this.inline.run(p.bundle, p.handler, p.payload, p.accepted);
     const now = r.end;
     this.lastDone = now;
@@ -244,7 +244,7 @@ export class HostPool implements Place {
   }
 
   submit(p: Pending): void {
-    const waiting = this.backlog.bytesOf(p.bundle);
+    const waiting = this.backlog.length === 0 ? 0 : this.backlog.bytesOf(p.bundle);
     if (waiting > 0 && waiting + p.payload.length > this.maxBacklogBytes) {
       const n = this.backlog.lengthOf(p.bundle);
       return p.done({ ok: false, code: 'E_BUSY', message: `bundle ${p.bundle} has ${n} messages (${waiting} bytes) waiting at the host, past its ${this.maxBacklogBytes}-byte bound; retry later`, place: 'host' });
@@ -255,8 +255,8 @@ export class HostPool implements Place {
 
   private place(p: Pending): void {
     const cost = this.costOf(p);
-    // Behind its own bundle's waiting messages, never ahead of them.
-    const best = this.backlog.lengthOf(p.bundle) === 0 ? this.laneFor(cost) : undefined;
+    // Behind its own bundle's waiting messages, never ahead of them (no lookup while nothing waits at all).
+    const best = this.backlog.length === 0 || this.backlog.lengthOf(p.bundle) === 0 ? this.laneFor(cost) : undefined;
     if (!best) {
       p.payload = p.payload.slice(); // kept past submit: the caller's view may be reused (types.ts)
       this.backlog.push(p);
