@@ -8,5 +8,5 @@ const server = createServer((req, res) => {
   res.end(body);
 });
 server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(`serving on http://127.0.0.1:${server.address().port}\n`));
+server.listen(0, '127.0.0.1', () => process.stdout.write(`serving on http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

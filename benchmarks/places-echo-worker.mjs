@@ -3,6 +3,8 @@
 // set, each index also runs one kv get through a plain Engine deployment (the raw execution limit).
 import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
+/** This module runs only as a worker thread, where parentPort is set. */
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 register();
 const { laneRings } = await import('../engine/places/ring.ts');
 const { Engine } = await import('../engine/runtime/engine.ts');
@@ -35,5 +37,5 @@ function pass() {
   else r.sub.whenRung(pass);
 }
 r.sub.whenRung(pass);
-parentPort.on('message', () => {}); // keeps the worker alive while it waits
-parentPort.postMessage('ready');
+port.on('message', () => {}); // keeps the worker alive while it waits
+port.postMessage('ready');

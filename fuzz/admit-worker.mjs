@@ -1,6 +1,8 @@
 // Admission of one fuzzed bundle per message, in a worker so that a hang is a timeout, not a stuck fuzzer.
 // Plain JS: registers tsx to load the engine (as engine/components/component-worker.mjs does).
 import { parentPort } from 'node:worker_threads';
+/** This module runs only as a worker thread, where parentPort is set. */
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const { register } = await import('tsx/esm/api');
 register();
 const { Engine } = await import('../engine/runtime/engine.ts');
@@ -8,7 +10,7 @@ const { isComponent, verifyComponent } = await import('../engine/components/inde
 const { isRoamError } = await import('../engine/errors.ts');
 (await import('../engine/capabilities/log.ts')).setLogSink(() => {}); // guests' log lines are not the report's
 
-parentPort.on('message', (bytes) => {
+port.on('message', (bytes) => {
   let out;
   try {
     if (isComponent(bytes)) {
@@ -31,6 +33,6 @@ parentPort.on('message', (bytes) => {
   } catch (e) {
     out = isRoamError(e) ? { code: e.code } : { unexpected: `${e?.name}: ${e?.message}` };
   }
-  parentPort.postMessage(out);
+  port.postMessage(out);
 });
-parentPort.postMessage({ ready: true });
+port.postMessage({ ready: true });

@@ -3,13 +3,15 @@
 // `infer` until told to stop; reports calls and latencies.
 import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
+/** This module runs only as a worker thread, where parentPort is set. */
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 register();
 const { Engine } = await import('../../engine/index.ts');
 const { bundle, input, stop } = workerData;
 const flag = new Int32Array(stop);
 const d = new Engine().deploy(bundle);
 d.invoke('infer', input); // warm: weights uploaded, JIT
-parentPort.postMessage({ ready: true });
+port.postMessage({ ready: true });
 const lat = [];
 let counting = false;
 while (Atomics.load(flag, 0) !== 2) {
@@ -18,4 +20,4 @@ while (Atomics.load(flag, 0) !== 2) {
   d.invoke('infer', input);
   if (counting && Atomics.load(flag, 0) === 1) lat.push(performance.now() - t0);
 }
-parentPort.postMessage({ lat });
+port.postMessage({ lat });

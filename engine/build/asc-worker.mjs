@@ -5,7 +5,8 @@
 import { parentPort } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-
+/** This module runs only as a worker thread, where parentPort is set. */
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const { default: asc } = await import('assemblyscript/asc');
 
 /** asc's DiagnosticCategory: 2 warning, 3 error. */
@@ -59,13 +60,13 @@ async function compile(job) {
       const r = d.range;
       const file = r?.source ? sourceFile(r.source.normalizedPath) : null;
       const text = file === null ? null : texts.get(file) ?? asc.libraryFiles[file.replace(/^~lib\//, '').replace(/\.ts$/, '')] ?? null;
-      const at = text === null ? null : position(text, r.start);
+      const at = text === null || !r ? null : position(text, r.start);
       diagnostics.push({
         category: CATEGORY[d.category] ?? 'error',
         code: d.code,
         message: d.message,
         ...(file === null ? {} : { file }),
-        ...(at ? { ...at, length: Math.max(1, Math.min(r.end - r.start, at.lineText.length - at.column + 1)) } : {}),
+        ...(at && r ? { ...at, length: Math.max(1, Math.min(r.end - r.start, at.lineText.length - at.column + 1)) } : {}),
       });
     },
     stdout: { write: () => true },
@@ -74,10 +75,10 @@ async function compile(job) {
   return { id: job.id, ok: !error, outputs, diagnostics, error: error ? String(error.message ?? error) : null, files, probes, version: asc.version };
 }
 
-parentPort.on('message', (job) => {
+port.on('message', (job) => {
   compile(job).then(
-    (r) => parentPort.postMessage(r),
-    (e) => parentPort.postMessage({ id: job.id, ok: false, outputs: {}, diagnostics: [], error: String(e?.stack ?? e), files: [], probes: [], version: asc.version }),
+    (r) => port.postMessage(r),
+    (e) => port.postMessage({ id: job.id, ok: false, outputs: {}, diagnostics: [], error: String(e?.stack ?? e), files: [], probes: [], version: asc.version }),
   );
 });
-parentPort.postMessage({ ready: true });
+port.postMessage({ ready: true });

@@ -3,11 +3,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
+/** This module runs only as a worker thread, where parentPort is set. */
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 // `modules`: the component's core modules, compiled (with memory capped) once by the parent.
 // `regions` (world message): the declared regions' decls and SharedArrayBuffers, in manifest order.
 const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [], env = {} } = workerData;
-const log = (line) => parentPort.postMessage({ t: 'log', line: String(line) });
+const log = (line) => port.postMessage({ t: 'log', line: String(line) });
 // A wasi:http component gets roam's in-memory HTTP host (streams, pollables and the clocks and stdio that
 // hand them out); WASI without resources of its own (wall clock, random) still comes from preview2-shim.
 const httpHost = kind === 'wasi-http' ? (await import('./wasi-http-host.mjs')) : null;
@@ -67,7 +68,8 @@ async function regionsHost() {
   const { RoamError } = await import('../errors.ts');
   const bound = regions.map(({ decl, buffer }) => bindRegion(decl, buffer));
   const index = new Map(regions.map(({ decl }, i) => [decl.name, i]));
-  const ctx = { manifest: { name: bundle }, regions: bound, get allowed() { return current.allowed; } };
+  // The part of a GuestContext that region() reads (a component has no linear memory of roam's to lend).
+  const ctx = /** @type {import('../capabilities/capability.ts').GuestContext} */ (/** @type {unknown} */ ({ manifest: { name: bundle }, regions: bound, get allowed() { return current.allowed; } }));
   const resolve = (name, offset, len, mode) => {
     const id = index.get(name);
     if (id === undefined) throw new RoamError('E_REGION', `region '${name}' is not declared by bundle '${bundle}'`);
@@ -89,7 +91,7 @@ async function regionsHost() {
 // Core instances of metered modules (engine/meter's exports); the budget is set before every call.
 const metered = [];
 const instantiateCore = async (module, imports) => {
-  const instance = await WebAssembly.instantiate(module, imports);
+  const instance = await WebAssembly.instantiate(/** @type {WebAssembly.Module} */ (module), imports);
   if (typeof instance.exports.roam_set_fuel === 'function') metered.push(instance.exports);
   return instance;
 };
@@ -104,12 +106,12 @@ try {
   const exports = await instantiate(getCoreModule, await hostImports(), instantiateCore);
   handler = exports[exportName] ?? exports[unversioned(exportName)];
   if (typeof (kind === 'roam-message' ? handler?.handleMessage : handler?.handle) !== 'function') throw new Error(`transpiled component has no '${exportName}' export`);
-  parentPort.postMessage({ t: 'ready' });
+  port.postMessage({ t: 'ready' });
 } catch (e) {
-  parentPort.postMessage({ t: 'failed', message: e?.message ?? String(e), code: e?.code });
+  port.postMessage({ t: 'failed', message: e?.message ?? String(e), code: e?.code });
 }
 
-parentPort.on('message', ({ id, req }) => {
+port.on('message', ({ id, req }) => {
   try {
     for (const m of metered) m.roam_set_fuel(fuel);
     if (kind === 'roam-message') {
@@ -120,16 +122,16 @@ parentPort.on('message', ({ id, req }) => {
       // Fuel used by this message, summed over the metered core modules (0 under the watchdog alone).
       let fuelUsed = 0;
       for (const m of metered) fuelUsed += fuel - m.roam_fuel_left();
-      parentPort.postMessage({ t: 'reply', id, reply, fuelUsed }, [reply.buffer]);
+      port.postMessage({ t: 'reply', id, reply, fuelUsed }, [reply.buffer]);
       return;
     }
     const res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
     const body = res.body instanceof Uint8Array ? res.body : new Uint8Array(res.body);
-    parentPort.postMessage({ t: 'reply', id, res: { status: res.status, headers: res.headers, body } }, [body.buffer]);
+    port.postMessage({ t: 'reply', id, res: { status: res.status, headers: res.headers, body } }, [body.buffer]);
   } catch (e) {
     // A trap leaves the component instance unusable (the component model poisons it): the parent replaces this worker.
     // A host function's refusal (E_REGION) is a trap to the component model too, but keeps its code and message.
     const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : undefined;
-    parentPort.postMessage({ t: 'trap', id, code, message: e?.message ?? String(e), fuel: metered.some((m) => m.roam_fuel_left() < 0) });
+    port.postMessage({ t: 'trap', id, code, message: e?.message ?? String(e), fuel: metered.some((m) => m.roam_fuel_left() < 0) });
   }
 });

@@ -61,6 +61,7 @@ class OutputStream {
   #limit;
   #sink;
   closed = false;
+  /** @param {number} limit @param {((bytes: Uint8Array) => void) | null} sink */
   constructor(limit = Infinity, sink = null) { this.#limit = limit; this.#sink = sink; }
   checkWrite() {
     if (this.closed) throw { tag: 'closed' };
@@ -199,6 +200,7 @@ class FutureTrailers {
 class OutgoingResponse {
   #status = 200;
   #headers;
+  /** @type {OutgoingBody | null} */
   body_ = null;
   constructor(headers) { this.#headers = locked(headers); }
   statusCode() { return this.#status; }
@@ -233,6 +235,7 @@ class OutgoingBody {
 }
 
 class ResponseOutparam {
+  /** @type {{ tag: 'ok' | 'err', val: any } | null} */
   result = null;
   static set(param, response) {
     if (param.result) throw new Error('response-outparam.set called twice');
