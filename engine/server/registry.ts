@@ -157,7 +157,8 @@ export class Registry {
       if (component) void component.close();
       throw e;
     }
-    // The swap: from here on nothing awaits before the new version serves both doors.
+    // The swap. Each door switches at once: the wire's table here (a handler component's worker starts first,
+    // so its failure leaves the stored file new but the old version serving until a restart), HTTP's maps below.
     const wireId = await this.toWire(a, handlerComponent);
     // Region memory lives in the engine's RegionStore (SharedArrayBuffer or POSIX shm every place and
     // worker maps), keyed by tenant and bundle, so state survives a new version and no other tenant's
