@@ -5,14 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, size;
-#define CHECK(c)                                                                  \
-  do {                                                                            \
-    if (!(c)) {                                                                   \
-      fprintf(stderr, "rank %d: check failed line %d: %s\n", rank, __LINE__, #c); \
-      exit(1);                                                                    \
-    }                                                                             \
-  } while (0)
+#include "check.h"
 
 /* user op: element-wise max of absolute values, for MPI_INT */
 static void absmax(void *in, void *inout, int *len, MPI_Datatype *dt) {

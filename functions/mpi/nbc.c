@@ -7,14 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, size;
-#define CHECK(c)                                                                  \
-  do {                                                                            \
-    if (!(c)) {                                                                   \
-      fprintf(stderr, "rank %d: check failed line %d: %s\n", rank, __LINE__, #c); \
-      exit(1);                                                                    \
-    }                                                                             \
-  } while (0)
+#include "check.h"
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
