@@ -17,6 +17,8 @@ import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
 import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
 import { DEFAULT_FLOW, WireFlow, type FlowLimits } from '../wire/flow.ts';
 import type { RdmaHost } from '../rdma/host.ts';
+import { ClientReports } from './client-reports.ts';
+import { REPORT_MORE } from '../wire/client-stats.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -94,6 +96,8 @@ export interface WireServer {
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
+  /** What connected clients' client places report (CLIENT_STATS), per tenant: the dashboard's client row. */
+  readonly clientReports: ClientReports;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
    *  successful reply may be a view into the place's slot, valid only while `done` runs: copy it to keep it. */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
@@ -174,6 +178,7 @@ function createCore(opts: WireServerOptions): WireServer {
   // DPU cores are slower and fewer than host cores: prefer the host until it is clearly congested.
   const dpuBias = opts.dpuBias ?? 1.5;
   const streams = new Set<ByteStream>();
+  const clientReports = new ClientReports();
   const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, refused: 0, byPlace: { host: 0, dpu: 0 }, open: 0, held: 0, overflows: 0 };
   const flowLimits: FlowLimits = { ...DEFAULT_FLOW, ...opts.flow };
   const log = opts.log ?? ((line: string) => void process.stderr.write(`roam: ${line}\n`));
@@ -263,6 +268,7 @@ function createCore(opts: WireServerOptions): WireServer {
         decoder.kill();
         // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
         leases.close();
+        clientReports.drop(conn);
         streams.delete(stream);
         stats.open--;
         if (held) stats.held--;
@@ -358,6 +364,8 @@ function createCore(opts: WireServerOptions): WireServer {
           return reply(f, regionAtomic(bundleOf(f), f.code, f.payload, leases));
         case Kind.STATS:
           return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats, rdma: opts.rdma?.stats() ?? null })));
+        case Kind.CLIENT_STATS:
+          return reply(f, clientReports.report(conn, who!.tenant, f.payload, conn.now, wakeReports) === REPORT_MORE ? MORE : STOP);
         case Kind.RDMA_INFO:
           if (!opts.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
           return reply(f, opts.rdma.info(bundleOf(f).manifest, f.payload));
@@ -365,6 +373,8 @@ function createCore(opts: WireServerOptions): WireServer {
           throw new RoamError('E_FRAME', `unknown frame kind ${f.kind}`);
       }
     };
+    /** A dashboard opened: this connection's client place reports again (id 0 is never a request's). */
+    const wakeReports = () => out.frame(Kind.CLIENT_STATS, 0, 0, 0, 0, MORE);
     const bundleOf = (f: Frame) => {
       const b = registry.get(f.bundle);
       const t = conn.principal!.tenant;
@@ -407,6 +417,7 @@ function createCore(opts: WireServerOptions): WireServer {
     dpu,
     steering,
     stats,
+    clientReports,
     dispatch,
     install,
     deploy: (bytes) => install(registry.engine.admission.checkCore(bytes)),
@@ -430,6 +441,8 @@ function createCore(opts: WireServerOptions): WireServer {
 }
 
 const ADMIN: Principal = Object.freeze({ tenant: null });
+const MORE = Uint8Array.of(REPORT_MORE);
+const STOP = Uint8Array.of(0);
 const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
 
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */

@@ -29,6 +29,10 @@ export const Kind = {
    *  `{ address: hex, pid, host }`; the reply: JSON `{ address, pid, host, keys: hex[], transports }`
    *  (engine/rdma/host.ts). E_NO_RDMA when the server runs without --rdma. */
   RDMA_INFO: 11,
+  /** Client → server: the client place's counters since the last report (engine/wire/client-stats.ts); the
+   *  reply's payload is one byte, 1: keep reporting (a dashboard is open), 0: stop until woken. Server →
+   *  client with request id 0 (never a request's id): a wake-up, payload 1: report again. */
+  CLIENT_STATS: 12,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 
