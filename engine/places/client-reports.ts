@@ -11,7 +11,7 @@
  * the wire door) and not counted; the connection stays open and usable.
  */
 import { RoamError } from '../errors.ts';
-import { LATENCY_BUCKETS, LatencyCounts } from './latency.ts';
+import { LatencyCounts } from './latency.ts';
 import { decodeClientReport, REPORT_MORE, REPORT_STOP } from '../wire/client-stats.ts';
 
 export const MAX_CLIENTS = 1024;
@@ -69,7 +69,7 @@ export class ClientReports {
       for (const x of [t, this.all]) {
         x.messages += rep.messages;
         x.errors += rep.errors;
-        for (let i = 0; i < LATENCY_BUCKETS; i++) x.latency.counts[i]! += rep.latency[i]!;
+        for (let i = 0; i < rep.buckets.length; i++) x.latency.counts[rep.buckets[i]!]! += rep.counts[i]!;
       }
       this.reports++;
     } catch (e) {

@@ -24,8 +24,9 @@ export interface ClientReport {
   messages: number;
   errors: number;
   queue: number;
-  /** Reply-time counts since the last report, LATENCY_BUCKETS long. */
-  latency: Float64Array;
+  /** Reply-time counts since the last report, sparse: counts[i] messages in bucket buckets[i]. */
+  buckets: Uint16Array;
+  counts: Uint32Array;
 }
 
 /** Encodes a report; `latency` counts are sent sparse (zero buckets cost nothing). */
@@ -55,15 +56,16 @@ export function decodeClientReport(p: Uint8Array): ClientReport {
   const messages = v.getUint32(0, true), errors = v.getUint32(4, true), queue = v.getUint32(8, true), n = v.getUint16(12, true);
   if (p.length !== REPORT_HEAD + 6 * n) throw new RoamError('E_FRAME', `client stats report says ${n} histogram entries but carries ${p.length - REPORT_HEAD} bytes of them`);
   if (errors > messages) throw new RoamError('E_FRAME', `client stats report has more errors (${errors}) than messages (${messages})`);
-  const latency = new Float64Array(LATENCY_BUCKETS);
+  const buckets = new Uint16Array(n), counts = new Uint32Array(n);
   let last = -1, sum = 0;
   for (let i = 0, at = REPORT_HEAD; i < n; i++, at += 6) {
     const bucket = v.getUint16(at, true), count = v.getUint32(at + 2, true);
     if (bucket <= last || bucket >= LATENCY_BUCKETS) throw new RoamError('E_FRAME', `client stats report: histogram bucket ${bucket} out of order or past ${LATENCY_BUCKETS - 1}`);
     last = bucket;
-    latency[bucket] = count;
+    buckets[i] = bucket;
+    counts[i] = count;
     sum += count;
   }
   if (sum !== messages) throw new RoamError('E_FRAME', `client stats report: histogram counts ${sum} messages, the head ${messages}`);
-  return { messages, errors, queue, latency };
+  return { messages, errors, queue, buckets, counts };
 }
