@@ -45,10 +45,12 @@ export class ClientStatsReporter {
     }
   }
 
-  /** The server's wake-up frame: a dashboard opened. */
+  /** The server's wake-up frame (a dashboard opened), or its answer "go on": the next report in 250 ms.
+   *  Counted from the answer, not the last send, so reports reach the server at least that far apart
+   *  however late answers come (it refuses two within 100 ms). */
   wake(): void {
-    if (this.off || this.timer) return;
-    this.timer = setInterval(() => this.tick(), REPORT_MS);
+    if (this.off || this.timer || this.inFlight) return;
+    this.timer = setTimeout(() => this.tick(), REPORT_MS);
     this.timer.unref();
   }
 
@@ -58,19 +60,21 @@ export class ClientStatsReporter {
   }
 
   private stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private tick(): void {
+    this.timer = undefined;
     const q = this.queue();
-    if (this.messages === this.sentMessages && q === this.sentQueue && ++this.idle < IDLE_TICKS) return;
+    if (this.messages === this.sentMessages && q === this.sentQueue && ++this.idle < IDLE_TICKS) return this.wake();
     this.idle = 0;
     this.report();
   }
 
   private report(): void {
     if (this.inFlight || this.off) return;
+    this.stop();
     const latency = new Float64Array(LATENCY_BUCKETS);
     for (let i = 0; i < LATENCY_BUCKETS; i++) latency[i] = this.counts.counts[i]! - this.sent[i]!;
     const queue = this.queue();
