@@ -138,11 +138,17 @@ for (let r = 0; r < ROUNDS; r++) {
 process.stdout.write('\n');
 const seconds = (performance.now() - t0) / 1000;
 pages.child.kill();
-// The sampler's own work per tick (sources read, differences, one JSON per audience), timed directly.
+// The sampler's own work per tick (sources read, differences, the admin's JSON text, two pages' SSE frames
+// encoded as the HTTP layer would: the socket write itself is left out), timed directly.
 const T = 200;
+const sinks = [0, 1].map(() => ({ tenant: null, bytes: 0, send(event: string, json: string) {
+  this.bytes += Buffer.byteLength(`event: ${event}\ndata: ${json}\n\n`);
+} }));
+for (const s of sinks) gateway.dashboard.subscribe(s);
 let tt = performance.now();
 for (let i = 0; i < T; i++) await gateway.dashboard.tick();
 const tickMs = (performance.now() - tt) / T;
+for (const s of sinks) gateway.dashboard.unsubscribe(s);
 await close();
 
 // Always on, per message: the reply-time counter every place bumps.
@@ -182,7 +188,7 @@ const out = [
   `Pairs, ops ratio: ${withTwo.map((w, i) => (w.ops / without[i]!.ops).toFixed(3)).join(', ')}.`, '',
   `Pairs, CPU-per-message ratio: ${withTwo.map((w, i) => (w.cpuUs / without[i]!.cpuUs).toFixed(3)).join(', ')}.`, '',
   `Bottom-up estimate from the direct timings below: the sampler's ${(tickMs * 4).toFixed(2)} ms of CPU per second against the ${((ca * a) / 1000).toFixed(0)} ms per second the server spends on ${fmt(a)} messages/s without a dashboard = ${((100 * tickMs * 4) / ((ca * a) / 1000)).toFixed(2)} % (the two SSE writes per tick and the readers' process come on top; the readers run on the same 2 cores, as a browser on this machine would).`, '',
-  `What the server does for the dashboards, timed directly: the sampler ${tickMs.toFixed(3)} ms per tick (${T} ticks in a row; sources read, differences, one JSON per audience) = ${((100 * tickMs) / 250).toFixed(2)} % of one core at 4 ticks a second, whatever the number of pages; each page adds one SSE write per tick. Always on, per message: one \`LatencyCounts.record\` at the place that ran it, ${recordNs.toFixed(2)} ns (${fmt(M)} in a loop). Per client report (CLIENT_STATS, one per reporting client connection per 250 ms while a page is open): decode, check and add ${reportUs.toFixed(2)} µs (a 20-bucket report, ${fmt(R)} in a loop).`, '',
+  `What the server does for the dashboards, timed directly: the sampler ${tickMs.toFixed(3)} ms per tick (${T} ticks in a row with two pages subscribed; sources read, differences, one JSON text per audience, each page's SSE frame encoded — the socket write left out) = ${((100 * tickMs) / 250).toFixed(2)} % of one core at 4 ticks a second, whatever the number of pages; each page adds one SSE write per tick. Always on, per message: one \`LatencyCounts.record\` at the place that ran it, ${recordNs.toFixed(2)} ns (${fmt(M)} in a loop). Per client report (CLIENT_STATS, one per reporting client connection per 250 ms while a page is open): decode, check and add ${reportUs.toFixed(2)} µs (a 20-bucket report, ${fmt(R)} in a loop).`, '',
   'Command (rerun on a quiet machine): `npm run bench:dashboard` (`ROUNDS=60 N=300000 npm run bench:dashboard` for a tighter interval).',
 ];
 writeFileSync('benchmarks/RESULTS-dashboard.md', out.join('\n') + '\n');
