@@ -189,7 +189,10 @@ export class Dashboard {
       const prev = ring[ring.length - 1];
       const old = ring[0];
       push(ring, { t, messages: p.messages, latency }, QUANTILE_TICKS);
-      const rate = prev && t > prev.t ? (Math.max(0, p.messages - prev.messages) * 1000) / (t - prev.t) : 0;
+      // A reported place (the client's) gets its counts every 250 ms out of phase with the ticks, so a tick
+      // would see two reports or none: its rate is over the last second, as its quantiles are.
+      const base = p.clients !== undefined ? old : prev;
+      const rate = base && t > base.t ? (Math.max(0, p.messages - base.messages) * 1000) / (t - base.t) : 0;
       let p50: number | null = null, p99: number | null = null;
       if (latency && old?.latency) {
         const d = new Float64Array(LATENCY_BUCKETS);
