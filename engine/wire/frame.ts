@@ -32,7 +32,7 @@ export const Kind = {
   /** Client → server: the client place's counters since the last report (engine/wire/client-stats.ts); the
    *  reply's payload is one byte, 1: keep reporting (a dashboard is open), 0: stop until woken. Server →
    *  client with request id 0 (never a request's id): a wake-up, payload 1: report again. */
-  CLIENT_STATS: 12,
+  CLIENT_STATS: 13,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 
