@@ -18,7 +18,7 @@ import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
 import { DEFAULT_FLOW, WireFlow, type FlowLimits } from '../wire/flow.ts';
 import type { RdmaHost } from '../rdma/host.ts';
 import { ClientReports } from './client-reports.ts';
-import { REPORT_MORE } from '../wire/client-stats.ts';
+import { REPORT_MORE, REPORT_STOP } from '../wire/client-stats.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -442,7 +442,7 @@ function createCore(opts: WireServerOptions): WireServer {
 
 const ADMIN: Principal = Object.freeze({ tenant: null });
 const MORE = Uint8Array.of(REPORT_MORE);
-const STOP = Uint8Array.of(0);
+const STOP = Uint8Array.of(REPORT_STOP);
 const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
 
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */
