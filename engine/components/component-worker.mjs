@@ -127,7 +127,12 @@ port.on('message', ({ id, req }) => {
       port.postMessage({ t: 'reply', id, reply, fuelUsed }, [reply.buffer]);
       return;
     }
-    const res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
+    let res;
+    try {
+      res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
+    } finally {
+      httpHost?.flushLines();
+    }
     const body = res.body instanceof Uint8Array ? res.body : new Uint8Array(res.body);
     port.postMessage({ t: 'reply', id, res: { status: res.status, headers: res.headers, body } }, [body.buffer]);
   } catch (e) {

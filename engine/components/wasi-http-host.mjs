@@ -298,15 +298,39 @@ const monotonicClock = {
 
 let bodyLimit = Infinity;
 
+/** Partial lines the guest's stdout/stderr hold, flushed at the end of each call (`flushLines`). */
+const partial = new Set();
+const LINE_MAX = 4096;
+
+/**
+ * Writes → whole lines: a guest that writes a line in pieces (Rust's unbuffered stderr writes a panic
+ * message in five) logs it once. A line longer than LINE_MAX is cut there.
+ */
+function lineSink(emit) {
+  const sink = { pending: '', flush() { if (sink.pending) emit(sink.pending); sink.pending = ''; } };
+  return (bytes) => {
+    const parts = (sink.pending + dec.decode(bytes)).split('\n');
+    sink.pending = parts.pop() ?? '';
+    for (const line of parts) emit(line);
+    if (sink.pending.length > LINE_MAX) sink.flush();
+    partial.add(sink);
+  };
+}
+
+/** Logs what the guest left without a newline (called after every call, a trap's included). */
+export function flushLines() {
+  for (const s of partial) s.flush();
+  partial.clear();
+}
+
 /**
  * The interfaces above, keyed as jco's instantiate wants them (unversioned). `log` receives each line
  * the guest writes to stdout/stderr. `maxBodyBytes` bounds a response body (the gateway's body limit).
  */
 export function wasiHttpHost({ log, maxBodyBytes = Infinity }) {
   bodyLimit = maxBodyBytes;
-  const lines = (level) => (bytes) => { const s = dec.decode(bytes).replace(/\n$/, ''); if (s) log(s, level); };
-  const stdout = new OutputStream(Infinity, lines('info'));
-  const stderr = new OutputStream(Infinity, lines('warn'));
+  const stdout = new OutputStream(Infinity, lineSink((s) => log(s, 'info')));
+  const stderr = new OutputStream(Infinity, lineSink((s) => log(s, 'warn')));
   strayLog = (s) => log(s, 'warn');
   return {
     'wasi:io/error': { Error: IoError },
