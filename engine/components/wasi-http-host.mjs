@@ -63,7 +63,11 @@ const tail = { chunks: /** @type {Uint8Array[]} */ ([]), size: 0 };
 function keepTail(bytes) {
   tail.chunks.push(bytes.slice(-TAIL_BYTES));
   tail.size += Math.min(bytes.length, TAIL_BYTES);
-  while (tail.size - tail.chunks[0].length >= TAIL_BYTES) tail.size -= tail.chunks.shift().length;
+  // drop the oldest chunks while the others alone still hold TAIL_BYTES
+  for (let first = tail.chunks[0]; first && tail.size - first.length >= TAIL_BYTES; first = tail.chunks[0]) {
+    tail.chunks.shift();
+    tail.size -= first.length;
+  }
 }
 /** What the guest wrote to stdout/stderr since the last call (its tail), as text; clears it. */
 export function takeOutput() {
