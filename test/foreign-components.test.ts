@@ -15,6 +15,7 @@ import { ROOT } from './helpers/build.ts';
 import { componentOf } from './helpers/components.ts';
 import { foreignGuest, type ForeignGuest } from './helpers/foreign.ts';
 import { missing } from './helpers/system.ts';
+import { assemble } from './helpers/wasm.ts';
 
 const noClang = missing('foreign components (C)', 'wasm-clang');
 const noRust = missing('foreign components (Rust)', 'wasm-rust');
@@ -71,6 +72,10 @@ describe.skipIf(noClang)('a C component (clang + wasi-libc + the preview 1 adapt
 
   it('deploys without a manifest: roam writes it, grants wasi:filesystem with no directories, and serves', async () => {
     expect(hasManifest(c.component)).toBe(false);
+    const seen = await roam(['inspect', c.component]);
+    expect(seen.stdout).toMatch(/\(component, no roam manifest: roam deploy .* --name N writes one\)/);
+    expect(seen.stdout).toMatch(/^ {2}wasi:filesystem\/preopens@0\.2\.\d+$/m);
+    expect(seen.stdout).toMatch(/^ {2}wasi:http\/incoming-handler@0\.2\.0$/m);
     const d = await deploy(c.component, '--name', 'hello-c');
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
@@ -174,10 +179,13 @@ describe('plain .wasm files roam cannot serve: one clear line, nothing deployed,
     const odd = await deploy(join(dir, 'tool.wasm'));
     expect(odd.code).toBe(1);
     expect(odd.stderr).toMatch(/component 'tool' exports none of 'roam:function\/handler', 'roam:function\/message-handler', 'wasi:http\/incoming-handler' \(exports: run-me\)/);
+    writeFileSync(join(dir, 'core.wasm'), assemble({ functions: [{ type: [[], []], body: [] }], exports: [{ name: 'foo', func: 0 }] }));
+    const core = await deploy(join(dir, 'core.wasm'), '--name', 'bar');
+    expect(core.stderr).toMatch(/core module .*core\.wasm exports no function 'bar' to serve as function 'bar' \(its exported functions: foo\); give --export NAME/);
     const bad = await deploy(join(dir, 'notes.wasm'), '--memory-mib', 'lots');
     expect(bad.stderr).toMatch(/--memory-mib takes a positive number, not 'lots'/);
     const ls = await roam(['ls', '--json'], { env });
-    expect(ls.stdout).not.toMatch(/"notes"|"tool"/);
+    expect(ls.stdout).not.toMatch(/"notes"|"tool"|"bar"/);
   }, 120_000);
 });
 
