@@ -9,22 +9,29 @@ const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.j
        roam deploy APP.wasm [--name N] [--allow CAP]... [--memory-mib M] [--fuel F] [--export E] [--version V]
 
 Uploads a bundle to a running roam server (PUT /v1/bundles/NAME; NAME is the manifest's name).
-A project directory (with roam.json) is built first. --chains also declares the chain routes in the
-file. The server and token come from --server/--token or ROAM_SERVER/ROAM_TOKEN.
-On a terminal the build and upload show progress on stderr (-q/--quiet: none).
+A project directory (with roam.json) is built first; a roam.json whose "entry" is a .wasm deploys that
+file with roam.json's manifest fields. --chains also declares the chain routes in the file. The server
+and token come from --server/--token or ROAM_SERVER/ROAM_TOKEN. On a terminal the build and upload
+show progress on stderr.
 
 A .wasm built by another toolchain (cargo-component, TinyGo, componentize-dotnet, clang, …) deploys as
 it is: a wasi:http 0.2 or roam-world component, or a core module. Without a roam.manifest section roam
-writes one from the flags (they also override the fields of a manifest the file has):
-  --name N          function and bundle name (default: the file's base name)
+writes one from the flags below (they also override the fields of a manifest the file has).
+wasi:filesystem needs no flag: a component gets it with no directories. A core module carrying a WIT
+world (wit-bindgen output before 'wasm-tools component new') is made a component with the WASI
+preview 1 adapter first.
+
+Options:
+  --chains FILE     declare the chain routes of a roam.chains.json
+  --server URL      the server (default: ROAM_SERVER)
+  --token T         its token (default: ROAM_TOKEN)
+  -q, --quiet       no progress
+  --name N          a .wasm's function and bundle name (default: the manifest's, else the file's base name)
   --allow CAP       grant a capability; repeat for more: wasi:sockets, wasi:http (outgoing), log, …
-                    (wasi:filesystem needs none: a component gets it with no directories)
-  --memory-mib M    linear memory cap (default 16 MiB without a manifest)
-  --fuel F          fuel per call (default for a component: the engine's cap, 1e9)
+  --memory-mib M    linear memory cap (default without a manifest: 16 MiB)
+  --fuel F          fuel per call (default for a component without a manifest: 1e9, the engine's cap)
   --export E        a core module's function export to serve (default: the name)
   --version V       the manifest's version (default 0.0.0)
-A core module carrying a WIT world (wit-bindgen output before 'wasm-tools component new') is made a
-component with the WASI preview 1 adapter first.
 
 Examples:
   roam deploy functions/hello/build/hello.wasm --server http://127.0.0.1:8080 --token secret
