@@ -71,6 +71,7 @@ function keepTail(bytes) {
 }
 /** What the guest wrote to stdout/stderr since the last call (its tail), as text; clears it. */
 export function takeOutput() {
+  if (tail.size === 0) return ''; // the common call: nothing written
   const text = dec.decode(Buffer.concat(tail.chunks)).slice(-TAIL_BYTES).trim();
   tail.chunks = [];
   tail.size = 0;
