@@ -377,5 +377,7 @@ export function serveIncoming(incomingHandler, req) {
 }
 
 function fail(reason) {
+  const wrote = takeOutput(); // e.g. a guest that printed its error and returned without a response
+  if (wrote) reason += `; the guest wrote: ${JSON.stringify(wrote)}`;
   return { status: 500, headers: [['content-type', 'text/plain; charset=utf-8'], ['x-roam-error', 'E_HANDLER']], body: enc.encode(`wasi:http handler failed: ${reason}`) };
 }
