@@ -94,6 +94,8 @@ describe.skipIf(noClang)('a C component (clang + wasi-libc + the preview 1 adapt
     expect(body.message).toContain('the guest wrote: "C guest panic: the answer is not 42"');
     await logged('[hello-c] warn: C guest panic: the answer is not 42');
     expect(await get('hello-c', '/after')).toEqual({ status: 200, text: 'hello from C at /after' });
+    // no trap, no response: the 500 says so, with what the guest wrote
+    expect(await get('hello-c', '/silent')).toEqual({ status: 500, text: 'wasi:http handler failed: the handler returned without setting a response; the guest wrote: "no answer for /silent"' });
   }, 60_000);
 
   it('a write to a stream handle the guest was never given: its message, not "Cannot read private member #size"', async () => {
