@@ -41,5 +41,5 @@ const bytes = assemble({
   exports: [{ name: 'memory', memory: true }, { name: '_start', func: 1 }],
 });
 const wasi = createWasi({ args: ['grow-write'], stdout: openSync(process.argv[3]!, 'w') });
-const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { wasi_snapshot_preview1: wasi.imports });
+const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { wasi_snapshot_preview1: wasi.imports });
 process.exitCode = wasi.start(instance);
