@@ -68,7 +68,7 @@ for (const mpi of ['embedded', 'native'] as const) {
       expect(r.code).toBe(124);
       expect(r.stderr).toContain('job timed out after 5000 ms');
       // Native: each rank's JS thread is blocked inside libmpi's MPI_Recv; native-host answers SIGUSR1.
-      expect(r.stderr).toContain('(deadlock?): rank 0 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD), rank 1 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD)');
+      expect(r.stderr).toContain('deadlock?): rank 0 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD), rank 1 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD)');
     });
 
     it('names each blocked call with its own peer and tag at --timeout', async () => {
