@@ -14,7 +14,7 @@ import type { ChainSpec, StateStore } from '../state/store.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
 import type { BundleRef } from '../http/task.ts';
 import { ComponentFunction } from '../components/component-function.ts';
-import type { WireServer } from '../places/server.ts';
+import type { WireServer } from './wire-server.ts';
 
 export interface DeployedBundle {
   name: string;
