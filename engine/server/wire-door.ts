@@ -19,7 +19,16 @@ import { regionAtomic, regionRead, regionWrite } from '../places/region-ops.ts';
 import { ConnectionLeases } from '../places/leases.ts';
 import { noBundle, type PlaceRouter, type RouteStats } from '../places/router.ts';
 import type { Registered } from '../places/bundle-table.ts';
-import type { Pending, PlaceResult, Principal, WireAuth } from '../places/types.ts';
+import type { Pending, PlaceResult } from '../places/types.ts';
+import { ADMIN, type Principal } from '../tenancy/auth.ts';
+
+/** Token checks for the AUTH frame (engine/tenancy's Authenticator, the same for both doors). */
+export interface WireAuth {
+  /** True when a connection must authenticate before anything else. */
+  readonly required: boolean;
+  /** The principal a token stands for; throws RoamError E_UNAUTHORIZED for a bad one. */
+  principal(token: string | null): Principal;
+}
 
 export interface WireDoorStats extends RouteStats {
   connections: number;
@@ -55,7 +64,6 @@ export interface DoorConfig {
   log: (line: string) => void;
 }
 
-const ADMIN: Principal = Object.freeze({ tenant: null });
 const EMPTY = new Uint8Array(0);
 
 /** A CALL from a socket on its way to a place: no closure per message; the reply is encoded on `done`. */

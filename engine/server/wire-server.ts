@@ -12,8 +12,8 @@ import { PlaceRouter, type RouterOptions } from '../places/router.ts';
 import type { BundleTable, Registered } from '../places/bundle-table.ts';
 import type { HostPool } from '../places/host-pool.ts';
 import type { Steering } from '../steering/policy.ts';
-import type { Place, PlaceResult, ServerPlace, WireAuth } from '../places/types.ts';
-import { WireDoor, type WireDoorStats } from './wire-door.ts';
+import type { Place, PlaceResult, ServerPlace } from '../places/types.ts';
+import { WireDoor, type WireAuth, type WireDoorStats } from './wire-door.ts';
 
 export interface WireServerOptions extends RouterOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
