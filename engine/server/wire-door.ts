@@ -94,6 +94,9 @@ export class WireConnection implements StreamEvents, DecoderEvents {
   principal: Principal | null;
   /** performance.now() when the chunk being decoded arrived. */
   now = 0;
+  /** Wire ids this connection resolved or fetched: it is told when they change (BUNDLE_CHANGED). At most
+   *  one entry per deployed bundle (65536). */
+  private readonly watched = new Set<number>();
   private readonly decoder: FrameDecoder;
   private readonly leases: ConnectionLeases;
   private held = false;
@@ -183,6 +186,14 @@ export class WireConnection implements StreamEvents, DecoderEvents {
     this.out.frame(Kind.ERROR, 0, id, bundle, 0, errorPayload(code, message));
   }
 
+  /** Tells the peer that a bundle it resolved or fetched has a new version, or is gone. */
+  changed(r: Registered, removed: boolean): void {
+    if (!this.watched.has(r.id)) return;
+    if (removed) this.watched.delete(r.id);
+    this.out.frame(Kind.BUNDLE_CHANGED, 0, 0, r.id, removed ? 1 : 0, Buffer.from(JSON.stringify({ name: r.manifest.name, version: r.manifest.version })));
+    this.out.flush();
+  }
+
   private handle(f: Frame): void {
     const who = this.principal;
     if (who === null && f.kind !== Kind.AUTH) return this.refuse(f, 'authenticate first: this server has tokens (connect with { token })');
@@ -198,10 +209,14 @@ export class WireConnection implements StreamEvents, DecoderEvents {
         const name = Buffer.from(f.payload).toString('utf8');
         const b = table.named(name);
         if (!b || (who!.tenant !== null && b.tenant !== who!.tenant)) throw new RoamError('E_NO_BUNDLE', `no bundle named '${name}' is deployed`);
+        this.watched.add(b.id);
         return this.out.frame(Kind.REPLY, 0, f.id, b.id, 0, Buffer.from(JSON.stringify({ id: b.id, manifest: b.manifest })));
       }
-      case Kind.FETCH_BUNDLE:
-        return this.reply(f, this.bundleOf(f).bytes);
+      case Kind.FETCH_BUNDLE: {
+        const b = this.bundleOf(f);
+        this.watched.add(b.id);
+        return this.reply(f, b.bytes);
+      }
       case Kind.REGION_READ:
         return this.reply(f, regionRead(this.bundleOf(f), f.code, f.payload, this.c.maxFrame));
       case Kind.REGION_WRITE:
@@ -269,6 +284,11 @@ export class WireDoor {
     if (first) conn.data(first);
     // Accepted paused (listenWire's pauseOnConnect, the shared port's first-byte check): Node reads from here on.
     if (!conn.native && socket.isPaused()) socket.resume();
+  }
+
+  /** Tells every connection that resolved or fetched bundle `r` that it has a new version or is gone. */
+  changed(r: Registered, removed: boolean): void {
+    for (const conn of this.conns) conn.changed(r, removed);
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { Bundle } from '../bundle/bundle.ts';
+import type { ComponentDeployment } from '../components/message-deployment.ts';
 import { DEFAULT_MAX_FRAME } from '../wire/frame.ts';
 import { DEFAULT_FLOW, type FlowLimits } from '../wire/flow.ts';
 import { DEFAULT_LEASE_MS } from '../places/leases.ts';
@@ -48,6 +49,10 @@ export interface WireServer {
   install(bundle: Bundle): Registered;
   /** A message-handler component: served in its own worker beside the places (auto/host only), sharing the regions. */
   deployComponent(bytes: Uint8Array): Promise<Registered>;
+  /** The two halves of deployComponent, for a registry that commits its state between them: starts the
+   *  component's worker (may fail: nothing changed yet), then routes to it (synchronous). */
+  startComponent(bytes: Uint8Array): Promise<ComponentDeployment>;
+  installComponent(c: ComponentDeployment, bytes: Uint8Array): Registered;
   /** Removes a bundle from every place and frees its regions (unless kept: a new version without handlers
    *  still owns them); false when no such bundle is deployed. */
   remove(name: string, opts?: { keepRegions?: boolean }): boolean;
@@ -78,6 +83,10 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     nativeIo: opts.nativeIo !== false,
     log: opts.log ?? ((line: string) => void process.stderr.write(`roam: ${line}\n`)),
   });
+  const swapped = (r: Registered) => {
+    door.changed(r, false);
+    return r;
+  };
   const ws: WireServer = {
     handleSocket: (socket, first, closed) => door.handleSocket(socket, first, closed),
     router,
@@ -87,10 +96,17 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     steering: router.steering,
     stats,
     dispatch: (bundle, handler, payload, place, done) => router.dispatch(bundle, handler, payload, place, done),
-    install: (bundle) => router.install(bundle),
-    deploy: (bytes) => router.deploy(bytes),
-    deployComponent: async (bytes) => router.installComponent(await router.startComponent(bytes), bytes),
-    remove: (name, o = {}) => router.remove(name, o.keepRegions) !== undefined,
+    // Every swap and removal is told to the connections that resolved the bundle (client places refetch).
+    install: (bundle) => swapped(router.install(bundle)),
+    deploy: (bytes) => swapped(router.deploy(bytes)),
+    startComponent: (bytes) => router.startComponent(bytes),
+    installComponent: (c, bytes) => swapped(router.installComponent(c, bytes)),
+    deployComponent: async (bytes) => swapped(router.installComponent(await router.startComponent(bytes), bytes)),
+    remove(name, o = {}) {
+      const r = router.remove(name, o.keepRegions);
+      if (r) door.changed(r, true);
+      return r !== undefined;
+    },
     async close() {
       door.close();
       await router.close();
