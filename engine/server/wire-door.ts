@@ -189,8 +189,11 @@ export class WireConnection implements StreamEvents, DecoderEvents {
   /** Tells the peer that a bundle it resolved or fetched has a new version, or is gone. */
   changed(r: Registered, removed: boolean): void {
     if (!this.watched.has(r.id)) return;
-    if (removed) this.watched.delete(r.id);
-    this.out.frame(Kind.BUNDLE_CHANGED, 0, 0, r.id, removed ? 1 : 0, Buffer.from(JSON.stringify({ name: r.manifest.name, version: r.manifest.version })));
+    // A version moved to another tenant is, to this tenant, a removal (and its version is not theirs to see).
+    const t = this.principal?.tenant ?? null;
+    const gone = removed || (t !== null && r.tenant !== t);
+    if (gone) this.watched.delete(r.id);
+    this.out.frame(Kind.BUNDLE_CHANGED, 0, 0, r.id, gone ? 1 : 0, Buffer.from(JSON.stringify({ name: r.manifest.name, version: gone ? '' : r.manifest.version })));
     this.out.flush();
   }
 
