@@ -1,7 +1,7 @@
 // Version swaps that reach past the server's own places (issue 13): a redeploy reaches handlers running at
 // the client place (BUNDLE_CHANGED), and a handler component that fails to start leaves the old version
 // both stored and served. Real `serve()` servers, real sockets, a real client-place worker.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { serve } from '../engine/server/serve.ts';
 import { connect, type BundleChange, type Client } from '../engine/client/index.ts';
 import { buildTsProject } from '../engine/build/build-ts.ts';
 import { tsProject } from './jsguest-helpers.ts';
+import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
+import type { Manifest } from '../engine/bundle/manifest.ts';
 
 const ADMIN = 'admin-secret';
 const dirs: string[] = [];
@@ -18,8 +20,8 @@ afterAll(() => {
 });
 
 type Server = Awaited<ReturnType<typeof serve>>;
-async function start(stateDir?: string): Promise<Server> {
-  return serve({ port: 0, host: '127.0.0.1', token: ADMIN, threads: 1, wire: { workers: 1, dpu: false, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true }, ...(stateDir ? { stateDir } : {}) });
+async function start(stateDir?: string, tenantsFile?: string): Promise<Server> {
+  return serve({ port: 0, host: '127.0.0.1', token: ADMIN, threads: 1, wire: { workers: 1, dpu: false, maxFrame: 1 << 20, inlineUs: 100, nativeIo: true }, ...(stateDir ? { stateDir } : {}), ...(tenantsFile ? { tenantsFile } : {}) });
 }
 const portOf = (s: Server) => Number(new URL(s.url).port);
 
@@ -99,6 +101,44 @@ describe('a redeploy reaches the client place', () => {
     // Deployed again, it is found again (a new wire id) and runs at the client place.
     expect((await http(s, 'PUT', '/v1/bundles/swap', v1)).status).toBe(201);
     expect(await who()).toBe('1.0.0');
+  }, 120_000);
+});
+
+describe('version notices and tenants', () => {
+  it('tells only connections that resolved the bundle; a version moved to another tenant reads as removed to the old one', async () => {
+    const dir = tsProject({ name: 'tn', handlers: [{ name: 'who', type: 1 }] }, 'import { handler } from "roam/guest";\nexport const who = handler(() => "x");\n');
+    dirs.push(dir);
+    const bytes = (await buildTsProject(dir, { check: false })).bytes;
+    const as = (change: Partial<Manifest>) => embedManifest(bytes, { ...readBundle(bytes).manifest, ...change });
+    const tenantsFile = join(dir, 'tenants.json');
+    writeFileSync(tenantsFile, JSON.stringify({ tenants: { a: { token: 'tok-a' }, b: { token: 'tok-b' } } }));
+    const s = await start(undefined, tenantsFile);
+    const a = await connect(portOf(s), { token: 'tok-a', clientPlace: false });
+    const b = await connect(portOf(s), { token: 'tok-b', clientPlace: false });
+    try {
+      expect((await http(s, 'PUT', '/v1/bundles/tn', as({ tenant: 'a', version: '1.0.0' }))).status).toBe(201);
+      expect(Buffer.from(await a.send('tn/who', new Uint8Array(0))).toString()).toBe('x');
+      await expect(b.resolve('tn')).rejects.toMatchObject({ code: 'E_NO_BUNDLE' });
+      const seenByB: BundleChange[] = [];
+      b.onBundleChange((c) => seenByB.push(c));
+
+      const toA = nextChange(a, 'tn');
+      expect((await http(s, 'PUT', '/v1/bundles/tn', as({ tenant: 'a', version: '1.1.0' }))).status).toBe(201);
+      expect(await toA).toMatchObject({ version: '1.1.0', removed: false });
+      // The notice is written at the swap, before any later reply on a connection: b's next reply proves it got none.
+      await b.stats();
+      expect(seenByB).toEqual([]);
+
+      const moved = nextChange(a, 'tn');
+      expect((await http(s, 'PUT', '/v1/bundles/tn', as({ tenant: 'b', version: '9.9.9' }))).status).toBe(201);
+      expect(await moved).toEqual({ id: expect.any(Number), name: 'tn', version: '', removed: true });
+      await expect(a.send('tn/who', new Uint8Array(0))).rejects.toMatchObject({ code: 'E_NO_BUNDLE' });
+      expect(Buffer.from(await b.send('tn/who', new Uint8Array(0))).toString()).toBe('x');
+    } finally {
+      a.close();
+      b.close();
+      await s.close();
+    }
   }, 120_000);
 });
 
