@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { serve } from '../engine/server/serve.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { LatencyCounts, LATENCY_BUCKETS } from '../engine/places/latency.ts';
-import { ClientReports } from '../engine/places/client-reports.ts';
+import { ClientReports } from '../engine/server/client-reports.ts';
 import { encodeClientReport } from '../engine/wire/client-stats.ts';
 import { connect } from '../engine/client/index.ts';
 import { loadKeys } from '../engine/demo/ycsb.ts';

@@ -3,8 +3,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
-import { ClientReports, MAX_CLIENTS } from '../engine/places/client-reports.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
+import { ClientReports, MAX_CLIENTS } from '../engine/server/client-reports.ts';
 import { LATENCY_BUCKETS } from '../engine/places/latency.ts';
 import { FrameDecoder } from '../engine/wire/decoder.ts';
 import { encodeClientReport, MAX_REPORT_BYTES, REPORT_MORE, REPORT_STOP } from '../engine/wire/client-stats.ts';

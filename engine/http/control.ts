@@ -19,7 +19,7 @@ import { sendJson } from './respond.ts';
 import { decodeSegment } from './path.ts';
 import { isRemote } from '../chains/remote.ts';
 import type { RemoteAllow } from '../chains/remote-allow.ts';
-import type { ClientReports } from '../places/client-reports.ts';
+import type { ClientReports } from '../server/client-reports.ts';
 import { quantileMs } from '../places/latency.ts';
 
 /** Largest body of a capability's control request (each capability bounds its own further). */

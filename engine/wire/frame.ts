@@ -29,6 +29,9 @@ export const Kind = {
    *  `{ address: hex, pid, host }`; the reply: JSON `{ address, pid, host, keys: hex[], transports }`
    *  (engine/rdma/host.ts). E_NO_RDMA when the server runs without --rdma. */
   RDMA_INFO: 11,
+  /** Server → client, unasked (request id 0): a bundle this connection resolved or fetched has a new version
+   *  (code 0) or was removed (code 1); header bundle id = its wire id, payload JSON `{ name, version }`. */
+  BUNDLE_CHANGED: 12,
   /** Client → server: the client place's counters since the last report (engine/wire/client-stats.ts); the
    *  reply's payload is one byte, 1: keep reporting (a dashboard is open), 0: stop until woken. Server →
    *  client with request id 0 (never a request's id): a wake-up, payload 1: report again. */

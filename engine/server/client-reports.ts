@@ -11,7 +11,7 @@
  * the wire door) and not counted; the connection stays open and usable.
  */
 import { RoamError } from '../errors.ts';
-import { LatencyCounts } from './latency.ts';
+import { LatencyCounts } from '../places/latency.ts';
 import { decodeClientReport, REPORT_MORE, REPORT_STOP } from '../wire/client-stats.ts';
 
 export const MAX_CLIENTS = 1024;
