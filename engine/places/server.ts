@@ -94,6 +94,8 @@ export interface WireServer {
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
+  /** `roam serve --rdma`'s UCX side (transports in use: `/v1/stats`), or undefined. */
+  readonly rdma: RdmaHost | undefined;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
    *  successful reply may be a view into the place's slot, valid only while `done` runs: copy it to keep it. */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
@@ -407,6 +409,7 @@ function createCore(opts: WireServerOptions): WireServer {
     dpu,
     steering,
     stats,
+    rdma: opts.rdma,
     dispatch,
     install,
     deploy: (bytes) => install(registry.engine.admission.checkCore(bytes)),
