@@ -7,6 +7,7 @@ import type { Bundle } from '../bundle/bundle.ts';
 
 import { RegionStore } from '../regions/region-store.ts';
 import { DpuPlace } from './dpu-place.ts';
+import { RemoteDpuPlace, type AgentLink } from './remote-dpu-place.ts';
 import type { Pending, Place, PlaceResult, Principal, ServerPlace, WireAuth } from './types.ts';
 import { Steering, type SteeringOptions } from '../steering/policy.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
@@ -22,7 +23,8 @@ export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
   maxFrame?: number;
   host?: HostPoolOptions;
-  /** The dpu place (a DpuPlace, already started); regions then live in POSIX shm. */
+  /** The dpu place: a DpuPlace (already started; regions then live in POSIX shm), or a RemoteDpuPlace
+   *  (an agent attaches over this server's wire port and reaches the regions through UCX: needs `rdma`). */
   dpu?: Place;
   steering?: SteeringOptions;
   /** Multiplier on the dpu place's estimated reply time (default 1.5: host preferred when equal). */
@@ -247,6 +249,16 @@ function createCore(opts: WireServerOptions): WireServer {
   };
   host.onOrphan = reroute;
   if (dpu instanceof DpuPlace) dpu.onOrphan = reroute;
+  const remoteDpu = dpu instanceof RemoteDpuPlace ? dpu : null;
+  if (remoteDpu) {
+    remoteDpu.onOrphan = reroute;
+    remoteDpu.keys = (id, descriptor) => {
+      const b = registry.get(id);
+      if (!b) throw noBundle(id);
+      if (!opts.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma');
+      return opts.rdma.info(b.manifest, descriptor);
+    };
+  }
 
   function handleSocket(socket: net.Socket, first: Buffer | null = null, closed?: () => void): void {
     stats.connections++;
@@ -265,6 +277,7 @@ function createCore(opts: WireServerOptions): WireServer {
         decoder.kill();
         // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
         leases.close();
+        if (agentLink) remoteDpu?.detach(agentLink);
         streams.delete(stream);
         stats.open--;
         if (held) stats.held--;
@@ -296,6 +309,8 @@ function createCore(opts: WireServerOptions): WireServer {
       },
     };
     const leases = new ConnectionLeases(opts.leaseMs ?? DEFAULT_LEASE_MS, stats);
+    /** Set when this connection is the remote dpu agent's (Kind.AGENT). */
+    let agentLink: AgentLink | null = null;
     const reply = (f: Frame, payload: Uint8Array) => out.frame(Kind.REPLY, 0, f.id, f.bundle, 0, payload);
     const decoder = new FrameDecoder(maxFrame, {
       frame(f) {
@@ -363,6 +378,13 @@ function createCore(opts: WireServerOptions): WireServer {
         case Kind.RDMA_INFO:
           if (!opts.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
           return reply(f, opts.rdma.info(bundleOf(f).manifest, f.payload));
+        case Kind.AGENT:
+          return attachAgent(f);
+        case Kind.REPLY:
+        case Kind.ERROR:
+          // Answers come only from the remote agent, to the CALLs the dpu place sent it.
+          if (agentLink) return remoteDpu!.answer(f);
+          throw new RoamError('E_FRAME', `a ${f.kind === Kind.REPLY ? 'REPLY' : 'ERROR'} frame from a connection that is not this server's dpu agent`);
         default:
           throw new RoamError('E_FRAME', `unknown frame kind ${f.kind}`);
       }
@@ -382,6 +404,16 @@ function createCore(opts: WireServerOptions): WireServer {
       }
       conn.principal = p;
       reply(f, Buffer.from(JSON.stringify({ tenant: p.tenant })));
+    };
+    /** `roam dpu-agent --rdma`: this connection becomes the dpu place's agent (the admin's token only). */
+    const attachAgent = (f: Frame) => {
+      if (!remoteDpu) throw new RoamError('E_NO_AGENT', 'this server takes no remote dpu agent (start it with --rdma --dpu-remote)');
+      if (conn.principal!.tenant !== null) throw new RoamError('E_UNAUTHORIZED', "a dpu agent runs every tenant's handlers: it must authenticate with the admin token");
+      if (remoteDpu.attached) throw new RoamError('E_AGENT_ATTACHED', 'a dpu agent is already attached to this server');
+      if (f.payload.length > 4096) throw new RoamError('E_FRAME', `AGENT payload of ${f.payload.length} bytes exceeds 4096`);
+      reply(f, Buffer.from(JSON.stringify({ window: remoteDpu.window })));
+      agentLink = { frame: (...a) => out.frame(...a), close: () => stream.destroy() };
+      remoteDpu.attach(agentLink, f.payload);
     };
     /** An unauthenticated connection gets one error and is closed: nothing else is read from it. */
     const refuse = (f: Frame, why: string) => {
