@@ -55,7 +55,7 @@ export async function runRemoteAgent(o: RemoteAgentOptions): Promise<void> {
       if (f.kind === Kind.ERROR) {
         // Only the handshake's requests are answered: an error is the server refusing this agent.
         const e = parseError(f.payload);
-        refused = new RoamError(e.code, `the server refused the agent: ${e.message}`);
+        refused = new RoamError(e.code, `the server refused the agent: ${e.code} ${e.message}`);
         sock.destroy();
       } else if (f.kind === Kind.REPLY && f.id === HANDSHAKE.agent) log(`attached to ${o.host}:${o.port} as its dpu place`);
     },
