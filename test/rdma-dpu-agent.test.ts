@@ -180,6 +180,28 @@ for (const mode of modes) describe.skipIf(!!mode.skip).sequential(`roam dpu-agen
     }
   });
 
+  it("runs a bundle deleted and deployed again at the agent on its new table, not the old one", async () => {
+    await deployBundle(server.url, OTHER, 'kv3', await tenantKv('other', 'kv3'));
+    const other = await connect(`roam://${host}:${server.port}`, { token: OTHER });
+    try {
+      await other.call('kv3/put', kvKey(9, Buffer.from('old table')), { place: 'dpu' });
+      const r = await fetch(`${server.url}/v1/bundles/kv3`, { method: 'DELETE', headers: { authorization: `Bearer ${OTHER}` } });
+      expect(r.status).toBe(200);
+      await expect(other.call('kv3/get', kvKey(9), { place: 'dpu' })).rejects.toMatchObject({ code: 'E_NO_BUNDLE' });
+      await deployBundle(server.url, OTHER, 'kv3', await tenantKv('other', 'kv3'));
+      const fresh = await connect(`roam://${host}:${server.port}`, { token: OTHER }); // the old id is cached in `other`
+      try {
+        await expect(fresh.call('kv3/get', kvKey(9), { place: 'dpu' })).rejects.toThrow(/not found/);
+        await fresh.call('kv3/put', kvKey(9, Buffer.from('new table')), { place: 'dpu' });
+        expect(text((await fresh.call('kv3/get', kvKey(9), { place: 'host' })).bytes)).toBe('new table');
+      } finally {
+        fresh.close();
+      }
+    } finally {
+      other.close();
+    }
+  });
+
   it('gives every message one reply when the agent is killed mid-load; the host serves on; a new agent takes over', async () => {
     const n = 2000;
     let answered = 0;
@@ -208,5 +230,11 @@ for (const mode of modes) describe.skipIf(!!mode.skip).sequential(`roam dpu-agen
     agent = await attach();
     const g = await shop.call('kv/get', kvKey(2), { place: 'dpu' });
     expect([g.place, text(g.bytes)]).toEqual(['dpu', 'dpu-2']);
+  });
+
+  it('ends the agent when the server goes away (no hang)', async () => {
+    server.child.kill('SIGKILL');
+    await server.exited;
+    await agent.exited; // the agent leaves once its connection closes
   });
 });
