@@ -1,7 +1,7 @@
 // The dpu place served by a remote agent (`roam serve --rdma --dpu-remote`, `roam dpu-agent --rdma`): the
 // agent attaches over the server's own wire port (admin token), gets each bundle's bytes and UCX keys in
 // AGENT frames and its messages as CALL frames, and reaches the host's regions through UCX
-// (remote-agent.ts). Steering sees it as the dpu place, as it sees the local shm agent (dpu-place.ts).
+// (engine/server/remote-agent.ts). Steering sees it as the dpu place, as it sees the local shm agent (dpu-place.ts).
 import { performance } from 'node:perf_hooks';
 import { RoamError } from '../errors.ts';
 import { AgentOp, Kind, Place as WirePlace, parseError, type Frame } from '../wire/frame.ts';

@@ -44,7 +44,7 @@ export class SlotRunner {
     return performance.eventLoopUtilization().active * 1e6;
   }
 
-  /** `engine`: one of the caller's (the remote DPU agent's: its regions reached over UCX, remote-agent.ts);
+  /** `engine`: one of the caller's (the remote DPU agent's: its regions reached over UCX, engine/server/remote-agent.ts);
    *  by default one whose regions are the buffers `deploy` shares (host workers, the shm agent). */
   constructor(engine?: Engine) {
     this.engine = engine ?? new Engine({

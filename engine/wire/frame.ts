@@ -32,7 +32,7 @@ export const Kind = {
   /** Server → client, unasked (request id 0): a bundle this connection resolved or fetched has a new version
    *  (code 0) or was removed (code 1); header bundle id = its wire id, payload JSON `{ name, version }`. */
   BUNDLE_CHANGED: 12,
-  /** A remote DPU agent (`roam dpu-agent --rdma`, engine/places/remote-agent.ts). Agent → server, after an
+  /** A remote DPU agent (`roam dpu-agent --rdma`, engine/server/remote-agent.ts). Agent → server, after an
    *  admin AUTH: payload = its UCX worker descriptor (as RDMA_INFO's); the reply: JSON `{ window }`. Then
    *  server → agent: `code` AgentOp.DEPLOY (bundle = wire id; payload = u32 JSON length, RDMA_INFO's reply
    *  JSON for the agent, the bundle's bytes) or AgentOp.UNDEPLOY, and CALL frames the agent answers with

@@ -25,7 +25,7 @@ Examples:
     const { values } = parse(argv, { connect: { type: 'string' }, rdma: { type: 'boolean', default: false }, token: { type: 'string' } }, false);
     const m = /^(.*):(\d+)$/.exec(values.connect ?? '') ?? usage('give --connect HOST:PORT');
     if (values.rdma) {
-      const { runRemoteAgent } = await import('../../places/remote-agent.ts');
+      const { runRemoteAgent } = await import('../../server/remote-agent.ts');
       await runRemoteAgent({ host: m[1]!, port: Number(m[2]), token: values.token ?? process.env.ROAM_TOKEN ?? null });
       return 0;
     }

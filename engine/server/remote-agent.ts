@@ -4,7 +4,8 @@
 // CALL frames, and runs them with the bundle's regions reached through UCX — one-sided where the
 // transport is (shared memory, verbs), owner-answered active messages over TCP — with the client
 // place's region access (engine/rdma/client-side.ts). Each bundle's guest reaches only the keys the server
-// gave for that bundle. The local shm agent (dpu-agent.ts) stays the default on one machine.
+// gave for that bundle. The local shm agent (places/dpu-agent.ts) stays the default on one machine. It lives
+// here, not in places/, because it speaks the wire protocol (the places hold no frame decoding).
 import net from 'node:net';
 import { Engine } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
@@ -14,8 +15,8 @@ import { RdmaClientSide } from '../rdma/client-side.ts';
 import type { RemoteIo } from '../rdma/remote-io.ts';
 import { FrameDecoder } from '../wire/decoder.ts';
 import { AgentOp, Kind, Place, encodeFrame, errorPayload, parseError, type Frame } from '../wire/frame.ts';
-import { SlotRunner } from './slot-runner.ts';
-import { decodeDeploy } from './remote-dpu-place.ts';
+import { SlotRunner } from '../places/slot-runner.ts';
+import { decodeDeploy } from '../places/remote-dpu-place.ts';
 
 /** A DEPLOY frame carries a whole bundle (the control API takes up to 16 MiB by default). */
 const MAX_FRAME = 64 << 20;
