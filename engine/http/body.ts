@@ -36,9 +36,14 @@ const NOT_FORWARDED = new Set(['authorization', 'host', 'connection']);
  * gives such a request none, RFC 9112 §6.3), so it can be encoded at once, before Node's 'end'.
  */
 export function hasNoBody(req: IncomingMessage): boolean {
-  const h = req.headers;
-  const length = h['content-length'];
-  return h['transfer-encoding'] === undefined && (length === undefined || length === '0');
+  // From the raw list: `req.headers` is built on first use (the bare server of bench:http never builds it).
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 17 && n.toLowerCase() === 'transfer-encoding') return false;
+    if (n.length === 14 && n.toLowerCase() === 'content-length' && raw[i + 1]!.trim() !== '0') return false;
+  }
+  return true;
 }
 
 /**
