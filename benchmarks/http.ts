@@ -17,10 +17,14 @@ import autocannon from 'autocannon';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' }, threads: { type: 'string' }, out: { type: 'string' } } });
+// --warmup: seconds of load per server before the rounds. V8 optimizes the hot path on background threads: on a
+// loaded machine (load ~30) they wait for a core, and a roam still running baseline code served 5x fewer requests
+// at 5x the CPU per request (perf: Builtins_LoadIC, TurboFan's GraphReducer on the platform threads).
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' }, threads: { type: 'string' }, out: { type: 'string' } } });
 const ROUNDS = Number(args.rounds);
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
+const WARMUP = Number(args.warmup);
 
 function start(cmd: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
   const results: Record<string, Load[]> = { bare: [], roam: [], healthz: [] };
   let place = { inline: 0, calls: 0 };
   try {
-    for (const [name, url] of Object.entries(cases)) await load(url, 2, pids[name]!); // warm-up: JIT, workers, connections
+    for (const [name, url] of Object.entries(cases)) await load(url, WARMUP, pids[name]!); // warm-up: JIT, workers, connections
     const before = await placeOfGreet(roam.url);
     for (let i = 0; i < ROUNDS; i++) for (const [name, url] of Object.entries(cases)) results[name]!.push(await load(url, DURATION, pids[name]!));
     const after = await placeOfGreet(roam.url);
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
     '# HTTP function path (`npm run bench:http`)',
     '',
     `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; 1-minute load ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.`,
-    `Command: \`npm run bench:http -- --rounds ${ROUNDS} --duration ${DURATION} --connections ${CONNECTIONS}\`: ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, autocannon on the same machine; each server in its own process; the median round by req/s.`,
+    `Command: \`npm run bench:http -- --rounds ${ROUNDS} --duration ${DURATION} --warmup ${WARMUP} --connections ${CONNECTIONS}\`: ${WARMUP} s of warm-up per server, then ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, autocannon on the same machine; each server in its own process; the median round by req/s; server CPU per request: each server process's CPU time (all threads, from /proc) per request served, the median round.`,
     '',
     '| case | req/s | p50 ms | p99 ms | non-2xx + errors | vs bare | server CPU µs/request | requests per CPU-second vs bare |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
