@@ -108,9 +108,10 @@ export class Invoker {
    * while the fair scheduler would dispatch it at once anyway — encoded, admitted, run and answered
    * synchronously, in this call: no promise, stream listener or closure per request. The same
    * accounting as the queued path (scheduler decision and charge, metrics, per-bundle counters).
-   * Measured with hello `greet` (bench:http, --cpu-prof): the queued path's promises, four listeners on
-   * the request and the scheduler's job closures cost ~TODO µs of network thread per request.
-   * False, having done nothing: take the queued path.
+   * Measured with hello `greet` (bench:http, --cpu-prof of the server): on the queued path the request's
+   * four listeners and tsx-named closures (readRequest), the scheduler's promise and job closures and the
+   * microtask turns were ~6% of the network thread's busy time, as much as the guest's own run.
+   * False, having done nothing: take the queued path (`ready` said the lane runs it, so `tryRun` does).
    */
   private runInlineNow(req: IncomingMessage, res: ServerResponse, kind: 'fn' | 'chain', name: string, plan: CachedPlan, rest: string, t0: number): boolean {
     const { executor, scheduler } = this.o;
