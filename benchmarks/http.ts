@@ -42,19 +42,22 @@ function start(cmd: string[]): Promise<{ url: string; child: ChildProcess }> {
 /** Clock ticks per second of /proc's CPU times. */
 const TICKS = existsSync('/proc/self/stat') ? Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100 : 0;
 
-/** CPU time (user + system, all threads) a process has used, µs; null where /proc is not there. */
-function cpuUs(pid: number): number | null {
+/** CPU time (user + system) used, µs: by a whole process, or by its main thread (`task/PID`: the network thread); null where /proc is not there. */
+function cpuUs(pid: number, mainThread = false): number | null {
   if (!TICKS) return null;
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const f = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) / TICKS) * 1e6;
 }
 
-interface Load { rps: number; p50: number; p99: number; bad: number; cpuPerReq: number | null }
+interface Load { rps: number; p50: number; p99: number; bad: number; cpuPerReq: number | null; mainPerReq: number | null }
 async function load(url: string, seconds: number, pid: number): Promise<Load> {
   const c0 = cpuUs(pid);
+  const m0 = cpuUs(pid, true);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
   const c1 = cpuUs(pid);
-  return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors, cpuPerReq: c0 === null || c1 === null ? null : (c1 - c0) / r.requests.total };
+  const m1 = cpuUs(pid, true);
+  const per = (a: number | null, b: number | null) => (a === null || b === null ? null : (b - a) / r.requests.total);
+  return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors, cpuPerReq: per(c0, c1), mainPerReq: per(m0, m1) };
 }
 
 /** Runs of `greet` on the network thread and in all, from roam's /v1/stats (served with --no-auth). */
@@ -87,20 +90,23 @@ async function main(): Promise<void> {
   }
   const m = { bare: median(results.bare!), roam: median(results.roam!), healthz: median(results.healthz!) };
   // CPU per request: the median over the rounds (its own order, not the req/s median round's).
-  const cpu = (xs: Load[]) => (xs[0]?.cpuPerReq === null ? null : [...xs].map((x) => x.cpuPerReq!).sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
-  const cpuOf = { bare: cpu(results.bare!), roam: cpu(results.roam!), healthz: cpu(results.healthz!) };
+  const cpu = (xs: Load[], key: 'cpuPerReq' | 'mainPerReq') => (xs[0]?.[key] === null ? null : [...xs].map((x) => x[key]!).sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  const names = ['bare', 'roam', 'healthz'] as const;
+  const cpuOf = Object.fromEntries(names.map((n) => [n, cpu(results[n]!, 'cpuPerReq')])) as Record<(typeof names)[number], number | null>;
+  const mainOf = Object.fromEntries(names.map((n) => [n, cpu(results[n]!, 'mainPerReq')])) as Record<(typeof names)[number], number | null>;
   const cpuCell = (name: keyof typeof cpuOf) => {
     const c = cpuOf[name];
-    return c === null ? '— | —' : `${c.toFixed(1)} | ${(cpuOf.bare! / c).toFixed(2)}x`;
+    const t = mainOf[name];
+    return c === null || t === null ? '— | — | —' : `${c.toFixed(1)} | ${(cpuOf.bare! / c).toFixed(2)}x | ${t.toFixed(1)}`;
   };
   const lines = [
     '# HTTP function path (`npm run bench:http`)',
     '',
     `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; 1-minute load ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.`,
-    `Command: \`npm run bench:http -- --rounds ${ROUNDS} --duration ${DURATION} --warmup ${WARMUP} --connections ${CONNECTIONS}\`: ${WARMUP} s of warm-up per server, then ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, autocannon on the same machine; each server in its own process; the median round by req/s; server CPU per request: each server process's CPU time (all threads, from /proc) per request served, the median round.`,
+    `Command: \`npm run bench:http -- --rounds ${ROUNDS} --duration ${DURATION} --warmup ${WARMUP} --connections ${CONNECTIONS}\`: ${WARMUP} s of warm-up per server, then ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, autocannon on the same machine; each server in its own process; the median round by req/s; server CPU per request: each server process's CPU time (all threads, from /proc) per request served, and its main thread's alone, the median round.`,
     '',
-    '| case | req/s | p50 ms | p99 ms | non-2xx + errors | vs bare | server CPU µs/request | requests per CPU-second vs bare |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| case | req/s | p50 ms | p99 ms | non-2xx + errors | vs bare | server CPU µs/request | requests per CPU-second vs bare | network thread CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...Object.entries(m).map(([name, r]) => `| ${name === 'bare' ? 'bare node:http server, same bytes' : name === 'roam' ? 'roam: hello `greet` over /fn/' : 'roam: /healthz (no guest)'} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.bad} | ${(r.rps / m.bare.rps).toFixed(2)}x | ${cpuCell(name as keyof typeof cpuOf)} |`),
     '',
     `\`greet\` ran on roam's network thread (inline) for ${place.inline} of its ${place.calls} calls in the measured rounds (${place.calls ? ((100 * place.inline) / place.calls).toFixed(1) : '0'}%), the rest on the host workers; \`roam serve\`'s defaults (\`--inline-us 100\`).`,
