@@ -127,6 +127,8 @@ export class ControlApi {
     const out: Record<string, unknown> = {
       workers: executor.threads,
       timeouts: executor.timeouts,
+      // Function runs answered on the network thread itself (inline-functions.ts), all tenants'.
+      inlineRuns: executor.inline?.runs ?? 0,
       payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
       tenants: this.o.scheduler.stats(),
       // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
