@@ -21,6 +21,7 @@ import { isRemote } from '../chains/remote.ts';
 import type { RemoteAllow } from '../chains/remote-allow.ts';
 import type { ClientReports } from '../server/client-reports.ts';
 import { quantileMs } from '../places/latency.ts';
+import type { RdmaHost } from '../rdma/host.ts';
 
 /** Largest body of a capability's control request (each capability bounds its own further). */
 const CONTROL_BODY_LIMIT = 64 * 1024;
@@ -42,6 +43,8 @@ export interface ControlOptions {
   dpu: boolean;
   /** What connected clients' client places reported (the wire server's), for `clientPlace` in /v1/stats. */
   clients?: ClientReports;
+  /** `roam serve --rdma`: which UCX transports are in use (`/v1/stats` rdma), or null. */
+  rdma?: RdmaHost | null;
 }
 
 export class ControlApi {
@@ -128,6 +131,8 @@ export class ControlApi {
     const out: Record<string, unknown> = {
       workers: executor.threads,
       timeouts: executor.timeouts,
+      // Function runs answered on the network thread itself (inline-functions.ts), all tenants'.
+      inlineRuns: executor.inline?.runs ?? 0,
       payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
       tenants: this.o.scheduler.stats(),
       // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
@@ -135,6 +140,7 @@ export class ControlApi {
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
     if (this.o.clients) out.clientPlace = clientPlaceStats(this.o.clients, p.tenant);
+    out.rdma = rdmaStats(this.o.rdma ?? null, p);
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
     return out;
@@ -194,4 +200,15 @@ function clientPlaceStats(r: ClientReports, tenant: string | null) {
     return Number.isNaN(v) ? null : v;
   };
   return { clients: c.clients, messages: c.messages, errors: c.errors, queue: c.queue, p50Ms: q(0.5), p99Ms: q(0.99), ...(tenant === null ? { refused: r.refused } : {}) };
+}
+
+/**
+ * `/v1/stats`'s rdma part: UCX's version and the transports its context offers (UCX_TLS applies) to
+ * everyone; to the admin also the transports each connected UCX peer's endpoint uses (clients, the
+ * remote DPU agent), region and revocation counts. A tenant does not see other tenants' peers.
+ */
+function rdmaStats(rdma: RdmaHost | null, p: Principal): Record<string, unknown> | null {
+  if (!rdma) return null;
+  const s = rdma.stats();
+  return p.tenant === null ? { ...s } : { ucx: s.ucx, transports: s.transports };
 }

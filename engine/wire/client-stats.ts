@@ -1,5 +1,5 @@
 /**
- * The CLIENT_STATS payload (wire README, kind 13): what a client place ran since its last report, so the
+ * The CLIENT_STATS payload (wire README, kind 14): what a client place ran since its last report, so the
  * server's dashboard can show a `client` place row. Binary and sparse, little-endian:
  *
  *   u32 messages   completed since the last report (replies and errors)
