@@ -38,6 +38,8 @@ export interface ControlOptions {
   remoteAllow: RemoteAllow;
   /** A DPU agent runs handlers too (reported among a bundle's places). */
   dpu: boolean;
+  /** What the places hold compiled (the wire server's), for the admin's GET /v1/stats. */
+  placesMemory?: () => unknown;
 }
 
 export class ControlApi {
@@ -130,6 +132,8 @@ export class ControlApi {
       regions: { bytes: engine.regions.bytes(p.tenant ?? undefined) },
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
+    // What the engine holds compiled (admin only): every cache has a bound and forgets replaced versions (issue 19).
+    if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null };
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
     return out;

@@ -50,6 +50,8 @@ export class Executor {
   private readonly warmChannel: BroadcastChannel;
   /** Tiny functions run on this thread (null: off). */
   readonly inline: InlineFunctions | null;
+  /** What each worker thread last said it holds (instances, plans), by thread id. */
+  private readonly workerMemory = new Map<number, { deployments: number; plans: number }>();
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
@@ -64,6 +66,11 @@ export class Executor {
       const m = (e as { data: WarmAck | WarmMessage }).data;
       if (!('ack' in m)) return;
       if (m.hello) for (const w of this.recentWarm) this.warmChannel.postMessage(w);
+      if (m.memory) {
+        this.workerMemory.delete(m.ack); // latest last; a terminated worker's entry ages out
+        this.workerMemory.set(m.ack, m.memory);
+        if (this.workerMemory.size > 4 * this.threads) this.workerMemory.delete(this.workerMemory.keys().next().value!);
+      }
       for (const id of m.plans) {
         let ws = this.warmed.get(id);
         if (!ws) {
@@ -139,6 +146,27 @@ export class Executor {
     this.recentWarm.push(msg);
     if (this.recentWarm.length > 16) this.recentWarm.shift();
     this.warmChannel.postMessage(msg);
+  }
+
+  /**
+   * A bundle version no deployed bundle serves any more: every worker (and the inline lane) drops its
+   * instance and the plans calling it, and the recent warm messages kept for late workers forget it.
+   */
+  forget(hash: string): void {
+    this.inline?.forget(hash);
+    for (let i = this.recentWarm.length - 1; i >= 0; i--) {
+      const w = this.recentWarm[i]!;
+      if (!(hash in w.refs)) continue;
+      delete w.refs[hash];
+      w.defs = w.defs.filter((d) => !Object.values(d.targets).includes(hash));
+      if (w.defs.length === 0) this.recentWarm.splice(i, 1);
+    }
+    this.warmChannel.postMessage({ defs: [], refs: {}, drop: [hash] } satisfies WarmMessage);
+  }
+
+  /** Instances and plans held by the function workers (as they last reported) and the inline lane. */
+  memory(): { workers: Array<{ deployments: number; plans: number }>; inline: { deployments: number; plans: number } | null } {
+    return { workers: [...this.workerMemory.values()], inline: this.inline?.memory() ?? null };
   }
 
   /** How many workers reported plan `id` ready after a `warm` (for stats and tests). */

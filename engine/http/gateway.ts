@@ -89,7 +89,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const engine = new Engine({ limits, ...(opts.wire ? { regions: opts.wire.table.regions } : {}) });
   // Each capability's Prometheus series, /v1/stats part and control route come from the capability itself.
   for (const c of engine.capabilities.values()) c.metrics?.(metrics.registry);
-  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}) });
+  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}), onRetired: (hash) => executor.forget(hash) });
   await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   const ui = mountDashboard({ registry, scheduler, tenants, metrics: metrics.registry }, (req) => authenticate(req, auth));
   if (opts.wire) ui.dashboard.add(wireSource(opts.wire)); // places, steering and shifts on the dashboard
@@ -98,7 +98,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const plans = new Plans(registry, executor, maxHops);
   const remoteAllow = new RemoteAllow(opts.remoteAllow);
   const invoker = new Invoker({ registry, plans, executor, scheduler, metrics, log, maxBody: opts.maxBodyBytes ?? 1 << 20, maxHops, timeoutMs: opts.timeoutMs ?? 10_000, selfUrl: () => selfUrl, closing: () => closing, remoteAllow });
-  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow });
+  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow, ...(opts.wire ? { placesMemory: () => opts.wire!.memory() } : {}) });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';

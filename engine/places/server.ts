@@ -94,6 +94,8 @@ export interface WireServer {
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
+  /** What the places hold compiled (host workers, the inline lane, the DPU agent): bounded over any number of redeploys. */
+  memory(): PlacesMemory;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
    *  successful reply may be a view into the place's slot, valid only while `done` runs: copy it to keep it. */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
@@ -357,7 +359,7 @@ function createCore(opts: WireServerOptions): WireServer {
         case Kind.REGION_ATOMIC:
           return reply(f, regionAtomic(bundleOf(f), f.code, f.payload, leases));
         case Kind.STATS:
-          return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats, rdma: opts.rdma?.stats() ?? null })));
+          return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats, rdma: opts.rdma?.stats() ?? null, memory: memory() })));
         case Kind.RDMA_INFO:
           if (!opts.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
           return reply(f, opts.rdma.info(bundleOf(f).manifest, f.payload));
@@ -394,6 +396,10 @@ function createCore(opts: WireServerOptions): WireServer {
     if (!adopted && socket.isPaused()) socket.resume();
   }
 
+  function memory(): PlacesMemory {
+    return { host: host.memory(), dpu: dpuPlace?.memory() ?? null };
+  }
+
   function install(bundle: Bundle): Registered {
     const r = registry.install(bundle);
     for (const p of places) p.deploy(r.info);
@@ -407,6 +413,7 @@ function createCore(opts: WireServerOptions): WireServer {
     dpu,
     steering,
     stats,
+    memory,
     dispatch,
     install,
     deploy: (bytes) => install(registry.engine.admission.checkCore(bytes)),
@@ -430,6 +437,11 @@ function createCore(opts: WireServerOptions): WireServer {
 }
 
 const ADMIN: Principal = Object.freeze({ tenant: null });
+
+export interface PlacesMemory {
+  host: ReturnType<HostPool['memory']>;
+  dpu: { loaded: number; modules: number } | null;
+}
 const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
 
 /** Convenience for tests and `roam serve`: a TCP listener speaking only the binary protocol. */

@@ -8,6 +8,7 @@
 import { RoamError } from '../errors.ts';
 import type { Engine } from '../runtime/engine.ts';
 import type { Admitted } from '../admission/admission.ts';
+import type { Bundle } from '../bundle/bundle.ts';
 import { checkRemote, isRemote } from '../chains/remote.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { ChainSpec, StateStore } from '../state/store.ts';
@@ -47,6 +48,9 @@ export interface RegistryOptions {
   wire?: WireServer;
   /** Region memory all tenants together may hold, bytes (default 4 GiB). */
   maxRegionBytes?: number;
+  /** Told the content hash of a core version no deployed bundle serves any more (replaced or removed), so
+   *  the function workers drop its instance and compiled module (issue 19: they kept up to 256). */
+  onRetired?: (hash: string) => void;
 }
 
 /** Stands in for `ref.module` of a component (never sent to a core worker: see `ref`). */
@@ -68,6 +72,8 @@ export function checkChain(route: string, spec: ChainSpec): ChainSpec {
 
 export class Registry {
   private readonly bundles = new Map<string, DeployedBundle>();
+  /** The verified core bundle behind each deployed name: what admission's compiled-module cache forgets when it goes. */
+  private readonly cores = new Map<string, Bundle>();
   /** function name → bundle name */
   private readonly functions = new Map<string, string>();
   private readonly chains = new Map<string, OwnedChain>();
@@ -170,6 +176,7 @@ export class Registry {
     if (old && old.manifest.handlers.length > 0 && m.handlers.length === 0) this.wire?.remove(name, { keepRegions: true }); // its functions keep the state
     if (old && old.manifest.tenant !== m.tenant) this.engine.regions.free(old.manifest); // moved to another tenant: the old owner's state goes
     this.bundles.set(name, d);
+    this.retire(name, old, a.kind === 'core' ? a.bundle : undefined);
     for (const f of m.functions) this.functions.set(f.name, name);
     this.dropOwnedChains(name);
     for (const [route, spec] of declared) {
@@ -180,6 +187,19 @@ export class Registry {
     }
     this.generation++;
     return d;
+  }
+
+  /**
+   * After `name` was replaced by `now` (undefined: removed or now a component): the old version's compiled
+   * module leaves admission's cache (unless `now` has the same code), and its hash, when no bundle serves
+   * it any more, goes to `onRetired` (the function workers' instances).
+   */
+  private retire(name: string, old: DeployedBundle | undefined, now: Bundle | undefined): void {
+    const before = this.cores.get(name);
+    if (now) this.cores.set(name, now);
+    else this.cores.delete(name);
+    if (before) this.engine.admission.forget(before, now);
+    if (old && !old.component && old.ref.hash !== now?.hash && !this.ref(old.ref.hash)) this.opts.onRetired?.(old.ref.hash);
   }
 
   /** Deploys the bundle's handlers to the places (a redeploy keeps its wire id); null when it has none. */
@@ -230,6 +250,7 @@ export class Registry {
     if (asTenant !== null && b.manifest.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle '${name}' belongs to tenant '${b.manifest.tenant}'`);
     this.state?.removeBundle(name);
     this.bundles.delete(name);
+    this.retire(name, b, undefined);
     for (const f of b.manifest.functions) this.functions.delete(f.name);
     this.dropOwnedChains(name);
     this.wire?.remove(name);
