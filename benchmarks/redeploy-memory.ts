@@ -10,14 +10,14 @@
  * admission cache, the function workers' instances and the places' compiled modules, from GET /v1/stats), so a leak shows as a
  * slope and a bounded cache as a plateau.
  *
- *     npm run bench:redeploy -- --rounds 200 --every 25
+ *     npm run bench:redeploy -- --rounds 200 --every 25 [--kinds hello,kv,kv-ts,hello-wat]
  */
 import { loadavg } from 'node:os';
 import { Served } from '../fuzz/lib.ts';
 import { buildBundle } from '../fuzz/bundles-built.ts';
 import { RawWire } from '../test/helpers/wire-raw.ts';
 import { Kind } from '../engine/wire/frame.ts';
-import { u32leb } from '../engine/bundle/leb.ts';
+import { withRound } from '../test/helpers/with-round.ts';
 
 const arg = (name: string, d: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,15 +28,9 @@ const every = arg('every', 25);
 const MiB = 1 << 20;
 const out = (line: string) => void process.stdout.write(line + '\n');
 
-/** `bytes` with one more custom section named `roam-round` holding `n`: new code, same behaviour. */
-export function withRound(bytes: Uint8Array, n: number): Uint8Array {
-  const name = new TextEncoder().encode('roam-round');
-  const body = [...u32leb(name.length), ...name, ...u32leb(n)];
-  return Buffer.concat([bytes, Buffer.from([0, ...u32leb(body.length), ...body])]);
-}
-
 async function main(): Promise<void> {
-  const kinds = ['hello', 'kv', 'kv-ts', 'hello-wat'];
+  const ki = process.argv.indexOf('--kinds');
+  const kinds = ki > 0 ? process.argv[ki + 1]!.split(',') : ['hello', 'kv', 'kv-ts', 'hello-wat'];
   const built = Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, (await buildBundle(k)).bytes] as const)));
   const s = await Served.start(['--dpu']);
   const ctl = await RawWire.open(s.port);
@@ -69,11 +63,11 @@ async function main(): Promise<void> {
     await row(0);
     for (let n = 1; n <= rounds; n++) {
       for (const k of kinds) await put(k, withRound(built[k]!, n));
-      await fn('/fn/greet/ann');
-      await call('hello', 1, Buffer.from('ann'));
-      await call('kv', 1, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
-      await call('kv-ts', 1, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
-      await fn('/fn/hello-wat');
+      if (kinds.includes('hello')) await fn('/fn/greet/ann');
+      if (kinds.includes('hello')) await call('hello', 1, Buffer.from('ann'));
+      if (kinds.includes('kv')) await call('kv', 1, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
+      if (kinds.includes('kv-ts')) await call('kv-ts', 1, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
+      if (kinds.includes('hello-wat')) await fn('/fn/hello-wat');
       if (n % every === 0) await row(n);
     }
   } finally {

@@ -133,7 +133,7 @@ export class ControlApi {
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
     // What the engine holds compiled (admin only): every cache has a bound and forgets replaced versions (issue 19).
-    if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null };
+    if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null, process: mib(process.memoryUsage()) };
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
     return out;
@@ -171,6 +171,11 @@ export class ControlApi {
     return b;
   }
 
+}
+
+/** process.memoryUsage() in MiB, one decimal. */
+function mib(u: NodeJS.MemoryUsage): Record<string, number> {
+  return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, Math.round(v / 104857.6) / 10]));
 }
 
 /** E_METHOD for a route that exists with other methods, E_NOT_FOUND otherwise. */
