@@ -3,6 +3,7 @@
  * capability's run-time configuration of a bundle. Every route authenticates; a tenant's token reaches
  * only what the tenant owns.
  */
+import { memoryRelief } from '../wire/memory-relief.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RoamError } from '../errors.ts';
 import type { Engine } from '../runtime/engine.ts';
@@ -133,7 +134,7 @@ export class ControlApi {
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
     // What the engine holds compiled (admin only): every cache has a bound and forgets replaced versions (issue 19).
-    if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null, process: mib(process.memoryUsage()) };
+    if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null, process: mib(process.memoryUsage()), relief: memoryRelief.stats };
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
     return out;

@@ -4,6 +4,8 @@
  * server's one registry. Built around a plain `http.Server` so the composed `roam serve` can hand it
  * sockets (`gateway.server.emit('connection', socket)`) next to the binary protocol.
  */
+import type { Socket } from 'node:net';
+import { memoryRelief } from '../wire/memory-relief.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RoamError } from '../errors.ts';
@@ -28,6 +30,9 @@ import { authenticate } from './auth.ts';
 import { pipelineGate } from './pipeline-gate.ts';
 import { decodeSegment } from './path.ts';
 import { RemoteAllow } from '../chains/remote-allow.ts';
+
+/** Bytes written to one HTTP connection past which its close asks for a memory relief (engine/wire/memory-relief.ts). */
+const BIG_CONNECTION = 16 << 20;
 
 export interface GatewayOptions {
   /** Admin bearer token for the control API; null leaves it open (explicit opt-in only). */
@@ -132,6 +137,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // pipelineGate: a client that pipelines requests and never reads cannot make us buffer their responses (issue 19);
   // connectionsCheckingInterval: how often Node enforces headersTimeout (set by the shared port; 30 s by default).
   const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: 1_000 }, pipelineGate((req, res) => void handle(req, res)));
+  // A connection that took big responses leaves them as garbage when it closes: collect and trim (rate-limited).
+  server.on('connection', (socket: Socket) => socket.once('close', () => socket.bytesWritten >= BIG_CONNECTION && memoryRelief.request()));
   return {
     server,
     registry,

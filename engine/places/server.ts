@@ -1,3 +1,4 @@
+import { memoryRelief } from '../wire/memory-relief.ts';
 import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { RoamError, isRoamError } from '../errors.ts';
@@ -269,6 +270,8 @@ function createCore(opts: WireServerOptions): WireServer {
         stats.open--;
         if (held) stats.held--;
         held = false;
+        // It held output past the flow bound: the replies it left are garbage now; give the memory back.
+        if (everHeld) memoryRelief.request();
         closed?.(); // the shared port's connection count (engine/server/shared-port.ts)
       },
       drain() {
@@ -279,6 +282,7 @@ function createCore(opts: WireServerOptions): WireServer {
       },
     };
     let held = false;
+    let everHeld = false;
     const native = opts.nativeIo === false ? null : nativeNet();
     const adopted = native?.adopt(socket, events);
     if (adopted) stats.nativeConnections++;
@@ -329,6 +333,7 @@ function createCore(opts: WireServerOptions): WireServer {
       (h) => {
         if (h === held) return;
         held = h;
+        everHeld ||= h;
         stats.held += h ? 1 : -1;
       },
     );
@@ -359,7 +364,7 @@ function createCore(opts: WireServerOptions): WireServer {
         case Kind.REGION_ATOMIC:
           return reply(f, regionAtomic(bundleOf(f), f.code, f.payload, leases));
         case Kind.STATS:
-          return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats, rdma: opts.rdma?.stats() ?? null, memory: memory() })));
+          return reply(f, Buffer.from(JSON.stringify({ places: Object.fromEntries(places.map((p) => [p.name, p.signals()])), stats, rdma: opts.rdma?.stats() ?? null, memory: memory(), relief: memoryRelief.stats })));
         case Kind.RDMA_INFO:
           if (!opts.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
           return reply(f, opts.rdma.info(bundleOf(f).manifest, f.payload));
