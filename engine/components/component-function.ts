@@ -148,6 +148,25 @@ export class ComponentFunction {
     return this.component.manifest.name;
   }
 
+  /**
+   * New operator-set values for the declared environment variables (the control API's `PUT /v1/env/NAME`):
+   * checked against the manifest (E_MANIFEST naming an undeclared one), in force from the next worker;
+   * the current one answers the calls already sent to it first, then is replaced.
+   */
+  setEnv(env: Record<string, string>): void {
+    guestEnv(this.name, this.component.manifest.env ?? [], env);
+    this.opts.env = { ...env };
+    const w = this.worker;
+    if (!w || this.recycling) return; // the next worker starts with the new values anyway
+    if (this.inflight.length === 0) {
+      // Idle: replace it now (recycle() would finish synchronously, before its promise is stored).
+      this.worker = null;
+      this.ready = null;
+      this.sinceStart = 0;
+      void w.terminate();
+    } else this.recycling = this.recycle(w);
+  }
+
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {

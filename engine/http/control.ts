@@ -43,6 +43,9 @@ export interface ControlOptions {
   placesMemory?: () => unknown;
 }
 
+/** Body of PUT /v1/env/NAME: the registry's own bound (32 KiB of values) plus JSON's quoting. */
+const ENV_BODY_LIMIT = 64 << 10;
+
 export class ControlApi {
   constructor(private readonly o: ControlOptions) {}
 
@@ -52,6 +55,7 @@ export class ControlApi {
     if (kind === 'bundles') return this.bundles(req, res, p, name, parts.length);
     if (kind === 'chains') return this.chains(req, res, p, name, parts.length);
     if (kind === 'stats' && name === undefined && req.method === 'GET') return sendJson(res, 200, await this.stats(p));
+    if (kind === 'env' && name !== undefined && parts.length === 4 && req.method === 'PUT') return this.env(req, res, p, name);
     // A capability's run-time configuration of one bundle (e.g. PUT /v1/gpu/NAME: its gpu quota). Admin or the bundle's tenant.
     const cap = kind === undefined ? undefined : this.o.engine.capabilities.get(kind);
     if (cap?.control && name !== undefined && parts.length === 4 && req.method === 'PUT') {
@@ -60,7 +64,26 @@ export class ControlApi {
       this.o.log('info', `${cap.name} control`, { bundle: b.name, ...(out as Record<string, unknown>) });
       return sendJson(res, 200, out);
     }
-    throw noRoute(req, parts.length <= 4 && (kind === 'stats' || cap?.control !== undefined));
+    throw noRoute(req, parts.length <= 4 && (kind === 'stats' || kind === 'env' || cap?.control !== undefined));
+  }
+
+  /**
+   * PUT /v1/env/NAME { "VAR": "value" }: the values of a component's declared environment variables, set by
+   * the operator (admin or the owning tenant) and never taken from the server's environment. Like a
+   * capability's control stage, but `env` is a core manifest key (components' wasi:cli/environment), so
+   * the registry serves it. Answers the names now set, never the values.
+   */
+  private async env(req: IncomingMessage, res: ServerResponse, p: Principal, name: string): Promise<void> {
+    const b = this.owned(p, name);
+    let values: unknown;
+    try {
+      values = JSON.parse((await readBody(req, ENV_BODY_LIMIT)).toString('utf8'));
+    } catch (e) {
+      throw e instanceof RoamError ? e : new RoamError('E_ENV', `environment values are not JSON: ${(e as Error).message}`);
+    }
+    const out = this.o.registry.setEnv(b.name, values, p.tenant);
+    this.o.log('info', 'env set', { bundle: b.name, names: out.env.join(',') });
+    return sendJson(res, 200, out);
   }
 
   private async bundles(req: IncomingMessage, res: ServerResponse, p: Principal, name: string | undefined, depth: number): Promise<void> {

@@ -86,7 +86,7 @@ export interface WireServer {
   /** Deploys an admitted core bundle to every place; a redeploy keeps the wire id. */
   install(bundle: Bundle): Registered;
   /** A message-handler component: served in its own worker beside the places (auto/host only), sharing the regions. */
-  deployComponent(bytes: Uint8Array): Promise<Registered>;
+  deployComponent(bytes: Uint8Array, env?: Record<string, string>): Promise<Registered>;
   /** Removes a bundle from every place and frees its regions (unless kept: a new version without handlers
    *  still owns them); false when no such bundle is deployed. */
   remove(name: string, opts?: { keepRegions?: boolean }): boolean;
@@ -422,9 +422,9 @@ function createCore(opts: WireServerOptions): WireServer {
     dispatch,
     install,
     deploy: (bytes) => install(registry.engine.admission.checkCore(bytes)),
-    async deployComponent(bytes) {
+    async deployComponent(bytes, env) {
       const { ComponentDeployment } = await import('../components/message-deployment.ts');
-      return registry.installComponent(await ComponentDeployment.deploy(registry.engine, bytes), bytes);
+      return registry.installComponent(await ComponentDeployment.deploy(registry.engine, bytes, env ? { env } : {}), bytes);
     },
     remove(name, o = {}) {
       const r = registry.remove(name);

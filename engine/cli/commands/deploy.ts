@@ -4,23 +4,26 @@ import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 
-const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--server URL] [--token T] [--quiet]
+const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--env NAME=VALUE]... [--server URL] [--token T] [--quiet]
 
 Uploads a bundle to a running roam server (PUT /v1/bundles/NAME; NAME is the manifest's name).
 A project directory (with roam.json) is built first. --chains also declares the chain routes in the
-file. The server and token come from --server/--token or ROAM_SERVER/ROAM_TOKEN.
+file. --env sets a component's declared environment variable (its manifest's "env"; repeatable): the
+values replace those set before (PUT /v1/env/NAME) and are in force from the component's next worker.
+The server and token come from --server/--token or ROAM_SERVER/ROAM_TOKEN.
 On a terminal the build and upload show progress on stderr (-q/--quiet: none).
 
 Examples:
   roam deploy functions/hello/build/hello.wasm --server http://127.0.0.1:8080 --token secret
-  roam deploy functions/hello --chains functions/boutique/roam.chains.json`;
+  roam deploy functions/hello --chains functions/boutique/roam.chains.json
+  roam deploy build/app.wasm --env GREETING=hello --env MODE=prod`;
 
 export const command: Command = {
   name: 'deploy',
   summary: 'upload a bundle (and chain routes) to a running server',
   help,
   async run(argv) {
-    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } });
+    const { values, positionals } = parse(argv, { server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' }, env: { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' } });
     const p = (await import('../progress.ts')).progress({ quiet: values.quiet });
     const onProgress = (s: string) => p.step(s);
     const [target] = positionals;
@@ -57,7 +60,11 @@ export const command: Command = {
       // components: say how their calls are bounded (fuel, or the watchdog and why)
       const limit = r.timeLimit ? `; component time limit: ${r.timeLimit.mode}${r.timeLimit.reason ? ` (${r.timeLimit.reason})` : ''}` : '';
       process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) ${entries(r)} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
-    }
+      if (values.env?.length) {
+        const set = await client.control<{ env: string[] }>('PUT', `/v1/env/${encodeURIComponent(name)}`, JSON.stringify(envValues(values.env)));
+        process.stdout.write(`environment of ${name}: ${set.env.join(', ')}\n`);
+      }
+    } else if (values.env?.length) throw new RoamError('E_USAGE', '--env needs a bundle to deploy');
     if (values.chains) {
       const { readChainsFile } = await import('../../chains/chains-file.ts');
       for (const [route, spec] of Object.entries(readChainsFile(values.chains))) {
@@ -69,6 +76,17 @@ export const command: Command = {
   },
 };
 export default command;
+
+/** `--env NAME=VALUE` flags as an object (the value may hold '='; the server checks names against the manifest). */
+function envValues(flags: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new RoamError('E_USAGE', `--env takes NAME=VALUE, not '${f}'`);
+    out[f.slice(0, eq)] = f.slice(eq + 1);
+  }
+  return out;
+}
 
 /** `handlers: get, put (wire id 3) functions: greet`, naming only the kinds the bundle has. */
 function entries(r: { functions: string[]; handlers?: string[]; wireId?: number }): string {
