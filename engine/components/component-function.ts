@@ -9,6 +9,7 @@ import { verifyComponent, type VerifiedComponent } from '../admission/verify-com
 import { capMemory } from './cap-memory.ts';
 import { ENTRY, transpileCached } from './transpile-cache.ts';
 import { meterComponent, type TimeLimit } from './meter-component.ts';
+import { logSink } from '../capabilities/log.ts';
 
 export interface ComponentOptions {
   /** Wall-clock limit per call; the worker running the component is terminated past it (default 2000 ms). */
@@ -25,8 +26,11 @@ export interface ComponentOptions {
   recycleAfterCalls?: number;
   /** Largest response body a wasi:http component may write (default unlimited; the gateway passes its body limit). */
   maxBodyBytes?: number;
-  /** Receives the guest's `log` lines, and a wasi:http component's stdout/stderr lines (default: dropped). */
-  onLog?: (line: string, fn: string) => void;
+  /**
+   * Receives the guest's `log` lines, and a wasi:http component's stdout (info) and stderr (warn) lines.
+   * Default: the log capability's sink (engine/capabilities/log.ts), where core bundles' guest logs go.
+   */
+  onLog?: (line: string, fn: string, level: 'info' | 'warn') => void;
   /**
    * Where a message-handler component's declared regions live (world `message`): the worker is handed
    * their SharedArrayBuffers, so it reads and writes the same bytes as core bundles bound to this store
@@ -73,6 +77,11 @@ interface Reply {
   id?: number;
   /** On a trap: some metered core module ran out of fuel. */
   fuel?: boolean;
+  /** On a trap: a memory.grow was refused at the memory cap during the call. */
+  memory?: boolean;
+  /** On a trap: the tail of what the guest wrote to stdout/stderr during the call (a panic message). */
+  output?: string;
+  level?: 'info' | 'warn';
   res?: FnResponse;
   /** A message handler's reply and the fuel it used. */
   reply?: Uint8Array;
@@ -112,6 +121,8 @@ export class ComponentFunction {
     transpile: { ms: number; cached: boolean },
     /** Fuel in every core module that can loop, or the watchdog alone (and why): shown in the gateway's deploy reply. */
     readonly timeLimit: TimeLimit,
+    /** The memory cap every core module's memory got, in 64 KiB pages (what a memory-limit error names). */
+    private readonly pages: number,
     /** A message-handler component's regions (decl + shared buffer), in manifest order; empty otherwise. */
     private readonly regionBuffers: Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }> = [],
   ) {
@@ -139,7 +150,7 @@ export class ComponentFunction {
       }
     }
     const regionBuffers = component.kind === 'roam-message' ? await sharedRegions(component, opts.regions) : [];
-    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit, regionBuffers);
+    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit, pages, regionBuffers);
     await fn.start();
     return fn;
   }
@@ -261,7 +272,9 @@ export class ComponentFunction {
 
   private onMessage(m: Reply): void {
     if (m.t === 'log') {
-      this.opts.onLog?.(m.line!, this.name);
+      const level = m.level ?? 'info';
+      if (this.opts.onLog) this.opts.onLog(m.line!, this.name, level);
+      else logSink(this.name, level === 'warn' ? 2 : 1, m.line!);
       return;
     }
     const head = this.inflight.shift();
@@ -278,9 +291,12 @@ export class ComponentFunction {
         head.reject(new RoamError('E_FUEL', `fuel exhausted: component '${this.name}' used more than its ${budget} fuel per call`));
       } else if (m.code === 'E_REGION') {
         head.reject(new RoamError('E_REGION', `component '${this.name}': ${m.message}`));
+      } else if (m.memory) {
+        this.stats.traps++;
+        head.reject(new RoamError('E_MEMORY_LIMIT', `memory limit exceeded: component '${this.name}' tried to grow its memory past the cap of ${capText(this.pages)} and then trapped (${m.message})${wrote(m.output)}; raise the cap with roam deploy --memory-mib N, or limits.memoryPages in roam.json (64 KiB pages)`));
       } else {
         this.stats.traps++;
-        head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}`));
+        head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}${wrote(m.output)}`));
       }
       this.replaceWorker('an earlier call trapped');
     }
@@ -326,6 +342,12 @@ export class ComponentFunction {
     this.replaceWorker('the function was closed');
   }
 }
+
+/** `16 pages (1 MiB)`. */
+const capText = (pages: number): string => `${pages} pages (${pages % 16 === 0 ? `${pages / 16} MiB` : `${pages * 64} KiB`})`;
+
+/** What the guest wrote before it trapped (its panic message), quoted; '' when nothing. */
+const wrote = (output: string | undefined): string => (output ? `; the guest wrote: ${JSON.stringify(output)}` : '');
 
 /** The SharedArrayBuffers of a message-handler component's declared regions, from `store` (tenant, bundle and region name). */
 async function sharedRegions(component: VerifiedComponent, store?: RegionStore): Promise<Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }>> {

@@ -16,7 +16,7 @@ import { FairScheduler } from '../tenancy/scheduler.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { Registry } from '../server/registry.ts';
-import type { WireServer } from '../places/server.ts';
+import type { WireServer } from '../server/wire-server.ts';
 import { ControlApi } from './control.ts';
 import { Executor } from './executor.ts';
 import type { InlineFunctionOptions } from './inline-functions.ts';

@@ -29,6 +29,9 @@ export const Kind = {
    *  `{ address: hex, pid, host }`; the reply: JSON `{ address, pid, host, keys: hex[], transports }`
    *  (engine/rdma/host.ts). E_NO_RDMA when the server runs without --rdma. */
   RDMA_INFO: 11,
+  /** Server → client, unasked (request id 0): a bundle this connection resolved or fetched has a new version
+   *  (code 0) or was removed (code 1); header bundle id = its wire id, payload JSON `{ name, version }`. */
+  BUNDLE_CHANGED: 12,
 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 

@@ -1,9 +1,9 @@
 // The binary-protocol side of `roam serve` (engine/cli/commands/serve.ts): its flags, their parsing, and
 // startWire, whose server takes the 0xB7-first sockets through handleSocket.
 import { RoamError } from '../errors.ts';
-import type { WireAuth } from './types.ts';
-import { createWireServer, type WireServer } from './server.ts';
-import { DpuPlace } from './dpu-place.ts';
+import type { WireAuth } from './wire-door.ts';
+import { createWireServer, type WireServer } from './wire-server.ts';
+import { DpuPlace } from '../places/dpu-place.ts';
 import { nativeNet } from '../wire/native-net.ts';
 
 export const WIRE_SERVE_HELP = `Binary protocol (engine/wire/README.md):
