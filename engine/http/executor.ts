@@ -50,6 +50,8 @@ export class Executor {
   private readonly warmChannel: BroadcastChannel;
   /** Tiny functions run on this thread (null: off). */
   readonly inline: InlineFunctions | null;
+  /** Versions retired lately (Executor.forget), for runs planned before their swap. */
+  private readonly retired = new Map<string, BundleRef>();
   /** What each worker thread last said it holds (instances, plans), by thread id. */
   private readonly workerMemory = new Map<number, { deployments: number; plans: number }>();
 
@@ -119,7 +121,7 @@ export class Executor {
     const more = resume ? { resume } : {};
     let reply = await this.once(all ? { plan: def.id, def, refs: all, input, ...more } : { plan: def.id, input, ...more }, def);
     if (!('miss' in reply)) return reply;
-    const sent = this.refsOf(def, reply.miss, refs);
+    const sent = this.refsOf(def, reply.miss, (h) => refs(h) ?? this.retired.get(h));
     if (!sent) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
     reply = await this.once({ plan: def.id, def, refs: sent, input, ...more }, def);
     if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
@@ -152,7 +154,13 @@ export class Executor {
    * A bundle version no deployed bundle serves any more: every worker (and the inline lane) drops its
    * instance and the plans calling it, and the recent warm messages kept for late workers forget it.
    */
-  forget(hash: string): void {
+  forget(hash: string, ref?: BundleRef): void {
+    // A run planned before the swap may still be on its way to a worker that has dropped the version: it
+    // gets it again from here (the last few retired versions), rather than failing.
+    if (ref) {
+      this.retired.set(hash, ref);
+      if (this.retired.size > 16) this.retired.delete(this.retired.keys().next().value!);
+    }
     this.inline?.forget(hash);
     for (let i = this.recentWarm.length - 1; i >= 0; i--) {
       const w = this.recentWarm[i]!;

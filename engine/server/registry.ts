@@ -51,7 +51,7 @@ export interface RegistryOptions {
   maxRegionBytes?: number;
   /** Told the content hash of a core version no deployed bundle serves any more (replaced or removed), so
    *  the function workers drop its instance and compiled module (issue 19: they kept up to 256). */
-  onRetired?: (hash: string) => void;
+  onRetired?: (hash: string, ref: BundleRef) => void;
 }
 
 /** Stands in for `ref.module` of a component (never sent to a core worker: see `ref`). */
@@ -242,7 +242,7 @@ export class Registry {
     if (now) this.cores.set(name, now);
     else this.cores.delete(name);
     if (before) this.engine.admission.forget(before, now);
-    if (old && !old.component && old.ref.hash !== now?.hash && !this.ref(old.ref.hash)) this.opts.onRetired?.(old.ref.hash);
+    if (old && !old.component && old.ref.hash !== now?.hash && !this.ref(old.ref.hash)) this.opts.onRetired?.(old.ref.hash, old.ref);
   }
 
   /** Deploys the bundle's handlers to the places (a redeploy keeps its wire id); null when it has none. */
