@@ -43,6 +43,9 @@ export interface ComponentOptions {
    * server's environment (issue 19: it held ROAM_TOKEN). A value for an undeclared name is refused.
    */
   env?: Record<string, string>;
+  /** IPs and CIDR ranges a component with wasi:sockets may connect or send to (the server's --remote-allow);
+   *  none by default: every address is refused (socket-allow.mjs). */
+  socketAllow?: readonly string[];
 }
 
 /** One message for a message-handler component: its type, payload and the regions its handler declared (mask in manifest order). */
@@ -181,7 +184,7 @@ export class ComponentFunction {
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {
-      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers, env: guestEnv(this.name, this.component.manifest.env ?? [], this.opts.env ?? {}) },
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers, env: guestEnv(this.name, this.component.manifest.env ?? [], this.opts.env ?? {}), socketAllow: [...(this.opts.socketAllow ?? [])] },
       // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
       resourceLimits: { maxOldGenerationSizeMb: 128 },
       stdout: true,

@@ -94,7 +94,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const engine = new Engine({ limits, ...(opts.wire ? { regions: opts.wire.table.regions } : {}) });
   // Each capability's Prometheus series, /v1/stats part and control route come from the capability itself.
   for (const c of engine.capabilities.values()) c.metrics?.(metrics.registry);
-  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}), onRetired: (hash, ref) => executor.forget(hash, ref) });
+  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}), onRetired: (hash, ref) => executor.forget(hash, ref), socketAllow: opts.remoteAllow ?? [] });
   await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   const ui = mountDashboard({ registry, scheduler, tenants, metrics: metrics.registry }, (req) => authenticate(req, auth));
   if (opts.wire) ui.dashboard.add(wireSource(opts.wire)); // places, steering and shifts on the dashboard

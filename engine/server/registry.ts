@@ -52,6 +52,8 @@ export interface RegistryOptions {
   /** Told the content hash of a core version no deployed bundle serves any more (replaced or removed), so
    *  the function workers drop its instance and compiled module (issue 19: they kept up to 256). */
   onRetired?: (hash: string, ref: BundleRef) => void;
+  /** Addresses (IPs, CIDR ranges) components with wasi:sockets may reach: the server's --remote-allow. */
+  socketAllow?: readonly string[];
 }
 
 /** Stands in for `ref.module` of a component (never sent to a core worker: see `ref`). */
@@ -194,7 +196,7 @@ export class Registry {
         // A handler component's worker starts here, before the commit: one that fails at start leaves
         // the old version both stored and served.
         if (a.component.kind === 'roam-message') handlerComponent = await wire?.startComponent(bytes, this.envFor(name, m));
-        else component = await ComponentFunction.deploy(bytes, { timeLimitMs: this.opts.componentTimeLimitMs ?? 10_000, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel, env: this.envFor(name, m) });
+        else component = await ComponentFunction.deploy(bytes, { timeLimitMs: this.opts.componentTimeLimitMs ?? 10_000, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel, env: this.envFor(name, m), socketAllow: this.opts.socketAllow ?? [] });
       } else {
         if (m.functions.length > 0) module = await this.engine.admission.compile(a.bundle);
         wire?.table.checkRoom(name);
