@@ -44,7 +44,7 @@ export function confineSockets(sockets, entries, log, bundle) {
     check(remote, 'connect to');
     return connect.call(this, network, remote);
   };
-  TcpSocket.prototype.startListen = function () {
+  TcpSocket.prototype.startListen = () => {
     log(`wasi:sockets: component '${bundle}' may not listen`);
     throw 'access-denied';
   };
