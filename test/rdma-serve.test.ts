@@ -164,6 +164,23 @@ for (const tls of [undefined, 'tcp'] as const) describe.skipIf(!!why).sequential
     expect(mine?.transports.length).toBeGreaterThan(0);
   });
 
+  it('reports the transports in use in /v1/stats: every peer to the admin, only what UCX offers to a tenant', async () => {
+    const get = async (token: string) => {
+      const r = await fetch(`${url}/v1/stats`, { headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { rdma: { ucx: string; transports: string[]; clients?: { pid: number; transports: string[] }[] } }).rdma;
+    };
+    const admin = await get(ADMIN);
+    expect(admin.ucx).toMatch(/UCX \d+\.\d+\.\d+/);
+    expect(admin.transports.join(' ')).toMatch(tls === 'tcp' ? /tcp/ : /posix|sysv/);
+    const mine = admin.clients!.find((c) => c.pid === process.pid);
+    expect(mine?.transports.join(' ')).toMatch(tls === 'tcp' ? /tcp/ : /posix|sysv|cma/);
+    const tenant = await get(SHOP);
+    expect(tenant).toEqual({ ucx: admin.ucx, transports: admin.transports });
+    const none = await fetch(`${url}/v1/stats`);
+    expect(none.status).toBe(401);
+  });
+
   it("gives no keys for another tenant's bundle (E_NO_BUNDLE), and keys for the tenant's own", async () => {
     const { id } = await reader.resolve('kv');
     const other = await rawRdmaInfo(port, OTHER, id);

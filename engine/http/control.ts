@@ -20,6 +20,7 @@ import { sendJson } from './respond.ts';
 import { decodeSegment } from './path.ts';
 import { isRemote } from '../chains/remote.ts';
 import type { RemoteAllow } from '../chains/remote-allow.ts';
+import type { RdmaHost } from '../rdma/host.ts';
 
 /** Largest body of a capability's control request (each capability bounds its own further). */
 const CONTROL_BODY_LIMIT = 64 * 1024;
@@ -41,6 +42,8 @@ export interface ControlOptions {
   dpu: boolean;
   /** What the places hold compiled (the wire server's), for the admin's GET /v1/stats. */
   placesMemory?: () => unknown;
+  /** `roam serve --rdma`: which UCX transports are in use (`/v1/stats` rdma), or null. */
+  rdma?: RdmaHost | null;
 }
 
 /** Body of PUT /v1/env/NAME: the registry's own bound (32 KiB of values) plus JSON's quoting. */
@@ -150,6 +153,8 @@ export class ControlApi {
     const out: Record<string, unknown> = {
       workers: executor.threads,
       timeouts: executor.timeouts,
+      // Function runs answered on the network thread itself (inline-functions.ts), all tenants'.
+      inlineRuns: executor.inline?.runs ?? 0,
       payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
       tenants: this.o.scheduler.stats(),
       // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
@@ -158,6 +163,7 @@ export class ControlApi {
     };
     // What the engine holds compiled (admin only): every cache has a bound and forgets replaced versions (issue 19).
     if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null, process: mib(process.memoryUsage()), relief: memoryRelief.stats };
+    out.rdma = rdmaStats(this.o.rdma ?? null, p);
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
     return out;
@@ -211,4 +217,15 @@ const visible = (p: Principal, b: DeployedBundle) => p.tenant === null || b.mani
 
 function own(p: Principal, b: DeployedBundle): void {
   if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
+}
+
+/**
+ * `/v1/stats`'s rdma part: UCX's version and the transports its context offers (UCX_TLS applies) to
+ * everyone; to the admin also the transports each connected UCX peer's endpoint uses (clients, the
+ * remote DPU agent), region and revocation counts. A tenant does not see other tenants' peers.
+ */
+function rdmaStats(rdma: RdmaHost | null, p: Principal): Record<string, unknown> | null {
+  if (!rdma) return null;
+  const s = rdma.stats();
+  return p.tenant === null ? { ...s } : { ucx: s.ucx, transports: s.transports };
 }

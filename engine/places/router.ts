@@ -9,11 +9,13 @@ import type { ComponentDeployment } from '../components/message-deployment.ts';
 import { HostPool, type HostPoolOptions } from './host-pool.ts';
 import { BundleTable, type Registered } from './bundle-table.ts';
 import { DpuPlace } from './dpu-place.ts';
+import { RemoteDpuPlace } from './remote-dpu-place.ts';
 import type { Pending, Place, PlaceResult, ServerPlace } from './types.ts';
 
 export interface RouterOptions {
   host?: HostPoolOptions;
-  /** The dpu place (a DpuPlace, already started); regions then live in POSIX shm. */
+  /** The dpu place: a DpuPlace (already started; regions then live in POSIX shm), or a RemoteDpuPlace
+   *  (an agent attaches over the wire door and reaches the regions through UCX: needs `rdma`). */
   dpu?: Place;
   steering?: SteeringOptions;
   /** Multiplier on the dpu place's estimated reply time (default 1.5: host preferred when equal). */
@@ -103,6 +105,16 @@ export class PlaceRouter {
     const reroute = (p: Pending) => this.reroute(p);
     this.host.onOrphan = reroute;
     if (dpuPlace) dpuPlace.onOrphan = reroute;
+    if (this.dpu instanceof RemoteDpuPlace) {
+      this.dpu.onOrphan = reroute;
+      const rdma = opts.rdma;
+      this.dpu.keys = (id, descriptor) => {
+        const b = this.table.get(id);
+        if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${id} is deployed`);
+        if (!rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma');
+        return rdma.info(b.manifest, descriptor);
+      };
+    }
   }
 
   /** Routes one message (p.accepted set by the caller) to a place, or answers it with an error. */

@@ -18,6 +18,7 @@ import { WireFlow, type FlowLimits } from '../wire/flow.ts';
 import type { RdmaHost } from '../rdma/host.ts';
 import { regionAtomic, regionRead, regionWrite } from '../places/region-ops.ts';
 import { ConnectionLeases } from '../places/leases.ts';
+import { RemoteDpuPlace, type AgentLink } from '../places/remote-dpu-place.ts';
 import { noBundle, type PlaceRouter, type RouteStats } from '../places/router.ts';
 import type { Registered } from '../places/bundle-table.ts';
 import type { Pending, PlaceResult } from '../places/types.ts';
@@ -106,6 +107,8 @@ export class WireConnection implements StreamEvents, DecoderEvents {
   private readonly peer: string;
   /** Served by roam_netio: Node's socket was handed over and is closed. */
   readonly native: boolean;
+  /** Set when this connection is the remote dpu agent's (Kind.AGENT). */
+  private agentLink: AgentLink | null = null;
 
   constructor(private readonly c: DoorConfig, socket: net.Socket, private readonly closed: (conn: WireConnection) => void) {
     const stats = c.stats;
@@ -154,6 +157,7 @@ export class WireConnection implements StreamEvents, DecoderEvents {
     this.decoder.kill();
     // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
     this.leases.close();
+    if (this.agentLink) this.remoteDpu()?.detach(this.agentLink);
     stats.open--;
     if (this.held) stats.held--;
     this.held = false;
@@ -240,9 +244,33 @@ export class WireConnection implements StreamEvents, DecoderEvents {
       case Kind.RDMA_INFO:
         if (!this.c.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
         return this.reply(f, this.c.rdma.info(this.bundleOf(f).manifest, f.payload));
+      case Kind.AGENT:
+        return this.attachAgent(f);
+      case Kind.REPLY:
+      case Kind.ERROR:
+        // Answers come only from the remote agent, to the CALLs the dpu place sent it.
+        if (this.agentLink) return this.remoteDpu()!.answer(f);
+        throw new RoamError('E_FRAME', `a ${f.kind === Kind.REPLY ? 'REPLY' : 'ERROR'} frame from a connection that is not this server's dpu agent`);
       default:
         throw new RoamError('E_FRAME', `unknown frame kind ${f.kind}`);
     }
+  }
+
+  private remoteDpu(): RemoteDpuPlace | null {
+    const d = this.c.router.dpu;
+    return d instanceof RemoteDpuPlace ? d : null;
+  }
+
+  /** `roam dpu-agent --rdma`: this connection becomes the dpu place's agent (the admin's token only). */
+  private attachAgent(f: Frame): void {
+    const dpu = this.remoteDpu();
+    if (!dpu) throw new RoamError('E_NO_AGENT', 'this server takes no remote dpu agent (start it with --rdma --dpu-remote)');
+    if (this.principal!.tenant !== null) throw new RoamError('E_UNAUTHORIZED', "a dpu agent runs every tenant's handlers: it must authenticate with the admin token");
+    if (dpu.attached) throw new RoamError('E_AGENT_ATTACHED', 'a dpu agent is already attached to this server');
+    if (f.payload.length > 4096) throw new RoamError('E_FRAME', `AGENT payload of ${f.payload.length} bytes exceeds 4096`);
+    this.reply(f, Buffer.from(JSON.stringify({ window: dpu.window })));
+    this.agentLink = { frame: (...a) => this.out.frame(...a), close: () => this.stream.destroy() };
+    dpu.attach(this.agentLink, f.payload);
   }
 
   private reply(f: Frame, payload: Uint8Array): void {

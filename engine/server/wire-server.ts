@@ -15,6 +15,7 @@ import type { HostPool } from '../places/host-pool.ts';
 import type { Steering } from '../steering/policy.ts';
 import type { Place, PlaceResult, ServerPlace } from '../places/types.ts';
 import { WireDoor, type WireAuth, type WireDoorStats } from './wire-door.ts';
+import type { RdmaHost } from '../rdma/host.ts';
 
 export interface WireServerOptions extends RouterOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -64,6 +65,8 @@ export interface WireServer {
   readonly stats: WireServerStats;
   /** What the places hold compiled (host workers, the inline lane, the DPU agent), for GET /v1/stats. */
   memory(): PlacesMemory;
+  /** `roam serve --rdma`'s UCX side (transports in use: `/v1/stats`), or undefined. */
+  readonly rdma: RdmaHost | undefined;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
    *  successful reply may be a view into the place's slot, valid only while `done` runs: copy it to keep it. */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
@@ -97,6 +100,7 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     dpu: router.dpu,
     steering: router.steering,
     stats,
+    rdma: opts.rdma,
     dispatch: (bundle, handler, payload, place, done) => router.dispatch(bundle, handler, payload, place, done),
     // Every swap and removal is told to the connections that resolved the bundle (client places refetch).
     install: (bundle) => swapped(router.install(bundle)),
