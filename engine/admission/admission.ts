@@ -20,12 +20,24 @@ export type Admitted =
 
 /** Metered modules smaller than this compile synchronously (see `compile`). */
 const SYNC_COMPILE_MAX = 256 << 10;
-/** Compiled modules kept (least recently used dropped first). */
+/** Compiled modules kept at most (least recently used dropped first)… */
 const CACHE_SIZE = 64;
+/** …and at most this many bytes of metered code among them: V8's compiled code and metadata grow with
+ *  the module (a QuickJS guest's ~1 MiB of code costs several MiB compiled), so a count alone let 64 big
+ *  modules hold hundreds of MiB (issue 19: RSS grew over many redeploys of distinct bundles). */
+const CACHE_BYTES = 32 << 20;
+
+/** What the compiled-module cache holds (for STATS and the redeploy test). */
+export interface AdmissionCacheStats {
+  modules: number;
+  /** Metered code bytes of the cached modules (the size bound is on these). */
+  bytes: number;
+}
 
 export class Admission {
-  /** Compiled, metered modules by code key (see `codeKey`), least recently used first. */
-  private readonly compiled = new Map<string, WebAssembly.Module>();
+  /** Compiled, metered modules by code key (see `codeKey`), least recently used first, with their metered size. */
+  private readonly compiled = new Map<string, { module: WebAssembly.Module; bytes: number }>();
+  private cachedBytes = 0;
 
   constructor(
     readonly capabilities: ReadonlyMap<string, Capability>,
@@ -67,13 +79,31 @@ export class Admission {
     if (hit) return hit;
     const metered = this.meter(b) as BufferSource;
     const module = !offThread && metered.byteLength < SYNC_COMPILE_MAX ? compileNow(metered) : await WebAssembly.compile(metered).catch((e: unknown) => Promise.reject(meterBug(e)));
-    return this.keep(key, module);
+    return this.keep(key, module, metered.byteLength);
   }
 
   /** As `compile`, always on this thread (for callers that must answer synchronously). */
   compileSync(b: Bundle): WebAssembly.Module {
     const key = this.codeKey(b);
-    return this.hit(key) ?? this.keep(key, compileNow(this.meter(b) as BufferSource));
+    const hit = this.hit(key);
+    if (hit) return hit;
+    const metered = this.meter(b) as BufferSource;
+    return this.keep(key, compileNow(metered), metered.byteLength);
+  }
+
+  /**
+   * Drops `b`'s compiled module from the cache: called when a version is replaced or deleted, so the
+   * cache does not keep code nothing serves any more. `unless` (the version that replaced it) keeps it
+   * when both share the code (a redeploy that changed only the manifest).
+   */
+  forget(b: Bundle, unless?: Bundle): void {
+    const key = this.codeKey(b);
+    if (unless && this.codeKey(unless) === key) return;
+    this.drop(key);
+  }
+
+  cacheStats(): AdmissionCacheStats {
+    return { modules: this.compiled.size, bytes: this.cachedBytes };
   }
 
   private pages(b: Bundle): number {
@@ -97,13 +127,24 @@ export class Admission {
       this.compiled.delete(key); // most recently used goes last
       this.compiled.set(key, m);
     }
-    return m;
+    return m?.module;
   }
 
-  private keep(key: string, module: WebAssembly.Module): WebAssembly.Module {
-    if (this.compiled.size >= CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value!);
-    this.compiled.set(key, module);
+  private keep(key: string, module: WebAssembly.Module, bytes: number): WebAssembly.Module {
+    this.drop(key);
+    // A module bigger than the whole bound is returned but not kept (it would evict everything else).
+    if (bytes > CACHE_BYTES) return module;
+    while (this.compiled.size > 0 && (this.compiled.size >= CACHE_SIZE || this.cachedBytes + bytes > CACHE_BYTES)) this.drop(this.compiled.keys().next().value!);
+    this.compiled.set(key, { module, bytes });
+    this.cachedBytes += bytes;
     return module;
+  }
+
+  private drop(key: string): void {
+    const e = this.compiled.get(key);
+    if (!e) return;
+    this.compiled.delete(key);
+    this.cachedBytes -= e.bytes;
   }
 }
 

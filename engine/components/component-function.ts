@@ -43,6 +43,9 @@ export interface ComponentOptions {
    * server's environment (issue 19: it held ROAM_TOKEN). A value for an undeclared name is refused.
    */
   env?: Record<string, string>;
+  /** IPs and CIDR ranges a component with wasi:sockets may connect or send to (the server's --remote-allow);
+   *  none by default: every address is refused (socket-allow.mjs). */
+  socketAllow?: readonly string[];
 }
 
 /** One message for a message-handler component: its type, payload and the regions its handler declared (mask in manifest order). */
@@ -159,10 +162,29 @@ export class ComponentFunction {
     return this.component.manifest.name;
   }
 
+  /**
+   * New operator-set values for the declared environment variables (the control API's `PUT /v1/env/NAME`):
+   * checked against the manifest (E_MANIFEST naming an undeclared one), in force from the next worker;
+   * the current one answers the calls already sent to it first, then is replaced.
+   */
+  setEnv(env: Record<string, string>): void {
+    guestEnv(this.name, this.component.manifest.env ?? [], env);
+    this.opts.env = { ...env };
+    const w = this.worker;
+    if (!w || this.recycling) return; // the next worker starts with the new values anyway
+    if (this.inflight.length === 0) {
+      // Idle: replace it now (recycle() would finish synchronously, before its promise is stored).
+      this.worker = null;
+      this.ready = null;
+      this.sinceStart = 0;
+      void w.terminate();
+    } else this.recycling = this.recycle(w);
+  }
+
   private start(): Promise<void> {
     this.stats.workersStarted++;
     const w = new Worker(WORKER_URL, {
-      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers, env: guestEnv(this.name, this.component.manifest.env ?? [], this.opts.env ?? {}) },
+      workerData: { dir: this.dir, entry: ENTRY, imports: this.component.imports, modules: this.modules, exportName: this.component.exportName, kind: this.component.kind, maxBodyBytes: this.opts.maxBodyBytes, fuel: this.timeLimit.mode === 'fuel' ? this.timeLimit.fuel : 0, bundle: this.name, regions: this.regionBuffers, env: guestEnv(this.name, this.component.manifest.env ?? [], this.opts.env ?? {}), socketAllow: [...(this.opts.socketAllow ?? [])] },
       // Caps the JS heap of the glue; Wasm memory is capped through the core modules' maximum.
       resourceLimits: { maxOldGenerationSizeMb: 128 },
       stdout: true,

@@ -3,11 +3,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { confineSockets } from './socket-allow.mjs';
 /** This module runs only as a worker thread, where parentPort is set. */
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 // `modules`: the component's core modules, compiled (with memory capped) once by the parent.
 // `regions` (world message): the declared regions' decls and SharedArrayBuffers, in manifest order.
-const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [], env = {} } = workerData;
+const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [], env = {}, socketAllow = [] } = workerData;
 /** A guest log line: roam's `log` interface (info), a wasi:http guest's stdout (info) or stderr (warn). */
 const log = (line, level = 'info') => port.postMessage({ t: 'log', line: String(line), level });
 // A wasi:http component gets roam's in-memory HTTP host (streams, pollables and the clocks and stdio that
@@ -50,6 +51,7 @@ function confined(shim) {
   shim.cli._setArgs([bundle]);
   shim.cli._setCwd(undefined);
   shim.filesystem._clearPreopens();
+  confineSockets(shim.sockets, socketAllow, log, bundle);
   return shim;
 }
 

@@ -69,6 +69,11 @@ export class ComponentDeployment {
     return this.fn.stats;
   }
 
+  /** New values for the manifest's declared environment variables (ComponentFunction.setEnv). */
+  setEnv(env: Record<string, string>): void {
+    this.fn.setEnv(env);
+  }
+
   close(): Promise<void> {
     return this.fn.close();
   }

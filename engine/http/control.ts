@@ -3,6 +3,7 @@
  * capability's run-time configuration of a bundle. Every route authenticates; a tenant's token reaches
  * only what the tenant owns.
  */
+import { memoryRelief } from '../wire/memory-relief.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RoamError } from '../errors.ts';
 import type { Engine } from '../runtime/engine.ts';
@@ -43,9 +44,14 @@ export interface ControlOptions {
   dpu: boolean;
   /** What connected clients' client places reported (the wire server's), for `clientPlace` in /v1/stats. */
   clients?: ClientReports;
+  /** What the places hold compiled (the wire server's), for the admin's GET /v1/stats. */
+  placesMemory?: () => unknown;
   /** `roam serve --rdma`: which UCX transports are in use (`/v1/stats` rdma), or null. */
   rdma?: RdmaHost | null;
 }
+
+/** Body of PUT /v1/env/NAME: the registry's own bound (32 KiB of values) plus JSON's quoting. */
+const ENV_BODY_LIMIT = 64 << 10;
 
 export class ControlApi {
   constructor(private readonly o: ControlOptions) {}
@@ -56,6 +62,7 @@ export class ControlApi {
     if (kind === 'bundles') return this.bundles(req, res, p, name, parts.length);
     if (kind === 'chains') return this.chains(req, res, p, name, parts.length);
     if (kind === 'stats' && name === undefined && req.method === 'GET') return sendJson(res, 200, await this.stats(p));
+    if (kind === 'env' && name !== undefined && parts.length === 4 && req.method === 'PUT') return this.env(req, res, p, name);
     // A capability's run-time configuration of one bundle (e.g. PUT /v1/gpu/NAME: its gpu quota). Admin or the bundle's tenant.
     const cap = kind === undefined ? undefined : this.o.engine.capabilities.get(kind);
     if (cap?.control && name !== undefined && parts.length === 4 && req.method === 'PUT') {
@@ -64,7 +71,26 @@ export class ControlApi {
       this.o.log('info', `${cap.name} control`, { bundle: b.name, ...(out as Record<string, unknown>) });
       return sendJson(res, 200, out);
     }
-    throw noRoute(req, parts.length <= 4 && (kind === 'stats' || cap?.control !== undefined));
+    throw noRoute(req, parts.length <= 4 && (kind === 'stats' || kind === 'env' || cap?.control !== undefined));
+  }
+
+  /**
+   * PUT /v1/env/NAME { "VAR": "value" }: the values of a component's declared environment variables, set by
+   * the operator (admin or the owning tenant) and never taken from the server's environment. Like a
+   * capability's control stage, but `env` is a core manifest key (components' wasi:cli/environment), so
+   * the registry serves it. Answers the names now set, never the values.
+   */
+  private async env(req: IncomingMessage, res: ServerResponse, p: Principal, name: string): Promise<void> {
+    const b = this.owned(p, name);
+    let values: unknown;
+    try {
+      values = JSON.parse((await readBody(req, ENV_BODY_LIMIT)).toString('utf8'));
+    } catch (e) {
+      throw e instanceof RoamError ? e : new RoamError('E_ENV', `environment values are not JSON: ${(e as Error).message}`);
+    }
+    const out = this.o.registry.setEnv(b.name, values, p.tenant);
+    this.o.log('info', 'env set', { bundle: b.name, names: out.env.join(',') });
+    return sendJson(res, 200, out);
   }
 
   private async bundles(req: IncomingMessage, res: ServerResponse, p: Principal, name: string | undefined, depth: number): Promise<void> {
@@ -140,6 +166,8 @@ export class ControlApi {
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
     if (this.o.clients) out.clientPlace = clientPlaceStats(this.o.clients, p.tenant);
+    // What the engine holds compiled (admin only): every cache has a bound and forgets replaced versions (issue 19).
+    if (p.tenant === null) out.memory = { admission: engine.admission.cacheStats(), functions: executor.memory(), places: this.o.placesMemory?.() ?? null, process: mib(process.memoryUsage()), relief: memoryRelief.stats };
     out.rdma = rdmaStats(this.o.rdma ?? null, p);
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
@@ -178,6 +206,11 @@ export class ControlApi {
     return b;
   }
 
+}
+
+/** process.memoryUsage() in MiB, one decimal. */
+function mib(u: NodeJS.MemoryUsage): Record<string, number> {
+  return Object.fromEntries(Object.entries(u).map(([k, v]) => [k, Math.round(v / 104857.6) / 10]));
 }
 
 /** E_METHOD for a route that exists with other methods, E_NOT_FOUND otherwise. */

@@ -17,7 +17,7 @@ const STATUS: Record<string, number> = {
 };
 
 /** Codes that mean "the uploaded bundle or request is wrong" (400 with the verifier's reason). */
-const BAD_INPUT = new Set(['E_MALFORMED', 'E_NO_MANIFEST', 'E_MANIFEST', 'E_IMPORT', 'E_EXPORT', 'E_LIMIT', 'E_MEMORY', 'E_START', 'E_CAPABILITY', 'E_NAME', 'E_CHAIN', 'E_BAD_REQUEST', 'E_UNSUPPORTED', 'E_BAD_PATH']);
+const BAD_INPUT = new Set(['E_MALFORMED', 'E_NO_MANIFEST', 'E_MANIFEST', 'E_IMPORT', 'E_EXPORT', 'E_LIMIT', 'E_MEMORY', 'E_START', 'E_CAPABILITY', 'E_NAME', 'E_CHAIN', 'E_ENV', 'E_BAD_REQUEST', 'E_UNSUPPORTED', 'E_BAD_PATH']);
 
 export function httpStatus(code: string, appStatus: number | null = null): number {
   if (code === 'E_HANDLER' && appStatus !== null && appStatus >= 400 && appStatus <= 599) return appStatus;

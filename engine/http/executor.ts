@@ -50,6 +50,10 @@ export class Executor {
   private readonly warmChannel: BroadcastChannel;
   /** Tiny functions run on this thread (null: off). */
   readonly inline: InlineFunctions | null;
+  /** Versions retired lately (Executor.forget), for runs planned before their swap. */
+  private readonly retired = new Map<string, BundleRef>();
+  /** What each worker thread last said it holds (instances, plans), by thread id. */
+  private readonly workerMemory = new Map<number, { deployments: number; plans: number }>();
 
   constructor(opts: ExecutorOptions) {
     this.pool = opts.pool ?? PayloadPool.create();
@@ -64,6 +68,11 @@ export class Executor {
       const m = (e as { data: WarmAck | WarmMessage }).data;
       if (!('ack' in m)) return;
       if (m.hello) for (const w of this.recentWarm) this.warmChannel.postMessage(w);
+      if (m.memory) {
+        this.workerMemory.delete(m.ack); // latest last; a terminated worker's entry ages out
+        this.workerMemory.set(m.ack, m.memory);
+        if (this.workerMemory.size > 4 * this.threads) this.workerMemory.delete(this.workerMemory.keys().next().value!);
+      }
       for (const id of m.plans) {
         let ws = this.warmed.get(id);
         if (!ws) {
@@ -112,7 +121,7 @@ export class Executor {
     const more = resume ? { resume } : {};
     let reply = await this.once(all ? { plan: def.id, def, refs: all, input, ...more } : { plan: def.id, input, ...more }, def);
     if (!('miss' in reply)) return reply;
-    const sent = this.refsOf(def, reply.miss, refs);
+    const sent = this.refsOf(def, reply.miss, (h) => refs(h) ?? this.retired.get(h));
     if (!sent) return { ok: false, code: 'E_NOT_FOUND', message: 'a bundle this run needs was removed meanwhile', fn, appStatus: null, hops: null };
     reply = await this.once({ plan: def.id, def, refs: sent, input, ...more }, def);
     if ('miss' in reply) return { ok: false, code: 'E_WORKER', message: 'worker could not load a bundle it was sent', fn, appStatus: null, hops: null };
@@ -139,6 +148,33 @@ export class Executor {
     this.recentWarm.push(msg);
     if (this.recentWarm.length > 16) this.recentWarm.shift();
     this.warmChannel.postMessage(msg);
+  }
+
+  /**
+   * A bundle version no deployed bundle serves any more: every worker (and the inline lane) drops its
+   * instance and the plans calling it, and the recent warm messages kept for late workers forget it.
+   */
+  forget(hash: string, ref?: BundleRef): void {
+    // A run planned before the swap may still be on its way to a worker that has dropped the version: it
+    // gets it again from here (the last few retired versions), rather than failing.
+    if (ref) {
+      this.retired.set(hash, ref);
+      if (this.retired.size > 16) this.retired.delete(this.retired.keys().next().value!);
+    }
+    this.inline?.forget(hash);
+    for (let i = this.recentWarm.length - 1; i >= 0; i--) {
+      const w = this.recentWarm[i]!;
+      if (!(hash in w.refs)) continue;
+      delete w.refs[hash];
+      w.defs = w.defs.filter((d) => !Object.values(d.targets).includes(hash));
+      if (w.defs.length === 0) this.recentWarm.splice(i, 1);
+    }
+    this.warmChannel.postMessage({ defs: [], refs: {}, drop: [hash] } satisfies WarmMessage);
+  }
+
+  /** Instances and plans held by the function workers (as they last reported) and the inline lane. */
+  memory(): { workers: Array<{ deployments: number; plans: number }>; inline: { deployments: number; plans: number } | null } {
+    return { workers: [...this.workerMemory.values()], inline: this.inline?.memory() ?? null };
   }
 
   /** How many workers reported plan `id` ready after a `warm` (for stats and tests). */

@@ -4,6 +4,8 @@
  * server's one registry. Built around a plain `http.Server` so the composed `roam serve` can hand it
  * sockets (`gateway.server.emit('connection', socket)`) next to the binary protocol.
  */
+import type { Socket } from 'node:net';
+import { memoryRelief } from '../wire/memory-relief.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RoamError } from '../errors.ts';
@@ -28,6 +30,9 @@ import { authenticate } from './auth.ts';
 import { pipelineGate } from './pipeline-gate.ts';
 import { decodeSegment } from './path.ts';
 import { RemoteAllow } from '../chains/remote-allow.ts';
+
+/** Bytes written to one HTTP connection past which its close asks for a memory relief (engine/wire/memory-relief.ts). */
+const BIG_CONNECTION = 16 << 20;
 
 export interface GatewayOptions {
   /** Admin bearer token for the control API; null leaves it open (explicit opt-in only). */
@@ -89,7 +94,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const engine = new Engine({ limits, ...(opts.wire ? { regions: opts.wire.table.regions } : {}) });
   // Each capability's Prometheus series, /v1/stats part and control route come from the capability itself.
   for (const c of engine.capabilities.values()) c.metrics?.(metrics.registry);
-  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}) });
+  const registry = new Registry({ engine, tenants, state, threads: executor.threads, componentTimeLimitMs: opts.timeoutMs ?? 10_000, ...(opts.wire ? { wire: opts.wire } : {}), ...(opts.maxRegionBytes ? { maxRegionBytes: opts.maxRegionBytes } : {}), onRetired: (hash, ref) => executor.forget(hash, ref), socketAllow: opts.remoteAllow ?? [] });
   await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   const ui = mountDashboard({ registry, scheduler, tenants, metrics: metrics.registry }, (req) => authenticate(req, auth));
   if (opts.wire) ui.dashboard.add(wireSource(opts.wire)); // places, steering and shifts on the dashboard
@@ -98,7 +103,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const plans = new Plans(registry, executor, maxHops);
   const remoteAllow = new RemoteAllow(opts.remoteAllow);
   const invoker = new Invoker({ registry, plans, executor, scheduler, metrics, log, maxBody: opts.maxBodyBytes ?? 1 << 20, maxHops, timeoutMs: opts.timeoutMs ?? 10_000, selfUrl: () => selfUrl, closing: () => closing, remoteAllow });
-  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow, rdma: opts.wire?.rdma ?? null, ...(opts.wire ? { clients: opts.wire.clientReports } : {}) });
+  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow, rdma: opts.wire?.rdma ?? null, ...(opts.wire ? { clients: opts.wire.clientReports, placesMemory: () => opts.wire!.memory() } : {}) });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -132,6 +137,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // pipelineGate: a client that pipelines requests and never reads cannot make us buffer their responses (issue 19);
   // connectionsCheckingInterval: how often Node enforces headersTimeout (set by the shared port; 30 s by default).
   const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: 1_000 }, pipelineGate((req, res) => void handle(req, res)));
+  // A connection that took big responses leaves them as garbage when it closes: collect and trim (rate-limited).
+  server.on('connection', (socket: Socket) => socket.once('close', () => socket.bytesWritten >= BIG_CONNECTION && memoryRelief.request()));
   return {
     server,
     registry,

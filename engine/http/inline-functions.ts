@@ -62,6 +62,15 @@ export class InlineFunctions {
     this.maxFuel = opts.maxFuel ?? 10_000_000;
   }
 
+  /** Drops a retired bundle version's instance and plans (Executor.forget). */
+  forget(hash: string): void {
+    this.runner.forget(hash);
+  }
+
+  memory(): { deployments: number; plans: number } {
+    return this.runner.memory();
+  }
+
   /** Records a worker's run of a plan: its hops' guest time. */
   observe(def: PlanDef, r: RunResult): void {
     if (!r.ok || this.maxNs === 0 || !r.hops) return;

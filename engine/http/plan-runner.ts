@@ -14,6 +14,8 @@ import type { EngineLimits } from '../verify/verify.ts';
 import type { BundleRef, PlanDef, RunResult, RunTask } from './task.ts';
 
 interface Plan {
+  /** The bundle hashes it calls (a retired one drops the plan). */
+  hashes: string[];
   prog: ChainProgram;
   call: CallFn;
   isRemote: (fn: number) => boolean;
@@ -55,6 +57,17 @@ export class PlanRunner {
     this.deployments.set(ref.hash, new Deployment(this.engine, bundle, ref.module, 1));
   }
 
+  /** Drops the instance of a retired bundle version and every plan that calls it (issue 19: kept up to 256). */
+  forget(hash: string): void {
+    this.deployments.delete(hash);
+    for (const [id, p] of this.plans) if (p.hashes.includes(hash)) this.plans.delete(id);
+  }
+
+  /** Instances and compiled plans held here (for GET /v1/stats). */
+  memory(): { deployments: number; plans: number } {
+    return { deployments: this.deployments.size, plans: this.plans.size };
+  }
+
   has(hash: string): boolean {
     return this.deployments.has(hash);
   }
@@ -75,7 +88,7 @@ export class PlanRunner {
       return (input: Uint8Array, body?: Uint8Array) => d.callEntry(e, input, body, true);
     });
     const remote = fns.map((f) => f === null);
-    const p = { prog, call: (i: number, input: Uint8Array, body?: Uint8Array) => fns[i]!(input, body), isRemote: (i: number) => remote[i]! };
+    const p = { hashes: [...new Set(Object.values(def.targets))], prog, call: (i: number, input: Uint8Array, body?: Uint8Array) => fns[i]!(input, body), isRemote: (i: number) => remote[i]! };
     if (this.plans.size >= MAX_CACHED) this.plans.delete(this.plans.keys().next().value!);
     this.plans.set(def.id, p);
     return p;

@@ -29,6 +29,8 @@ export interface WorkerInit {
 export interface WarmMessage {
   defs: PlanDef[];
   refs: Record<string, BundleRef>;
+  /** Hashes of retired bundle versions: each worker drops their instances and the plans that call them. */
+  drop?: string[];
 }
 
 /** A worker's answer on the same channel: the plans it now holds compiled, over instantiated bundles.
@@ -37,6 +39,8 @@ export interface WarmAck {
   ack: number;
   plans: number[];
   hello?: true;
+  /** What this worker holds after handling the message (for GET /v1/stats). */
+  memory?: { deployments: number; plans: number };
 }
 
 /** What a function or chain run needs, sent to a worker once (then named by `id`). */

@@ -19,6 +19,7 @@ export function createTaskRunner(init: WorkerInit): (task: RunTask) => TaskOutco
   warm.onmessage = (e: unknown) => {
     const m = (e as { data: WarmMessage | WarmAck }).data;
     if ('ack' in m) return; // another worker's answer
+    for (const h of m.drop ?? []) runner.forget(h);
     const ready: number[] = [];
     for (const ref of Object.values(m.refs)) {
       try {
@@ -31,7 +32,7 @@ export function createTaskRunner(init: WorkerInit): (task: RunTask) => TaskOutco
       if (!runner.plan(def.id) && Object.values(def.targets).every((h) => runner.has(h))) runner.compile(def);
       if (runner.plan(def.id)) ready.push(def.id);
     }
-    warm.postMessage({ ack: threadId, plans: ready } satisfies WarmAck);
+    warm.postMessage({ ack: threadId, plans: ready, memory: runner.memory() } satisfies WarmAck);
   };
   // A worker started after a deploy (at boot, or replacing one the watchdog terminated) asks for it.
   warm.postMessage({ ack: threadId, plans: [], hello: true } satisfies WarmAck);

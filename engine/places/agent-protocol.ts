@@ -8,7 +8,7 @@ export type ToAgent =
   | { t: 'deploy'; id: number; bytes: string; regions: Record<string, { shm: string; size: number }> }
   | { t: 'undeploy'; id: number; regions: string[] }
   | { t: 'run'; s: number[] };
-export type FromAgent = { t: 'ready'; pid: number } | { t: 'done'; s: number[]; busyNs: number };
+export type FromAgent = { t: 'ready'; pid: number } | { t: 'done'; s: number[]; busyNs: number } | { t: 'mem'; loaded: number; modules: number };
 
 export function sendLine(sock: net.Socket, m: ToAgent | FromAgent): void {
   if (!sock.destroyed) sock.write(JSON.stringify(m) + '\n');

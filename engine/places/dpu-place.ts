@@ -43,6 +43,8 @@ export class DpuPlace implements Place {
   private readonly inflight = new Map<number, Pending>();
   private readonly backlog = new Fifo<Pending>();
   private bundles: BundleInfo[] = [];
+  /** What the agent last said it holds (bundles compiled, modules cached). */
+  private mem = { loaded: 0, modules: 0 };
   private readonly listener: net.Server;
   private agent: net.Socket | undefined;
   private ready = false;
@@ -113,6 +115,8 @@ export class DpuPlace implements Place {
         this.ready = true;
         for (const w of this.readyWaiters.splice(0)) w();
         this.drain();
+      } else if (m.t === 'mem') {
+        this.mem = { loaded: m.loaded, modules: m.modules };
       } else if (m.t === 'done') {
         this.busyNs = m.busyNs;
         for (const s of m.s) this.deliver(s);
@@ -146,6 +150,10 @@ export class DpuPlace implements Place {
     s.lastDone = this.lastDone;
     s.busySince = this.busySince;
     return s;
+  }
+
+  memory(): { loaded: number; modules: number } {
+    return { ...this.mem };
   }
 
   deploy(info: BundleInfo): void {

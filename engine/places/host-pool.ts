@@ -46,6 +46,8 @@ interface Lane {
   done: SlotRing;
   busy: Float64Array;
   deploys: Int32Array;
+  /** The worker's bundles compiled and modules cached (ring.ts). */
+  mem: Int32Array;
   /** Slots pushed since the last doorbell check. */
   pushed: number;
   alive: boolean;
@@ -153,6 +155,12 @@ export class HostPool implements Place {
     s.lastDone = this.lastDone;
     s.busySince = this.busySince;
     return s;
+  }
+
+  /** What each worker holds (bundles compiled, modules cached), as it last published, and the inline lane. */
+  memory(): { workers: Array<{ loaded: number; modules: number }>; inline: { loaded: number; modules: number } } {
+    const inline = this.inline.memory();
+    return { workers: this.lanes.filter((l) => l.alive).map((l) => ({ loaded: Atomics.load(l.mem, 0), modules: Atomics.load(l.mem, 1) })), inline: { loaded: inline.loaded, modules: inline.modules } };
   }
 
   deploy(info: BundleInfo): void {

@@ -24,6 +24,15 @@ let mb: Mailbox | undefined;
 let rings: ReturnType<typeof laneRings> | undefined;
 const batch: number[] = [];
 let deploys = 0;
+let memSeen = -1;
+/** Publishes what this worker holds (SlotRunner.memory) in the lane's control buffer when it changed. */
+function publishMemory(): void {
+  if (!rings || runner.changes === memSeen) return;
+  memSeen = runner.changes;
+  const m = runner.memory();
+  Atomics.store(rings.mem, 0, m.loaded);
+  Atomics.store(rings.mem, 1, m.modules);
+}
 // Function and chain runs (engine/http), beside the ring's handler messages: one pool of host workers.
 const tasks = new TaskHost((m, transfer) => port.postMessage(m, transfer ?? []));
 
@@ -45,6 +54,7 @@ function pass(): void {
     }
   }
   r.busy[0] = runner.busyNs;
+  publishMemory();
   if (batch.length > 0) r.done.wake();
   if (r.sub.sleep()) setImmediate(pass);
   else r.sub.whenRung(pass);
@@ -60,10 +70,12 @@ port.on('message', (m: ToWorker) => {
     case 'deploy':
       runner.deploy(m.info);
       deploys++;
+      publishMemory();
       break;
     case 'undeploy':
       runner.undeploy(m.info);
       deploys++;
+      publishMemory();
       break;
     case 'load':
       load.set(m.fraction, m.mode);

@@ -63,6 +63,10 @@ export class InlineLane {
     this.turnBudgetNs = opts.turnBudgetNs ?? 1_000_000;
   }
 
+  memory(): ReturnType<SlotRunner['memory']> {
+    return this.runner.memory();
+  }
+
   deploy(info: BundleInfo): void {
     this.runner.deploy(info);
     this.costs.forEach((_, k) => k >>> 16 === info.id && this.costs.delete(k));

@@ -71,18 +71,21 @@ export class SlotRing {
 }
 
 /**
- * A host lane's control buffer: submission ring, completion ring, the worker's f64 busy ns, then i32
+ * A host lane's control buffer: submission ring, completion ring, the worker's f64 busy ns, i32
  * deploys posted to the worker (it runs no slot before it has received that many: messages on the ring
- * may overtake the postMessage that deploys their bundle).
+ * may overtake the postMessage that deploys their bundle), then two i32 of what the worker holds
+ * (bundles compiled, modules in its compiled-module cache), read by STATS.
  */
 export interface LaneLayout {
   ctl: SharedArrayBuffer;
   ringCapacity: number;
 }
-export const laneBytes = (cap: number) => 2 * SlotRing.bytes(cap) + 16;
+export const laneBytes = (cap: number) => 2 * SlotRing.bytes(cap) + 24;
 export const laneRings = (l: LaneLayout) => ({
   sub: new SlotRing(l.ctl, 0, l.ringCapacity),
   done: new SlotRing(l.ctl, SlotRing.bytes(l.ringCapacity), l.ringCapacity),
   busy: new Float64Array(l.ctl, 2 * SlotRing.bytes(l.ringCapacity), 1),
   deploys: new Int32Array(l.ctl, 2 * SlotRing.bytes(l.ringCapacity) + 8, 1),
+  /** The worker's bundles compiled and modules in its compiled-module cache (SlotRunner.memory), for STATS. */
+  mem: new Int32Array(l.ctl, 2 * SlotRing.bytes(l.ringCapacity) + 16, 2),
 });

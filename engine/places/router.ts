@@ -65,6 +65,11 @@ export const noBundle = (id: number) => new RoamError('E_NO_BUNDLE', `no bundle 
  * error; a bundle is deployed to and removed from every place. It knows nothing of connections, frames or
  * tokens: the wire front door (engine/server/wire-door.ts) checks those before it calls `route`.
  */
+export interface PlacesMemory {
+  host: ReturnType<HostPool['memory']>;
+  dpu: { loaded: number; modules: number } | null;
+}
+
 export class PlaceRouter {
   readonly table: BundleTable;
   readonly host: HostPool;
@@ -157,9 +162,14 @@ export class PlaceRouter {
   }
 
   /** Starts a message-handler component's worker (nothing is routed to it until `installComponent`). */
-  async startComponent(bytes: Uint8Array): Promise<ComponentDeployment> {
+  async startComponent(bytes: Uint8Array, env?: Record<string, string>): Promise<ComponentDeployment> {
     const { ComponentDeployment } = await import('../components/message-deployment.ts');
-    return ComponentDeployment.deploy(this.table.engine, bytes);
+    return ComponentDeployment.deploy(this.table.engine, bytes, env ? { env } : {});
+  }
+
+  /** What the places hold compiled (host workers, the inline lane, the DPU agent): bounded over any number of redeploys. */
+  memory(): PlacesMemory {
+    return { host: this.host.memory(), dpu: this.dpu instanceof DpuPlace ? this.dpu.memory() : null };
   }
 
   /** Routes a started component's messages to it from now on (synchronous: the swap cannot fail halfway). */

@@ -38,6 +38,8 @@ export class SlotRunner {
   private readonly buffers = new Map<string, ArrayBufferLike>();
   private readonly engine: Engine;
   private readonly bundles = new Map<number, Loaded>();
+  /** Bumped whenever what this runner holds changes (deploy, undeploy, a compile): see `memory`. */
+  changes = 0;
   /** Time this thread was not idle, ns. Not just handler time: co-located work sharing the thread (other
    *  tenants, the demo's simulated load) makes a place busy too, so the event loop's utilization is the measure. */
   get busyNs(): number {
@@ -57,24 +59,43 @@ export class SlotRunner {
   }
 
   deploy(info: BundleInfo): void {
+    this.changes++;
     for (const [k, b] of Object.entries(info.regions)) this.buffers.set(k, b);
+    const old = this.bundles.get(info.id);
     this.bundles.set(info.id, { bytes: info.bytes });
+    // The replaced version's compiled module goes with it (issue 19: a place kept up to 64 of them). A new
+    // version with the same code compiles again on its first message, off the ring (`prepare`).
+    if (old?.dep && old.bytes !== info.bytes) this.engine.admission.forget(old.dep.bundle);
   }
 
   /** Forgets bundle `id` and unmaps its regions (they are freed once nothing else holds them). */
   undeploy(info: BundleInfo): void {
+    this.changes++;
     for (const k of Object.keys(info.regions)) {
       this.buffers.delete(k);
       // The engine's store caches by key: a bundle deleted and deployed again got new memory at the owner.
       this.engine.regions.forget(k);
     }
+    const old = this.bundles.get(info.id);
+    if (old?.dep) this.engine.admission.forget(old.dep.bundle);
     this.bundles.delete(info.id);
+  }
+
+  /** Bundles known here and those compiled (with the engine's compiled-module cache): for STATS. */
+  memory(): { bundles: number; loaded: number; modules: number; moduleBytes: number } {
+    let loaded = 0;
+    for (const b of this.bundles.values()) if (b.dep) loaded++;
+    const c = this.engine.admission.cacheStats();
+    return { bundles: this.bundles.size, loaded, modules: c.modules, moduleBytes: c.bytes };
   }
 
   private load(id: number): Loaded & { dep: Deployment; entries: Map<number, EntryPoint> } {
     const b = this.bundles.get(id);
     if (!b) throw new RoamError('E_NO_BUNDLE', `no bundle with id ${id} at this place`);
-    if (!b.dep) loaded(b, this.engine.deploy(b.bytes));
+    if (!b.dep) {
+      loaded(b, this.engine.deploy(b.bytes));
+      this.changes++;
+    }
     return b as Loaded & { dep: Deployment; entries: Map<number, EntryPoint> };
   }
 
@@ -90,6 +111,7 @@ export class SlotRunner {
     const dep = await this.engine.deployAsync(b.bytes);
     // A redeploy meanwhile replaced `b` in the map: this result is simply dropped with it.
     b.dep ??= loaded(b, dep).dep;
+    this.changes++;
   }
 
   /**

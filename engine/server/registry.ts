@@ -8,6 +8,7 @@
 import { RoamError } from '../errors.ts';
 import type { Engine } from '../runtime/engine.ts';
 import type { Admitted } from '../admission/admission.ts';
+import type { Bundle } from '../bundle/bundle.ts';
 import { checkRemote, isRemote } from '../chains/remote.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { ChainSpec, StateStore } from '../state/store.ts';
@@ -48,12 +49,20 @@ export interface RegistryOptions {
   wire?: WireServer;
   /** Region memory all tenants together may hold, bytes (default 4 GiB). */
   maxRegionBytes?: number;
+  /** Told the content hash of a core version no deployed bundle serves any more (replaced or removed), so
+   *  the function workers drop its instance and compiled module (issue 19: they kept up to 256). */
+  onRetired?: (hash: string, ref: BundleRef) => void;
+  /** Addresses (IPs, CIDR ranges) components with wasi:sockets may reach: the server's --remote-allow. */
+  socketAllow?: readonly string[];
 }
 
 /** Stands in for `ref.module` of a component (never sent to a core worker: see `ref`). */
 const NO_MODULE = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
 
 const ROUTE_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+/** Bounds on operator-set environment values (PUT /v1/env/NAME): per value and all of a bundle's together. */
+export const ENV_VALUE_MAX = 4096;
+export const ENV_TOTAL_MAX = 32 << 10;
 const MIB = 1 << 20;
 
 /** Validates a chain declaration (API, chains file, manifest or state) and returns it without extra keys. */
@@ -67,8 +76,31 @@ export function checkChain(route: string, spec: ChainSpec): ChainSpec {
   return { steps: spec.steps, ...(spec.also?.length ? { also: spec.also } : {}), ...(spec.hops ? { hops: spec.hops } : {}) };
 }
 
+/** Checks a JSON object of environment values: variable names, string values, sizes. */
+function checkEnvValues(name: string, values: unknown): Record<string, string> {
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new RoamError('E_ENV', `environment of '${name}' must be a JSON object { "NAME": "value" }`);
+  let total = 0;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (!ENV_NAME_RE.test(k)) throw new RoamError('E_ENV', `'${k.slice(0, 64)}' is not an environment variable name`);
+    if (typeof v !== 'string') throw new RoamError('E_ENV', `environment variable '${k}' of '${name}' must be a string`);
+    if (v.includes('\0')) throw new RoamError('E_ENV', `environment variable '${k}' of '${name}' holds a NUL byte`);
+    const n = Buffer.byteLength(v);
+    if (n > ENV_VALUE_MAX) throw new RoamError('E_ENV', `environment variable '${k}' of '${name}' is ${n} bytes, over the limit of ${ENV_VALUE_MAX}`);
+    total += n + k.length;
+    if (total > ENV_TOTAL_MAX) throw new RoamError('E_ENV', `environment of '${name}' is over the limit of ${ENV_TOTAL_MAX} bytes`);
+    out[k] = v;
+  }
+  return out;
+}
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
 export class Registry {
   private readonly bundles = new Map<string, DeployedBundle>();
+  /** The verified core bundle behind each deployed name: what admission's compiled-module cache forgets when it goes. */
+  private readonly cores = new Map<string, Bundle>();
+  /** Operator-set values of components' declared environment variables, by bundle name (persisted). */
+  private readonly envs = new Map<string, Record<string, string>>();
   /** function name → bundle name */
   private readonly functions = new Map<string, string>();
   private readonly chains = new Map<string, OwnedChain>();
@@ -94,6 +126,14 @@ export class Registry {
   async restore(onSkip: (what: string, err: Error) => void): Promise<void> {
     if (!this.state) return;
     for (const s of this.state.skipped) onSkip(s.file, new Error(s.reason));
+    // Environment values first, so each component starts with its own; checked again at install (envFor).
+    for (const [name, values] of Object.entries(this.state.snapshot.env ?? {})) {
+      try {
+        this.envs.set(name, checkEnvValues(name, values));
+      } catch (e) {
+        onSkip(`environment of '${name}'`, e as Error);
+      }
+    }
     for (const [name, bytes] of this.state.storedBundles()) {
       try {
         await this.install(name, bytes, null, false);
@@ -155,8 +195,8 @@ export class Registry {
       if (a.kind === 'component') {
         // A handler component's worker starts here, before the commit: one that fails at start leaves
         // the old version both stored and served.
-        if (a.component.kind === 'roam-message') handlerComponent = await wire?.startComponent(bytes);
-        else component = await ComponentFunction.deploy(bytes, { timeLimitMs: this.opts.componentTimeLimitMs ?? 10_000, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel });
+        if (a.component.kind === 'roam-message') handlerComponent = await wire?.startComponent(bytes, this.envFor(name, m));
+        else component = await ComponentFunction.deploy(bytes, { timeLimitMs: this.opts.componentTimeLimitMs ?? 10_000, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel, env: this.envFor(name, m), socketAllow: this.opts.socketAllow ?? [] });
       } else {
         if (m.functions.length > 0) module = await this.engine.admission.compile(a.bundle);
         wire?.table.checkRoom(name);
@@ -181,6 +221,7 @@ export class Registry {
     if (old && old.manifest.handlers.length > 0 && m.handlers.length === 0) this.wire?.remove(name, { keepRegions: true }); // its functions keep the state
     if (old && old.manifest.tenant !== m.tenant) this.engine.regions.free(old.manifest); // moved to another tenant: the old owner's state goes
     this.bundles.set(name, d);
+    this.retire(name, old, a.kind === 'core' ? a.bundle : undefined);
     for (const f of m.functions) this.functions.set(f.name, name);
     this.dropOwnedChains(name);
     for (const [route, spec] of declared) {
@@ -191,6 +232,19 @@ export class Registry {
     }
     this.generation++;
     return d;
+  }
+
+  /**
+   * After `name` was replaced by `now` (undefined: removed or now a component): the old version's compiled
+   * module leaves admission's cache (unless `now` has the same code), and its hash, when no bundle serves
+   * it any more, goes to `onRetired` (the function workers' instances).
+   */
+  private retire(name: string, old: DeployedBundle | undefined, now: Bundle | undefined): void {
+    const before = this.cores.get(name);
+    if (now) this.cores.set(name, now);
+    else this.cores.delete(name);
+    if (before) this.engine.admission.forget(before, now);
+    if (old && !old.component && old.ref.hash !== now?.hash && !this.ref(old.ref.hash)) this.opts.onRetired?.(old.ref.hash, old.ref);
   }
 
   /** Deploys the bundle's handlers to the places (a redeploy keeps its wire id); null when it has none. */
@@ -240,7 +294,10 @@ export class Registry {
     const b = this.get(name);
     if (asTenant !== null && b.manifest.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle '${name}' belongs to tenant '${b.manifest.tenant}'`);
     this.state?.removeBundle(name);
+    this.state?.removeEnv(name);
+    this.envs.delete(name);
     this.bundles.delete(name);
+    this.retire(name, b, undefined);
     for (const f of b.manifest.functions) this.functions.delete(f.name);
     this.dropOwnedChains(name);
     this.wire?.remove(name);
@@ -248,6 +305,35 @@ export class Registry {
     this.generation++;
     void b.component?.close();
     return b;
+  }
+
+  /**
+   * Sets the values of a component's declared environment variables (replacing the ones set before), as the
+   * admin or the owning tenant: only names its manifest declares (`env`), strings of at most ENV_VALUE_MAX
+   * bytes, ENV_TOTAL_MAX in all. Persisted, then in force from the component's next worker. Never the
+   * server's own environment: a guest sees these values and nothing else.
+   */
+  setEnv(name: string, values: unknown, asTenant: string | null): { bundle: string; env: string[] } {
+    const b = this.get(name);
+    if (asTenant !== null && b.manifest.tenant !== asTenant) throw new RoamError('E_FORBIDDEN', `bundle '${name}' belongs to tenant '${b.manifest.tenant}'`);
+    const handler = b.wireId !== null ? this.wire?.table.named(name)?.component : undefined;
+    if (!b.component && !handler) throw new RoamError('E_ENV', `bundle '${name}' is not a component: only components have an environment (wasi:cli/environment)`);
+    const env = checkEnvValues(name, values);
+    const declared = b.manifest.env ?? [];
+    for (const k of Object.keys(env)) if (!declared.includes(k)) throw new RoamError('E_ENV', `bundle '${name}' does not declare environment variable '${k}' (its manifest's "env": ${declared.length ? declared.join(', ') : 'none'})`);
+    this.state?.putEnv(name, env);
+    this.envs.set(name, env);
+    b.component?.setEnv(env);
+    handler?.setEnv(env);
+    return { bundle: name, env: Object.keys(env) };
+  }
+
+  /** The stored values a version of `name` gets: those of the names its manifest declares. */
+  private envFor(name: string, m: Manifest): Record<string, string> {
+    const out: Record<string, string> = {};
+    const declared = m.env ?? [];
+    for (const [k, v] of Object.entries(this.envs.get(name) ?? {})) if (declared.includes(k)) out[k] = v;
+    return out;
   }
 
   get(name: string): DeployedBundle {

@@ -12,6 +12,7 @@ import { RoamError, isRoamError } from '../errors.ts';
 import { FrameDecoder, type DecoderEvents } from '../wire/decoder.ts';
 import { Kind, Place as WirePlace, errorPayload, type Frame } from '../wire/frame.ts';
 import { OutBuffer } from '../wire/out-buffer.ts';
+import { memoryRelief } from '../wire/memory-relief.ts';
 import { nativeNet, nodeStream, type ByteStream, type StreamEvents } from '../wire/native-net.ts';
 import { WireFlow, type FlowLimits } from '../wire/flow.ts';
 import type { RdmaHost } from '../rdma/host.ts';
@@ -107,6 +108,8 @@ export class WireConnection implements StreamEvents, DecoderEvents {
   private readonly decoder: FrameDecoder;
   private readonly leases: ConnectionLeases;
   private held = false;
+  /** Held by backpressure at some point: its close asks for a memory relief (engine/wire/memory-relief.ts). */
+  private everHeld = false;
   private readonly peer: string;
   /** Served by roam_netio: Node's socket was handed over and is closed. */
   readonly native: boolean;
@@ -139,6 +142,7 @@ export class WireConnection implements StreamEvents, DecoderEvents {
       (h) => {
         if (h === this.held) return;
         this.held = h;
+        this.everHeld ||= h;
         stats.held += h ? 1 : -1;
       },
     );
@@ -164,6 +168,8 @@ export class WireConnection implements StreamEvents, DecoderEvents {
     stats.open--;
     if (this.held) stats.held--;
     this.held = false;
+    // It held output past the flow bound: the replies it left are garbage now; give the memory back.
+    if (this.everHeld) memoryRelief.request();
     this.closed(this);
   }
   drain(): void {
@@ -240,7 +246,7 @@ export class WireConnection implements StreamEvents, DecoderEvents {
         return this.reply(f, regionAtomic(this.bundleOf(f), f.code, f.payload, this.leases));
       case Kind.STATS: {
         const places = Object.fromEntries(this.c.router.places.map((p) => [p.name, p.signals()]));
-        return this.reply(f, Buffer.from(JSON.stringify({ places, stats: this.c.stats, rdma: this.c.rdma?.stats() ?? null })));
+        return this.reply(f, Buffer.from(JSON.stringify({ places, stats: this.c.stats, rdma: this.c.rdma?.stats() ?? null, memory: this.c.router.memory(), relief: memoryRelief.stats })));
       }
       case Kind.CLIENT_STATS:
         return this.reply(f, this.c.clientReports.report(this, who!.tenant, f.payload, this.now, this.wakeReports) === REPORT_MORE ? MORE : STOP);

@@ -10,7 +10,7 @@ import type { ComponentDeployment } from '../components/message-deployment.ts';
 import { DEFAULT_MAX_FRAME } from '../wire/frame.ts';
 import { DEFAULT_FLOW, type FlowLimits } from '../wire/flow.ts';
 import { DEFAULT_LEASE_MS } from '../places/leases.ts';
-import { PlaceRouter, type RouterOptions } from '../places/router.ts';
+import { PlaceRouter, type PlacesMemory, type RouterOptions } from '../places/router.ts';
 import type { BundleTable, Registered } from '../places/bundle-table.ts';
 import type { HostPool } from '../places/host-pool.ts';
 import type { Steering } from '../steering/policy.ts';
@@ -53,7 +53,7 @@ export interface WireServer {
   deployComponent(bytes: Uint8Array): Promise<Registered>;
   /** The two halves of deployComponent, for a registry that commits its state between them: starts the
    *  component's worker (may fail: nothing changed yet), then routes to it (synchronous). */
-  startComponent(bytes: Uint8Array): Promise<ComponentDeployment>;
+  startComponent(bytes: Uint8Array, env?: Record<string, string>): Promise<ComponentDeployment>;
   installComponent(c: ComponentDeployment, bytes: Uint8Array): Registered;
   /** Removes a bundle from every place and frees its regions (unless kept: a new version without handlers
    *  still owns them); false when no such bundle is deployed. */
@@ -66,6 +66,8 @@ export interface WireServer {
   readonly stats: WireServerStats;
   /** What connected clients' client places report (CLIENT_STATS), per tenant: the dashboard's client row. */
   readonly clientReports: ClientReports;
+  /** What the places hold compiled (host workers, the inline lane, the DPU agent), for GET /v1/stats. */
+  memory(): PlacesMemory;
   /** `roam serve --rdma`'s UCX side (transports in use: `/v1/stats`), or undefined. */
   readonly rdma: RdmaHost | undefined;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
@@ -109,7 +111,8 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     // Every swap and removal is told to the connections that resolved the bundle (client places refetch).
     install: (bundle) => swapped(router.install(bundle)),
     deploy: (bytes) => swapped(router.deploy(bytes)),
-    startComponent: (bytes) => router.startComponent(bytes),
+    startComponent: (bytes, env) => router.startComponent(bytes, env),
+    memory: () => router.memory(),
     installComponent: (c, bytes) => swapped(router.installComponent(c, bytes)),
     deployComponent: async (bytes) => swapped(router.installComponent(await router.startComponent(bytes), bytes)),
     remove(name, o = {}) {

@@ -3,7 +3,8 @@
  *   DIR/bundles/<sha256(name)>.bundle   one file per deployed bundle name: a header line naming it, then
  *                                       the bundle's bytes; a deploy replaces it with one atomic write
  *                                       (temp file, fsync, rename, one fsync of the directory)
- *   DIR/index.json                      { chains: { route: spec } }, replaced atomically on chain changes
+ *   DIR/index.json                      { chains: { route: spec }, env: { bundle: { VAR: value } } }, replaced
+ *                                       atomically on chain and environment changes
  * A crash before the rename leaves the old file (old version served) and a temp file, which is removed
  * at open; after it, the new one. Nothing else points at a bundle file, so there is no second write to
  * keep in step with the first.
@@ -31,6 +32,9 @@ export interface ChainSpec {
 
 export interface StateIndex {
   chains: Record<string, ChainSpec>;
+  /** Operator-set environment values of components, by bundle name (PUT /v1/env/NAME); re-checked against
+   *  the manifest at restore. Stored as given: the state directory is the operator's (like the bundles). */
+  env?: Record<string, Record<string, string>>;
 }
 
 /** First bytes of a bundle file; the rest of the header line is JSON `{ "name": … }`. */
@@ -57,7 +61,7 @@ export class StateStore {
         const raw = JSON.parse(readFileSync(this.indexFile, 'utf8')) as Partial<StateIndex> & { bundles?: Record<string, string> };
         const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
         if (!isMap(raw) || (raw.chains !== undefined && !isMap(raw.chains))) throw new Error('expected { "chains": { route: spec } }');
-        this.index = { chains: raw.chains ?? {} };
+        this.index = { chains: raw.chains ?? {}, ...(isMap(raw.env) ? { env: raw.env } : {}) };
         legacy = isMap(raw.bundles) ? raw.bundles! : {};
       } catch (e) {
         // Its chains are lost (each is re-validated at restore anyway); the bundles beside it still load.
@@ -158,6 +162,17 @@ export class StateStore {
     const chains = { ...this.index.chains };
     delete chains[route];
     this.commit({ ...this.index, chains });
+  }
+
+  putEnv(bundle: string, values: Record<string, string>): void {
+    this.commit({ ...this.index, env: { ...this.index.env, [bundle]: values } });
+  }
+
+  removeEnv(bundle: string): void {
+    if (!this.index.env?.[bundle]) return;
+    const env = { ...this.index.env };
+    delete env[bundle];
+    this.commit({ ...this.index, env });
   }
 
   private commit(next: StateIndex): void {

@@ -45,6 +45,8 @@ interface NetioAddon {
   pause(id: number, paused: boolean): void;
   pending(id: number): number;
   stats(): [number, number, number];
+  /** malloc_trim(0) (glibc; false elsewhere, or when nothing was returned). */
+  trim?(): boolean;
 }
 
 class NativeStream implements ByteStream {
@@ -100,6 +102,11 @@ export class NativeNet {
     return new NativeStream(this.addon, id);
   }
 
+  /** Returns freed heap to the OS (malloc_trim); false when the addon cannot (an older build, not glibc). */
+  trim(): boolean {
+    return this.addon.trim?.() ?? false;
+  }
+
   /** Reads, writes, and writes the kernel did not take at once (queued for writability). */
   stats(): { reads: number; writes: number; queuedWrites: number } {
     const [reads, writes, queuedWrites] = this.addon.stats();
@@ -121,6 +128,18 @@ export function nativeNet(): NativeNet | null {
     // not built (no C++ toolchain at install): Node's sockets serve
   }
   return shared;
+}
+
+/** malloc_trim(0) through the addon, whether or not its sockets serve (`--net node`); false without it. */
+export function trimHeap(): boolean {
+  const n = nativeNet();
+  if (n) return n.trim();
+  try {
+    const addon = createRequire(import.meta.url)('../../native-host/build/Release/roam_netio.node') as NetioAddon;
+    return addon.trim?.() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** A Node socket as a ByteStream (the fallback, and the way a non-TCP socket is served). */

@@ -338,6 +338,18 @@ napi_value Stats(napi_env env, napi_callback_info) {
   return arr;
 }
 
+// Hands freed heap back to the OS (glibc keeps it for reuse). Called by engine/wire/memory-relief.ts after a
+// garbage collection that followed a connection with big output: V8 frees reply buffers only then.
+napi_value Trim(napi_env env, napi_callback_info) {
+  napi_value r;
+#ifdef __GLIBC__
+  napi_get_boolean(env, malloc_trim(0) != 0, &r);
+#else
+  napi_get_boolean(env, false, &r);
+#endif
+  return r;
+}
+
 napi_value ModuleInit(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -348,6 +360,7 @@ napi_value ModuleInit(napi_env env, napi_value exports) {
       {"stats", nullptr, Stats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pause", nullptr, Pause, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pending", nullptr, Pending, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"trim", nullptr, Trim, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

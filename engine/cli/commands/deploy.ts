@@ -5,7 +5,7 @@ import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
 import type { PrebuiltFields } from '../../build/prebuilt.ts';
 
-const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--server URL] [--token T] [--quiet]
+const help = `Usage: roam deploy BUNDLE.wasm|PROJECT_DIR [--chains roam.chains.json] [--env NAME=VALUE]... [--server URL] [--token T] [--quiet]
        roam deploy APP.wasm [--name N] [--allow CAP]... [--memory-mib M] [--fuel F] [--export E] [--version V]
 
 Uploads a bundle to a running roam server (PUT /v1/bundles/NAME; NAME is the manifest's name).
@@ -23,6 +23,8 @@ preview 1 adapter first.
 
 Options:
   --chains FILE     declare the chain routes of a roam.chains.json
+  --env NAME=VALUE  a component's declared environment variable (its manifest's "env"; repeatable): the
+                    values replace those set before (PUT /v1/env/NAME), in force from its next worker
   --server URL      the server (default: ROAM_SERVER)
   --token T         its token (default: ROAM_TOKEN)
   -q, --quiet       no progress
@@ -37,7 +39,8 @@ Examples:
   roam deploy functions/hello/build/hello.wasm --server http://127.0.0.1:8080 --token secret
   roam deploy functions/hello --chains functions/boutique/roam.chains.json
   roam deploy target/wasm32-wasip1/release/app.wasm --name app --memory-mib 64
-  roam deploy hello-dotnet.wasm --name hello --memory-mib 128 --allow wasi:sockets`;
+  roam deploy hello-dotnet.wasm --name hello --memory-mib 128 --allow wasi:sockets
+  roam deploy build/app.wasm --env GREETING=hello --env MODE=prod`;
 
 export const command: Command = {
   name: 'deploy',
@@ -45,7 +48,7 @@ export const command: Command = {
   help,
   async run(argv) {
     const { values, positionals } = parse(argv, {
-      server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+      server: { type: 'string' }, token: { type: 'string' }, chains: { type: 'string' }, env: { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' },
       name: { type: 'string' }, allow: { type: 'string', multiple: true }, 'memory-mib': { type: 'string' }, fuel: { type: 'string' }, export: { type: 'string' }, version: { type: 'string' },
     });
     const p = (await import('../progress.ts')).progress({ quiet: values.quiet });
@@ -92,7 +95,11 @@ export const command: Command = {
       // components: say how their calls are bounded (fuel, or the watchdog and why)
       const limit = r.timeLimit ? `; component time limit: ${r.timeLimit.mode}${r.timeLimit.reason ? ` (${r.timeLimit.reason})` : ''}` : '';
       process.stdout.write(`deployed ${r.name}@${r.version} (tenant ${r.tenant}, ${r.hash.slice(0, 12)}) ${entries(r)} in ${(performance.now() - t0).toFixed(1)} ms${limit}\n`);
-    }
+      if (values.env?.length) {
+        const set = await client.control<{ env: string[] }>('PUT', `/v1/env/${encodeURIComponent(name)}`, JSON.stringify(envValues(values.env)));
+        process.stdout.write(`environment of ${name}: ${set.env.join(', ')}\n`);
+      }
+    } else if (values.env?.length) throw new RoamError('E_USAGE', '--env needs a bundle to deploy');
     if (values.chains) {
       const { readChainsFile } = await import('../../chains/chains-file.ts');
       for (const [route, spec] of Object.entries(readChainsFile(values.chains))) {
@@ -104,6 +111,17 @@ export const command: Command = {
   },
 };
 export default command;
+
+/** `--env NAME=VALUE` flags as an object (the value may hold '='; the server checks names against the manifest). */
+function envValues(flags: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new RoamError('E_USAGE', `--env takes NAME=VALUE, not '${f}'`);
+    out[f.slice(0, eq)] = f.slice(eq + 1);
+  }
+  return out;
+}
 
 /** The manifest fields a .wasm deploy takes from flags (undefined when not given). */
 function prebuiltFields(v: { name?: string; allow?: string[]; 'memory-mib'?: string; fuel?: string; export?: string; version?: string }): PrebuiltFields {
