@@ -85,7 +85,7 @@ for (const tls of [undefined, 'tcp'] as const) describe.skipIf(!!why).sequential
     url = await new Promise<string>((resolve, reject) => {
       server.stdout!.on('data', (c) => {
         out += c;
-        const m = /serving on (http:\/\/\S+)/.exec(out);
+        const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
         if (m) resolve(m[1]!);
       });
       server.on('exit', (code) => reject(new Error(`roam serve exited with ${code}: ${err}`)));

@@ -1,12 +1,17 @@
 import type { Capability } from './capability.ts';
+import { log as engineLog, type Level } from '../observe/log.ts';
 
-export type LogSink = (bundle: string, level: number, message: string) => void;
-const LEVELS = ['debug', 'info', 'warn', 'error'];
+/** Where guest log lines go: `fn` is the running function or handler, when known. */
+export type LogSink = (bundle: string, level: number, message: string, fn?: string, tenant?: string) => void;
+const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
 
-/** Default sink: one line on stderr, so guest logs never mix with replies on stdout. */
-export let logSink: LogSink = (bundle, level, message) => {
-  process.stderr.write(`[${bundle}] ${LEVELS[level] ?? 'info'}: ${message}\n`);
-};
+/** Guest lines for the engine's logger (observe/log.ts): one per call of `log`, with the guest's bundle, function and tenant. */
+export function guestLog(bundle: string, level: Level, message: string, fn: string | undefined, tenant: string | undefined): void {
+  engineLog(level, message, { source: 'guest', bundle, ...(fn ? { function: fn } : {}), ...(tenant ? { tenant } : {}) });
+}
+
+/** Default sink: the engine's one logger (stdout; JSON lines in pipes, human lines on a terminal). */
+export let logSink: LogSink = (bundle, level, message, fn, tenant) => guestLog(bundle, LEVELS[level] ?? 'info', message, fn, tenant);
 export const setLogSink = (sink: LogSink): void => {
   logSink = sink;
 };
@@ -19,7 +24,7 @@ export const log: Capability = {
   imports: (ctx) => ({
     log(level: number, ptr: number, len: number): void {
       const text = Buffer.from(ctx.bytes(ptr >>> 0, Math.min(len >>> 0, 4096))).toString('utf8');
-      logSink(ctx.manifest.name, level, text);
+      logSink(ctx.manifest.name, level, text, ctx.entry, ctx.manifest.tenant);
     },
   }),
 };

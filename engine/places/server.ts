@@ -17,6 +17,8 @@ import { regionAtomic, regionRead, regionWrite } from './region-ops.ts';
 import { ConnectionLeases, DEFAULT_LEASE_MS } from './leases.ts';
 import { DEFAULT_FLOW, WireFlow, type FlowLimits } from '../wire/flow.ts';
 import type { RdmaHost } from '../rdma/host.ts';
+import { CodeCounts } from '../observe/metrics.ts';
+import { log as engineLog } from '../observe/log.ts';
 
 export interface WireServerOptions {
   /** Largest frame payload accepted (bytes); larger frames get E_TOO_LARGE and are skipped. */
@@ -45,7 +47,7 @@ export interface WireServerOptions {
   nativeIo?: boolean;
   /** Output backpressure per connection (engine/wire/flow.ts). */
   flow?: Partial<FlowLimits>;
-  /** Where a connection closed by the server's own limits is reported (default: stderr). */
+  /** Where a connection closed by the server's own limits is reported (default: the engine's logger, as a warning). */
   log?: (line: string) => void;
   /** `roam serve --rdma`: region memory registered with UCX, RDMA_INFO answered (engine/rdma/host.ts). */
   rdma?: RdmaHost;
@@ -94,6 +96,8 @@ export interface WireServer {
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
+  /** ERROR frames sent, by code (bounded: observe/metrics.ts). */
+  readonly errorCodes: CodeCounts;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
    *  successful reply may be a view into the place's slot, valid only while `done` runs: copy it to keep it. */
   dispatch(bundle: number, handler: number, payload: Uint8Array, place: number, done: (r: PlaceResult) => void): void;
@@ -176,7 +180,8 @@ function createCore(opts: WireServerOptions): WireServer {
   const streams = new Set<ByteStream>();
   const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, refused: 0, byPlace: { host: 0, dpu: 0 }, open: 0, held: 0, overflows: 0 };
   const flowLimits: FlowLimits = { ...DEFAULT_FLOW, ...opts.flow };
-  const log = opts.log ?? ((line: string) => void process.stderr.write(`roam: ${line}\n`));
+  const errorCodes = new CodeCounts();
+  const log = opts.log ?? ((line: string) => engineLog('warn', line));
 
   const fail = (code: string, message: string): PlaceResult => ({ ok: false, code, message });
 
@@ -203,6 +208,7 @@ function createCore(opts: WireServerOptions): WireServer {
     stats.calls++;
     const b = registry.get(p.bundle);
     if (!b) return p.done(fail('E_NO_BUNDLE', noBundle(p.bundle).message));
+    registry.calls[p.bundle]!++;
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
     if (b.component) return callComponent(b, p, place);
     // A tiny handler while the host workers hold nothing runs right here on the network thread, before
@@ -290,6 +296,8 @@ function createCore(opts: WireServerOptions): WireServer {
       now: 0,
       error(id, bundle, code, message) {
         stats.errors++;
+        errorCodes.inc(code);
+        if (registry.get(bundle)) registry.errors[bundle]!++;
         out.frame(Kind.ERROR, 0, id, bundle, 0, errorPayload(code, message));
       },
     };
@@ -407,6 +415,7 @@ function createCore(opts: WireServerOptions): WireServer {
     dpu,
     steering,
     stats,
+    errorCodes,
     dispatch,
     install,
     deploy: (bytes) => install(registry.engine.admission.checkCore(bytes)),
@@ -439,7 +448,7 @@ export async function listenWire(opts: WireServerOptions & { port?: number; host
   // Half-open: a client that sends its requests and then its FIN still gets every reply (wire/flow.ts).
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => ws.handleSocket(s));
   await new Promise<void>((res, rej) => server.once('error', rej).listen(opts.port ?? 0, opts.hostname ?? '127.0.0.1', res));
-  server.on('error', (e) => process.stderr.write(`roam: wire listener error: ${e.message}\n`)); // accept failures (EMFILE) are not fatal
+  server.on('error', (e) => engineLog('error', 'wire listener error', { message: e.message })); // accept failures (EMFILE) are not fatal
   const port = (server.address() as net.AddressInfo).port;
   const closeWire = ws.close;
   return Object.assign(ws, {

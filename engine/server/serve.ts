@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { readChainsFile } from '../chains/chains-file.ts';
 import { RoamError } from '../errors.ts';
+import { log as engineLog } from '../observe/log.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { createGateway, type Gateway } from '../http/gateway.ts';
@@ -29,6 +30,7 @@ export interface ServeOptions {
   wire: WireServeOptions;
   /** Bundle files deployed at start as the admin (not persisted: they come from the command line). */
   bundles?: string[];
+  /** Start-up and warning lines (default: the engine's logger, engine/observe/log.ts). */
   log?: (line: string) => void;
   /** Hosts, IPs and CIDR ranges remote chain steps may reach (engine/chains/remote-allow.ts); none by default. */
   remoteAllow?: string[];
@@ -38,7 +40,7 @@ export interface ServeOptions {
 
 /** Starts the server; `close` stops both doors, the places and the workers. */
 export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; wire: WireServer; url: string; portStats: PortStats; close: () => Promise<void> }> {
-  const log = o.log ?? (() => {});
+  const log = o.log ?? ((line: string) => engineLog('info', line));
   const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
   const auth = new Authenticator(o.token, tenants);
   // Handler messages queue fairly at the host by their tenant's weight, as function calls do.

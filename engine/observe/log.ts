@@ -1,0 +1,95 @@
+/**
+ * The one logger: every engine line and every guest log line (AS `log()`, a TS guest's console, a
+ * component's stdout/stderr) goes through it. pino, for its stable JSON line format, levels and child
+ * fields, used without transports (no extra threads beside our worker pool) and writing through
+ * `process.stdout`: in a worker thread that stream is Node's pipe to the main thread, which writes each
+ * chunk whole, so lines from many threads never interleave.
+ *
+ * Format: JSON lines when stdout is not a terminal (pipes, files, log collectors), human lines on a
+ * terminal; ROAM_LOG_FORMAT=json|human overrides (worker threads inherit it with the environment, and
+ * read the same fd 1 otherwise). Lines go to stdout; ROAM_LOG_STREAM=stderr sends them to stderr
+ * (`roam run` does, as its stdout carries the replies). ROAM_LOG_LEVEL=debug|info|warn|error (default debug: guest debug lines
+ * show).
+ */
+import { isatty } from 'node:tty';
+import { pino, stdTimeFunctions, type Logger as Pino } from 'pino';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+export type Logger = (level: Level, msg: string, fields?: LogFields) => void;
+export type LogFormat = 'json' | 'human';
+
+/** Where log lines go: stdout (servers), or stderr for commands whose stdout carries results (`roam run`). */
+export function logStream(): 'stdout' | 'stderr' {
+  return process.env.ROAM_LOG_STREAM === 'stderr' ? 'stderr' : 'stdout';
+}
+
+export function logFormat(): LogFormat {
+  const f = process.env.ROAM_LOG_FORMAT;
+  if (f === 'json' || f === 'human') return f;
+  return isatty(logStream() === 'stderr' ? 2 : 1) ? 'human' : 'json';
+}
+
+/**
+ * Fixes the format (and the stream) for this process and the threads and processes it starts
+ * afterwards: the environment carries them, so every thread writes the same way.
+ */
+export function setLogFormat(f: LogFormat | null, stream?: 'stdout' | 'stderr'): void {
+  if (f) process.env.ROAM_LOG_FORMAT = f;
+  if (stream) process.env.ROAM_LOG_STREAM = stream;
+  root = undefined;
+}
+
+let root: Pino | undefined;
+
+/** A pino logger writing finished lines (JSON, or human when `human`) to `write`. */
+export function pinoTo(write: (line: string) => void, human = false): Pino {
+  const level = process.env.ROAM_LOG_LEVEL;
+  return pino(
+    {
+      level: level === 'info' || level === 'warn' || level === 'error' ? level : 'debug',
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    { write: human ? (s: string) => write(humanLine(s)) : write },
+  );
+}
+
+function rootLogger(): Pino {
+  const out = logStream() === 'stderr' ? process.stderr : process.stdout;
+  return (root ??= pinoTo((line) => void out.write(line), logFormat() === 'human'));
+}
+
+/** The process's logger (a `Logger` function over pino). */
+export const log: Logger = (level, msg, fields) => {
+  if (fields) rootLogger()[level](fields, msg);
+  else rootLogger()[level](msg);
+};
+
+/** A Logger writing JSON lines to `write` (tests, embedders with a sink of their own). */
+export function jsonLogger(write: (line: string) => void): Logger {
+  const p = pinoTo(write);
+  return (level, msg, fields) => (fields ? p[level](fields, msg) : p[level](msg));
+}
+
+export const silentLogger: Logger = () => {};
+
+/** Engine-internal keys left out of a human line. */
+const QUIET = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'bundle', 'function', 'tenant', 'source']);
+
+/** A JSON line as a person reads it: `roam: msg key=value` (warn/error say so), a guest's as `[bundle] level: msg`. */
+export function humanLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  const level = String(o.level);
+  const extra = Object.entries(o)
+    .filter(([k]) => !QUIET.has(k))
+    .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('');
+  if (o.source === 'guest') return `[${o.bundle}] ${level}: ${o.msg}${extra}\n`;
+  return `roam: ${level === 'info' || level === 'debug' ? '' : `${level}: `}${o.msg}${extra}\n`;
+}
