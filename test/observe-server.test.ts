@@ -148,6 +148,7 @@ describe('a real server\'s /metrics after real traffic', () => {
     expect(decisions).toBeGreaterThan(0); // one auto message in 16 reaches steering even while the inline lane takes the rest
     expect(fams.get('roam_steering_shifts_total')?.type).toBe('counter');
     expect(fams.get('roam_steering_shift_seconds')?.type).toBe('histogram');
+    expect(value(fams, 'roam_port_connections_refused_total', { reason: 'address_limit' })).toBe(0);
     expect(value(fams, 'roam_function_calls_total', { function: 'greet', tenant: 'default' })).toBe(5);
   });
 });

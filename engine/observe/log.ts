@@ -87,7 +87,7 @@ export function humanLine(json: string): string {
   }
   const level = String(o.level);
   const extra = Object.entries(o)
-    .filter(([k]) => !QUIET.has(k))
+    .filter(([k, v]) => !QUIET.has(k) && !(typeof v === 'string' && String(o.msg).includes(v))) // a value the message already says
     .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join('');
   if (o.source === 'guest') return `[${o.bundle}] ${level}: ${o.msg}${extra}\n`;

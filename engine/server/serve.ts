@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { readChainsFile } from '../chains/chains-file.ts';
 import { RoamError } from '../errors.ts';
 import { log as engineLog } from '../observe/log.ts';
+import { scraped } from '../observe/metrics.ts';
+import type { Registry as PromRegistry } from 'prom-client';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { createGateway, type Gateway } from '../http/gateway.ts';
@@ -83,8 +85,19 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; wire: 
     throw e;
   }
   port = shareHttpPort(gateway.server, (socket, first, closed) => wire.handleSocket(socket, first, closed), o.portLimits);
+  registerPortMetrics(gateway.metrics.registry, port.stats);
   const url = await gateway.listen(o.port, o.host);
   return { gateway, wire, url, portStats: port.stats, close };
+}
+
+/** The port's connection limits at work (shared-port.ts): refusals before any request is read. */
+function registerPortMetrics(r: PromRegistry, s: PortStats): void {
+  scraped(r, 'roam_port_connections_open', 'Connections open on the port (HTTP and wire)', 'gauge', () => [{ labels: {}, value: s.open }]);
+  scraped(r, 'roam_port_connections_refused_total', 'Connections closed at accept: over the server\'s or one address\'s connection limit', 'counter', () => [
+    { labels: { reason: 'server_limit' }, value: s.refusedServer },
+    { labels: { reason: 'address_limit' }, value: s.refusedAddress },
+  ]);
+  scraped(r, 'roam_port_first_byte_timeouts_total', 'Connections closed for sending nothing within the first-byte timeout', 'counter', () => [{ labels: {}, value: s.firstByteTimeouts }]);
 }
 
 function readBundleFile(f: string): Uint8Array {
