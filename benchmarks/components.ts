@@ -45,7 +45,7 @@ async function rate(call: () => Promise<unknown>, total: number, inflight: numbe
 export async function run(): Promise<string> {
   const out: string[] = ['## Components: the same hello function four ways', ''];
   const savedCache = process.env.ROAM_CACHE_DIR;
-  // Every hello logs one line per call; drop them in-process (components drop theirs: no onLog).
+  // Every hello logs one line per call; drop them in-process (components log through the same sink).
   setLogSink(() => {});
 
   // Builds. componentize from an empty cache once, to time it.

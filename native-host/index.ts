@@ -49,6 +49,8 @@ export interface NativeMpi {
   wtime(): number;
   abort(code: number): void;
   processorName(): string;
+  /** From now on SIGUSR1 writes `slot` (engine/mpi/call-state.ts) to stderr as a marker, for roam mpirun's --timeout report. */
+  reportCallOnSignal(slot: Int32Array): void;
 }
 
 export interface NativeHost {

@@ -74,6 +74,8 @@ describe('roam CLI: init → build → inspect → run', () => {
     expect(complete('roam', 'init', '--template', 'ts')).toBe('ts-function ts-handler ts-component');
     expect(complete('roam', 'init', '--template', 'mp')).toBe('mpi-c');
     expect(complete('roam', 'completion', '')).toBe('bash zsh');
+    expect(complete('roam', 'deploy', 'app.wasm', '--mem')).toBe('--memory-mib');
+    expect(complete('roam', 'deploy', 'app.wasm', '--allow', 'wasi:s')).toBe('wasi:sockets');
     oneLineError(await roam(['completion', 'fish']), /usage: roam completion bash\|zsh/);
   });
 

@@ -88,13 +88,19 @@ describe('component functions: serving requests', () => {
 
 describe('component functions: bad input', () => {
   it('refuses a component importing an undeclared WASI interface, naming it', async () => {
-    const wat = '(component (import "wasi:filesystem/preopens@0.2.3" (instance)))';
-    const undeclared = await watComponent(wat, { name: 'fs', functions: [{ name: 'fs' }] }, true);
-    expect(() => verifyComponent(undeclared)).toThrow(/imports 'wasi:filesystem\/preopens@0\.2\.3' but its manifest does not declare capability 'wasi:filesystem'/);
+    const wat = '(component (import "wasi:sockets/tcp@0.2.3" (instance)))';
+    const undeclared = await watComponent(wat, { name: 'net', functions: [{ name: 'net' }] }, true);
+    expect(() => verifyComponent(undeclared)).toThrow(/imports 'wasi:sockets\/tcp@0\.2\.3' but its manifest does not declare capability 'wasi:sockets'/);
     await expect(ComponentFunction.deploy(undeclared)).rejects.toMatchObject({ code: 'E_CAPABILITY' });
     // declared, the import passes; this component then fails only for exporting no handler
-    const declared = await watComponent(wat, { name: 'fs', functions: [{ name: 'fs' }], capabilities: ['wasi:filesystem'] }, true);
+    const declared = await watComponent(wat, { name: 'net', functions: [{ name: 'net' }], capabilities: ['wasi:sockets'] }, true);
     expect(() => verifyComponent(declared)).toThrow(/exports none of 'roam:function\/handler'/);
+  });
+
+  it('grants wasi:filesystem without a declaration (the worker preopens no directory: test/foreign-components)', async () => {
+    const wat = '(component (import "wasi:filesystem/preopens@0.2.3" (instance)) (import "wasi:filesystem/types@0.2.3" (instance)))';
+    const fs = await watComponent(wat, { name: 'fs', functions: [{ name: 'fs' }] }, true);
+    expect(() => verifyComponent(fs)).toThrow(/exports none of 'roam:function\/handler'/); // past the import check
   });
 
   it('refuses a roam capability import the manifest does not declare, and an unknown import', async () => {

@@ -67,7 +67,15 @@ for (const mpi of ['embedded', 'native'] as const) {
       const r = await bad('deadlock', '5');
       expect(r.code).toBe(124);
       expect(r.stderr).toContain('job timed out after 5000 ms');
-      if (mpi === 'embedded') expect(r.stderr).toMatch(/rank [01] in MPI_Recv/);
+      // Native: each rank's JS thread is blocked inside libmpi's MPI_Recv; native-host answers SIGUSR1.
+      expect(r.stderr).toContain('deadlock?): rank 0 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD), rank 1 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD)');
+    });
+
+    it('names each blocked call with its own peer and tag at --timeout', async () => {
+      const r = await bad('mismatch', '3');
+      expect(r.code).toBe(124);
+      expect(r.stderr).toContain('rank 0 in MPI_Recv(source 1, tag 7, MPI_COMM_WORLD), rank 1 in MPI_Ssend(dest 0, tag 9, MPI_COMM_WORLD)\n');
+      expect(r.stderr).not.toContain('roam-mpi-call');
     });
 
     it('fails at load naming an MPI function the host does not provide', async () => {

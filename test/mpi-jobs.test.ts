@@ -68,6 +68,15 @@ for (const mpi of ['embedded', 'native'] as const) {
       expect(r.stdout).toContain('grow ok: 6 steps');
     });
 
+    // Past 64 MiB of linear memory, a WASI call from the guest's TurboFan code ran a GC inside V8's
+    // fast API path and corrupted the rank's heap (native ranks aborted; test/wasi-fast-call-gc.test.ts).
+    it('sends, receives and prints with a linear memory grown past 64 MiB', async () => {
+      const r = await mpirun(2, 'grow', '72');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('grow ok: 72 steps');
+    });
+
     it('passes the self-checking coverage program (p2p, nonblocking, collectives, comms, groups, datatypes, user ops)', async () => {
       const r = await mpirun(4, 'coverage');
       expect(r.stderr).toBe('');

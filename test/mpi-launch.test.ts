@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileC } from '../engine/mpi/cc.ts';
-import { InitMarkers, initMarker } from '../engine/mpi/init-signal.ts';
+import { InitMarkers, callMarker, initMarker } from '../engine/mpi/init-signal.ts';
+import { callIndex, describeCall } from '../engine/mpi/call-state.ts';
 import { roam } from './mpi-helpers.ts';
 import { missing } from './helpers/system.ts';
 
@@ -85,7 +86,7 @@ for (const mpi of ['embedded', 'native'] as const) {
       const r = await mpirun('-np', '2', '--timeout', '1', prog, 'deadlock');
       expect(r.code).toBe(124);
       expect(r.stderr).toContain('roam mpirun: job timed out after 1000 ms, counted from when every rank had entered MPI_Init');
-      if (mpi === 'embedded') expect(r.stderr).toMatch(/rank 0 in MPI_Recv, rank 1 in MPI_Recv/);
+      expect(r.stderr).toContain('rank 0 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD), rank 1 in MPI_Recv(source MPI_ANY_SOURCE, tag 0, MPI_COMM_WORLD)');
     });
   });
 }
@@ -125,6 +126,18 @@ describe('the MPI_Init markers native ranks write to stderr', () => {
     out.push(m.end());
     expect(Buffer.concat(out).toString('latin1')).toBe('warn: abc\nx\0y\n');
     expect(seen).toEqual([11, 2, 123]);
+  });
+
+  it('also carry call reports, removed and parsed even when cut across chunks', () => {
+    const calls: string[] = [];
+    const m = new InitMarkers(() => {}, (rank, slot) => calls.push(`${rank}: ${describeCall(slot)}`));
+    const recv = [callIndex('MPI_Recv'), 0, 1, 0x209, -1, -2, 0x101, 0, 0, 0, 0, 0, 0];
+    const bytes = Buffer.from(`a${callMarker(1, recv)}b${callMarker(0, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])}\n`, 'latin1');
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 5) out.push(m.push(bytes.subarray(i, i + 5)));
+    out.push(m.end());
+    expect(Buffer.concat(out).toString('latin1')).toBe('ab\n');
+    expect(calls).toEqual(['1: MPI_Recv(source MPI_ANY_SOURCE, tag MPI_ANY_TAG, MPI_COMM_WORLD)', '0: guest code']);
   });
 
   it('let bytes that only look like a marker\'s start through at the end', () => {

@@ -11,6 +11,7 @@ import { compileC } from '../../engine/mpi/cc.ts';
 
 const ROAM = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
 const SRC = fileURLToPath(new URL('./patterns.c', import.meta.url));
+const JOB_TIMEOUT_MS = Number(process.env.PATTERNS_JOB_TIMEOUT_S ?? 120) * 1000;
 type Figures = Map<string, number>; // "latency 0" -> µs, "bw 8" -> MB/s, "coll allreduce 8" -> µs
 
 function parse(out: string): Figures {
@@ -31,6 +32,7 @@ export function runPatterns(dir: string, env: NodeJS.ProcessEnv, rounds: number,
   compileC([SRC], wasm);
   execFileSync('mpicc', ['-O2', '-w', SRC, '-o', native]);
   const load0 = loadavg().map((x) => x.toFixed(1)).join(', ');
+  const t0 = Date.now();
   const cfgs = [
     { key: 'p2p', np: 2, what: 'p2p' },
     { key: 'coll2', np: 2, what: 'coll' },
@@ -43,7 +45,9 @@ export function runPatterns(dir: string, env: NodeJS.ProcessEnv, rounds: number,
     const [cmd, argv] = mode === 'native' ? ['mpiexec', ['-n', String(np), native, ...args]]
       : [process.execPath, [ROAM, 'mpirun', '--mpi', mode === 'wasm-mpich' ? 'native' : 'embedded', '-np', String(np), wasm, ...args]];
     process.stderr.write(`patterns: ${mode} ${what} x${np}\n`);
-    const r = spawnSync(cmd as string, argv as string[], { encoding: 'utf8', env, timeout: 300_000 });
+    // A job that hangs costs JOB_TIMEOUT_MS, not the whole run: its figures are then n/a.
+    const r = spawnSync(cmd as string, argv as string[], { encoding: 'utf8', env, timeout: JOB_TIMEOUT_MS });
+    if (r.error) process.stderr.write(`patterns: ${mode} ${what} x${np}: ${r.error.message}\n`);
     if (r.status !== 0) process.stderr.write(`patterns: ${mode} ${what} x${np} failed (${r.status}): ${r.stderr.slice(-300)}\n`);
     return parse(r.stdout ?? '');
   };
@@ -97,8 +101,8 @@ export function runPatterns(dir: string, env: NodeJS.ProcessEnv, rounds: number,
   check('embedded collectives', collE, (r) => r <= 3, '≤ 3x');
   const load1 = loadavg().map((x) => x.toFixed(1)).join(', ');
   const md = `## MPI-3 patterns (issue 15)
-Command: \`npm run bench:mpi\` (or \`BENCH_MPI=patterns\` for this part alone); PATTERNS_ITERS=${iters}, PATTERNS_ROUNDS=${rounds} interleaved rounds, medians;
-load averages (1, 5, 15 min) ${load0} before and ${load1} after. Source \`benchmarks/mpi/patterns.c\`: 100 untimed iterations before
+Command: \`BENCH_MPI=patterns PATTERNS_ROUNDS=${rounds} PATTERNS_ITERS=${iters} npm run bench:mpi\` (this part alone; plain \`npm run bench:mpi\` runs it after the ping-pong tables), ${rounds} interleaved rounds, medians;
+${Math.round((Date.now() - t0) / 1000)} s wall; load averages (1, 5, 15 min) ${load0} before and ${load1} after. Source \`benchmarks/mpi/patterns.c\`: 100 untimed iterations before
 every size (10 window iterations for bandwidth), the first size reported like the others; latency = one-way µs of a blocking ping-pong
 with an \`MPI_Status\`; bw = 64 × \`MPI_Isend\`/\`MPI_Irecv\` then \`MPI_Waitall\` and a 4-byte ack (bibw: both ways); collectives on doubles
 (allreduce/reduce: bytes/8 doubles, sum; bcast/alltoall: bytes, alltoall per peer), the slowest rank's mean.

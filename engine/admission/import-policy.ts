@@ -3,9 +3,9 @@ import type { Manifest } from '../bundle/manifest.ts';
 
 /**
  * Which component imports a manifest allows. Like core bundles, a capability is an import:
- * roam's own interfaces map to manifest capabilities, WASI filesystem/sockets/outgoing HTTP need
- * an explicit `wasi:*` capability, and only the harmless WASI basics (streams, clocks, random,
- * stdio, environment, exit) are implicit. Anything else is refused at deploy, naming the import.
+ * roam's own interfaces map to manifest capabilities, WASI sockets/outgoing HTTP need an explicit
+ * `wasi:*` capability, and only the harmless WASI basics (streams, clocks, random, stdio, environment,
+ * exit, and the filesystem without directories) are implicit. Anything else is refused at deploy, naming the import.
  */
 const IMPLICIT = new Set([
   'roam:function/types',
@@ -17,6 +17,14 @@ const IMPLICIT = new Set([
   // wasi:http/types carries the request/response resources of an incoming handler; calling out needs outgoing-handler.
   'wasi:http/types',
 ]);
+
+/**
+ * wasi:filesystem is granted to every component, with no directories: the worker preopens none
+ * (engine/components/component-worker.mjs `confined`), so a guest can open no file. Every other
+ * toolchain's output imports it even for hello world (the WASI preview 1 adapter of Rust, TinyGo,
+ * .NET, C), and refusing it refused them all. Declaring capability `wasi:filesystem` is still accepted.
+ */
+const NO_DIRECTORIES = /^wasi:filesystem\/(types|preopens)$/;
 
 /** Interface (or `package/*`) → the manifest capability that allows it. */
 const DECLARED: Array<[RegExp, string]> = [
@@ -35,7 +43,7 @@ export function checkComponentImports(imports: string[], manifest: Manifest): vo
   const declared = new Set(manifest.capabilities);
   for (const full of imports) {
     const name = unversioned(full);
-    if (IMPLICIT.has(name)) continue;
+    if (IMPLICIT.has(name) || NO_DIRECTORIES.test(name)) continue;
     const rule = DECLARED.find(([re]) => re.test(name));
     if (!rule) throw new RoamError('E_CAPABILITY', `component '${manifest.name}' imports '${full}', which roam does not provide`);
     if (!declared.has(rule[1])) throw new RoamError('E_CAPABILITY', `component '${manifest.name}' imports '${full}' but its manifest does not declare capability '${rule[1]}'`);

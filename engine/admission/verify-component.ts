@@ -18,7 +18,7 @@ export interface VerifiedComponent {
 /** Deploy-time checks, before any transpiling: well-formed top level, a valid manifest, allowed imports, a servable export. */
 export function verifyComponent(bytes: Uint8Array): VerifiedComponent {
   const info = parseComponent(bytes);
-  const manifest = manifestIn(info.customSections.get(MANIFEST_SECTION) ?? [], 'component', 'build it with roam build, or attach one with embedComponentManifest');
+  const manifest = manifestIn(info.customSections.get(MANIFEST_SECTION) ?? [], 'component', 'deploy it with roam deploy APP.wasm --name N, which writes one; build it with roam build; or attach one with embedComponentManifest');
   checkComponentImports(info.imports, manifest);
   const { kind, export: exportName } = componentKind(info.exports, manifest.name);
   if (kind === 'roam-message' && manifest.handlers.length === 0) throw new RoamError('E_MANIFEST', `component '${manifest.name}' exports a message handler but its manifest declares no handlers`);

@@ -3,6 +3,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { buildProject } from '../build/assemblyscript.ts';
 import { buildComponentProject, isComponentProject } from '../build/componentize.ts';
 import { buildTsProject, isTsProject } from '../build/build-ts.ts';
+import { buildPrebuiltProject, isPrebuiltProject } from '../build/prebuilt.ts';
 import { formatDiagnostics, isBuildError } from '../build/diagnostics.ts';
 import { AscCompiler } from '../build/asc.ts';
 import { GatewayClient } from '../http/client.ts';
@@ -63,7 +64,9 @@ export class DevSession {
       const onProgress = (s: string) => p.step(s);
       const built = isTsProject(this.dir)
         ? (p.step('building TypeScript for QuickJS'), await buildTsProject(this.dir))
-        : isComponentProject(this.dir)
+        : isPrebuiltProject(this.dir)
+          ? await buildPrebuiltProject(this.dir)
+          : isComponentProject(this.dir)
           ? await buildComponentProject(this.dir, { onProgress })
           : await buildProject(this.dir, { onProgress, compiler: this.#compiler, cache: true });
       const buildMs = performance.now() - t0;

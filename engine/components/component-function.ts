@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RoamError } from '../errors.ts';
-import { guestLog } from '../capabilities/log.ts';
 import type { FnRequest, FnResponse } from '../runtime/http-abi.ts';
 import type { RegionDecl } from '../bundle/manifest.ts';
 import type { RegionStore } from '../regions/region-store.ts';
@@ -10,6 +9,7 @@ import { verifyComponent, type VerifiedComponent } from '../admission/verify-com
 import { capMemory } from './cap-memory.ts';
 import { ENTRY, transpileCached } from './transpile-cache.ts';
 import { meterComponent, type TimeLimit } from './meter-component.ts';
+import { logSink } from '../capabilities/log.ts';
 
 export interface ComponentOptions {
   /** Wall-clock limit per call; the worker running the component is terminated past it (default 2000 ms). */
@@ -26,9 +26,12 @@ export interface ComponentOptions {
   recycleAfterCalls?: number;
   /** Largest response body a wasi:http component may write (default unlimited; the gateway passes its body limit). */
   maxBodyBytes?: number;
-  /** Receives the guest's `log` lines, and a wasi:http component's stdout/stderr lines (default: the engine's
-   *  logger, with the bundle, the function or handler running and the tenant). */
-  onLog?: (line: string, fn: string) => void;
+  /**
+   * Receives the guest's `log` lines, and a wasi:http component's stdout (info) and stderr (warn) lines.
+   * Default: the log capability's sink (engine/capabilities/log.ts), where core bundles' guest logs go:
+   * the engine's logger, with the bundle, the function or handler running and the tenant.
+   */
+  onLog?: (line: string, fn: string, level: 'info' | 'warn') => void;
   /**
    * Where a message-handler component's declared regions live (world `message`): the worker is handed
    * their SharedArrayBuffers, so it reads and writes the same bytes as core bundles bound to this store
@@ -75,6 +78,11 @@ interface Reply {
   id?: number;
   /** On a trap: some metered core module ran out of fuel. */
   fuel?: boolean;
+  /** On a trap: a memory.grow was refused at the memory cap during the call. */
+  memory?: boolean;
+  /** On a trap: the tail of what the guest wrote to stdout/stderr during the call (a panic message). */
+  output?: string;
+  level?: 'info' | 'warn';
   res?: FnResponse;
   /** A message handler's reply and the fuel it used. */
   reply?: Uint8Array;
@@ -114,6 +122,8 @@ export class ComponentFunction {
     transpile: { ms: number; cached: boolean },
     /** Fuel in every core module that can loop, or the watchdog alone (and why): shown in the gateway's deploy reply. */
     readonly timeLimit: TimeLimit,
+    /** The memory cap every core module's memory got, in 64 KiB pages (what a memory-limit error names). */
+    private readonly pages: number,
     /** A message-handler component's regions (decl + shared buffer), in manifest order; empty otherwise. */
     private readonly regionBuffers: Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }> = [],
   ) {
@@ -141,7 +151,7 @@ export class ComponentFunction {
       }
     }
     const regionBuffers = component.kind === 'roam-message' ? await sharedRegions(component, opts.regions) : [];
-    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit, regionBuffers);
+    const fn = new ComponentFunction(component, t.dir, modules, { timeLimitMs: 2000, ...opts }, t, metered.limit, pages, regionBuffers);
     await fn.start();
     return fn;
   }
@@ -248,8 +258,8 @@ export class ComponentFunction {
   }
 
   private guestLine(line: string, level: 'info' | 'warn'): void {
-    if (this.opts.onLog) this.opts.onLog(line, this.name);
-    else guestLog(this.name, level, line, this.running(), this.component.manifest.tenant);
+    if (this.opts.onLog) this.opts.onLog(line, this.name, level);
+    else logSink(this.name, level === 'warn' ? 2 : 1, line, this.running(), this.component.manifest.tenant);
   }
 
   /** The function or handler of the oldest call in flight (the one a log line most likely came from). */
@@ -261,7 +271,7 @@ export class ComponentFunction {
   }
 
   private onMessage(m: Reply): void {
-    if (m.t === 'log') return this.guestLine(m.line!, 'info');
+    if (m.t === 'log') return this.guestLine(m.line!, m.level ?? 'info');
     const head = this.inflight.shift();
     if (!head || head.id !== m.id) return; // a reply from a worker already given up on
     if (m.t === 'reply') {
@@ -276,9 +286,12 @@ export class ComponentFunction {
         head.reject(new RoamError('E_FUEL', `fuel exhausted: component '${this.name}' used more than its ${budget} fuel per call`));
       } else if (m.code === 'E_REGION') {
         head.reject(new RoamError('E_REGION', `component '${this.name}': ${m.message}`));
+      } else if (m.memory) {
+        this.stats.traps++;
+        head.reject(new RoamError('E_MEMORY_LIMIT', `memory limit exceeded: component '${this.name}' tried to grow its memory past the cap of ${capText(this.pages)} and then trapped (${m.message})${wrote(m.output)}; raise the cap with roam deploy --memory-mib N, or limits.memoryPages in roam.json (64 KiB pages)`));
       } else {
         this.stats.traps++;
-        head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}`));
+        head.reject(new RoamError('E_TRAP', `component '${this.name}' trapped: ${m.message}${wrote(m.output)}`));
       }
       this.replaceWorker('an earlier call trapped');
     }
@@ -324,6 +337,12 @@ export class ComponentFunction {
     this.replaceWorker('the function was closed');
   }
 }
+
+/** `16 pages (1 MiB)`. */
+const capText = (pages: number): string => `${pages} pages (${pages % 16 === 0 ? `${pages / 16} MiB` : `${pages * 64} KiB`})`;
+
+/** What the guest wrote before it trapped (its panic message), quoted; '' when nothing. */
+const wrote = (output: string | undefined): string => (output ? `; the guest wrote: ${JSON.stringify(output)}` : '');
 
 /** The SharedArrayBuffers of a message-handler component's declared regions, from `store` (tenant, bundle and region name). */
 async function sharedRegions(component: VerifiedComponent, store?: RegionStore): Promise<Array<{ decl: RegionDecl; buffer: SharedArrayBuffer }>> {

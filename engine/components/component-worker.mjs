@@ -8,7 +8,8 @@ const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPor
 // `modules`: the component's core modules, compiled (with memory capped) once by the parent.
 // `regions` (world message): the declared regions' decls and SharedArrayBuffers, in manifest order.
 const { dir, entry, imports: importNames, modules, exportName, kind, maxBodyBytes, fuel, bundle, regions = [], env = {} } = workerData;
-const log = (line) => port.postMessage({ t: 'log', line: String(line) });
+/** A guest log line: roam's `log` interface (info), a wasi:http guest's stdout (info) or stderr (warn). */
+const log = (line, level = 'info') => port.postMessage({ t: 'log', line: String(line), level });
 // A wasi:http component gets roam's in-memory HTTP host (streams, pollables and the clocks and stdio that
 // hand them out); WASI without resources of its own (wall clock, random) still comes from preview2-shim.
 const httpHost = kind === 'wasi-http' ? (await import('./wasi-http-host.mjs')) : null;
@@ -113,7 +114,8 @@ try {
 
 port.on('message', ({ id, req }) => {
   try {
-    for (const m of metered) m.roam_set_fuel(fuel);
+    for (const m of metered) m.roam_set_fuel(fuel); // also clears each module's grow-refused flag
+    httpHost?.takeOutput(); // the stdout/stderr tail is this call's
     if (kind === 'roam-message') {
       current.allowed = req.allowed;
       const out = handler.handleMessage(req.type, req.payload);
@@ -125,13 +127,20 @@ port.on('message', ({ id, req }) => {
       port.postMessage({ t: 'reply', id, reply, fuelUsed }, [reply.buffer]);
       return;
     }
-    const res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
+    let res;
+    try {
+      res = httpHost ? httpHost.serveIncoming(handler, req) : handler.handle(req);
+    } finally {
+      httpHost?.flushLines();
+    }
     const body = res.body instanceof Uint8Array ? res.body : new Uint8Array(res.body);
     port.postMessage({ t: 'reply', id, res: { status: res.status, headers: res.headers, body } }, [body.buffer]);
   } catch (e) {
     // A trap leaves the component instance unusable (the component model poisons it): the parent replaces this worker.
     // A host function's refusal (E_REGION) is a trap to the component model too, but keeps its code and message.
     const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? e.code : undefined;
-    port.postMessage({ t: 'trap', id, code, message: e?.message ?? String(e), fuel: metered.some((m) => m.roam_fuel_left() < 0) });
+    // `memory`: a memory.grow was refused at the cap during this call (the trap that follows is its consequence:
+    // .NET and most allocators trap with `unreachable`). `output`: the tail of what the guest wrote (a panic message).
+    port.postMessage({ t: 'trap', id, code, message: e?.message ?? String(e), fuel: metered.some((m) => m.roam_fuel_left() < 0), memory: metered.some((m) => m.roam_grow_failed?.() === 1), output: httpHost?.takeOutput() ?? '' });
   }
 });

@@ -10,6 +10,9 @@ export type TimeLimit =
   | { mode: 'fuel'; fuel: number; metered: string[] }
   | { mode: 'watchdog'; reason: string };
 
+/** Bumped when the meter's output or what it accepts changes, so cached outcomes are redone (2: imported memories). */
+const METER_REVISION = 2;
+
 /** True when some function body contains a `loop`: only such code can run unbounded (recursion ends in a stack overflow). */
 function hasLoop(m: WasmModule): boolean {
   const s = m.sections.find((x) => x.id === 10);
@@ -36,11 +39,12 @@ function hasLoop(m: WasmModule): boolean {
  * The outcome is cached beside the transpiled files (keyed by memory cap and fuel).
  */
 export function meterComponent(dir: string, modules: Record<string, Uint8Array>, pages: number, fuel: number): { modules: Record<string, Uint8Array>; limit: TimeLimit } {
-  const key = join(dir, `fuel-${pages}-${fuel}.json`);
+  const tag = `fuel-${METER_REVISION}-${pages}-${fuel}`;
+  const key = join(dir, `${tag}.json`);
   if (existsSync(key)) {
     const limit = JSON.parse(readFileSync(key, 'utf8')) as TimeLimit;
     if (limit.mode === 'watchdog') return { modules, limit };
-    return { modules: { ...modules, ...Object.fromEntries(limit.metered.map((f) => [f, readFileSync(join(dir, `${f}.fuel-${pages}-${fuel}`))])) }, limit };
+    return { modules: { ...modules, ...Object.fromEntries(limit.metered.map((f) => [f, readFileSync(join(dir, `${f}.${tag}`))])) }, limit };
   }
   const out: Record<string, Uint8Array> = { ...modules };
   const metered: string[] = [];
@@ -65,7 +69,7 @@ export function meterComponent(dir: string, modules: Record<string, Uint8Array>,
     writeFileSync(tmp, data);
     renameSync(tmp, file);
   };
-  if (limit.mode === 'fuel') for (const f of metered) put(join(dir, `${f}.fuel-${pages}-${fuel}`), out[f]!);
+  if (limit.mode === 'fuel') for (const f of metered) put(join(dir, `${f}.${tag}`), out[f]!);
   put(key, JSON.stringify(limit));
   return limit.mode === 'fuel' ? { modules: out, limit } : { modules, limit };
 }

@@ -42,7 +42,7 @@ class InputStream {
   #at = 0;
   constructor(bytes) { this.#bytes = bytes; }
   read(len) {
-    if (this.#at >= this.#bytes.length) throw { tag: 'closed' };
+    if (!(#bytes in this) || this.#at >= this.#bytes.length) throw { tag: 'closed' }; // a stand-in (see strayWrite): nothing to read
     const n = Math.min(Number(len), this.#bytes.length - this.#at);
     const out = this.#bytes.slice(this.#at, this.#at + n);
     this.#at += n;
@@ -52,6 +52,44 @@ class InputStream {
   skip(len) { return BigInt(this.read(len).length); }
   blockingSkip(len) { return this.skip(len); }
   subscribe() { return new Pollable(); }
+}
+
+/**
+ * The last bytes a guest wrote to stdout/stderr during the current call (a panic message, then a trap):
+ * the worker adds them to the call's error. Bounded: only the tail is kept.
+ */
+const TAIL_BYTES = 2048;
+const tail = { chunks: /** @type {Uint8Array[]} */ ([]), size: 0 };
+function keepTail(bytes) {
+  tail.chunks.push(bytes.slice(-TAIL_BYTES));
+  tail.size += Math.min(bytes.length, TAIL_BYTES);
+  // drop the oldest chunks while the others alone still hold TAIL_BYTES
+  for (let first = tail.chunks[0]; first && tail.size - first.length >= TAIL_BYTES; first = tail.chunks[0]) {
+    tail.chunks.shift();
+    tail.size -= first.length;
+  }
+}
+/** What the guest wrote to stdout/stderr since the last call (its tail), as text; clears it. */
+export function takeOutput() {
+  if (tail.size === 0) return ''; // the common call: nothing written
+  const text = dec.decode(Buffer.concat(tail.chunks)).slice(-TAIL_BYTES).trim();
+  tail.chunks = [];
+  tail.size = 0;
+  return text;
+}
+
+/**
+ * jco hands a method a stand-in object (`Object.create(OutputStream.prototype)`, none of roam's fields)
+ * when the guest passes a handle its table does not hold: one roam never handed out or already dropped.
+ * That used to surface as "Cannot read private member #size". Such a write is taken as the guest's output
+ * (what it wrote reaches the log and the call's error), named as a stray handle.
+ */
+let strayLog = (/** @type {string} */ _line) => {};
+function strayWrite(stream, bytes) {
+  const handle = Object.getOwnPropertySymbols(stream).map((k) => (String(k) === 'Symbol(handle)' ? stream[k] : undefined)).find((v) => v !== undefined);
+  const text = dec.decode(bytes).replace(/\n$/, '');
+  keepTail(bytes);
+  if (text) strayLog(`${text} (written to output-stream handle ${handle ?? '?'}, which roam never handed out or the guest had dropped)`);
 }
 
 /** Collects what the guest writes; `sink` receives each write (stdout/stderr lines) or nothing (a body). */
@@ -68,11 +106,16 @@ class OutputStream {
     return 1n << 20n;
   }
   write(bytes) {
+    if (!(#size in this)) return strayWrite(this, bytes);
     if (this.closed) throw { tag: 'closed' };
-    if (this.#size + bytes.length > this.#limit) throw { tag: 'last-operation-failed', val: new IoError(`response body over ${this.#limit} bytes`) };
-    if (this.#sink) this.#sink(bytes);
-    else this.#chunks.push(bytes.slice());
-    this.#size += bytes.length;
+    if (this.#sink) {
+      keepTail(bytes);
+      this.#sink(bytes);
+    } else {
+      if (this.#size + bytes.length > this.#limit) throw { tag: 'last-operation-failed', val: new IoError(`response body over ${this.#limit} bytes`) };
+      this.#chunks.push(bytes.slice());
+      this.#size += bytes.length;
+    }
   }
   blockingWriteAndFlush(bytes) { this.write(bytes); }
   flush() { if (this.closed) throw { tag: 'closed' }; }
@@ -260,15 +303,40 @@ const monotonicClock = {
 
 let bodyLimit = Infinity;
 
+/** Partial lines the guest's stdout/stderr hold, flushed at the end of each call (`flushLines`). */
+const partial = new Set();
+const LINE_MAX = 4096;
+
+/**
+ * Writes → whole lines: a guest that writes a line in pieces (Rust's unbuffered stderr writes a panic
+ * message in five) logs it once. A line longer than LINE_MAX is cut there.
+ */
+function lineSink(emit) {
+  const sink = { pending: '', flush() { if (sink.pending) emit(sink.pending); sink.pending = ''; } };
+  return (bytes) => {
+    const parts = (sink.pending + dec.decode(bytes)).split('\n');
+    sink.pending = parts.pop() ?? '';
+    for (const line of parts) emit(line);
+    if (sink.pending.length > LINE_MAX) sink.flush();
+    partial.add(sink);
+  };
+}
+
+/** Logs what the guest left without a newline (called after every call, a trap's included). */
+export function flushLines() {
+  for (const s of partial) s.flush();
+  partial.clear();
+}
+
 /**
  * The interfaces above, keyed as jco's instantiate wants them (unversioned). `log` receives each line
  * the guest writes to stdout/stderr. `maxBodyBytes` bounds a response body (the gateway's body limit).
  */
 export function wasiHttpHost({ log, maxBodyBytes = Infinity }) {
   bodyLimit = maxBodyBytes;
-  const line = (bytes) => { const s = dec.decode(bytes).replace(/\n$/, ''); if (s) log(s); };
-  const stdout = new OutputStream(Infinity, line);
-  const stderr = new OutputStream(Infinity, line);
+  const stdout = new OutputStream(Infinity, lineSink((s) => log(s, 'info')));
+  const stderr = new OutputStream(Infinity, lineSink((s) => log(s, 'warn')));
+  strayLog = (s) => log(s, 'warn');
   return {
     'wasi:io/error': { Error: IoError },
     'wasi:io/poll': { Pollable, poll },
@@ -309,5 +377,7 @@ export function serveIncoming(incomingHandler, req) {
 }
 
 function fail(reason) {
+  const wrote = takeOutput(); // e.g. a guest that printed its error and returned without a response
+  if (wrote) reason += `; the guest wrote: ${JSON.stringify(wrote)}`;
   return { status: 500, headers: [['content-type', 'text/plain; charset=utf-8'], ['x-roam-error', 'E_HANDLER']], body: enc.encode(`wasi:http handler failed: ${reason}`) };
 }

@@ -26,7 +26,9 @@ const RANK: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7,
 export function meter(m: WasmModule, memoryPages: number, startFuel: number): Uint8Array {
   // A TypeScript bundle (engine/jsguest) has no Wasm code: its fuel is the QuickJS engine's interrupt count.
   if (m.sections.every((s) => s.id === 0)) return m.bytes;
-  if (m.memories.length !== 1) throw new RangeError('meter expects a verified module with one memory');
+  // One memory, defined or imported (a component's WASI adapter imports the main module's): memory.grow's index 0.
+  const importedMemories = m.imports.filter((i) => i.kind === 'memory').length;
+  if (m.memories.length + importedMemories !== 1) throw new RangeError('meter expects a verified module with one memory');
   const bytes = m.bytes;
   const fuelGlobal = m.importedGlobals + m.definedGlobals;
   const growGlobal = fuelGlobal + 1;

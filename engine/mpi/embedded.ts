@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { createSabLayout } from './sab-transport.ts';
 import { shareMemory } from './shared-memory.ts';
-import { CALL_NAMES } from './call-names.ts';
+import { CALL_SLOT_INTS, describeCall } from './call-state.ts';
 import { timeoutMessage } from './init-signal.ts';
 
 export interface JobOptions {
@@ -43,7 +43,8 @@ export async function runEmbedded(module: WebAssembly.Module, o: JobOptions): Pr
     module = await WebAssembly.compile(shared.bytes as Uint8Array<ArrayBuffer>);
     layout.memories = Array.from({ length: o.np }, () => new WebAssembly.Memory({ initial: shared.initial, maximum: shared.maximum, shared: true }));
   }
-  const calls = new Int32Array(new SharedArrayBuffer(4 * o.np));
+  // One call slot per rank (call-state.ts), written by the rank on entry to each MPI call.
+  const calls = new Int32Array(new SharedArrayBuffer(4 * CALL_SLOT_INTS * o.np));
   const ranks: Array<number | null> = Array(o.np).fill(null);
   const workers: Worker[] = [];
   return await new Promise<JobResult>((resolve) => {
@@ -70,7 +71,7 @@ export async function runEmbedded(module: WebAssembly.Module, o: JobOptions): Pr
       if (!settled) o.onStartup?.(o.np - toStart, o.np);
       if (toStart > 0 || !o.timeoutMs || settled) return;
       timer = setTimeout(() => {
-        const where = ranks.map((c, r) => (c === null ? `rank ${r} in ${CALL_NAMES[Atomics.load(calls, r) - 1] ?? 'guest code'}` : null)).filter(Boolean);
+        const where = ranks.map((c, r) => (c === null ? `rank ${r} in ${describeCall(calls.slice(r * CALL_SLOT_INTS, (r + 1) * CALL_SLOT_INTS))}` : null)).filter(Boolean);
         end({ code: 124, error: `${timeoutMessage(o.timeoutMs!)}: ${where.join(', ')}`, ranks });
       }, o.timeoutMs);
     };

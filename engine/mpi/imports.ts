@@ -7,6 +7,7 @@ import { rmaImports } from './imports-rma.ts';
 import * as C from './collectives.ts';
 import { PREDEFINED, contiguous, pack, span, unpack, vector, type Datatype } from './datatypes.ts';
 import { GuestMemory } from './guest-memory.ts';
+import { callIndex, enterCall } from './call-state.ts';
 import { reduce as reduceOp } from './ops.ts';
 import type { DirectP2p, Transport } from './transport.ts';
 
@@ -22,6 +23,8 @@ export interface MpiHooks {
   /** Called on entry to every MPI call (for job-level deadlock reports). */
   enter?(call: string): void;
   leave?(): void;
+  /** The rank's call slot (call-state.ts): the call and its arguments are stored there on entry. */
+  slot?: Int32Array;
 }
 
 
@@ -374,40 +377,60 @@ export function mpiImports(t: Transport, guest: () => GuestHandle, hooks: MpiHoo
   };
   Object.assign(fns, p2pImports(x), collImports(x), rmaImports(x));
   const imports: Record<string, Fn> = {};
-  const { enter, leave } = hooks;
-  /** Names the call for errors (core.call) and reports it to the hooks around f. */
-  const wrap = (name: string, f: Fn): Fn =>
+  const { enter, leave, slot } = hooks;
+  /** Names the call for errors (core.call), records it in the call slot and reports it to the hooks around f. */
+  /** (`record` false: the caller already stored the call's own arguments in the slot.) */
+  const wrap = (name: string, f: Fn, record = true): Fn => {
+    const idx = record ? callIndex(name) : 0;
     // Fixed arity (MPI_Sendrecv has 12 parameters), no rest array: nothing allocated per call.
-    (a, b, c, d, e, g, h, i, j, k, l, m) => {
+    return (a, b, c, d, e, g, h, i, j, k, l, m) => {
       const prev = core.call;
       core.call = name;
+      const was = slot && idx ? enterCall(slot, idx, a, b, c, d, e, g, h, i, j, k, l, m) : 0;
       if (enter) enter(name);
       try {
         return f(a, b, c, d, e, g, h, i, j, k, l, m);
       } finally {
         core.call = prev;
+        if (slot) slot[0] = was;
         if (leave) leave();
       }
     };
+  };
   for (const [name, f] of Object.entries(fns)) imports[name] = wrap(name, f);
   if (direct && !enter && !leave) {
     // Native ping-pong hot path: no wrapper unless the fast path hands over (then everything is checked again there).
     const send = imports.MPI_Send, recv = imports.MPI_Recv;
-    const sendWait = wrap('MPI_Send', (id) => { core.waitFor(() => direct.sendDone(id)); return 0; });
-    const recvFail = wrap('MPI_Recv', (k, cap) => { recvDone(k, core.world, cap, A.STATUS_IGNORE); return 0; });
+    const sendWait = wrap('MPI_Send', (id) => { core.waitFor(() => direct.sendDone(id)); return 0; }, false);
+    const recvFail = wrap('MPI_Recv', (k, cap) => { recvDone(k, core.world, cap, A.STATUS_IGNORE); return 0; }, false);
+    // The call slot gets what a deadlock report prints (peer, tag, communicator) before libmpi may block.
+    const SEND = callIndex('MPI_Send'), RECV = callIndex('MPI_Recv');
     imports.MPI_Send = (b, n, th, dest, tag, ch) => {
+      if (slot) blocking(slot, SEND, dest, tag, ch);
       const id = fastSend(b, n, th, dest, tag, ch);
-      return id === 0 ? 0 : id > 0 ? sendWait(id) : send(b, n, th, dest, tag, ch);
+      if (id > 0) return sendWait(id); // still in the slot while it waits; cleared after
+      if (slot) slot[0] = 0;
+      return id === 0 ? 0 : send(b, n, th, dest, tag, ch);
     };
     imports.MPI_Recv = (b, n, th, src, tag, ch, st) => {
+      if (slot) blocking(slot, RECV, src, tag, ch);
       const k = fastRecv(b, n, th, src, tag, ch, st);
-      // 0: another message is held, the full import queues it for the core; < 0: truncated (fatal).
+      if (slot) slot[0] = 0;
+      // 0: another message is held, the full import queues it for the core (recording it again); < 0: truncated (fatal).
       return k === 1 ? 0 : k === -1 || k === -2 ? recvFail(k, io[1]) : recv(b, n, th, src, tag, ch, st);
     };
   }
   imports.MPI_Wtime = () => t.wtime();
   imports.MPI_Wtick = () => 1e-6;
   return { imports, core };
+}
+
+/** A blocking send/receive's slot entry: (buf, count, type, peer, tag, comm) keep their places. */
+function blocking(slot: Int32Array, idx: number, peer: number, tag: number, comm: number): void {
+  slot[0] = idx;
+  slot[4] = peer;
+  slot[5] = tag;
+  slot[6] = comm;
 }
 
 const OPS_BY_VALUE: Record<number, true> = Object.fromEntries(Object.values(A.OP).map((v) => [v, true]));

@@ -33,23 +33,33 @@ export function callOnInit(imports: Record<string, Fn>, f: () => void): void {
  * synchronously (no event loop for a socket) until it ends.
  */
 export const initMarker = (rank: number) => `\0roam-mpi-init:${rank}\0`;
-const PREFIX = '\0roam-mpi-init:';
-const MARKER = /\0roam-mpi-init:(\d+)\0/g;
+/** What native-host's SIGUSR1 handler writes: the rank's call slot (call-state.ts), for --timeout's report. */
+export const callMarker = (rank: number, slot: ArrayLike<number>) => `\0roam-mpi-call:${rank}:${Array.from(slot).join(',')}\0`;
+const MARKER = /\0roam-mpi-(init|call):(\d{1,9})(?::(-?\d{1,11}(?:,-?\d{1,11}){0,15}))?\0/g;
+/** A chunk's tail that may be the start of a marker cut by the chunk boundary (bounded: ~220 bytes). */
+const PARTIAL = /^\0(r(o(a(m(-(m(p(i(-(i(n(it?)?)?|c(a(ll?)?)?)?)?)?)?)?)?)?)?)?)?$|^\0roam-mpi-(init|call):[-\d,:]{0,210}$/;
 
-/** Filters the markers out of the launcher's stderr stream, reporting each rank once. */
+/**
+ * Filters the markers out of the launcher's stderr stream: MPI_Init markers are reported once per
+ * rank (`onRank`), call reports (`onCall`) every time.
+ */
 export class InitMarkers {
   private held = '';
   private readonly seen = new Set<number>();
-  constructor(private readonly onRank: (rank: number, count: number) => void) {}
+  constructor(
+    private readonly onRank: (rank: number, count: number) => void,
+    private readonly onCall?: (rank: number, slot: number[]) => void,
+  ) {}
 
   /** Returns the chunk without markers; a possible marker cut at the chunk's end waits for the next. */
   push(chunk: Buffer): Buffer {
     let s = this.held + chunk.toString('latin1');
     this.held = '';
     if (s.includes('\0')) {
-      s = s.replace(MARKER, (_, r: string) => {
+      s = s.replace(MARKER, (_, kind: string, r: string, ints: string | undefined) => {
         const rank = Number(r);
-        if (!this.seen.has(rank)) {
+        if (kind === 'call') this.onCall?.(rank, (ints ?? '').split(',').map(Number));
+        else if (!this.seen.has(rank)) {
           this.seen.add(rank);
           this.onRank(rank, this.seen.size);
         }
@@ -57,7 +67,7 @@ export class InitMarkers {
       });
       const z = s.lastIndexOf('\0');
       const tail = z < 0 ? '' : s.slice(z);
-      if (tail && (PREFIX.startsWith(tail) || /^\0roam-mpi-init:\d{1,9}$/.test(tail))) {
+      if (tail && PARTIAL.test(tail)) {
         this.held = tail;
         s = s.slice(0, z);
       }

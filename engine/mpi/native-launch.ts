@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoamError } from '../errors.ts';
 import { InitMarkers, timeoutMessage } from './init-signal.ts';
+import { describeCall } from './call-state.ts';
 import type { MpirunArgs } from './options.ts';
 
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
@@ -18,6 +19,9 @@ const PLAIN: LaunchUi = { print: (t) => void process.stderr.write(t) };
 
 /** Env var naming the file where `roam rank` records a rank's failure for `roam mpirun` to print. */
 export const REPORT_ENV = 'ROAM_MPI_REPORT';
+
+/** How long a timed-out job's ranks get to say which call they are in (they answer in microseconds; other hosts take a network trip). */
+const CALL_REPORT_MS = 2000;
 
 /** MPICH's hydra has no --oversubscribe (it always allows it) and refuses the word; Open MPI needs it. */
 function isHydra(launcher: string): boolean {
@@ -57,17 +61,37 @@ export async function runNative(o: MpirunArgs, ui: LaunchUi = PLAIN): Promise<nu
     stdio: ['inherit', 'inherit', 'pipe'],
     env: { ...process.env, [REPORT_ENV]: report, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
   });
+  // At the timeout, ask every rank which call it is in (SIGUSR1, forwarded by mpiexec to every rank
+  // on every host; native-host answers on the rank's stderr even while libmpi blocks its JS thread),
+  // wait for all answers or CALL_REPORT_MS, then print them as the embedded launcher does and tear down.
+  const calls = new Map<number, string>();
+  let reported: (() => void) | null = null;
+  const teardown = () => {
+    if (!reported) return;
+    reported = null;
+    const where = Array.from({ length: o.np }, (_, r) => `rank ${r} ${calls.has(r) ? `in ${calls.get(r)}` : 'did not answer'}`);
+    ui.print(`roam mpirun: ${timeoutMessage(o.timeoutMs)}: ${where.join(', ')}\n`);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+  };
   ui.onStartup?.(0, o.np);
-  const markers = new InitMarkers((_rank, count) => {
-    ui.onStartup?.(count, o.np);
-    if (count < o.np || !o.timeoutMs || timer) return;
-    timer = setTimeout(() => {
-      timedOut = true;
-      ui.print(`roam mpirun: ${timeoutMessage(o.timeoutMs)}\n`);
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    }, o.timeoutMs);
-  });
+  const markers = new InitMarkers(
+    (_rank, count) => {
+      ui.onStartup?.(count, o.np);
+      if (count < o.np || !o.timeoutMs || timer) return;
+      timer = setTimeout(() => {
+        timedOut = true;
+        reported = teardown;
+        child.kill('SIGUSR1');
+        setTimeout(teardown, CALL_REPORT_MS).unref();
+      }, o.timeoutMs);
+    },
+    (rank, slot) => {
+      if (!reported || rank < 0 || rank >= o.np) return;
+      calls.set(rank, describeCall(slot));
+      if (calls.size === o.np) teardown();
+    },
+  );
   child.stderr.on('data', (d: Buffer) => ui.print(markers.push(d)));
   child.stderr.on('error', () => {}); // the launcher's exit is what counts; 'close' still comes
   return await new Promise<number>((resolve, reject) => {

@@ -1,13 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SabTransport, type SabLayout } from './sab-transport.ts';
 import { runRank } from './rank.ts';
-import { CALL_NAMES } from './call-names.ts';
+import { CALL_SLOT_INTS } from './call-state.ts';
 
 /** One embedded rank: runs the guest on the SharedArrayBuffer wire, reports its exit or failure. */
 interface Data {
   module: WebAssembly.Module;
   rank: number;
   layout: SabLayout;
+  /** Every rank's call slot (call-state.ts), CALL_SLOT_INTS each, in one SharedArrayBuffer. */
   calls: Int32Array;
   args: string[];
   env: Record<string, string>;
@@ -15,7 +16,6 @@ interface Data {
   tagOutput: boolean;
 }
 const d = workerData as Data;
-const callIndex = new Map(CALL_NAMES.map((n, i) => [n, i + 1]));
 try {
   const t = new SabTransport(d.layout, d.rank);
   const code = runRank(d.module, t, {
@@ -25,7 +25,7 @@ try {
     memory: d.layout.memories?.[d.rank],
     onInit: () => parentPort!.postMessage({ type: 'init' }),
     tagOutput: d.tagOutput ? `[${d.rank}] ` : undefined,
-    hooks: { enter: (n) => Atomics.store(d.calls, d.rank, callIndex.get(n) ?? 0), leave: () => Atomics.store(d.calls, d.rank, 0) },
+    hooks: { slot: d.calls.subarray(d.rank * CALL_SLOT_INTS, (d.rank + 1) * CALL_SLOT_INTS) },
   });
   parentPort!.postMessage({ type: 'exit', code });
 } catch (e: any) {

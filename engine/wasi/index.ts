@@ -57,9 +57,29 @@ export function createWasi(o: WasiOptions): Wasi {
   });
   restore();
   return {
-    imports: (wasi.getImportObject() as Record<string, unknown>).wasi_snapshot_preview1 as WebAssembly.ModuleImports,
+    imports: slowPathOnly((wasi.getImportObject() as Record<string, unknown>).wasi_snapshot_preview1 as WebAssembly.ModuleImports),
     start: (instance) => wasi.start(instance),
   };
+}
+
+/**
+ * node:wasi's functions, each behind a plain JS function, so a guest never calls them through V8's
+ * fast API path. Called straight from TurboFan-compiled Wasm (every function of an MPI guest, which
+ * skips Liftoff, and any hot function of a long program), a node:wasi function runs as a fast API
+ * call, where V8 must not collect garbage; but uvwasi allocates (fd_write's iovec copy, for one)
+ * through an allocator that reports each allocation to V8 (AdjustAmountOfExternalAllocatedMemory),
+ * and once external memory passes V8's 64 MiB soft limit (a guest's grown linear memory counts)
+ * that report runs a GC inside the fast call. The heap was then corrupted: rank crashes in V8
+ * (Scavenger, KeyedLoadIC, uvwasi_fd_table_free aborting on a locked mutex), nodejs/node#46777,
+ * still open. Called from JS, the fast callback finds no Wasm memory and takes the slow path, where
+ * a GC is safe. One extra JS frame per WASI call (I/O, never on an MPI hot path).
+ */
+export function slowPathOnly(imports: WebAssembly.ModuleImports): WebAssembly.ModuleImports {
+  const out: WebAssembly.ModuleImports = {};
+  for (const [name, f] of Object.entries(imports)) {
+    out[name] = typeof f === 'function' ? (...args: unknown[]) => (f as (...a: unknown[]) => unknown)(...args) : f;
+  }
+  return out;
 }
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';

@@ -1,6 +1,7 @@
 /* bad: faults for roam's tests. Usage: bad MODE where MODE is one of
- * oob, count, handle, trap, load, exit, deadlock, truncate, abort, start, bsend, iroot, request.
- * Rank 1 misbehaves. */
+ * oob, count, handle, trap, load, exit, deadlock, mismatch, truncate, abort, start, bsend, iroot, request.
+ * Rank 1 misbehaves (deadlock: both ranks receive first; mismatch: rank 0 waits for tag 7 from rank 1,
+ * which sends tag 9 synchronously). */
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,10 @@ int main(int argc, char **argv) {
     MPI_Wait(&r, MPI_STATUS_IGNORE);
   }
   if (!strcmp(mode, "deadlock")) MPI_Recv(x, 1, MPI_INT, MPI_ANY_SOURCE, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (!strcmp(mode, "mismatch")) {
+    if (rank == 0) MPI_Recv(x, 1, MPI_INT, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (rank == 1) MPI_Ssend(x, 1, MPI_INT, 0, 9, MPI_COMM_WORLD);
+  }
   if (!strcmp(mode, "truncate")) {
     if (rank == 0) MPI_Send(x, 8, MPI_INT, 1, 0, MPI_COMM_WORLD);
     if (rank == 1) MPI_Recv(x, 4, MPI_INT, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);

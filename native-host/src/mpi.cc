@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <cerrno>
 #include <unistd.h>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +26,7 @@ struct Pending {
 std::unordered_map<int32_t, Pending> sends;
 int32_t next_id = 1;
 int tag_ub = 32767;  // MPI_COMM_WORLD's MPI_TAG_UB, read at init
+int my_rank = 0;     // MPI_COMM_WORLD rank, read at init (the call report names it)
 // Sends up to this many bytes are one blocking MPI_Send (see SendW); ROAM_MPI_BLOCKING_SEND overrides.
 long blocking_send = 4096;
 
@@ -98,6 +100,7 @@ napi_value Init(napi_env env, napi_callback_info) {
   int rank, size, *tagub, ok;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  my_rank = rank;
   MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &tagub, &ok);
   napi_value r;
   CHECK(napi_create_object(env, &r));
@@ -106,6 +109,71 @@ napi_value Init(napi_env env, napi_callback_info) {
   if (ok) tag_ub = *tagub;
   napi_set_named_property(env, r, "tagUb", Num(env, tag_ub));
   return r;
+}
+
+// ---- the call a blocked rank is in, for `roam mpirun --timeout` ----
+// The JS thread may be blocked inside libmpi, so no JS can answer. engine/mpi stores the current
+// call and its arguments in `call_slot` (an Int32Array, call-state.ts) on entry to every MPI call;
+// on SIGUSR1, which mpiexec (hydra, Open MPI) forwards to every rank on every host, this handler
+// writes it to stderr as one marker, "\0roam-mpi-call:RANK:i0,...,i12\0", which the launcher's
+// stderr forwarding brings to roam mpirun. Only write(2) and plain loads: async-signal-safe.
+const int kSlotInts = 13;
+int32_t* call_slot = nullptr;
+napi_ref call_keep = nullptr;
+
+void PutInt(char* buf, size_t& n, int64_t v) {
+  char t[24];
+  int k = 0;
+  uint64_t u = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+  do {
+    t[k++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) buf[n++] = '-';
+  while (k) buf[n++] = t[--k];
+}
+
+void OnReportSignal(int) {
+  int saved = errno;
+  char buf[256];
+  size_t n = 0;
+  const char* prefix = "roam-mpi-call:";
+  buf[n++] = '\0';
+  for (const char* p = prefix; *p; p++) buf[n++] = *p;
+  PutInt(buf, n, my_rank);
+  buf[n++] = ':';
+  for (int i = 0; i < kSlotInts; i++) {
+    if (i) buf[n++] = ',';
+    PutInt(buf, n, call_slot ? call_slot[i] : 0);
+  }
+  buf[n++] = '\0';
+  ssize_t w = write(2, buf, n);
+  (void)w;
+  errno = saved;
+}
+
+// reportCallOnSignal(Int32Array(13)): the call slot, and SIGUSR1 now writes it to stderr (replacing
+// Node's SIGUSR1 handler, which would open the inspector: a rank under roam mpirun is not debugged so).
+napi_value ReportCallOnSignal(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (!Args(env, info, 1, a)) return nullptr;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t n, off;
+  void* p;
+  if (napi_get_typedarray_info(env, a[0], &type, &n, &p, &ab, &off) != napi_ok || type != napi_int32_array || n < (size_t)kSlotInts) {
+    napi_throw_type_error(env, nullptr, "reportCallOnSignal: expected an Int32Array(13)");
+    return nullptr;
+  }
+  if (call_keep) napi_delete_reference(env, call_keep);
+  CHECK(napi_create_reference(env, a[0], 1, &call_keep));
+  call_slot = static_cast<int32_t*>(p);
+  struct sigaction sa = {};
+  sa.sa_handler = OnReportSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, nullptr);
+  return nullptr;
 }
 
 // Completes every send still in flight (Ssend acks and MPI_Request_free'd sends are never
@@ -607,7 +675,7 @@ napi_value RoamMpiInit(napi_env env, napi_value) {
   napi_create_object(env, &o);
   struct { const char* name; napi_callback cb; } fns[] = {
       {"init", Init}, {"finalize", Finalize}, {"isend", Isend}, {"testSend", TestSend}, {"iprobe", Iprobe},
-      {"recv", Recv}, {"bindIo", BindIo}, {"bindMemory", BindMemory}, {"sendW", SendW}, {"recvW", RecvW}, {"isendW", IsendW}, {"irecvW", IrecvW}, {"testW", TestW}, {"cancelW", CancelW}, {"nop", Nop}, {"yield", Yield}, {"allreduce", Allreduce}, {"allreduceW", AllreduceW}, {"reduceW", ReduceW}, {"bcastW", BcastW}, {"alltoallW", AlltoallW}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName},
+      {"recv", Recv}, {"bindIo", BindIo}, {"bindMemory", BindMemory}, {"sendW", SendW}, {"recvW", RecvW}, {"isendW", IsendW}, {"irecvW", IrecvW}, {"testW", TestW}, {"cancelW", CancelW}, {"nop", Nop}, {"yield", Yield}, {"allreduce", Allreduce}, {"allreduceW", AllreduceW}, {"reduceW", ReduceW}, {"bcastW", BcastW}, {"alltoallW", AlltoallW}, {"bcast", Bcast}, {"barrier", Barrier}, {"wtime", Wtime}, {"abort", Abort}, {"processorName", ProcessorName}, {"reportCallOnSignal", ReportCallOnSignal},
   };
   for (auto& f : fns) {
     napi_value fn;

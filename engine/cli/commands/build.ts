@@ -12,6 +12,8 @@ compiler into one .wasm bundle with the manifest embedded in a custom section.
 When roam.json's "entry" is a .ts/.js file exporting a handler (export default { fetch(request) }),
 the bundle is a WebAssembly component built with componentize-js (world roam:function/function,
 guest-sdk/wit/roam.wit); a .wat entry is assembled into a component with wasm-tools.
+A .wasm entry is another toolchain's output (a component or core module): nothing is compiled,
+roam.json's manifest fields are embedded into a copy at build/<name>.wasm.
 With "lang": "ts" the project is a TypeScript guest for the shared QuickJS engine (entry default
 src/index.ts, SDK roam/guest): type-checked (TypeScript 7, when installed), refused constructs named,
 a bundle of a few KB whose code runs on the engine the server caches.
@@ -30,7 +32,8 @@ Options:
 Examples:
   roam build functions/kv
   roam build my-fn -o my-fn.wasm
-  roam build . --json | jq .bytes`,
+  roam build . --json | jq .bytes
+  roam build my-rust-fn        # roam.json: { "name": "app", "version": "1.0.0", "entry": "target/wasm32-wasip1/release/app.wasm" }`,
   async run(argv) {
     const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' }, debug: { type: 'boolean' }, force: { type: 'boolean' }, 'no-check': { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, json: { type: 'boolean' } });
     if (positionals.length > 1) usage('build takes one project directory');
@@ -42,6 +45,7 @@ Examples:
     const { buildComponentProject, isComponentProject } = await import('../../build/componentize.ts');
     const { buildTsProject, isTsProject } = await import('../../build/build-ts.ts');
     const { buildProject } = await import('../../build/assemblyscript.ts');
+    const { buildPrebuiltProject, isPrebuiltProject } = await import('../../build/prebuilt.ts');
     try {
       if (isTsProject(dir)) {
         p.step('building TypeScript for QuickJS (type check, bundle, test load)');
@@ -49,6 +53,14 @@ Examples:
         p.done();
         if (values.json) print({ file: t.outFile, bytes: t.bytes.length, kind: 'ts', name: t.manifest.name, version: t.manifest.version, handlers: t.manifest.handlers.map((h) => h.name), functions: t.manifest.functions.map((f) => f.name), ms: Math.round(t.ms) });
         else process.stdout.write(`built ${t.outFile} (${t.bytes.length} bytes): ${t.manifest.name}@${t.manifest.version}, TypeScript on QuickJS, ${t.manifest.handlers.length} handler(s), ${t.manifest.functions.length} function(s) in ${Math.round(t.ms)} ms\n`);
+        return 0;
+      }
+      if (isPrebuiltProject(dir)) {
+        // entry is a .wasm another toolchain built: nothing to compile, roam.json's manifest embedded
+        const b = await buildPrebuiltProject(dir, out);
+        p.done();
+        if (values.json) print({ file: b.outFile, bytes: b.bytes.length, kind: b.kind === 'component' ? 'component' : 'module', prebuilt: true, name: b.manifest.name, version: b.manifest.version, functions: b.manifest.functions.map((f) => f.name), handlers: b.manifest.handlers.map((h) => h.name) });
+        else process.stdout.write(`built ${b.outFile} (${b.bytes.length} bytes): prebuilt ${b.kind} ${b.manifest.name}@${b.manifest.version}, manifest from roam.json embedded\n`);
         return 0;
       }
       if (isComponentProject(dir)) {

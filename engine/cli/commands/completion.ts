@@ -5,7 +5,7 @@ import { commands } from './index.ts';
 const help = `Usage: roam completion bash|zsh
 
 Prints a shell completion script: sub-commands, each command's flags, template names after
---template, files elsewhere.
+--template, capability names after --allow, files elsewhere.
 
 Examples:
   roam completion bash > ~/.local/share/bash-completion/completions/roam
@@ -23,6 +23,9 @@ async function flagTable(): Promise<Array<[string, string[]]>> {
   }
   return out;
 }
+
+/** Capabilities `roam deploy APP.wasm --allow` grants most often (any manifest capability name is accepted). */
+const ALLOW = ['wasi:sockets', 'wasi:http', 'wasi:filesystem', 'log', 'regions', 'clock'];
 
 async function templates(): Promise<string[]> {
   const { TEMPLATES } = await import('../templates.ts');
@@ -43,6 +46,7 @@ _roam() {
   fi
   case "$prev" in
     --template) COMPREPLY=( $(compgen -W "${tpl.join(' ')}" -- "$cur") ); return ;;
+    --allow) COMPREPLY=( $(compgen -W "${ALLOW.join(' ')}" -- "$cur") ); return ;;
   esac
   case "$cmd" in
 ${cases}
@@ -61,7 +65,7 @@ complete -o filenames -F _roam roam
 
 function zsh(table: Array<[string, string[]]>, tpl: string[]): string {
   const cmds = commands.map((c) => `'${c.name}:${c.summary.replace(/'/g, "'\\''").replace(/:/g, '\\:')}'`).join(' ');
-  const cases = table.map(([name, flags]) => `    ${name}) _arguments ${flags.map((f) => `'${f}[]${f === '--template' ? `:template:(${tpl.join(' ')})` : ''}'`).join(' ')} '*:file:_files' ;;`).join('\n');
+  const cases = table.map(([name, flags]) => `    ${name}) _arguments ${flags.map((f) => `'${f}[]${f === '--template' ? `:template:(${tpl.join(' ')})` : f === '--allow' ? `:capability:(${ALLOW.join(' ')})` : ''}'`).join(' ')} '*:file:_files' ;;`).join('\n');
   return `#compdef roam
 # roam zsh completion (roam completion zsh)
 _roam() {

@@ -1,6 +1,6 @@
 import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
-import { readBundle } from '../../bundle/bundle.ts';
+import { contentHash, MANIFEST_SECTION, readBundle } from '../../bundle/bundle.ts';
 import { funcType, sigString } from '../../bundle/wasm-module.ts';
 import { readInputFile } from './io.ts';
 import { isComponent, parseComponent } from '../../bundle/component-binary.ts';
@@ -27,8 +27,15 @@ Examples:
     const bytes = readInputFile(positionals[0]!);
     if (isComponent(bytes)) {
       // A component bundle: manifest from its component-level section, WIT-level imports and exports.
+      const { imports, exports, customSections } = parseComponent(bytes);
+      if (!customSections.has(MANIFEST_SECTION)) {
+        // Another toolchain's output: what it imports and exports; roam deploy writes its manifest.
+        const info = { file: positionals[0], kind: 'component', size: bytes.length, hash: contentHash(bytes), manifest: null, imports, exports };
+        const text = [`bundle     ${info.file} (component, no roam manifest: roam deploy ${info.file} --name N writes one)`, `size       ${bytes.length} bytes`, `hash       sha256:${info.hash}`, '', 'imports', ...imports.map((i) => `  ${i}`), '', 'exports', ...exports.map((e) => `  ${e}`)].join('\n');
+        process.stdout.write((values.json ? JSON.stringify(info, null, 2) : text) + '\n');
+        return 0;
+      }
       const c = verifyComponent(bytes);
-      const { imports, exports } = parseComponent(bytes);
       const info = { file: positionals[0], kind: 'component', size: bytes.length, hash: c.hash, manifest: c.manifest, imports, exports };
       const text = [`bundle     ${info.file} (component)`, `name       ${c.manifest.name}@${c.manifest.version} (tenant ${c.manifest.tenant})`, `size       ${bytes.length} bytes`, `hash       sha256:${c.hash}`, `caps       ${c.manifest.capabilities.join(', ') || '-'}`, '', 'imports', ...imports.map((i) => `  ${i}`), '', 'exports', ...exports.map((e) => `  ${e}`)].join('\n');
       process.stdout.write((values.json ? JSON.stringify(info, null, 2) : text) + '\n');

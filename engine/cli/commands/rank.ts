@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Command } from '../command.ts';
 import { RoamError } from '../../errors.ts';
 import { initMarker } from '../../mpi/init-signal.ts';
+import { CALL_SLOT_INTS } from '../../mpi/call-state.ts';
 
 interface RankArgs {
   program: string;
@@ -82,9 +83,13 @@ Examples:
     const t = new NativeTransport(host.mpi, (code) => report(`rank ${t.rank}: MPI_Abort called with error code ${code}`));
     try {
       const trace = process.env.ROAM_MPI_TRACE ? { enter: (n: string) => process.stderr.write(`[rank ${t.rank}] ${n}\n`) } : undefined;
-      // Under `roam mpirun`: tell it (through the launcher's stderr forwarding) that --timeout may start.
+      // Under `roam mpirun`: tell it (through the launcher's stderr forwarding) that --timeout may start,
+      // and answer its SIGUSR1 at a timeout with the call this rank is in (native-host writes the slot).
       const onInit = o.signalInit ? () => void writeMarker(initMarker(t.rank)) : undefined;
-      const code = runRank(module, t, { args: [basename(program), ...o.args], env: o.env, preopenCwd, hooks: trace, onInit, tagOutput: o.tagOutput ? `[${t.rank}] ` : undefined });
+      const slot = o.signalInit ? new Int32Array(new ArrayBuffer(4 * CALL_SLOT_INTS)) : undefined; // its own buffer: the addon keeps a pointer
+      if (slot) host.mpi.reportCallOnSignal(slot);
+      const hooks = { ...trace, slot };
+      const code = runRank(module, t, { args: [basename(program), ...o.args], env: o.env, preopenCwd, hooks, onInit, tagOutput: o.tagOutput ? `[${t.rank}] ` : undefined });
       if (code !== 0) {
         report(`rank ${t.rank}: exited with code ${code}`);
         host.mpi.abort(code);
