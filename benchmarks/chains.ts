@@ -26,6 +26,7 @@ import type { Manifest } from '../engine/bundle/manifest.ts';
 import { Engine } from '../engine/runtime/engine.ts';
 import { encodeRequest } from '../engine/runtime/http-abi.ts';
 import { median, procCpuMs } from './harness.ts';
+import { connect, type Client } from '../engine/client/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token';
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   if (cold) {
     say('## Cold start: deploy → first reply');
     say();
-    say(`hello bundle (${hello.length} bytes), a new version (new hash) each time, on a warm server with 2 function workers; ${COLD_RUNS} runs of each kind after ${COLD_WARMUP} warm-up runs, interleaved. The deploy hands the compiled module and the function's run plan to every worker (one broadcast) and replies; the workers instantiate while the reply travels, so the first call finds a warm instance. 1-minute load average ${cold.load[0]!.toFixed(1)} before, ${cold.load[1]!.toFixed(1)} after (2 cores).`);
+    say(`hello bundle (${hello.length} bytes), a new version (new hash) each time, on a warm server with 2 function workers; ${COLD_RUNS} runs of each kind after ${COLD_WARMUP} warm-up runs, interleaved. The deploy hands the compiled module and the function's run plan to every worker (one broadcast) and replies; the workers instantiate while the reply travels, so the first call finds a warm instance. The handler rows: hello's message handler, new code, its first reply over the wire on a connection held open (the client resolves again after the server's BUNDLE_CHANGED notice; the host worker compiles the module on its deploy message). 1-minute load average ${cold.load[0]!.toFixed(1)} before, ${cold.load[1]!.toFixed(1)} after (2 cores).`);
     say();
     say(`| server | | median ms | p90 ms |`);
     say('|---|---|---:|---:|');
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
       say(`| ${label} | **deploy → first reply, new code** | ${f1(median(c.fresh))} | ${f1(pct(c.fresh, 0.9))} |`);
       say(`| ${label} | PUT /v1/bundles, same code, new manifest (verify; meter and compile reused${c === cold.disk ? '; persist' : ''}) | ${f1(median(c.deploySame))} | ${f1(pct(c.deploySame, 0.9))} |`);
       say(`| ${label} | **deploy → first reply, same code, new manifest** | ${f1(median(c.same))} | ${f1(pct(c.same, 0.9))} |`);
+      say(`| ${label} | **deploy → first wire reply of its message handler, new code** | ${f1(median(c.handler))} | ${f1(pct(c.handler, 0.9))} |`);
     }
     say();
     say('Goal ≤ 10 ms.');
@@ -263,6 +265,8 @@ const COLD_WARMUP = 10;
 interface ColdRuns {
   same: number[];
   fresh: number[];
+  /** Deploy (new code) → the first reply of hello's message handler over the wire (the same port). */
+  handler: number[];
   deploySame: number[];
   deployFresh: number[];
 }
@@ -279,8 +283,11 @@ async function runCold(hello: Uint8Array) {
   const stateDir = mkdtempSync(join(tmpdir(), 'roam-bench-state-'));
   const load0 = loadavg()[0]!;
   const servers = [await startServer(['--threads', '2']), await startServer(['--threads', '2', '--state', stateDir])];
-  const out = servers.map((): ColdRuns => ({ same: [], fresh: [], deploySame: [], deployFresh: [] }));
+  const out = servers.map((): ColdRuns => ({ same: [], fresh: [], handler: [], deploySame: [], deployFresh: [] }));
+  // One wire connection per server, opened once (as a client would hold it); server-side places only.
+  const clients: Client[] = [];
   try {
+    for (const s of servers) clients.push(await connect(Number(new URL(s.url).port), { token: TOKEN, clientPlace: false }));
     for (let i = 0; i < COLD_WARMUP + COLD_RUNS; i++) {
       for (let k = 0; k < servers.length; k++) {
         const url = servers[k]!.url;
@@ -301,9 +308,21 @@ async function runCold(hello: Uint8Array) {
             (fresh ? out[k]!.fresh : out[k]!.same).push(t2 - t0);
           }
         }
+        // The handler: new code, then the first wire reply (the client re-resolves after BUNDLE_CHANGED;
+        // the host worker compiles the new module on its deploy message, the inline lane in the background).
+        const h = Buffer.concat([variant(hello, { version: `cold.${i}.h.${Date.now()}` }), nonce(i + 100_000)]);
+        const t0 = performance.now();
+        const r = await request(`${url}/v1/bundles/hello`, { method: 'PUT', body: h, headers: AUTH });
+        await r.body.dump();
+        if (r.statusCode !== 201) throw new Error(`cold handler deploy failed: ${r.statusCode}`);
+        const reply = await clients[k]!.send('hello/hello', Buffer.from('cold'));
+        const t1 = performance.now();
+        if (Buffer.from(reply).toString() !== 'hello, cold') throw new Error(`cold handler call answered '${Buffer.from(reply).toString()}'`);
+        if (i >= COLD_WARMUP) out[k]!.handler.push(t1 - t0);
       }
     }
   } finally {
+    for (const c of clients) c.close();
     for (const s of servers) s.child.kill('SIGTERM');
     rmSync(stateDir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { laneBytes, laneRings } from '../engine/places/ring.ts';
 import { Engine } from '../engine/runtime/engine.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { DpuPlace } from '../engine/places/dpu-place.ts';
 import { shmAddon } from '../engine/shm/index.ts';
 import { connect, type Client, type PlaceName } from '../engine/client/index.ts';

@@ -10,7 +10,7 @@ import type { Done } from '../engine/rdma/worker.ts';
 import { hex, startPeer, unhex } from '../test/helpers/rdma.ts';
 import { kvKey, kvOnMapped, kvOver } from '../test/helpers/rdma-kv.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { connect } from '../engine/client/index.ts';
 import { loadKeys } from '../engine/demo/ycsb.ts';
 import { procCpuMs } from './harness.ts';

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { connect } from '../engine/client/index.ts';
 import { loadKeys } from '../engine/demo/ycsb.ts';

@@ -13,7 +13,7 @@ import { Engine } from '../engine/runtime/engine.ts';
 import { setLogSink } from '../engine/capabilities/log.ts';
 import { encodeRequest } from '../engine/runtime/http-abi.ts';
 import { readBundle, embedManifest } from '../engine/bundle/bundle.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { connect, type Client } from '../engine/client/index.ts';
 import { JsInstance } from '../engine/jsguest/js-instance.ts';
 import { jsCodeOf } from '../engine/bundle/js-section.ts';

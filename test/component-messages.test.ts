@@ -6,7 +6,7 @@ import { validateManifest } from '../engine/bundle/manifest.ts';
 import { watToComponent } from '../engine/build/wat-component.ts';
 import { decodeResponse, encodeRequest } from '../engine/runtime/http-abi.ts';
 import { bundleOf, ROOT } from './helpers/build.ts';
-import { createWireServer } from '../engine/places/server.ts';
+import { createWireServer } from '../engine/server/wire-server.ts';
 import { Place } from '../engine/wire/frame.ts';
 import type { PlaceResult } from '../engine/places/types.ts';
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { serve } from '../engine/server/serve.ts';
-import type { WireServer } from '../engine/places/server.ts';
+import type { WireServer } from '../engine/server/wire-server.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
 import { connect, type Client } from '../engine/client/index.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, Kind } from '../engine/wire/frame.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { bundleFile, bundleOf } from './helpers/build.ts';
 import { servedUrl } from './helpers/cli.ts';
 import { RawWire, regionReadPayload, rssOf } from './helpers/wire-raw.ts';

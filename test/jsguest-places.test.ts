@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { createGateway, type Gateway } from '../engine/http/gateway.ts';
 import { silentLogger } from '../engine/http/log.ts';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { DpuPlace } from '../engine/places/dpu-place.ts';
 import { shmAddon } from '../engine/shm/index.ts';
 import { buildFixture, variant } from './http-fixtures.ts';

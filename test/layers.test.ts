@@ -53,4 +53,12 @@ describe('engine layers', () => {
     }
     expect(violations).toEqual([]);
   });
+
+  it('the places hold no front door: no module in places/ decodes frames, serves sockets or checks tokens', () => {
+    // The wire front door is engine/server/wire-door.ts; places/router.ts takes messages from it (issue 13).
+    const door = /wire\/(decoder|native-net|flow|out-buffer)\.ts|tenancy\/|\bWireAuth\b|\bPrincipal\b/;
+    const found: string[] = [];
+    for (const file of sources(join(ENGINE, 'places'))) if (door.test(readFileSync(file, 'utf8'))) found.push(relative(ENGINE, file));
+    expect(found).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { GatewayMetrics } from '../engine/http/metrics.ts';
 import { CodeCounts, MAX_SERIES, OTHER, scraped } from '../engine/observe/metrics.ts';
-import { latencySamples } from '../engine/places/metrics.ts';
+import { latencySamples } from '../engine/server/wire-metrics.ts';
 import { LatencyCounts } from '../engine/places/latency.ts';
 import { Steering, type Candidate } from '../engine/steering/policy.ts';
 import type { PlaceSignals } from '../engine/places/types.ts';

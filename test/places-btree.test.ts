@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { key } from './places-helpers.ts';
 

@@ -59,4 +59,16 @@ describe('roam serve: HTTP and the wire protocol on one port', () => {
       expect(err).toContain(flag);
     }
   });
+
+  it('refuses --dpu-remote without --rdma, and beside --dpu, naming the flags', async () => {
+    for (const [flags, says] of [[['--dpu-remote'], '--rdma'], [['--dpu-remote', '--rdma', '--dpu'], '--dpu']] as const) {
+      const p = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (c) => (err += c));
+      const code = await new Promise<number | null>((res) => p.once('exit', res));
+      expect(code).toBe(2);
+      expect(err).toContain('--dpu-remote');
+      expect(err).toContain(says);
+    }
+  });
 });

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { FrameDecoder } from '../engine/wire/decoder.ts';
 import { Kind, encodeFrame } from '../engine/wire/frame.ts';
 import { kvBundle, key, putMsg, retrying } from './places-helpers.ts';

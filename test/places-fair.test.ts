@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FairBacklog } from '../engine/places/fair-backlog.ts';
 import type { Pending } from '../engine/places/types.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { connect, type Client } from '../engine/client/index.ts';
 import { cachedBuild } from '../engine/build/cached-build.ts';
 import { key, kvBundle, putMsg, retrying } from './places-helpers.ts';

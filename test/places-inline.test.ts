@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { kvBundle, key, putMsg } from './places-helpers.ts';
 
 type Server = Awaited<ReturnType<typeof listenWire>>;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildProject } from '../engine/build/assemblyscript.ts';
 import { embedManifest } from '../engine/bundle/bundle.ts';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 
 describe('many tenants in one server', () => {
   let server: Awaited<ReturnType<typeof listenWire>>;

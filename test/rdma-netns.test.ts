@@ -1,41 +1,23 @@
 // UCX over TCP between two "hosts": two network namespaces joined by a veth pair, made and removed
 // here (root needed; CI runs as root). Both ends are child processes of this test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { rdmaAvailable } from '../engine/rdma/worker.ts';
 import { startPeer, type Peer } from './helpers/rdma.ts';
+import { netnsSkipReason, vethPair, type VethPair } from './helpers/netns.ts';
 
-function reasonToSkip(): string {
-  if (!rdmaAvailable()) return 'the roam_ucx addon is not built (install libucx-dev, then npm run build:native)';
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  if (spawnSync('ip', ['-V']).status !== 0) return 'no `ip` command (iproute2)';
-  return '';
-}
-const why = reasonToSkip();
+const why = netnsSkipReason();
 if (why && process.env.CI === 'true') throw new Error(`CI must run the netns rdma test: ${why}`);
-
-const tag = process.pid % 10000;
-const nsA = `roamA${tag}`, nsB = `roamB${tag}`, vethA = `rva${tag}`, vethB = `rvb${tag}`;
-const net = `10.231.${tag % 250}`;
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
 describe.skipIf(!!why).sequential('rdma between two network namespaces over TCP', () => {
   let a: Peer, b: Peer;
+  let pair: VethPair;
+  let vethB = '';
 
   beforeAll(async () => {
-    ip('netns', 'add', nsA);
-    ip('netns', 'add', nsB);
-    ip('link', 'add', vethA, 'type', 'veth', 'peer', 'name', vethB);
-    ip('link', 'set', vethA, 'netns', nsA);
-    ip('link', 'set', vethB, 'netns', nsB);
-    ip('-n', nsA, 'addr', 'add', `${net}.1/30`, 'dev', vethA);
-    ip('-n', nsB, 'addr', 'add', `${net}.2/30`, 'dev', vethB);
-    for (const [ns, dev] of [[nsA, vethA], [nsB, vethB]] as const) {
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-      ip('-n', ns, 'link', 'set', dev, 'up');
-    }
+    pair = vethPair('roam');
+    const { nsA, nsB, vethA } = pair;
+    vethB = pair.vethB;
     // UCX over the veth only: its lo address would name the wrong namespace's loopback.
-    a = await startPeer({ UCX_TLS: 'tcp', UCX_NET_DEVICES: vethA }, nsA);
+    a = await startPeer({ UCX_TLS: 'tcp', UCX_NET_DEVICES: vethA }, nsA!);
     b = await startPeer({ UCX_TLS: 'tcp', UCX_NET_DEVICES: vethB }, nsB);
     await a.call({ op: 'connect', address: b.hello.address, pid: b.hello.pid, host: b.hello.host });
     await b.call({ op: 'connect', address: a.hello.address, pid: a.hello.pid, host: a.hello.host });
@@ -43,7 +25,7 @@ describe.skipIf(!!why).sequential('rdma between two network namespaces over TCP'
 
   afterAll(() => {
     for (const p of [a, b]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
-    for (const ns of [nsA, nsB]) spawnSync('ip', ['netns', 'del', ns]); // takes the veth pair with it
+    pair?.remove();
   });
 
   it('sees the other namespace as another host and reaches it through the veth', async () => {

@@ -82,6 +82,53 @@ describe('fair scheduler', () => {
     await Promise.all(done);
   });
 
+  it('admits a run to go at once (the inline fast path) only when submit would dispatch it at once', async () => {
+    const s = new FairScheduler(1, new TenantTable([{ name: 'a' }, { name: 'b' }]));
+    const log: string[] = [];
+    const a = s.admitNow('a', 1)!;
+    expect(a).not.toBeNull();
+    expect(s.stats().a).toMatchObject({ inFlight: 1 });
+    expect(s.admitNow('b', 1)).toBeNull(); // capacity 1 is taken
+    const g = gate(log, 'b');
+    const queued = s.submit('b', 1, g.run);
+    s.settleNow(a, 2); // frees the place: the queued run goes now
+    expect(log).toEqual(['b']);
+    expect(s.admitNow('a', 1)).toBeNull(); // b holds the capacity
+    g.open();
+    await queued;
+    // A run waiting in a queue is never overtaken: with one queued, nothing is admitted at once.
+    const g2 = gate(log, 'b');
+    const g3 = gate(log, 'b');
+    const p2 = s.submit('b', 1, g2.run);
+    const p3 = s.submit('b', 1, g3.run);
+    expect(s.admitNow('a', 1)).toBeNull();
+    g2.open();
+    g3.open();
+    await Promise.all([p2, p3]);
+    expect(s.stats().a).toMatchObject({ inFlight: 0, completed: 1, workMs: 2 });
+    // A tenant at its concurrency cap is not admitted; another is.
+    const c = new FairScheduler(2, new TenantTable([{ name: 'capped', maxConcurrency: 1 }, { name: 'free' }]));
+    const first = c.admitNow('capped', 1)!;
+    expect(c.admitNow('capped', 1)).toBeNull();
+    c.settleNow(c.admitNow('free', 1)!, null);
+    c.settleNow(first, null);
+    expect(c.stats().capped).toMatchObject({ inFlight: 0, completed: 1, workMs: 1 });
+  });
+
+  it('charges a run admitted at once what it cost, as a submitted one: the tenant after a 3 ms inline run waits its turn', async () => {
+    const s = new FairScheduler(1, new TenantTable([{ name: 'heavy' }, { name: 'light' }]));
+    const started: string[] = [];
+    const heavyRun = s.admitNow('heavy', 1)!;
+    s.settleNow(heavyRun, 3); // estimated 1 ms, cost 3 ms: heavy's finish moves to 3
+    const hold = gate(started, 'light');
+    const held = s.submit('light', 1, hold.run); // runs (light's finish 1), the others queue behind it
+    const both = [s.submit('heavy', 1, async () => void started.push('heavy')), s.submit('light', 1, async () => void started.push('light'))];
+    hold.open();
+    await Promise.all([held, ...both]);
+    expect(started).toEqual(['light', 'light', 'heavy']);
+    expect(s.stats().heavy).toMatchObject({ completed: 2, workMs: 4 });
+  });
+
   it('refuses work beyond a tenant queue cap with E_OVERLOAD', async () => {
     const s = new FairScheduler(1, new TenantTable([{ name: 't', maxQueue: 2 }]));
     const log: string[] = [];

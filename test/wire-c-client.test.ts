@@ -3,7 +3,7 @@
 // gets exactly one reply, the puts land, and the server keeps serving the client library afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { loadKeys } from '../engine/demo/ycsb.ts';
 import { runWireLoad, wireLoadBinary } from '../benchmarks/wire-load/index.ts';
 import { kvBundle, key } from './places-helpers.ts';

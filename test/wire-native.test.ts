@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../engine/client/index.ts';
-import { listenWire } from '../engine/places/server.ts';
+import { listenWire } from '../engine/server/wire-server.ts';
 import { nativeNet } from '../engine/wire/native-net.ts';
 import { FrameDecoder } from '../engine/wire/decoder.ts';
 import { Kind, encodeFrame, type Frame } from '../engine/wire/frame.ts';

@@ -31,6 +31,8 @@ export interface WireLoadRun {
   keys: number;
   /** Bytes of 'x' after the 8-byte key (0 for kv get). */
   valueBytes: number;
+  /** Wire place code (0 auto, the default; 3 host: the worker pool, never the inline lane). */
+  place?: number;
 }
 
 export interface WireLoadResult {
@@ -44,7 +46,7 @@ export interface WireLoadResult {
 
 /** Runs wire-load to completion (asynchronously: the server may live in this process). */
 export function runWireLoad(bin: string, o: WireLoadRun): Promise<WireLoadResult> {
-  const args = ['-p', o.port, '-b', o.bundle, '-t', o.type, '-d', o.valueBytes, '-c', o.connections, '-P', o.pipeline, '-n', o.requests, '-k', o.keys].map(String);
+  const args = ['-p', o.port, '-b', o.bundle, '-t', o.type, '-d', o.valueBytes, '-c', o.connections, '-P', o.pipeline, '-n', o.requests, '-k', o.keys, '-l', o.place ?? 0].map(String);
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';

@@ -23,8 +23,9 @@ export const log: Capability = {
   functions: { log: '(i32,i32,i32)->()' },
   imports: (ctx) => ({
     log(level: number, ptr: number, len: number): void {
-      const text = Buffer.from(ctx.bytes(ptr >>> 0, Math.min(len >>> 0, 4096))).toString('utf8');
-      logSink(ctx.manifest.name, level, text, ctx.entry, ctx.manifest.tenant);
+      const b = ctx.bytes(ptr >>> 0, Math.min(len >>> 0, 4096));
+      // A view, not a copy, of the guest's bytes: decoded to a string at once.
+      logSink(ctx.manifest.name, level, Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'), ctx.entry, ctx.manifest.tenant);
     },
   }),
 };

@@ -24,12 +24,13 @@ export interface RdmaDeploy {
 
 export type ToClientWorker =
   | { type: 'init'; channel: SharedArrayBuffer; rdma?: boolean }
-  | { type: 'deploy'; bundle: number; bytes: Uint8Array; rdma?: RdmaDeploy }
+  | { type: 'deploy'; bundle: number; seq: number; bytes: Uint8Array; rdma?: RdmaDeploy }
+  | { type: 'undeploy'; bundle: number }
   | { type: 'run'; id: number; bundle: number; handler: string; input: Uint8Array };
 
 export type FromClientWorker =
   | { type: 'io'; seq: number }
   | { type: 'rdma'; descriptor?: { address: string; pid: number; host: string }; error?: string }
-  | { type: 'deployed'; bundle: number; error?: string; path?: RegionPath }
+  | { type: 'deployed'; bundle: number; seq: number; error?: string; path?: RegionPath }
   | { type: 'done'; id: number; ok: true; reply: Uint8Array; ops: number; bytes: number; writes: number; ms: number }
   | { type: 'done'; id: number; ok: false; code: string; message: string; ops: number; bytes: number; writes: number; ms: number };

@@ -42,7 +42,10 @@ export class ClientPlace {
   private readonly queue: Job[] = [];
   private running: Job | undefined;
   private readonly deployed = new Map<number, Promise<void>>();
+  /** By deploy number: a bundle may have two deploys in flight (the version fetched before a change and
+   *  the one fetched after), each with its own waiters. */
   private readonly deployWaiters = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  private nextDeploy = 1;
   private nextId = 1;
   private closed = false;
   /** The worker's UCX descriptor (connect(…, { rdma: true })), or why it has none. */
@@ -83,15 +86,28 @@ export class ClientPlace {
       p = this.exchange(Kind.FETCH_BUNDLE, bundle, 0, new Uint8Array(0)).then(async (bytes) => {
         const w = this.start();
         const rdma = await this.rdmaInfo(bundle);
+        const seq = this.nextDeploy++;
         return new Promise<void>((resolve, reject) => {
-          this.deployWaiters.set(bundle, { resolve, reject });
-          w.postMessage({ type: 'deploy', bundle, bytes, ...(rdma ? { rdma } : {}) } satisfies ToClientWorker);
+          this.deployWaiters.set(seq, { resolve, reject });
+          w.postMessage({ type: 'deploy', bundle, seq, bytes, ...(rdma ? { rdma } : {}) } satisfies ToClientWorker);
         });
       });
-      p.catch(() => this.deployed.delete(bundle));
+      p.catch(() => {
+        if (this.deployed.get(bundle) === p) this.deployed.delete(bundle);
+      });
       this.deployed.set(bundle, p);
     }
     return p;
+  }
+
+  /**
+   * The server has a new version of `bundle` (BUNDLE_CHANGED): the next message fetches it. A message already
+   * running, or queued behind the worker's current deploy, runs on the version it found. `removed`: the worker
+   * drops it too, so a queued message answers E_NO_BUNDLE and the next one learns it from the server.
+   */
+  forget(bundle: number, removed: boolean): void {
+    this.deployed.delete(bundle);
+    if (removed) this.worker?.postMessage({ type: 'undeploy', bundle } satisfies ToClientWorker);
   }
 
   /** The bundle's keys from the server (RDMA_INFO), or undefined with regionPath saying why not. */
@@ -131,8 +147,8 @@ export class ClientPlace {
     if (m.type === 'io') return this.io(m.seq);
     if (m.type === 'rdma') return this.onUcx?.(m);
     if (m.type === 'deployed') {
-      const w = this.deployWaiters.get(m.bundle);
-      this.deployWaiters.delete(m.bundle);
+      const w = this.deployWaiters.get(m.seq);
+      this.deployWaiters.delete(m.seq);
       if (m.path) this.regionPath = m.path;
       if (!m.error) return w?.resolve();
       const sp = m.error.indexOf(' ');

@@ -96,10 +96,16 @@ port.on('message', (m: ToClientWorker) => {
       deployments.set(m.bundle, engine.deploy(m.bytes));
       rdma?.drop(m.bundle);
       const path = m.rdma && rdma ? rdma.deploy(m.bundle, m.rdma) : undefined;
-      port.postMessage({ type: 'deployed', bundle: m.bundle, ...(path ? { path } : {}) } satisfies FromClientWorker);
+      port.postMessage({ type: 'deployed', bundle: m.bundle, seq: m.seq, ...(path ? { path } : {}) } satisfies FromClientWorker);
     } catch (e) {
-      port.postMessage({ type: 'deployed', bundle: m.bundle, error: `${isRoamError(e) ? e.code : 'E_DEPLOY'} ${(e as Error).message}` } satisfies FromClientWorker);
+      port.postMessage({ type: 'deployed', bundle: m.bundle, seq: m.seq, error: `${isRoamError(e) ? e.code : 'E_DEPLOY'} ${(e as Error).message}` } satisfies FromClientWorker);
     }
+    return;
+  }
+  if (m.type === 'undeploy') {
+    // Removed at the server: a message still queued for it here answers E_NO_BUNDLE.
+    deployments.delete(m.bundle);
+    rdma?.drop(m.bundle);
     return;
   }
   const t0 = performance.now();

@@ -57,6 +57,15 @@ class OneWaiter implements Waiter {
   }
 }
 
+/** The server's notice that a bundle this connection resolved has a new version or was removed. */
+export interface BundleChange {
+  /** Wire id (a new version keeps it). */
+  id: number;
+  name: string;
+  version: string;
+  removed: boolean;
+}
+
 /** One answer of a batch: the reply bytes, or the error for that message. */
 export type BatchAnswer = Uint8Array | RoamError;
 
@@ -97,6 +106,7 @@ export class Client {
   private readonly rdma: boolean;
   /** Client-side steering (client place vs server); its `policy.shifts` records every switch. */
   readonly steering: ClientSteering;
+  private readonly changeListeners = new Set<(c: BundleChange) => void>();
 
   constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions; rdma?: boolean } = {}) {
     this.autoClient = opts.clientPlace ?? true;
@@ -111,6 +121,7 @@ export class Client {
     });
     this.decoder = new FrameDecoder(maxFrame, {
       frame: (f) => {
+        if (f.kind === Kind.BUNDLE_CHANGED) return this.bundleChanged(f.bundle, f.code === 1, f.payload);
         const w = this.waiters.get(f.id);
         if (!w) return;
         this.waiters.delete(f.id);
@@ -129,6 +140,31 @@ export class Client {
     socket.on('data', (c: Buffer) => this.decoder.push(c));
     socket.on('error', (e) => this.fail(new RoamError('E_DISCONNECTED', `connection failed: ${e.message}`)));
     socket.on('close', () => this.fail(new RoamError('E_DISCONNECTED', 'connection closed before the reply arrived')));
+  }
+
+  /**
+   * BUNDLE_CHANGED: the next call resolves the bundle again and the client place fetches the new version;
+   * a removed bundle stops here too (its next call answers E_NO_BUNDLE).
+   */
+  private bundleChanged(id: number, removed: boolean, payload: Uint8Array): void {
+    let c: BundleChange;
+    try {
+      const j = JSON.parse(Buffer.from(payload).toString('utf8')) as { name?: unknown; version?: unknown };
+      if (typeof j.name !== 'string') return;
+      c = { id, name: j.name, version: String(j.version ?? ''), removed };
+    } catch {
+      return; // not ours to fail the connection over: the next call finds out from the server
+    }
+    this.resolved.delete(c.name);
+    this.localReady.delete(id);
+    this.local?.forget(id, removed);
+    for (const l of this.changeListeners) l(c);
+  }
+
+  /** Calls `listener` on every BUNDLE_CHANGED notice (after the client has dropped the old version); returns the unsubscribe. */
+  onBundleChange(listener: (c: BundleChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   private fail(e: Error): void {

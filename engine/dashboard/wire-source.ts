@@ -1,6 +1,6 @@
 /** The wire server's part of the dashboard: places, per-handler steering, shifts, where each bundle's handlers run. */
 import { performance } from 'node:perf_hooks';
-import type { WireServer } from '../places/server.ts';
+import type { WireServer } from '../server/wire-server.ts';
 import type { DashboardSource, HandlerSample, PlaceSample, ShiftSample } from './source.ts';
 
 const epoch = (t: number) => performance.timeOrigin + t;

@@ -5,7 +5,7 @@
  */
 import { createGateway } from '../http/gateway.ts';
 import { shareHttpPort } from '../server/shared-port.ts';
-import { createWireServer, type WireServer } from '../places/server.ts';
+import { createWireServer, type WireServer } from '../server/wire-server.ts';
 import type { DpuPlace } from '../places/dpu-place.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { TenantTable } from '../tenancy/tenants.ts';

@@ -1,6 +1,6 @@
 import { cachedBuild } from '../build/cached-build.ts';
 import { connect } from '../client/index.ts';
-import { listenWire } from '../places/server.ts';
+import { listenWire } from '../server/wire-server.ts';
 import { DpuPlace } from '../places/dpu-place.ts';
 import { serveDemoUi, type DemoUi } from './demo-ui.ts';
 import { build, type Histogram } from 'hdr-histogram-js';

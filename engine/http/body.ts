@@ -32,6 +32,38 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 const NOT_FORWARDED = new Set(['authorization', 'host', 'connection']);
 
 /**
+ * True when the request has no body: neither a content-length above 0 nor a transfer-encoding (HTTP/1.1
+ * gives such a request none, RFC 9112 §6.3), so it can be encoded at once, before Node's 'end'.
+ */
+export function hasNoBody(req: IncomingMessage): boolean {
+  // From the raw list: `req.headers` is built on first use (the bare server of bench:http never builds it).
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 17 && n.toLowerCase() === 'transfer-encoding') return false;
+    if (n.length === 14 && n.toLowerCase() === 'content-length' && raw[i + 1]!.trim() !== '0') return false;
+  }
+  return true;
+}
+
+/**
+ * A request without a body in its encoded form, written at once (no listener, no promise): in a
+ * payload-pool slot when one is free, else in shared memory of the exact size.
+ */
+export function encodeBodiless(req: IncomingMessage, pool: PayloadPool, method: string, path: string): Descriptor | Uint8Array {
+  const size = requestHeadSize(method, path, req.rawHeaders, NOT_FORWARDED);
+  const d = pool.alloc(size);
+  const out = target(pool, d, size);
+  writeRequestHead(out, method, path, req.rawHeaders, NOT_FORWARDED, 0);
+  return d ?? new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** Where an encoded request of `size` bytes goes: the slot `d`, or shared memory when there is none. */
+function target(pool: PayloadPool, d: Descriptor | null, size: number): Buffer {
+  return d ? Buffer.from(pool.u8.buffer, pool.u8.byteOffset + d.offset, size) : Buffer.from(new SharedArrayBuffer(size));
+}
+
+/**
  * Reads an invocation straight into its encoded form: the head is written first, then each body chunk is
  * copied once, as it arrives, to its final place: a payload-pool slot when it fits, else a
  * SharedArrayBuffer of the exact size (posting it to a worker shares it, nothing is copied again). With
@@ -47,7 +79,7 @@ export function readRequest(req: IncomingMessage, pool: PayloadPool, method: str
   const open = (bodyLength: number) => {
     const size = head + bodyLength;
     d = pool.alloc(size);
-    out = d ? Buffer.from(pool.u8.buffer, pool.u8.byteOffset + d.offset, size) : Buffer.from(new SharedArrayBuffer(size));
+    out = target(pool, d, size);
     at = writeRequestHead(out, method, path, req.rawHeaders, NOT_FORWARDED, bodyLength);
   };
   if (Number.isFinite(declared)) open(declared);

@@ -19,6 +19,7 @@ import { sendJson } from './respond.ts';
 import { decodeSegment } from './path.ts';
 import { isRemote } from '../chains/remote.ts';
 import type { RemoteAllow } from '../chains/remote-allow.ts';
+import type { RdmaHost } from '../rdma/host.ts';
 
 /** Largest body of a capability's control request (each capability bounds its own further). */
 const CONTROL_BODY_LIMIT = 64 * 1024;
@@ -38,6 +39,8 @@ export interface ControlOptions {
   remoteAllow: RemoteAllow;
   /** A DPU agent runs handlers too (reported among a bundle's places). */
   dpu: boolean;
+  /** `roam serve --rdma`: which UCX transports are in use (`/v1/stats` rdma), or null. */
+  rdma?: RdmaHost | null;
 }
 
 export class ControlApi {
@@ -124,12 +127,15 @@ export class ControlApi {
     const out: Record<string, unknown> = {
       workers: executor.threads,
       timeouts: executor.timeouts,
+      // Function runs answered on the network thread itself (inline-functions.ts), all tenants'.
+      inlineRuns: executor.inline?.runs ?? 0,
       payloadPool: { slots: executor.pool.slots, slotSize: executor.pool.slotSize, used: executor.pool.used() },
       tenants: this.o.scheduler.stats(),
       // Region memory held for this caller's bundles (the admin: all tenants'), counted against quotas.
       regions: { bytes: engine.regions.bytes(p.tenant ?? undefined) },
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
+    out.rdma = rdmaStats(this.o.rdma ?? null, p);
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
     return out;
@@ -178,4 +184,15 @@ const visible = (p: Principal, b: DeployedBundle) => p.tenant === null || b.mani
 
 function own(p: Principal, b: DeployedBundle): void {
   if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
+}
+
+/**
+ * `/v1/stats`'s rdma part: UCX's version and the transports its context offers (UCX_TLS applies) to
+ * everyone; to the admin also the transports each connected UCX peer's endpoint uses (clients, the
+ * remote DPU agent), region and revocation counts. A tenant does not see other tenants' peers.
+ */
+function rdmaStats(rdma: RdmaHost | null, p: Principal): Record<string, unknown> | null {
+  if (!rdma) return null;
+  const s = rdma.stats();
+  return p.tenant === null ? { ...s } : { ucx: s.ucx, transports: s.transports };
 }

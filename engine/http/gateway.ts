@@ -14,8 +14,8 @@ import { FairScheduler } from '../tenancy/scheduler.ts';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { Registry } from '../server/registry.ts';
-import type { WireServer } from '../places/server.ts';
-import { registerWireMetrics } from '../places/metrics.ts';
+import type { WireServer } from '../server/wire-server.ts';
+import { registerWireMetrics } from '../server/wire-metrics.ts';
 import { ControlApi } from './control.ts';
 import { Executor } from './executor.ts';
 import type { InlineFunctionOptions } from './inline-functions.ts';
@@ -100,7 +100,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const plans = new Plans(registry, executor, maxHops);
   const remoteAllow = new RemoteAllow(opts.remoteAllow);
   const invoker = new Invoker({ registry, plans, executor, scheduler, metrics, log, maxBody: opts.maxBodyBytes ?? 1 << 20, maxHops, timeoutMs: opts.timeoutMs ?? 10_000, selfUrl: () => selfUrl, closing: () => closing, remoteAllow });
-  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow });
+  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow, rdma: opts.wire?.rdma ?? null });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';

@@ -18,7 +18,8 @@ export function decodeSegment(segment: string, what: string): string {
  * function's error by name (E_BAD_HEADER), not an E_INTERNAL from inside Node.
  */
 export function checkResponseHeaders(headers: Record<string, string>, fn: string): void {
-  for (const [n, v] of Object.entries(headers)) {
+  for (const n in headers) {
+    const v = headers[n]!;
     try {
       validateHeaderName(n);
     } catch {

@@ -81,14 +81,19 @@ export class PlanRunner {
     return p;
   }
 
-  /** Runs a compiled plan on the task's input (freed here when it is a pool descriptor); never throws. */
-  execute(task: Pick<RunTask, 'input' | 'resume' | 'def'>, { prog, call, isRemote }: Plan): Executed {
+  /**
+   * Runs a compiled plan on the task's input (freed here when it is a pool descriptor); never throws.
+   * `here`: the output is read on this thread (the gateway's inline lane), so it is copied out into a
+   * Buffer of its own rather than a pool slot that would have to be freed when the response closes.
+   */
+  execute(task: Pick<RunTask, 'input' | 'resume' | 'def'>, { prog, call, isRemote }: Plan, here = false): Executed {
     const pool = this.pool;
     const input = task.input === null ? null : isDescriptor(task.input) ? pool.view(task.input) : task.input;
     try {
       const out = prog.run(input, call, isRemote, task.resume);
       if ('suspend' in out) return { result: { ok: true, remote: out.suspend, hops: out.suspend.hops } };
       const { reply, hops } = out;
+      if (here) return { result: { ok: true, output: Buffer.from(reply), hops: hops.packed() } };
       const d = pool.alloc(reply.length);
       if (d) {
         pool.view(d).set(reply);

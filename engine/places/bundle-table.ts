@@ -75,6 +75,11 @@ export class BundleTable {
     await Promise.all(this.byId.map((r) => r?.component?.close()));
   }
 
+  /** Throws E_LIMIT when bundle `name` would need a wire id and none is left (checked before a swap commits). */
+  checkRoom(name: string): void {
+    this.idFor(name);
+  }
+
   get(id: number): Registered | undefined {
     return this.byId[id];
   }

@@ -44,8 +44,10 @@ export class SlotRunner {
     return performance.eventLoopUtilization().active * 1e6;
   }
 
-  constructor() {
-    this.engine = new Engine({
+  /** `engine`: one of the caller's (the remote DPU agent's: its regions reached over UCX, engine/server/remote-agent.ts);
+   *  by default one whose regions are the buffers `deploy` shares (host workers, the shm agent). */
+  constructor(engine?: Engine) {
+    this.engine = engine ?? new Engine({
       regions: new RegionStore((key, size) => {
         const b = this.buffers.get(key);
         if (!b || b.byteLength < size) throw new RoamError('E_REGION', `region '${key}' was not shared with this place`);

@@ -47,16 +47,3 @@ export interface Place {
   submit(p: Pending): void;
   close(): Promise<void>;
 }
-
-/** Who a wire connection acts for: the admin (tenant null) or a tenant. */
-export interface Principal {
-  tenant: string | null;
-}
-
-/** Token checks for the wire's AUTH frame (the server's tenancy layer implements it for both doors). */
-export interface WireAuth {
-  /** True when a connection must authenticate before anything else. */
-  readonly required: boolean;
-  /** The principal a token stands for; throws RoamError E_UNAUTHORIZED for a bad one. */
-  principal(token: string | null): Principal;
-}

@@ -14,7 +14,8 @@ import type { ChainSpec, StateStore } from '../state/store.ts';
 import type { TenantTable } from '../tenancy/tenants.ts';
 import type { BundleRef } from '../http/task.ts';
 import { ComponentFunction } from '../components/component-function.ts';
-import type { WireServer } from '../places/server.ts';
+import type { WireServer } from './wire-server.ts';
+import type { ComponentDeployment } from '../components/message-deployment.ts';
 
 export interface DeployedBundle {
   name: string;
@@ -113,8 +114,10 @@ export class Registry {
 
   /**
    * Verifies, meters and compiles `bytes` as bundle `name`. `asTenant` (null = admin) must own the
-   * bundle; `name` null takes the manifest's. Persists before it swaps the new version in, so a crash
-   * keeps the old one.
+   * bundle; `name` null takes the manifest's. Everything that can fail runs first (compile, a component's
+   * worker start, region memory, a wire id); then the state file is committed; then the new version is
+   * swapped in, synchronously. So a failure, or a crash, before the commit keeps the old version stored and
+   * served, and after it nothing is left to fail.
    */
   async deploy(name: string | null, bytes: Uint8Array, asTenant: string | null, persist = true): Promise<DeployedBundle> {
     // One deploy at a time: each checks against, and switches, the state the previous one left.
@@ -145,25 +148,33 @@ export class Registry {
     staged?.catch(() => {}); // awaited below; a compile failure must not leave it unhandled
     let component: ComponentFunction | undefined;
     let module = NO_MODULE;
-    let handlerComponent: Uint8Array | null = null;
+    let handlerComponent: ComponentDeployment | undefined;
+    let regions = {} as Record<string, SharedArrayBuffer>;
+    const wire = m.handlers.length > 0 ? this.wire : undefined;
     try {
       if (a.kind === 'component') {
-        if (a.component.kind === 'roam-message') handlerComponent = bytes;
+        // A handler component's worker starts here, before the commit: one that fails at start leaves
+        // the old version both stored and served.
+        if (a.component.kind === 'roam-message') handlerComponent = await wire?.startComponent(bytes);
         else component = await ComponentFunction.deploy(bytes, { timeLimitMs: this.opts.componentTimeLimitMs ?? 10_000, maxMemoryPages: this.engine.limits.maxMemoryPages, maxFuel: this.engine.limits.maxFuel });
-      } else if (m.functions.length > 0) module = await this.engine.admission.compile(a.bundle);
+      } else {
+        if (m.functions.length > 0) module = await this.engine.admission.compile(a.bundle);
+        wire?.table.checkRoom(name);
+        // Region memory lives in the engine's RegionStore (SharedArrayBuffer or POSIX shm every place and
+        // worker maps), keyed by tenant and bundle, so state survives a new version and no other tenant's
+        // bundle of the same name sees it. Function components get none (engine/components/README.md).
+        regions = this.engine.regions.shared(m) as Record<string, SharedArrayBuffer>;
+      }
       if (staged) await (await staged).commit();
     } catch (e) {
       await (await staged?.catch(() => null))?.abort();
       if (component) void component.close();
+      if (handlerComponent) void handlerComponent.close();
+      if (a.kind === 'core' && (!old || old.manifest.tenant !== m.tenant)) this.engine.regions.free(m); // no serving version owns them
       throw e;
     }
-    // The swap. Each door switches at once: the wire's table here (a handler component's worker starts first,
-    // so its failure leaves the stored file new but the old version serving until a restart), HTTP's maps below.
-    const wireId = await this.toWire(a, handlerComponent);
-    // Region memory lives in the engine's RegionStore (SharedArrayBuffer or POSIX shm every place and
-    // worker maps), keyed by tenant and bundle, so state survives a new version and no other tenant's
-    // bundle of the same name sees it. Function components get none (engine/components/README.md).
-    const regions = (a.kind === 'core' ? this.engine.regions.shared(m) : {}) as Record<string, SharedArrayBuffer>;
+    // The swap, synchronous from here: each door switches at once, the wire's table here, HTTP's maps below.
+    const wireId = this.toWire(a, handlerComponent, bytes);
     const d: DeployedBundle = { name, manifest: m, ref: { hash: a.hash, module, manifest: m, regions }, size: bytes.length, deployedAt: new Date().toISOString(), wireId, ...(component ? { component } : {}) };
     if (old) for (const f of old.manifest.functions) this.functions.delete(f.name);
     if (old?.component && old.component !== component) void old.component.close();
@@ -183,11 +194,11 @@ export class Registry {
   }
 
   /** Deploys the bundle's handlers to the places (a redeploy keeps its wire id); null when it has none. */
-  private async toWire(a: Admitted, handlerComponent: Uint8Array | null): Promise<number | null> {
+  private toWire(a: Admitted, handlerComponent: ComponentDeployment | undefined, bytes: Uint8Array): number | null {
     if (a.manifest.handlers.length === 0 || !this.wire) return null;
-    if (handlerComponent) return (await this.wire!.deployComponent(handlerComponent)).id;
+    if (handlerComponent) return this.wire.installComponent(handlerComponent, bytes).id;
     if (a.kind !== 'core') return null;
-    return this.wire!.install(a.bundle).id;
+    return this.wire.install(a.bundle).id;
   }
 
   private checkOwner(name: string, m: Manifest, old: DeployedBundle | undefined, asTenant: string | null): void {

@@ -13,8 +13,8 @@ import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { createGateway, type Gateway } from '../http/gateway.ts';
 import { shareHttpPort, type PortLimits, type PortStats, type SharedPort } from './shared-port.ts';
-import { startWire, type WireServeOptions } from '../places/serve-options.ts';
-import type { WireServer } from '../places/server.ts';
+import { startWire, type WireServeOptions } from './wire-options.ts';
+import type { WireServer } from './wire-server.ts';
 
 export interface ServeOptions {
   port: number;

@@ -12,6 +12,7 @@
  * of its tenant's queue, not when it arrives, so a correction counts at once, not after the runs already
  * queued. An idle tenant banks no credit (V moves on). Event-driven: nothing runs while idle.
  */
+import { performance } from 'node:perf_hooks';
 import { RoamError } from '../errors.ts';
 import type { TenantTable } from './tenants.ts';
 
@@ -55,10 +56,19 @@ export interface TenantStats {
   backlogged: number;
 }
 
+/** A run admitted by `admitNow`, to be settled by `settleNow` once it has run on the caller's thread. */
+export interface Admission {
+  readonly tenant: string;
+  readonly cost: number;
+  readonly t0: number;
+}
+
 export class FairScheduler {
   private readonly queues = new Map<string, TenantQueue>();
   private vtime = 0;
   private inFlight = 0;
+  /** Runs waiting in all tenants' queues together. */
+  private waiting = 0;
 
   /** `capacity`: runs handed to the workers at once (a little above the worker count keeps them fed). */
   constructor(readonly capacity: number, private readonly tenants: TenantTable) {}
@@ -86,8 +96,40 @@ export class FairScheduler {
     }
     return new Promise<T>((resolve, reject) => {
       q.jobs.push({ cost: Math.max(costMs, 0.001), run, actual: actual as Job['actual'], resolve: resolve as (v: unknown) => void, reject });
+      this.waiting++;
       this.pump();
     });
+  }
+
+  /**
+   * Admits a run that the caller runs synchronously right away (the gateway's inline fast path), when
+   * `submit` would have dispatched it at once: no run waits in any tenant's queue, capacity is free and
+   * the tenant is under its concurrency cap. The same decision and accounting as `submit`'s, without
+   * the promise and closures (engine/http/invoke.ts has the measured numbers). Null: use `submit`.
+   * The caller must `settleNow` the admission once the run is over, whatever its outcome.
+   */
+  admitNow(tenant: string, costMs: number): Admission | null {
+    if (this.waiting > 0 || this.inFlight >= this.capacity) return null;
+    const cfg = this.tenants.get(tenant);
+    if (cfg.maxQueue <= 0) return null; // submit answers that (429)
+    const q = this.queue(tenant);
+    if (q.inFlight >= cfg.maxConcurrency) return null;
+    // The decision pump would take: this run is the only one waiting.
+    for (const o of this.queues.values()) o.decisions++;
+    q.backlogged++;
+    const start = Math.max(this.vtime, q.finish);
+    const cost = Math.max(costMs, 0.001);
+    this.vtime = start;
+    q.finish = start + cost / cfg.weight;
+    this.inFlight++;
+    q.inFlight++;
+    return { tenant, cost, t0: performance.now() };
+  }
+
+  /** Ends an admitted run; `actualMs`: what it cost (null: the estimate stands), as `submit`'s `actual`. */
+  settleNow(a: Admission, actualMs: number | null): void {
+    this.settle(a.tenant, this.queues.get(a.tenant)!, a.cost, a.t0, actualMs);
+    if (this.waiting > 0) this.pump();
   }
 
   private pump(): void {
@@ -112,6 +154,7 @@ export class FairScheduler {
       }
       const job = best.jobs[best.head]!;
       best.jobs[best.head++] = undefined as unknown as Job;
+      this.waiting--;
       if (best.head > 1024 && best.head * 2 > best.jobs.length) {
         best.jobs = best.jobs.slice(best.head);
         best.head = 0;
@@ -134,20 +177,22 @@ export class FairScheduler {
   }
 
   private finished(name: string, q: TenantQueue, job: Job, t0: number, v: unknown, ok: boolean): void {
+    this.settle(name, q, job.cost, t0, ok && job.actual ? job.actual(v) : null);
+    this.pump();
+  }
+
+  /** A run is over: frees its place and charges the tenant what it cost (`actual` when known, else `estimate`). */
+  private settle(name: string, q: TenantQueue, estimate: number, t0: number, actual: number | null): void {
     this.inFlight--;
     q.inFlight--;
     q.completed++;
     q.served += performance.now() - t0;
-    let cost = job.cost;
-    if (ok && job.actual) {
-      const a = job.actual(v);
-      if (a !== null && Number.isFinite(a) && a >= 0) {
-        cost = a;
-        q.finish += (a - job.cost) / this.tenants.get(name).weight;
-      }
+    let cost = estimate;
+    if (actual !== null && Number.isFinite(actual) && actual >= 0) {
+      cost = actual;
+      q.finish += (actual - estimate) / this.tenants.get(name).weight;
     }
     q.work += cost;
-    this.pump();
   }
 
   stats(): Record<string, TenantStats> {

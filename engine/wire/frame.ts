@@ -29,7 +29,18 @@ export const Kind = {
    *  `{ address: hex, pid, host }`; the reply: JSON `{ address, pid, host, keys: hex[], transports }`
    *  (engine/rdma/host.ts). E_NO_RDMA when the server runs without --rdma. */
   RDMA_INFO: 11,
+  /** Server → client, unasked (request id 0): a bundle this connection resolved or fetched has a new version
+   *  (code 0) or was removed (code 1); header bundle id = its wire id, payload JSON `{ name, version }`. */
+  BUNDLE_CHANGED: 12,
+  /** A remote DPU agent (`roam dpu-agent --rdma`, engine/server/remote-agent.ts). Agent → server, after an
+   *  admin AUTH: payload = its UCX worker descriptor (as RDMA_INFO's); the reply: JSON `{ window }`. Then
+   *  server → agent: `code` AgentOp.DEPLOY (bundle = wire id; payload = u32 JSON length, RDMA_INFO's reply
+   *  JSON for the agent, the bundle's bytes) or AgentOp.UNDEPLOY, and CALL frames the agent answers with
+   *  REPLY (`code` = service time, µs, capped) or ERROR on the same connection. */
+  AGENT: 13,
 } as const;
+/** `code` of an AGENT frame from the server. */
+export const AgentOp = { DEPLOY: 1, UNDEPLOY: 2 } as const;
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 
 /** Places on the wire. AUTO lets the receiver steer. */

@@ -126,13 +126,14 @@ export function nativeNet(): NativeNet | null {
 /** A Node socket as a ByteStream (the fallback, and the way a non-TCP socket is served). */
 export function nodeStream(socket: net.Socket, events: StreamEvents): ByteStream {
   socket.setNoDelay(true);
-  socket.on('data', events.data);
+  // Called as methods of `events` (a connection object may be its own event sink), as roam_netio does.
+  socket.on('data', (c: Buffer) => events.data(c));
   socket.on('error', () => {});
-  socket.on('close', events.close);
-  socket.on('drain', events.drain);
+  socket.on('close', () => events.close());
+  socket.on('drain', () => events.drain());
   // Sockets are accepted half-open capable (the HTTP server's, listenWire's): the owner ends its side once
   // it has answered what it read (without a handler a peer's FIN left the connection open for good).
-  socket.on('end', events.end ?? (() => socket.end()));
+  socket.on('end', () => (events.end ? events.end() : socket.end()));
   return {
     copies: false,
     write(b, len, written) {

@@ -159,6 +159,28 @@ bool Bytes(napi_env env, napi_value v, uint8_t** p, size_t* n) {
   *n = len * el;
   return true;
 }
+
+// ---- the exported functions' shared prologue ------------------------------------------------------
+
+// A typed array's bytes (any element type); `ok` false when the value is not a typed array.
+struct View {
+  uint8_t* p = nullptr;
+  size_t n = 0;
+  bool ok = false;
+};
+
+// An exported function's N arguments, read at once (missing ones undefined), with typed readers.
+template <size_t N>
+struct Argv {
+  napi_env env;
+  napi_value v[N ? N : 1];
+  napi_value operator[](size_t i) const { return v[i]; }
+  int32_t i32(size_t i) const { return I32(env, v[i]); }
+  double f64(size_t i) const { return F64(env, v[i]); }
+  bool boolean(size_t i) const { bool b = false; napi_get_value_bool(env, v[i], &b); return b; }
+  View view(size_t i) const { View w; w.ok = Bytes(env, v[i], &w.p, &w.n); return w; }
+};
+
 napi_value Copy(napi_env env, const void* p, size_t n) {
   void* d;
   napi_value ab;
@@ -726,18 +748,24 @@ bool SetAm(unsigned id, ucp_am_recv_callback_t cb, void* arg) {
 
 // ---- JS functions -------------------------------------------------------------------------------------
 
-#define NEED_OPEN(env) if (!S || !S->open) return Throw(env, "ucx: not open (call open first)")
+// F as an N-API callback: the worker must be open (`NeedOpen`: every function but open and
+// statusString) and N arguments are read, so each function starts at its own work.
+template <size_t N, napi_value (*F)(napi_env, const Argv<N>&), bool NeedOpen = true>
+napi_value Api(napi_env env, napi_callback_info info) {
+  if (NeedOpen && (!S || !S->open)) return Throw(env, "ucx: not open (call open first)");
+  Argv<N> a{env, {}};
+  Args(env, info, N, a.v);
+  return F(env, a);
+}
 
 void CloseAll(bool fromHook);
 void Cleanup(void*) { CloseAll(true); }
 
 // open(onEvents) -> { address: ArrayBuffer, uuid: bigint }
-napi_value Open(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  Args(env, info, 1, argv);
+napi_value Open(napi_env env, const Argv<1>& a) {
   if (S && S->open) return Throw(env, "ucx: already open on this thread");
   napi_valuetype t;
-  napi_typeof(env, argv[0], &t);
+  napi_typeof(env, a[0], &t);
   if (t != napi_function) return Throw(env, "ucx.open(onEvents)");
   ucp_config_t* config;
   ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
@@ -768,7 +796,7 @@ napi_value Open(napi_env env, napi_callback_info info) {
   s->open = true;
   std::random_device rd;
   s->uuid = (uint64_t(rd()) << 32) ^ rd() ^ (uint64_t(getpid()) << 20) ^ NowNs();
-  napi_create_reference(env, argv[0], 1, &s->onEvents);
+  napi_create_reference(env, a[0], 1, &s->onEvents);
   for (int i = 0; i < 2; i++) {
     void* d;
     napi_value ab, arr;
@@ -803,12 +831,12 @@ napi_value Open(napi_env env, napi_callback_info info) {
   size_t alen;
   st = ucp_worker_get_address(s->worker, &addr, &alen);
   if (st != UCS_OK) return Throw(env, std::string("ucp_worker_get_address: ") + ucs_status_string(st));
-  napi_value out, a, u;
+  napi_value out, address, u;
   napi_create_object(env, &out);
-  a = Copy(env, addr, alen);
+  address = Copy(env, addr, alen);
   ucp_worker_release_address(s->worker, addr);
   napi_create_bigint_uint64(env, s->uuid, &u);
-  napi_set_named_property(env, out, "address", a);
+  napi_set_named_property(env, out, "address", address);
   napi_set_named_property(env, out, "uuid", u);
   return out;
 }
@@ -867,14 +895,10 @@ napi_value Close(napi_env env, napi_callback_info) {
 }
 
 // connect(address) -> endpoint index. Peer failure mode: a dead peer fails its requests, not hangs.
-napi_value Connect(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[2];
-  Args(env, info, 2, argv);
-  uint8_t* p;
-  size_t n;
-  if (!Bytes(env, argv[0], &p, &n) || n == 0 || n > 65536) return Throw(env, "ucx.connect(address: Uint8Array of a worker address, peerPid)");
-  int32_t pid = I32(env, argv[1]);
+napi_value Connect(napi_env env, const Argv<2>& a) {
+  const auto [p, n, isView] = a.view(0);
+  if (!isView || n == 0 || n > 65536) return Throw(env, "ucx.connect(address: Uint8Array of a worker address, peerPid)");
+  int32_t pid = a.i32(1);
   int pidfd = -1;
   if (pid > 0) {
     pidfd = int(syscall(SYS_pidfd_open, pid, 0));
@@ -910,17 +934,13 @@ napi_value Connect(napi_env env, napi_callback_info info) {
   return Int(env, int32_t(idx));
 }
 
-Ep* GetEp(napi_env env, napi_value v) {
-  int32_t i = I32(env, v);
+Ep* GetEp(int32_t i) {
   if (i < 0 || size_t(i) >= S->eps.size() || !S->eps[i].live) return nullptr;
   return &S->eps[i];
 }
 
-napi_value Disconnect(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  Ep* e = GetEp(env, argv[0]);
+napi_value Disconnect(napi_env env, const Argv<1>& a) {
+  Ep* e = GetEp(a.i32(0));
   if (!e) return Undef(env);
   uint32_t i = uint32_t(e - S->eps.data());
   for (Rkey& k : S->rkeys) if (k.live && k.ep == i) ReleaseKey(k);
@@ -940,11 +960,8 @@ napi_value Disconnect(napi_env env, napi_callback_info info) {
 }
 
 // epInfo(ep) -> ucp_ep_print_info's text (its lanes name the transports in use).
-napi_value EpInfo(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  Ep* e = GetEp(env, argv[0]);
+napi_value EpInfo(napi_env env, const Argv<1>& a) {
+  Ep* e = GetEp(a.i32(0));
   if (!e) return Throw(env, "ucx.epInfo: no such endpoint");
   char* buf = nullptr;
   size_t n = 0;
@@ -957,8 +974,7 @@ napi_value EpInfo(napi_env env, napi_callback_info info) {
   return r;
 }
 
-napi_value ContextInfo(napi_env env, napi_callback_info) {
-  NEED_OPEN(env);
+napi_value ContextInfo(napi_env env, const Argv<0>&) {
   char* buf = nullptr;
   size_t n = 0;
   FILE* f = open_memstream(&buf, &n);
@@ -973,13 +989,9 @@ napi_value ContextInfo(napi_env env, napi_callback_info) {
 
 // register(view) -> region id (1-based). The view's memory must stay where it is: ArrayBuffers that
 // may be detached or resized are the caller's to avoid (engine/rdma checks).
-napi_value Register(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  uint8_t* p;
-  size_t n;
-  if (!Bytes(env, argv[0], &p, &n) || n == 0) return Throw(env, "ucx.register(view: a non-empty typed array)");
+napi_value Register(napi_env env, const Argv<1>& a) {
+  const auto [p, n, isView] = a.view(0);
+  if (!isView || n == 0) return Throw(env, "ucx.register(view: a non-empty typed array)");
   ucp_mem_map_params_t mp{};
   mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
   mp.address = p;
@@ -997,18 +1009,15 @@ napi_value Register(napi_env env, napi_callback_info info) {
   g.gen++;
   g.live = true;
   g.revoking = g.allocated = g.jsHeld = false;
-  napi_create_reference(env, argv[0], 1, &g.keep);
+  napi_create_reference(env, a[0], 1, &g.keep);
   return Int(env, int32_t(idx + 1));
 }
 
 // alloc(length) -> [region id, SharedArrayBuffer]: memory from UCX (ucp_mem_map ALLOCATE), so its
 // shared-memory transports can map it into a peer on this machine (posix: rkey_ptr, no copy through
 // the kernel); registered existing memory reaches them only through cma or emulation.
-napi_value Alloc(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  double dn = F64(env, argv[0]);
+napi_value Alloc(napi_env env, const Argv<1>& a) {
+  double dn = a.f64(0);
   if (!(dn >= 1 && dn <= 1e12)) return Throw(env, "ucx.alloc(length: 1 byte to 1 TB)");
   size_t n = size_t(dn);
   ucp_mem_map_params_t mp{};
@@ -1047,18 +1056,14 @@ napi_value Alloc(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-Region* GetRegion(napi_env env, napi_value v) {
-  int32_t id = I32(env, v);
+Region* GetRegion(int32_t id) {
   if (id < 1 || size_t(id) > S->regions.size() || !S->regions[id - 1].live || S->regions[id - 1].revoking) return nullptr;
   return &S->regions[id - 1];
 }
 
 // rkey(region) -> roam key bytes: KeyHdr then UCX's packed rkey.
-napi_value PackKey(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  Region* g = GetRegion(env, argv[0]);
+napi_value PackKey(napi_env env, const Argv<1>& a) {
+  Region* g = GetRegion(a.i32(0));
   if (!g) return Throw(env, "ucx.rkey: no such region (deregistered?)");
   void* packed;
   size_t plen;
@@ -1073,11 +1078,8 @@ napi_value PackKey(napi_env env, napi_callback_info info) {
 }
 
 // deregister(region) -> revocation token (its EV_REVOKED event says when the memory was unmapped).
-napi_value Deregister(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  Region* g = GetRegion(env, argv[0]);
+napi_value Deregister(napi_env env, const Argv<1>& a) {
+  Region* g = GetRegion(a.i32(0));
   if (!g) return Throw(env, "ucx.deregister: no such region");
   uint32_t idx = uint32_t(g - S->regions.data());
   g->revoking = true;
@@ -1105,15 +1107,11 @@ napi_value Deregister(napi_env env, napi_callback_info info) {
 }
 
 // unpack(ep, keyBytes, am) -> rkey index.
-napi_value Unpack(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[3];
-  Args(env, info, 3, argv);
-  Ep* e = GetEp(env, argv[0]);
+napi_value Unpack(napi_env env, const Argv<3>& a) {
+  Ep* e = GetEp(a.i32(0));
   if (!e) return Throw(env, "ucx.unpack: no such endpoint");
-  uint8_t* p;
-  size_t n;
-  if (!Bytes(env, argv[1], &p, &n) || n < sizeof(KeyHdr) || n > 65536) return Throw(env, "ucx.unpack: the key is not a roam key (too short or too long)");
+  const auto [p, n, isView] = a.view(1);
+  if (!isView || n < sizeof(KeyHdr) || n > 65536) return Throw(env, "ucx.unpack: the key is not a roam key (too short or too long)");
   KeyHdr h;
   memcpy(&h, p, sizeof h);
   if (h.magic != kMagic || sizeof(KeyHdr) + h.packedLen != n) return Throw(env, "ucx.unpack: the key is not a roam key (bad magic or length)");
@@ -1121,8 +1119,7 @@ napi_value Unpack(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "E_RDMA_REVOKED", "ucx.unpack: the region was deregistered by its owner (key revoked)");
     return nullptr;
   }
-  bool am = false;
-  napi_get_value_bool(env, argv[2], &am);
+  bool am = a.boolean(2);
   ucp_rkey_h rk;
   ucs_status_t st = ucp_ep_rkey_unpack(e->ep, p + sizeof(KeyHdr), &rk);
   if (st != UCS_OK) return Throw(env, std::string("ucp_ep_rkey_unpack: ") + ucs_status_string(st));
@@ -1134,18 +1131,14 @@ napi_value Unpack(napi_env env, napi_callback_info info) {
   return Int(env, int32_t(idx));
 }
 
-napi_value DropKey(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  int32_t i = I32(env, argv[0]);
+napi_value DropKey(napi_env env, const Argv<1>& a) {
+  int32_t i = a.i32(0);
   if (i >= 0 && size_t(i) < S->rkeys.size()) ReleaseKey(S->rkeys[i]);
   return Undef(env);
 }
 
 // Resolves (rkey, offset, length) to a usable key or a status.
-int32_t UseKey(napi_env env, napi_value kv, double off, uint64_t len, Rkey** out) {
-  int32_t i = I32(env, kv);
+int32_t UseKey(int32_t i, double off, uint64_t len, Rkey** out) {
   if (i < 0 || size_t(i) >= S->rkeys.size() || !S->rkeys[i].live) return E_NOKEY;
   Rkey& k = S->rkeys[i];
   if (k.revoked) return E_REVOKED;
@@ -1166,45 +1159,38 @@ ucp_request_param_t SendParam(Req* r) {
 }
 
 // get(rkey, offset, dest view, id) / put(rkey, offset, src view, id): 0 done, 1 pending, < 0 status.
-napi_value Rma(napi_env env, napi_callback_info info, bool get) {
-  NEED_OPEN(env);
-  napi_value argv[4];
-  Args(env, info, 4, argv);
-  uint8_t* p;
-  size_t n;
-  if (!Bytes(env, argv[2], &p, &n)) return Throw(env, get ? "ucx.get(rkey, offset, dest, id)" : "ucx.put(rkey, offset, src, id)");
-  double off = F64(env, argv[1]);
+napi_value Rma(napi_env env, const Argv<4>& a, bool get) {
+  const auto [p, n, isView] = a.view(2);
+  if (!isView) return Throw(env, get ? "ucx.get(rkey, offset, dest, id)" : "ucx.put(rkey, offset, src, id)");
+  double off = a.f64(1);
   Rkey* k;
-  int32_t st = UseKey(env, argv[0], off, n, &k);
+  int32_t st = UseKey(a.i32(0), off, n, &k);
   if (st) return Int(env, st);
   Req* r = new Req();
-  r->id = uint32_t(I32(env, argv[3]));
+  r->id = uint32_t(a.i32(3));
   r->ep = k->ep;
   r->local = p;
   r->localLen = n;
   if (k->am) {
     r->hdr = ReqHdr{uint8_t(get ? OP_GET : OP_PUT), 0, 0, 0, k->id, k->gen, uint32_t(n), uint64_t(off), 0, 0, 0};
     if (n > 0xffffffffu) { delete r; return Int(env, E_BOUNDS); }
-    return Int(env, FinishAm(r, argv[2]));
+    return Int(env, FinishAm(r, a[2]));
   }
   ucp_request_param_t prm = SendParam(r);
   ucp_ep_h ep = S->eps[k->ep].ep;
   ucs_status_ptr_t sp = get ? ucp_get_nbx(ep, p, n, k->base + uint64_t(off), k->rkey, &prm)
                             : ucp_put_nbx(ep, p, n, k->base + uint64_t(off), k->rkey, &prm);
-  return Int(env, Finish(r, sp, argv[2]));
+  return Int(env, Finish(r, sp, a[2]));
 }
-napi_value Get(napi_env env, napi_callback_info info) { return Rma(env, info, true); }
-napi_value Put(napi_env env, napi_callback_info info) { return Rma(env, info, false); }
+napi_value Get(napi_env env, const Argv<4>& a) { return Rma(env, a, true); }
+napi_value Put(napi_env env, const Argv<4>& a) { return Rma(env, a, false); }
 
 // map(rkey) -> SharedArrayBuffer over the peer's whole region, where UCX can map it here (ucp_rkey_ptr:
 // posix/sysv shared memory, UCX-allocated at the owner). Reads, writes and Atomics on it go straight
 // to the owner's memory, with no call into UCX at all. The mapping outlives a revocation or the peer's
 // exit (the memory stays attached until collected), so revocation cannot stop it: see engine/rdma.
-napi_value Map(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  int32_t i = I32(env, argv[0]);
+napi_value Map(napi_env env, const Argv<1>& a) {
+  int32_t i = a.i32(0);
   if (i < 0 || size_t(i) >= S->rkeys.size() || !S->rkeys[i].live) return Throw(env, "ucx.map: no such key");
   Rkey& k = S->rkeys[i];
   if (k.revoked) { napi_throw_error(env, "E_RDMA_REVOKED", "ucx.map: the region was deregistered by its owner (key revoked)"); return nullptr; }
@@ -1225,80 +1211,69 @@ napi_value Map(napi_env env, napi_callback_info info) {
 }
 
 // seqRead(rkey, offset, dest, id): a seqlocked record copied consistently by its owner ('am' keys).
-napi_value SeqReadJs(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[4];
-  Args(env, info, 4, argv);
-  uint8_t* p;
-  size_t n;
-  if (!Bytes(env, argv[2], &p, &n) || n < 4 || n > 0xffffffffu) return Throw(env, "ucx.seqRead(rkey, offset, dest of at least 4 bytes, id)");
-  double off = F64(env, argv[1]);
+napi_value SeqReadJs(napi_env env, const Argv<4>& a) {
+  const auto [p, n, isView] = a.view(2);
+  if (!isView || n < 4 || n > 0xffffffffu) return Throw(env, "ucx.seqRead(rkey, offset, dest of at least 4 bytes, id)");
+  double off = a.f64(1);
   Rkey* k;
-  int32_t st = UseKey(env, argv[0], off, n, &k);
+  int32_t st = UseKey(a.i32(0), off, n, &k);
   if (st) return Int(env, st);
   if (!k->am) return Throw(env, "ucx.seqRead: only for 'am' keys (one-sided keys read the record and its version themselves)");
   if ((k->base + uint64_t(off)) % 4) return Int(env, E_ALIGN);
   Req* r = new Req();
-  r->id = uint32_t(I32(env, argv[3]));
+  r->id = uint32_t(a.i32(3));
   r->ep = k->ep;
   r->local = p;
   r->localLen = n;
   r->hdr = ReqHdr{OP_SEQREAD, 0, 0, 0, k->id, k->gen, uint32_t(n), uint64_t(off), 0, 0, 0};
-  return Int(env, FinishAm(r, argv[2]));
+  return Int(env, FinishAm(r, a[2]));
 }
 
 // atomic(rkey, offset, op, width, io, id): io is 16 bytes: [operand (add/swap value; cswap: compare),
 // result (cswap: in the swap value; out the old value)]. op: 0 add, 1 swap, 2 cswap (UCP's numbering).
-napi_value Atomic(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[6];
-  Args(env, info, 6, argv);
-  uint8_t* io;
-  size_t n;
-  int32_t op = I32(env, argv[2]), width = I32(env, argv[3]);
-  if (!Bytes(env, argv[4], &io, &n) || n < 16 || (op != UCP_ATOMIC_OP_ADD && op != UCP_ATOMIC_OP_SWAP && op != UCP_ATOMIC_OP_CSWAP) ||
+napi_value Atomic(napi_env env, const Argv<6>& a) {
+  const auto [io, n, isView] = a.view(4);
+  int32_t op = a.i32(2), width = a.i32(3);
+  if (!isView || n < 16 || (op != UCP_ATOMIC_OP_ADD && op != UCP_ATOMIC_OP_SWAP && op != UCP_ATOMIC_OP_CSWAP) ||
       (width != 4 && width != 8))
     return Throw(env, "ucx.atomic(rkey, offset, op 0|1|2, width 4|8, io: 16 bytes, id)");
-  double off = F64(env, argv[1]);
+  double off = a.f64(1);
   Rkey* k;
-  int32_t st = UseKey(env, argv[0], off, uint64_t(width), &k);
+  int32_t st = UseKey(a.i32(0), off, uint64_t(width), &k);
   if (st) return Int(env, st);
   if ((k->base + uint64_t(off)) % uint64_t(width)) return Int(env, E_ALIGN);
   Req* r = new Req();
-  r->id = uint32_t(I32(env, argv[5]));
+  r->id = uint32_t(a.i32(5));
   r->ep = k->ep;
   r->local = io;
   r->localLen = n;
   if (k->am) {
-    uint64_t a = 0, b = 0;
-    memcpy(&a, io, width);
-    memcpy(&b, io + 8, width);
-    r->hdr = ReqHdr{OP_ATOMIC, uint8_t(op), uint8_t(width), 0, k->id, k->gen, 0, uint64_t(off), a, b, 0};
-    return Int(env, FinishAm(r, argv[4]));
+    uint64_t x = 0, y = 0;
+    memcpy(&x, io, width);
+    memcpy(&y, io + 8, width);
+    r->hdr = ReqHdr{OP_ATOMIC, uint8_t(op), uint8_t(width), 0, k->id, k->gen, 0, uint64_t(off), x, y, 0};
+    return Int(env, FinishAm(r, a[4]));
   }
   ucp_request_param_t prm = SendParam(r);
   prm.op_attr_mask |= UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_REPLY_BUFFER;
   prm.datatype = ucp_dt_make_contig(width);
   prm.reply_buffer = io + 8;
   ucs_status_ptr_t sp = ucp_atomic_op_nbx(S->eps[k->ep].ep, ucp_atomic_op_t(op), io, 1, k->base + uint64_t(off), k->rkey, &prm);
-  return Int(env, Finish(r, sp, argv[4]));
+  return Int(env, Finish(r, sp, a[4]));
 }
 
 // amSend(ep, amId, header, data, id): the views must stay unchanged until the completion.
-napi_value AmSend(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[5];
-  Args(env, info, 5, argv);
-  Ep* e = GetEp(env, argv[0]);
+napi_value AmSend(napi_env env, const Argv<5>& a) {
+  Ep* e = GetEp(a.i32(0));
   if (!e) return Int(env, E_CLOSED);
   if (e->err) return Int(env, E_DEAD);
-  int32_t id = I32(env, argv[1]);
-  uint8_t *h, *d;
-  size_t hn, dn;
-  if (id < 0 || unsigned(id) >= kAmBase || !Bytes(env, argv[2], &h, &hn) || !Bytes(env, argv[3], &d, &dn))
+  int32_t id = a.i32(1);
+  const auto [h, hn, isHeader] = a.view(2);
+  const auto [d, dn, isData] = a.view(3);
+  if (id < 0 || unsigned(id) >= kAmBase || !isHeader || !isData)
     return Throw(env, "ucx.amSend(ep, id < 60000, header, data, requestId)");
   Req* r = new Req();
-  r->id = uint32_t(I32(env, argv[4]));
+  r->id = uint32_t(a.i32(4));
   r->ep = uint32_t(e - S->eps.data());
   ucp_request_param_t prm = SendParam(r);
   prm.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
@@ -1307,16 +1282,13 @@ napi_value AmSend(napi_env env, napi_callback_info info) {
   // Keep both views alive while pending: an array holding them.
   napi_value keep;
   napi_create_array_with_length(env, 2, &keep);
-  napi_set_element(env, keep, 0, argv[2]);
-  napi_set_element(env, keep, 1, argv[3]);
+  napi_set_element(env, keep, 0, a[2]);
+  napi_set_element(env, keep, 1, a[3]);
   return Int(env, Finish(r, sp, keep));
 }
 
-napi_value AmListen(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  int32_t id = I32(env, argv[0]);
+napi_value AmListen(napi_env env, const Argv<1>& a) {
+  int32_t id = a.i32(0);
   if (id < 0 || unsigned(id) >= kAmBase) return Throw(env, "ucx.amListen(id < 60000)");
   if (!SetAm(unsigned(id), OnUserAm, reinterpret_cast<void*>(uintptr_t(id)))) return Throw(env, "ucp_worker_set_am_recv_handler failed");
   return Undef(env);
@@ -1324,64 +1296,49 @@ napi_value AmListen(napi_env env, napi_callback_info info) {
 
 // flush(ep, id): ucp_ep_flush_nbx as a request, so JS can wait until what it issued on the endpoint
 // completed at the target.
-napi_value Flush(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[2];
-  Args(env, info, 2, argv);
-  Ep* e = GetEp(env, argv[0]);
+napi_value Flush(napi_env env, const Argv<2>& a) {
+  Ep* e = GetEp(a.i32(0));
   if (!e) return Int(env, E_CLOSED);
   if (e->err) return Int(env, E_DEAD);
   Req* r = new Req();
-  r->id = uint32_t(I32(env, argv[1]));
+  r->id = uint32_t(a.i32(1));
   r->ep = uint32_t(e - S->eps.data());
   ucp_request_param_t prm = SendParam(r);
   return Int(env, Finish(r, ucp_ep_flush_nbx(e->ep, &prm), nullptr));
 }
 
-napi_value Progress(napi_env env, napi_callback_info) {
-  NEED_OPEN(env);
+napi_value Progress(napi_env env, const Argv<0>&) {
   unsigned n = 0, k;
   while ((k = ucp_worker_progress(S->worker))) n += k;
   S->dirty = true;
   return Int(env, int32_t(n));
 }
 
-napi_value SetSpin(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  double ns = F64(env, argv[0]);
+napi_value SetSpin(napi_env env, const Argv<1>& a) {
+  double ns = a.f64(0);
   S->spinNs = ns > 0 ? uint64_t(ns < 1e9 ? ns : 1e9) : 0;
   return Undef(env);
 }
 
 // setTimeout(ms): how long an 'am' request may wait for its owner's answer (default 10 s).
-napi_value SetTimeoutJs(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  double ms = F64(env, argv[0]);
+napi_value SetTimeoutJs(napi_env env, const Argv<1>& a) {
+  double ms = a.f64(0);
   if (!(ms >= 1 && ms <= 3.6e6)) return Throw(env, "ucx.setTimeout(ms: 1 ms to 1 hour)");
   S->amTimeoutNs = uint64_t(ms * 1e6);
   return Undef(env);
 }
 
 // Holds the event loop open (e.g. while serving) or lets it go (pending requests still hold it).
-napi_value Ref(napi_env env, napi_callback_info info) {
-  NEED_OPEN(env);
-  napi_value argv[1];
-  Args(env, info, 1, argv);
+napi_value Ref(napi_env env, const Argv<1>& a) {
   bool on = false;
-  napi_get_value_bool(env, argv[0], &on);
+  napi_get_value_bool(env, a[0], &on);
   if (on) uv_ref(reinterpret_cast<uv_handle_t*>(&S->timer));
   else uv_unref(reinterpret_cast<uv_handle_t*>(&S->timer));
   return Undef(env);
 }
 
-napi_value StatusString(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  Args(env, info, 1, argv);
-  int32_t st = I32(env, argv[0]);
+napi_value StatusString(napi_env env, const Argv<1>& a) {
+  int32_t st = a.i32(0);
   const char* s;
   switch (st) {
     case E_REVOKED: s = "the region was deregistered by its owner (key revoked)"; break;
@@ -1411,11 +1368,13 @@ napi_value Version(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback fn; } fns[] = {
-      {"open", Open}, {"close", Close}, {"connect", Connect}, {"disconnect", Disconnect}, {"epInfo", EpInfo},
-      {"contextInfo", ContextInfo}, {"register", Register}, {"alloc", Alloc}, {"rkey", PackKey}, {"deregister", Deregister},
-      {"unpack", Unpack}, {"dropKey", DropKey}, {"get", Get}, {"put", Put}, {"atomic", Atomic}, {"seqRead", SeqReadJs}, {"map", Map}, {"amSend", AmSend},
-      {"amListen", AmListen}, {"flush", Flush}, {"progress", Progress}, {"setSpin", SetSpin}, {"setTimeout", SetTimeoutJs}, {"ref", Ref},
-      {"statusString", StatusString}, {"version", Version}, {"nop", Nop},
+      {"open", Api<1, Open, false>}, {"close", Close}, {"connect", Api<2, Connect>}, {"disconnect", Api<1, Disconnect>},
+      {"epInfo", Api<1, EpInfo>}, {"contextInfo", Api<0, ContextInfo>}, {"register", Api<1, Register>}, {"alloc", Api<1, Alloc>},
+      {"rkey", Api<1, PackKey>}, {"deregister", Api<1, Deregister>}, {"unpack", Api<3, Unpack>}, {"dropKey", Api<1, DropKey>},
+      {"get", Api<4, Get>}, {"put", Api<4, Put>}, {"atomic", Api<6, Atomic>}, {"seqRead", Api<4, SeqReadJs>}, {"map", Api<1, Map>},
+      {"amSend", Api<5, AmSend>}, {"amListen", Api<1, AmListen>}, {"flush", Api<2, Flush>}, {"progress", Api<0, Progress>},
+      {"setSpin", Api<1, SetSpin>}, {"setTimeout", Api<1, SetTimeoutJs>}, {"ref", Api<1, Ref>},
+      {"statusString", Api<1, StatusString, false>}, {"version", Version}, {"nop", Nop},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -39,7 +39,7 @@ export const command: Command = {
     if (!process.env.ROAM_LOG_FORMAT) setLogFormat('human');
     const say = (line: string) => process.stdout.write(`roam dev: ${line}\n`);
     const { serve } = await import('../../server/serve.ts');
-    const { WIRE_SERVE_FLAGS, wireServeOptions } = await import('../../places/serve-options.ts');
+    const { WIRE_SERVE_FLAGS, wireServeOptions } = await import('../../server/wire-options.ts');
     const wireDefaults = Object.fromEntries(Object.entries(WIRE_SERVE_FLAGS).flatMap(([k, f]) => ('default' in f ? [[k, f.default]] : [])));
     const server = await serve({ port, host: values.host!, token: null, wire: wireServeOptions(wireDefaults as unknown as Parameters<typeof wireServeOptions>[0]), log: say });
     say(`serving on ${server.url}`);

@@ -4,7 +4,7 @@ import { RoamError } from '../../errors.ts';
 import { log as engineLog } from '../../observe/log.ts';
 
 import type { PortLimits } from '../../server/shared-port.ts';
-import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../places/serve-options.ts';
+import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../server/wire-options.ts';
 
 const help = `Usage: roam serve [--port P] [--host H] [--token T | --no-auth] [--state DIR] [--tenants FILE] [--chains FILE]
                   [--bundle FILE ...] [--workers N] [--dpu] [--max-frame B] [--inline-us US] [--rdma]

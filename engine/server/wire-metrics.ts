@@ -9,8 +9,8 @@
 import type { Registry } from 'prom-client';
 import { capRows, histogramSamples, OTHER, scraped, SECONDS_BUCKETS, type Sample } from '../observe/metrics.ts';
 import { SHIFT_BUCKETS } from '../steering/policy.ts';
-import { bucketRange, type LatencyCounts } from './latency.ts';
-import type { WireServer } from './server.ts';
+import { bucketRange, type LatencyCounts } from '../places/latency.ts';
+import type { WireServer } from './wire-server.ts';
 
 /**
  * A log-linear histogram (latency.ts) as Prometheus buckets: a `le` bucket counts the log-linear
