@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { bundleFile } from './helpers/build.ts';
 import { servedUrl } from './helpers/cli.ts';
@@ -206,7 +206,8 @@ describe('roam serve bounds what idle and greedy connections hold', () => {
     try {
       const all = await Promise.all(Array.from({ length: 10 }, (_, i) => held(`127.0.4.${1 + (i % 3)}`)));
       expect(await refused('127.0.4.4')).toBe(true);
-      expect(ownLog).toMatch(/connection limit reached: 10 open \(--max-connections\)/);
+      // The server writes its log lines once per event-loop turn (engine/observe/log.ts): wait for the line.
+      await vi.waitFor(() => expect(ownLog).toMatch(/connection limit reached: 10 open \(--max-connections\)/), { timeout: 10_000, interval: 20 });
       all[0]!.destroy();
       while (await refused('127.0.4.4')); // served again once the server has counted that close
       for (const s of all) s.destroy();

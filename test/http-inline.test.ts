@@ -68,7 +68,7 @@ describe('functions on the network thread', () => {
     expect(after.bundles.getkit!.fuel).toBeGreaterThan(before.bundles.getkit!.fuel);
     expect(after.tenants.default!.completed - before.tenants.default!.completed).toBe(104);
     const metrics = await (await request(`${url}/metrics`)).body.text();
-    expect(metrics).toMatch(/roam_function_calls_total\{function="gecho",tenant="default",place="host"\} 105\b/);
+    expect(metrics).toMatch(/roam_function_calls_total\{function="gecho",tenant="default"\} 105\b/);
     // A request that carries a body takes the queued path and still reaches the function whole.
     expect(await post(url, '/fn/gecho/p', 'body')).toEqual({ status: 200, text: 'POST /p|body' });
     const withBody = await request(`${url}/fn/gecho/p`, { method: 'GET', body: 'abc' });
