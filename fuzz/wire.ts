@@ -6,6 +6,8 @@
  * table is the oracle's); they go to btree or to bundle ids nobody has.
  */
 import { encodeFrame, HEADER, Kind, MAGIC, VERSION } from '../engine/wire/frame.ts';
+import { encodeClientReport } from '../engine/wire/client-stats.ts';
+import { LATENCY_BUCKETS } from '../engine/places/latency.ts';
 import { RawWire, regionReadPayload } from '../test/helpers/wire-raw.ts';
 import { HangError, Prng, Report, Served, within } from './lib.ts';
 import { buildBundle } from './bundles-built.ts';
@@ -55,12 +57,13 @@ class BatchMaker {
   /** A plausible request for btree or a random bundle (the seed of mutations). */
   private plausible(): Buffer {
     const r = this.rng;
-    const kind = r.pick([Kind.CALL, Kind.CALL, Kind.RESOLVE, Kind.FETCH_BUNDLE, Kind.REGION_READ, Kind.REGION_WRITE, Kind.REGION_ATOMIC, Kind.STATS]);
+    const kind = r.pick([Kind.CALL, Kind.CALL, Kind.RESOLVE, Kind.FETCH_BUNDLE, Kind.REGION_READ, Kind.REGION_WRITE, Kind.REGION_ATOMIC, Kind.STATS, Kind.CLIENT_STATS]);
     const payload =
       kind === Kind.RESOLVE ? Buffer.from(r.pick(['btree', 'kv', 'nope', '', '\u00ff'.repeat(r.int(300))]))
       : kind === Kind.REGION_READ ? regionReadPayload(r.int(1 << 21), r.int(1 << 12))
       : kind === Kind.REGION_WRITE ? Buffer.concat([regionReadPayload(r.int(1 << 21), 0).subarray(0, 4), r.bytes(r.int(64))])
       : kind === Kind.REGION_ATOMIC ? Buffer.concat([Buffer.from([r.int(8), 0, 0, 0]), regionReadPayload(r.int(1 << 21) & ~7, 0).subarray(0, 4), r.bytes(16)])
+      : kind === Kind.CLIENT_STATS && r.chance(0.5) ? clientReport(r)
       : r.bytes(r.int(r.chance(0.1) ? 20_000 : 64));
     // btree's handlers run up to 50M fuel on a tree the fuzzer scribbled on: call them now and then (not
     // 'build'), the rest of the time a handler type nobody has; the decoder and dispatch are the target.
@@ -289,3 +292,15 @@ export async function replayWire(rec: Record<string, unknown>): Promise<Report> 
 }
 
 export { HEADER };
+
+/** A well-formed client-place report (CLIENT_STATS) with random counts: mutations make it malformed. */
+function clientReport(r: Prng): Buffer {
+  const latency = new Float64Array(LATENCY_BUCKETS);
+  let messages = 0;
+  for (let n = r.int(8); n > 0; n--) {
+    const c = r.int(1000);
+    latency[r.int(LATENCY_BUCKETS)]! += c;
+  }
+  for (const c of latency) messages += c;
+  return encodeClientReport({ messages, errors: r.int(messages + 1), queue: r.int(100), latency });
+}

@@ -13,7 +13,11 @@ import { cachedBuild } from '../engine/build/cached-build.ts';
 import { embedManifest, readBundle } from '../engine/bundle/bundle.ts';
 import { connect, type Client } from '../engine/client/index.ts';
 import { shmAddon } from '../engine/shm/index.ts';
-import { key } from './places-helpers.ts';
+import net from 'node:net';
+import { key, putMsg } from './places-helpers.ts';
+import { FrameDecoder } from '../engine/wire/decoder.ts';
+import { Kind, encodeFrame, parseError, type Frame } from '../engine/wire/frame.ts';
+import { MAX_REPORT_BYTES } from '../engine/wire/client-stats.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'dashboard');
@@ -212,6 +216,111 @@ describe.skipIf(!haveBrowser)('dashboard at /ui (skipped without Debian\'s chrom
     expect(tick.places).toEqual([]);
     expect(tick.tenants.map((t: { name: string }) => t.name)).toEqual(['lab']);
     expect(text).not.toContain('kv-shop');
+  });
+
+  /** /v1/stats' clientPlace part as `token` sees it. */
+  const clientStats = async (token: string) => (await (await fetch(`${url}/v1/stats`, { headers: { authorization: `Bearer ${token}` } })).json()).clientPlace;
+  /** Reads a tenant's raw stream until its first tick. */
+  async function firstTick(token: string): Promise<{ text: string; tick: any }> {
+    const ctl = new AbortController();
+    const res = await fetch(`${url}/ui/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!/event: tick\ndata: .*\n\n/.test(text)) text += (await reader.read()).value;
+    ctl.abort();
+    return { text, tick: JSON.parse(/event: tick\ndata: (.*)\n\n/.exec(text)![1]!) };
+  }
+
+  it('fills the client place row from clients running messages at their client place, each tenant seeing its own clients only', async () => {
+    const port = Number(new URL(url).port);
+    const page = await open(ADMIN);
+    const shop = await connect(port, { token: 'shop-token' });
+    const lab = await connect(port, { token: 'lab-token' });
+    let on = true, n = 0;
+    let lane: Promise<void> = Promise.resolve();
+    try {
+      await lab.send('kv-lab/put', putMsg(1, 'lab'), { place: 'host' });
+      expect(Buffer.from(await lab.send('kv-lab/get', key(1), { place: 'client' })).toString()).toBe('lab'); // lab's one client-place message
+      // shop: kv gets run in this process (a worker thread), each region read one wire request to the server.
+      lane = (async () => {
+        while (on) {
+          await shop.send('kv-shop/get', key((n % 1000) + 1), { place: 'client' });
+          n++;
+        }
+      })();
+      // shop's first message fetches the bundle and starts the worker (seconds at load): wait for its stride.
+      while (n < 20) await new Promise((r) => setTimeout(r, 20));
+      await page.waitForFunction(() => {
+        const d = (window as any).roamDashboard;
+        const row = document.querySelector('tr[data-place="client"]')?.textContent ?? '';
+        // The admin sees every client: shop's and lab's connections.
+        return row.includes('(2 connections)') && d.series('rate', 'client').filter((v: number | null) => v !== null && v > 0).length >= 4 && d.series('p99', 'client').some((v: number | null) => v !== null && v > 0);
+      }, undefined, { timeout: 30_000 });
+      await shot(page, 'client-place');
+      // A tenant's page: its own clients' row, with the traffic.
+      const shopPage = await open('shop-token');
+      await shopPage.waitForFunction(() => (window as any).roamDashboard.series('rate', 'client').some((v: number | null) => v !== null && v > 0), undefined, { timeout: 20_000 });
+      expect(await shopPage.$$eval('#places-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-place')))).toEqual(['client']);
+      expect(await shopPage.textContent('tr[data-place="client"]')).toMatch(/client \(1 connection\)/);
+      await shot(shopPage, 'client-place-tenant');
+      await shopPage.close();
+      // The other tenant's stream, raw: its one client and nothing of shop's.
+      const { text, tick } = await firstTick('lab-token');
+      expect(tick.places.map((p: { name: string; tenant: string; clients: number }) => [p.name, p.tenant, p.clients])).toEqual([['client', 'lab', 1]]);
+      expect(text).not.toContain('shop');
+    } finally {
+      on = false;
+      await lane;
+    }
+    // Every message is in /v1/stats once the last report (at most 250 ms later, a page still open) is in.
+    for (const until = Date.now() + 10_000; (await clientStats('shop-token')).messages !== n; ) {
+      if (Date.now() > until) throw new Error(`shop's client place ran ${n} messages; /v1/stats says ${(await clientStats('shop-token')).messages}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await clientStats('shop-token')).toMatchObject({ clients: 1, messages: n, errors: 0 });
+    expect((await clientStats('shop-token')).p99Ms).toBeGreaterThan(0);
+    expect(await clientStats('lab-token')).toMatchObject({ clients: 1, messages: 1, errors: 0 });
+    expect(await clientStats(ADMIN)).toMatchObject({ clients: 2, messages: n + 1 });
+    shop.close();
+    lab.close();
+    await page.close();
+  }, 90_000);
+
+  it('refuses a bad client report with an error reply on a connection it keeps, and the page streams on', async () => {
+    const page = await open(ADMIN);
+    const refused = (await clientStats(ADMIN)).refused;
+    const s = net.connect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    const frames: Frame[] = [];
+    let got: () => void = () => {};
+    const d = new FrameDecoder(1 << 20, { frame: (f) => (frames.push({ ...f, payload: Buffer.from(f.payload) }), got()), oversize: () => {}, corrupt: () => {} });
+    s.on('data', (c) => d.push(c));
+    const f = (kind: number, id: number, payload: Uint8Array) => encodeFrame({ kind, place: 0, flags: 0, id, bundle: 0, code: 0 }, payload);
+    s.write(Buffer.concat([
+      f(Kind.AUTH, 1, Buffer.from('shop-token')),
+      f(Kind.CLIENT_STATS, 2, Buffer.alloc(MAX_REPORT_BYTES + 1)),
+      f(Kind.CLIENT_STATS, 3, Buffer.from('not a report')),
+      f(Kind.RESOLVE, 4, Buffer.from('kv-shop')),
+    ]));
+    while (frames.length < 4) await new Promise<void>((r) => (got = r));
+    const byId = new Map(frames.map((x) => [x.id, x]));
+    expect(parseError(byId.get(2)!.payload).code).toBe('E_TOO_LARGE');
+    expect(parseError(byId.get(3)!.payload)).toMatchObject({ code: 'E_FRAME' });
+    expect(byId.get(4)!.kind).toBe(Kind.REPLY); // the connection serves on
+    s.destroy();
+    // Without a token a report gets E_UNAUTHORIZED and the connection is closed, as any frame would.
+    const anon = net.connect(Number(new URL(url).port), '127.0.0.1');
+    const anonFrames: Frame[] = [];
+    const ad = new FrameDecoder(1 << 20, { frame: (x) => anonFrames.push({ ...x, payload: Buffer.from(x.payload) }), oversize: () => {}, corrupt: () => {} });
+    anon.on('data', (c) => ad.push(c));
+    const closed = new Promise((r) => anon.once('close', r));
+    anon.end(f(Kind.CLIENT_STATS, 9, Buffer.alloc(14)));
+    await closed;
+    expect(parseError(anonFrames[0]!.payload).code).toBe('E_UNAUTHORIZED');
+    expect((await clientStats(ADMIN)).refused).toBe(refused + 2);
+    const ticks = await page.evaluate(() => (window as any).roamDashboard.ticks);
+    await page.waitForFunction((t) => (window as any).roamDashboard.ticks >= t + 2, ticks);
+    await page.close();
   });
 
   it('passes axe-core accessibility checks with no serious or critical violations', async () => {

@@ -10,6 +10,7 @@ import { ClientSteering } from '../steering/client-steering.ts';
 import type { SteeringOptions } from '../steering/policy.ts';
 import { ClientPlace } from './client-place.ts';
 import type { RegionPath } from './client-io.ts';
+import { ClientStatsReporter } from './stats-reporter.ts';
 
 export type { RegionPath } from './client-io.ts';
 
@@ -39,6 +40,9 @@ export interface ConnectOptions {
   /** Run client-place region operations over UCX (engine/rdma) when the server runs `roam serve --rdma`;
    *  otherwise (or without the roam_ucx addon) over the wire, as `client.regionPath` says. */
   rdma?: boolean;
+  /** Report the client place's counters to the server while a dashboard is open there (default true):
+   *  its `client` row (engine/client/stats-reporter.ts). */
+  clientStats?: boolean;
 }
 
 interface Waiter {
@@ -104,12 +108,15 @@ export class Client {
   private readonly localReady = new Set<number>();
   private readonly autoClient: boolean;
   private readonly rdma: boolean;
+  private readonly reportStats: boolean;
+  private reporter: ClientStatsReporter | undefined;
   /** Client-side steering (client place vs server); its `policy.shifts` records every switch. */
   readonly steering: ClientSteering;
   private readonly changeListeners = new Set<(c: BundleChange) => void>();
 
-  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions; rdma?: boolean } = {}) {
+  constructor(private readonly socket: net.Socket, maxFrame = DEFAULT_MAX_FRAME, opts: { clientPlace?: boolean; steering?: SteeringOptions; rdma?: boolean; clientStats?: boolean } = {}) {
     this.autoClient = opts.clientPlace ?? true;
+    this.reportStats = opts.clientStats ?? true;
     this.rdma = opts.rdma ?? false;
     this.steering = new ClientSteering(opts.steering);
     socket.setNoDelay(true);
@@ -122,6 +129,8 @@ export class Client {
     this.decoder = new FrameDecoder(maxFrame, {
       frame: (f) => {
         if (f.kind === Kind.BUNDLE_CHANGED) return this.bundleChanged(f.bundle, f.code === 1, f.payload);
+        // The server's push (id 0 is never a request's): a dashboard opened, report the client place again.
+        if (f.id === 0 && f.kind === Kind.CLIENT_STATS) return this.reporter?.wake();
         const w = this.waiters.get(f.id);
         if (!w) return;
         this.waiters.delete(f.id);
@@ -226,6 +235,10 @@ export class Client {
         return f.payload;
       });
     }, { rdma: this.rdma });
+    if (this.reportStats && !this.reporter) {
+      const local = this.local;
+      this.reporter = new ClientStatsReporter((p) => this.request(Kind.CLIENT_STATS, 0, 0, 0, p).then((a) => a.payload), () => local.depth);
+    }
     return this.local;
   }
 
@@ -242,6 +255,7 @@ export class Client {
   private async runLocal(target: string, id: number, name: string, payload: Uint8Array): Promise<Reply> {
     const t0 = performance.now();
     const r = await this.clientPlace().run(id, name, payload).catch((e: unknown) => {
+      this.reporter?.record(performance.now() - t0, false);
       // UCX keys revoked (bundle deleted or redeployed) or the server's worker gone: resolve afresh next time.
       if (e instanceof RoamError && e.code.startsWith('E_RDMA_')) {
         this.resolved.delete(target.slice(0, target.indexOf('/')));
@@ -249,7 +263,9 @@ export class Client {
       }
       throw e;
     });
-    this.steering.recordClient(target, performance.now() - t0, r);
+    const ms = performance.now() - t0;
+    this.reporter?.record(ms, true);
+    this.steering.recordClient(target, ms, r);
     return { bytes: r.reply, place: 'client' };
   }
 
@@ -338,6 +354,7 @@ export class Client {
 
   close(): void {
     this.fail(new RoamError('E_DISCONNECTED', 'client closed'));
+    this.reporter?.close();
     void this.local?.close();
   }
 }

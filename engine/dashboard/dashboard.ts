@@ -16,7 +16,7 @@ const SHARE_TICKS = 20;
 /** History a newly opened page gets: 5 minutes of place and steering series. */
 const HISTORY_TICKS = 1200;
 
-export interface PlaceRow { name: string; rate: number; p50: number | null; p99: number | null; queue: number; available: boolean }
+export interface PlaceRow { name: string; rate: number; p50: number | null; p99: number | null; queue: number; available: boolean; tenant?: string; clients?: number }
 export interface HandlerRow { key: string; name: string; tenant: string; current: string | null; rate: number; shares: Record<string, number> | null }
 export interface TenantRow { name: string; weight: number; share: number | null; fair: number | null; queued: number; inFlight: number; completed: number; rejected: number }
 export interface ChainRow { route: string; tenant: string; hops: Array<{ fn: string; ms: number | null }> }
@@ -82,6 +82,7 @@ export class Dashboard {
     const mine = <T extends { tenant: string }>(xs: T[]) => xs.filter((x) => s.tenant === null || x.tenant === s.tenant);
     s.send('hello', JSON.stringify({ tenant: s.tenant, tickMs: TICK_MS, history: this.history.map((t) => view(t, s.tenant)), shifts: mine(this.shiftLog), bundles: mine(this.currentBundles) }));
     if (!this.timer) {
+      for (const src of this.sources) src.watch?.(true);
       this.timer = setInterval(() => this.tickSafely(), TICK_MS);
       this.timer.unref();
       this.tickSafely();
@@ -99,6 +100,7 @@ export class Dashboard {
   }
 
   private stop(): void {
+    if (this.timer) for (const src of this.sources) src.watch?.(false);
     clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -180,13 +182,18 @@ export class Dashboard {
 
   private places(t: number, samples: PlaceSample[]): PlaceRow[] {
     return samples.map((p) => {
-      let ring = this.placeHist.get(p.name);
-      if (!ring) this.placeHist.set(p.name, (ring = []));
+      // A tenant's own client row and the machine-wide one share a name, not a history.
+      const key = p.tenant === undefined ? p.name : `${p.name}\0${p.tenant}`;
+      let ring = this.placeHist.get(key);
+      if (!ring) this.placeHist.set(key, (ring = []));
       const latency = p.latency ? Float64Array.from(p.latency) : null;
       const prev = ring[ring.length - 1];
       const old = ring[0];
       push(ring, { t, messages: p.messages, latency }, QUANTILE_TICKS);
-      const rate = prev && t > prev.t ? (Math.max(0, p.messages - prev.messages) * 1000) / (t - prev.t) : 0;
+      // A reported place (the client's) gets its counts every 250 ms out of phase with the ticks, so a tick
+      // would see two reports or none: its rate is over the last second, as its quantiles are.
+      const base = p.clients !== undefined ? old : prev;
+      const rate = base && t > base.t ? (Math.max(0, p.messages - base.messages) * 1000) / (t - base.t) : 0;
       let p50: number | null = null, p99: number | null = null;
       if (latency && old?.latency) {
         const d = new Float64Array(LATENCY_BUCKETS);
@@ -195,7 +202,7 @@ export class Dashboard {
         p50 = Number.isNaN(a) ? null : a;
         p99 = Number.isNaN(b) ? null : b;
       }
-      return { name: p.name, rate, p50, p99, queue: p.queue, available: p.available };
+      return { name: p.name, rate, p50, p99, queue: p.queue, available: p.available, ...(p.tenant !== undefined ? { tenant: p.tenant } : {}), ...(p.clients !== undefined ? { clients: p.clients } : {}) };
     });
   }
 
@@ -242,11 +249,12 @@ export class Dashboard {
   }
 }
 
-/** What one audience may see: a tenant gets its own rows and no machine-wide place totals. */
+/** What one audience may see: the admin every machine-wide row; a tenant its own rows (its clients' client
+ *  place) and no machine-wide place totals. */
 export function view(t: Tick, tenant: string | null): Tick {
-  if (tenant === null) return t;
+  if (tenant === null) return t.places.some((p) => p.tenant !== undefined) ? { ...t, places: t.places.filter((p) => p.tenant === undefined) } : t;
   const mine = <T extends { tenant: string }>(xs: T[]) => xs.filter((x) => x.tenant === tenant);
-  return { t: t.t, places: [], handlers: mine(t.handlers), shifts: mine(t.shifts), bundles: t.bundles && mine(t.bundles), tenants: t.tenants.filter((x) => x.name === tenant), gpu: mine(t.gpu), chains: mine(t.chains) };
+  return { t: t.t, places: t.places.filter((p) => p.tenant === tenant), handlers: mine(t.handlers), shifts: mine(t.shifts), bundles: t.bundles && mine(t.bundles), tenants: t.tenants.filter((x) => x.name === tenant), gpu: mine(t.gpu), chains: mine(t.chains) };
 }
 
 

@@ -17,6 +17,11 @@ export interface PlaceSample {
   /** Messages accepted and not yet replied. */
   queue: number;
   available: boolean;
+  /** Absent: a machine-wide row (the admin's only). A tenant's name: that tenant's own row (the client
+   *  place of its connections), shown to that tenant only. */
+  tenant?: string;
+  /** The client place: connections reporting now. */
+  clients?: number;
 }
 
 export interface HandlerSample {
@@ -97,4 +102,7 @@ export interface DashboardSource {
   tenants?(): TenantSample[];
   gpu?(): Promise<GpuSample[]>;
   chains?(): Promise<ChainSample[]>;
+  /** A page opened (true) or the last one closed (false): a source whose data costs something to gather
+   *  (the clients' reports) gathers it only while watched. */
+  watch?(on: boolean): void;
 }

@@ -23,6 +23,12 @@ export function wireSource(ws: WireServer): DashboardSource {
         const sig = ws.dpu.signals();
         out.push({ name: 'dpu', messages: s.byPlace.dpu, ...(ws.dpu.latency ? { latency: ws.dpu.latency.counts } : {}), queue: sig.queue, available: sig.available });
       }
+      // The client place runs in the clients' processes: what their connections reported (CLIENT_STATS),
+      // all of them for the admin, and each tenant's own for that tenant.
+      const r = ws.clientReports;
+      const row = (c: ReturnType<typeof r.summary>): PlaceSample => ({ name: 'client', messages: c.messages, latency: c.latency, queue: c.queue, available: c.clients > 0, clients: c.clients });
+      out.push(row(r.summary()));
+      for (const t of r.tenants()) if (t !== null) out.push({ ...row(r.summary(t)), tenant: t });
       return out;
     },
     handlers() {
@@ -57,6 +63,9 @@ export function wireSource(ws: WireServer): DashboardSource {
         out.push({ handlerKey: String(k), handler: n.name, tenant: n.tenant, from: m.from, to: m.to, onset: epoch(m.onset), movedAt, ms: m.ms });
       }
       return out;
+    },
+    watch(on) {
+      ws.clientReports.watching = on;
     },
     where() {
       const byBundle = new Map<string, string[]>();

@@ -19,6 +19,8 @@ import { sendJson } from './respond.ts';
 import { decodeSegment } from './path.ts';
 import { isRemote } from '../chains/remote.ts';
 import type { RemoteAllow } from '../chains/remote-allow.ts';
+import type { ClientReports } from '../server/client-reports.ts';
+import { quantileMs } from '../places/latency.ts';
 import type { RdmaHost } from '../rdma/host.ts';
 
 /** Largest body of a capability's control request (each capability bounds its own further). */
@@ -39,6 +41,8 @@ export interface ControlOptions {
   remoteAllow: RemoteAllow;
   /** A DPU agent runs handlers too (reported among a bundle's places). */
   dpu: boolean;
+  /** What connected clients' client places reported (the wire server's), for `clientPlace` in /v1/stats. */
+  clients?: ClientReports;
   /** `roam serve --rdma`: which UCX transports are in use (`/v1/stats` rdma), or null. */
   rdma?: RdmaHost | null;
 }
@@ -135,6 +139,7 @@ export class ControlApi {
       regions: { bytes: engine.regions.bytes(p.tenant ?? undefined) },
       bundles: Object.fromEntries(registry.list().filter((b) => visible(p, b)).map((b) => [b.name, this.o.plans.perBundle.get(b.name) ?? { calls: 0, errors: 0, fuel: 0 }])),
     };
+    if (this.o.clients) out.clientPlace = clientPlaceStats(this.o.clients, p.tenant);
     out.rdma = rdmaStats(this.o.rdma ?? null, p);
     // Each capability that reports adds its part under its name (null before its first use).
     for (const c of engine.capabilities.values()) if (c.stats) out[c.name] = await c.stats(p.tenant);
@@ -184,6 +189,17 @@ const visible = (p: Principal, b: DeployedBundle) => p.tenant === null || b.mani
 
 function own(p: Principal, b: DeployedBundle): void {
   if (p.tenant !== null && b.manifest.tenant !== p.tenant) throw new RoamError('E_FORBIDDEN', `bundle '${b.name}' belongs to tenant '${b.manifest.tenant}'`);
+}
+
+/** The client place as its connections reported it: the admin's all clients, a tenant's its own. Quantiles
+ *  since start (the dashboard shows the last second); reports arrive only while a dashboard is open. */
+function clientPlaceStats(r: ClientReports, tenant: string | null) {
+  const c = tenant === null ? r.summary() : r.summary(tenant);
+  const q = (x: number) => {
+    const v = quantileMs(c.latency, x);
+    return Number.isNaN(v) ? null : v;
+  };
+  return { clients: c.clients, messages: c.messages, errors: c.errors, queue: c.queue, p50Ms: q(0.5), p99Ms: q(0.99), ...(tenant === null ? { refused: r.refused } : {}) };
 }
 
 /**

@@ -100,7 +100,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const plans = new Plans(registry, executor, maxHops);
   const remoteAllow = new RemoteAllow(opts.remoteAllow);
   const invoker = new Invoker({ registry, plans, executor, scheduler, metrics, log, maxBody: opts.maxBodyBytes ?? 1 << 20, maxHops, timeoutMs: opts.timeoutMs ?? 10_000, selfUrl: () => selfUrl, closing: () => closing, remoteAllow });
-  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow, rdma: opts.wire?.rdma ?? null });
+  const control = new ControlApi({ registry, plans, auth, engine, executor, scheduler, log, maxBundle: opts.maxBundleBytes ?? 16 << 20, dpu: opts.wire?.dpu !== undefined, remoteAllow, rdma: opts.wire?.rdma ?? null, ...(opts.wire ? { clients: opts.wire.clientReports } : {}) });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';

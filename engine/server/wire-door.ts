@@ -23,6 +23,8 @@ import { noBundle, type PlaceRouter, type RouteStats } from '../places/router.ts
 import type { Registered } from '../places/bundle-table.ts';
 import type { Pending, PlaceResult } from '../places/types.ts';
 import { ADMIN, type Principal } from '../tenancy/auth.ts';
+import type { ClientReports } from './client-reports.ts';
+import { REPORT_MORE, REPORT_STOP } from '../wire/client-stats.ts';
 
 /** Token checks for the AUTH frame (engine/tenancy's Authenticator, the same for both doors). */
 export interface WireAuth {
@@ -66,9 +68,13 @@ export interface DoorConfig {
   leaseMs: number;
   nativeIo: boolean;
   log: (line: string) => void;
+  /** What connections' client places report (CLIENT_STATS): the dashboard's client row. */
+  clientReports: ClientReports;
 }
 
 const EMPTY = new Uint8Array(0);
+const MORE = Uint8Array.of(REPORT_MORE);
+const STOP = Uint8Array.of(REPORT_STOP);
 
 /** A CALL from a socket on its way to a place: no closure per message; the reply is encoded on `done`. */
 class WireCall implements Pending {
@@ -156,6 +162,7 @@ export class WireConnection implements StreamEvents, DecoderEvents {
     this.decoder.kill();
     // A client that died holding a seqlock (mid-put at the client place) must not leave the slot locked.
     this.leases.close();
+    this.c.clientReports.drop(this);
     if (this.agentLink) this.remoteDpu()?.detach(this.agentLink);
     stats.open--;
     if (this.held) stats.held--;
@@ -241,6 +248,8 @@ export class WireConnection implements StreamEvents, DecoderEvents {
         const places = Object.fromEntries(this.c.router.places.map((p) => [p.name, p.signals()]));
         return this.reply(f, Buffer.from(JSON.stringify({ places, stats: this.c.stats, rdma: this.c.rdma?.stats() ?? null })));
       }
+      case Kind.CLIENT_STATS:
+        return this.reply(f, this.c.clientReports.report(this, who!.tenant, f.payload, this.now, this.wakeReports) === REPORT_MORE ? MORE : STOP);
       case Kind.RDMA_INFO:
         if (!this.c.rdma) throw new RoamError('E_NO_RDMA', 'this server runs without --rdma: use the wire protocol');
         return this.reply(f, this.c.rdma.info(this.bundleOf(f).manifest, f.payload));
@@ -255,6 +264,11 @@ export class WireConnection implements StreamEvents, DecoderEvents {
         throw new RoamError('E_FRAME', `unknown frame kind ${f.kind}`);
     }
   }
+
+  /** A dashboard opened: this connection's client place reports again (id 0 is never a request's). */
+  private readonly wakeReports = (): void => {
+    this.out.frame(Kind.CLIENT_STATS, 0, 0, 0, 0, MORE);
+  };
 
   private remoteDpu(): RemoteDpuPlace | null {
     const d = this.c.router.dpu;

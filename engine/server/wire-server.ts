@@ -5,6 +5,7 @@
  */
 import { CodeCounts } from '../observe/metrics.ts';
 import { log as engineLog } from '../observe/log.ts';
+import { ClientReports } from './client-reports.ts';
 import net from 'node:net';
 import type { Bundle } from '../bundle/bundle.ts';
 import type { ComponentDeployment } from '../components/message-deployment.ts';
@@ -67,6 +68,8 @@ export interface WireServer {
   readonly stats: WireServerStats;
   /** ERROR frames sent, by code (bounded: engine/observe/metrics.ts). */
   readonly errorCodes: CodeCounts;
+  /** What connected clients' client places report (CLIENT_STATS), per tenant: the dashboard's client row. */
+  readonly clientReports: ClientReports;
   /** `roam serve --rdma`'s UCX side (transports in use: `/v1/stats`), or undefined. */
   readonly rdma: RdmaHost | undefined;
   /** Runs one message through steering and a place, without a socket (tests, in-process callers). A
@@ -80,7 +83,9 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
   const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, refused: 0, byPlace: { host: 0, dpu: 0 }, open: 0, held: 0, overflows: 0 };
   const router = new PlaceRouter(opts.hostWorkers === undefined ? opts : { ...opts, host: { ...opts.host, workers: opts.hostWorkers } }, stats);
   const errorCodes = new CodeCounts();
+  const clientReports = new ClientReports();
   const door = new WireDoor({
+    clientReports,
     router,
     stats,
     errorCodes,
@@ -105,6 +110,7 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     steering: router.steering,
     stats,
     errorCodes,
+    clientReports,
     rdma: opts.rdma,
     dispatch: (bundle, handler, payload, place, done) => router.dispatch(bundle, handler, payload, place, done),
     // Every swap and removal is told to the connections that resolved the bundle (client places refetch).

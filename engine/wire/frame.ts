@@ -38,6 +38,10 @@ export const Kind = {
    *  JSON for the agent, the bundle's bytes) or AgentOp.UNDEPLOY, and CALL frames the agent answers with
    *  REPLY (`code` = service time, µs, capped) or ERROR on the same connection. */
   AGENT: 13,
+  /** Client → server: the client place's counters since the last report (engine/wire/client-stats.ts); the
+   *  reply's payload is one byte, 1: keep reporting (a dashboard is open), 0: stop until woken. Server →
+   *  client with request id 0 (never a request's id): a wake-up, payload 1: report again. */
+  CLIENT_STATS: 14,
 } as const;
 /** `code` of an AGENT frame from the server. */
 export const AgentOp = { DEPLOY: 1, UNDEPLOY: 2 } as const;

@@ -121,10 +121,8 @@ function onEvent(event, msg) {
     state.handlers.clear();
     state.shifts = msg.shifts;
     $('scope').textContent = msg.tenant === null ? 'admin: all tenants' : `tenant ${msg.tenant}`;
-    // A tenant sees no machine-wide place totals: the note instead of an empty table and charts.
+    // A tenant sees no machine-wide place totals, only its own connections' client place: the note says so.
     $('places-note').hidden = msg.tenant === null;
-    $('places-table').hidden = msg.tenant !== null;
-    document.querySelector('#places .charts').hidden = msg.tenant !== null;
     for (const t of msg.history) append(t);
     renderShifts();
     renderBundles(msg.bundles);
@@ -330,14 +328,20 @@ function bar(value, mark, label) {
   return b;
 }
 
+/** The client place runs in the clients' processes: its row says how many are reporting. */
+function placeLabel(p) {
+  if (p.name !== 'client') return `${p.name}${p.available ? '' : ' (unavailable)'}`;
+  return p.clients ? `client (${p.clients} connection${p.clients === 1 ? '' : 's'})` : 'client (none reporting)';
+}
+
 function renderTables(t) {
   fill('places-table', t.places.map((p) =>
     el('tr', { 'data-place': p.name },
-      el('td', {}, el('span', { class: 'swatch', style: `background:${color(p.name)}` }), `${p.name}${p.available ? '' : ' (unavailable)'}`),
+      el('td', {}, el('span', { class: 'swatch', style: `background:${color(p.name)}` }), placeLabel(p)),
       el('td', { class: 'num', textContent: fmtRate(p.rate) }),
       el('td', { class: 'num', textContent: fmtMs(p.p50) }),
       el('td', { class: 'num', textContent: fmtMs(p.p99) }),
-      el('td', { class: 'num', textContent: String(p.queue) }))), 'no places on this server (functions only) or not for this token', 5);
+      el('td', { class: 'num', textContent: String(p.queue) }))), 'no places on this server (functions only), or none of this tenant\'s clients has run a message at the client place', 5);
   if (t.bundles) renderBundles(t.bundles);
   fill('tenants-table', t.tenants.map((x) =>
     el('tr', { 'data-tenant': x.name },
