@@ -64,7 +64,7 @@ async function startServer(extra: string[] = []): Promise<{ url: string; child: 
     let out = '';
     child.stdout!.on('data', (c) => {
       out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
+      const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
       if (m) resolve(m[1]!);
     });
     child.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));

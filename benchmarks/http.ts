@@ -32,7 +32,7 @@ function start(cmd: string[]): Promise<{ url: string; child: ChildProcess }> {
     let out = '';
     child.stdout!.on('data', (c) => {
       out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
+      const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
       if (m) resolve({ url: m[1]!, child });
     });
     child.on('exit', (code) => reject(new Error(`${cmd.join(' ')} exited with ${code}`)));

@@ -24,7 +24,7 @@ function serve(files: string[]): Promise<{ url: string; port: number; child: Chi
     let out = '';
     child.stdout!.on('data', (c) => {
       out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
+      const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
       if (m) resolve({ url: m[1]!, port: Number(new URL(m[1]!).port), child });
     });
     child.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));

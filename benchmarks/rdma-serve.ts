@@ -26,7 +26,7 @@ let out = '';
 const url = await new Promise<string>((resolve, reject) => {
   server.stdout!.on('data', (c) => {
     out += c;
-    const m = /serving on (http:\/\/\S+)/.exec(out);
+    const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
     if (m) resolve(m[1]!);
   });
   server.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));

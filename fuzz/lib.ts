@@ -107,7 +107,7 @@ export class Served {
       let out = '';
       child.stdout!.on('data', (c) => {
         out += c;
-        const m = /serving on (http:\/\/\S+)/.exec(out);
+        const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
         if (m) ok(m[1]!);
       });
       child.once('exit', (code) => fail(new Error(`roam serve exited with ${code} before serving: ${out.slice(-500)}`)));

@@ -59,11 +59,11 @@ describe('roam dev: serve, build, deploy, and again on every save', () => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'dev', dir, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     running.push(child);
     const dev = new Dev(child);
-    const [, url] = await dev.next(/serving on (http:\/\/\S+)/, 0);
+    const [, url] = await dev.next(/serving on (http:\/\/[^\s"]+)/, 0);
     const first = await dev.next(/deployed greeter@0\.1\.0 \(([0-9a-f]{12})/, 0);
     expect(await call(`${url}/fn/greeter/ada`)).toBe('200 {"greeting":"hello, ada"}');
     // the guest's log line reaches the terminal
-    await dev.next(/\[greeter\] info: GET \/ada/, 0, 'err');
+    await dev.next(/\[greeter\] info: GET \/ada/, 0);
 
     const src = join(dir, 'assembly', 'index.ts');
     let at = dev.mark();

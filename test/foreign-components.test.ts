@@ -28,7 +28,7 @@ let env: NodeJS.ProcessEnv;
 let log = '';
 const logWaiters: Array<() => void> = [];
 
-/** Resolves once the server's stderr (where guest log lines go) contains `text`. */
+/** Resolves once the server's log (its stdout, human lines here: ROAM_LOG_FORMAT=human) contains `text`. */
 function logged(text: string): Promise<void> {
   return new Promise((resolve) => {
     const check = () => {
@@ -49,8 +49,8 @@ async function get(fn: string, path: string): Promise<{ status: number; text: st
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'roam-foreign-'));
   // The server's own environment holds a token: the guests must not see it (the WASI audit).
-  server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '1'], { env: { ...process.env, ROAM_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stderr!.on('data', (c) => {
+  server = spawn(process.execPath, [join(ROOT, 'bin/roam.js'), 'serve', '--port', '0', '--threads', '1'], { env: { ...process.env, ROAM_TOKEN: TOKEN, ROAM_LOG_FORMAT: 'human' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout!.on('data', (c) => {
     log += c;
     for (const w of logWaiters.splice(0)) w();
   });

@@ -90,16 +90,20 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     expect(gpu.counters.liveBytes).toBe(fn('default/mlp').memoryBytes + fn('default/mlp-low').memoryBytes);
 
     const metrics = (await http('GET', '/metrics')).text;
-    expect(metrics).toMatch(/^roam_gpu_share\{function="default\/mlp"\} 0\.5$/m);
-    expect(metrics).toMatch(/^roam_gpu_share\{function="default\/mlp-low"\} 0\.2$/m);
-    expect(metrics).toMatch(/^roam_gpu_dispatches_completed\{function="default\/mlp"\} 117$/m);
-    expect(metrics).toMatch(/^roam_gpu_busy_seconds\{function="default\/mlp"\} [0-9.e-]+$/m);
-    expect(metrics).toMatch(/^roam_gpu_queued_seconds\{function="default\/mlp-low"\} [0-9.e-]+$/m);
-    expect(metrics).toMatch(/^roam_gpu_latency_p99_seconds\{function="default\/mlp"\} [0-9.e-]+$/m);
-    expect(metrics).toMatch(new RegExp(`^roam_gpu_memory_bytes\\{function="default/mlp"\\} ${fn('default/mlp').memoryBytes}$`, 'm'));
-    expect(metrics).toMatch(/^roam_gpu_queue_full_rejections\{function="default\/mlp"\} 0$/m);
-    expect(metrics).toMatch(/^roam_gpu_memory_rejections\{function="default\/mlp"\} 0$/m);
-    expect(metrics).toMatch(/^roam_gpu_utilization\{device="cpu executor[^"]*"\} [0-9.e-]+$/m);
+    const L = (b: string) => `\\{tenant="default",bundle="${b}"\\}`;
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_share_ratio${L('mlp')} 0\\.5$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_share_ratio${L('mlp-low')} 0\\.2$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_dispatches_completed_total${L('mlp')} 117$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_busy_seconds_total${L('mlp')} [0-9.e-]+$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_queued_seconds_total${L('mlp-low')} [0-9.e-]+$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_dispatch_duration_seconds_count${L('mlp')} 117$`, 'm'));
+    expect(metrics).toMatch(/^roam_gpu_dispatch_duration_seconds_bucket\{tenant="default",bundle="mlp",le="\+Inf"\} 117$/m);
+    expect(metrics).not.toMatch(/p99/);
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_memory_bytes${L('mlp')} ${fn('default/mlp').memoryBytes}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_queue_full_rejections_total${L('mlp')} 0$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^roam_gpu_memory_rejections_total${L('mlp')} 0$`, 'm'));
+    expect(metrics).toMatch(/^roam_gpu_utilization_ratio [0-9.e-]+$/m);
+    expect(metrics).toMatch(/^# TYPE roam_gpu_busy_seconds_total counter$/m);
   });
   it('changes a function\'s gpu quota at runtime over the control API, and refuses bad bodies, other tenants and unknown bundles', async () => {
     const put = (name: string, body: string, headers: Record<string, string> = auth) => http('PUT', `/v1/gpu/${name}`, new TextEncoder().encode(body), headers);
@@ -111,7 +115,7 @@ describe('gpu statistics over HTTP (roam serve)', () => {
     for (let i = 0; i < 4; i++) expect((await http('POST', '/fn/predict-low/', body)).status).toBe(200);
     const fn = (await stats()).gpu.functions.find((f: { id: string }) => f.id === 'default/mlp-low');
     expect(fn).toMatchObject({ share: 0.4, latencyMs: 7 });
-    expect((await http('GET', '/metrics')).text).toMatch(/^roam_gpu_share\{function="default\/mlp-low"\} 0\.4$/m);
+    expect((await http('GET', '/metrics')).text).toMatch(/^roam_gpu_share_ratio\{tenant="default",bundle="mlp-low"\} 0\.4$/m);
     expect((await put('mlp-low', '{"memoryMiB":32}')).status).toBe(200);
     expect((await stats()).gpu.functions.find((f: { id: string }) => f.id === 'default/mlp-low')).toMatchObject({ share: 0.4, memoryCapBytes: 32 * 2 ** 20 });
 

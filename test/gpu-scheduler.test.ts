@@ -4,7 +4,7 @@ import { GpuHost } from '../engine/gpu/host.ts';
 import { Kernel } from '../engine/gpu/kernels/table.ts';
 import type { SchedulerOptions } from '../engine/gpu/scheduler/scheduler.ts';
 import { RoamError } from '../engine/errors.ts';
-import { gpuMetrics } from '../engine/gpu/metrics.ts';
+import { gpuMetricsText } from '../engine/gpu/metrics.ts';
 import { FakeDevice } from './gpu-fake-device.ts';
 
 let host: GpuHost | undefined;
@@ -264,8 +264,10 @@ describe('gpu bad input', () => {
     expect(c.buffersCreated - base.buffersCreated).toBe(3 * 150 * 3);
     expect(c.buffersDestroyed - base.buffersDestroyed).toBe(3 * 150 * 3);
     for (const m of h.stats().memory) expect(m).toMatchObject({ liveBytes: 0, liveBuffers: 0 });
-    const metrics = gpuMetrics(h.stats());
-    expect(metrics).toMatch(/^roam_gpu_live_buffers\{device="cpu executor[^"]*"\} 0$/m);
-    expect(metrics).toMatch(/^roam_gpu_dispatches_completed\{function="l1"\} 300$/m);
+    const metrics = await gpuMetricsText(h.stats());
+    expect(metrics).toMatch(/^roam_gpu_live_buffers 0$/m);
+    expect(metrics).toMatch(/^roam_gpu_device_info\{kind="cpu",name="cpu executor[^"]*"\} 1$/m);
+    expect(metrics).toMatch(/^roam_gpu_dispatches_completed_total\{tenant="",bundle="l1"\} 300$/m);
+    expect(metrics).toMatch(/^roam_gpu_dispatch_duration_seconds_count\{tenant="",bundle="l1"\} 300$/m);
   });
 });

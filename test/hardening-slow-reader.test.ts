@@ -100,7 +100,7 @@ describe('an HTTP client that pipelines requests and never reads', () => {
   /** Responses of the blob function the server has finished, from its own /metrics. */
   async function blobsDone(): Promise<number> {
     const text = await (await fetch(`${url}/metrics`)).text();
-    return Number(/roam_request_duration_seconds_count\{kind="fn",name="blob",status="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+    return Number(/roam_requests_total\{kind="fn",name="blob",code="200"\} (\d+)/.exec(text)?.[1] ?? 0);
   }
 
   it('does not buffer the responses of pipelined requests without bound (400 GETs of 1 MiB, nothing read) and answers all once read', async () => {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { bundleFile } from './helpers/build.ts';
 import { servedUrl } from './helpers/cli.ts';
@@ -126,11 +126,12 @@ describe('region memory has bounds', () => {
 describe('roam serve bounds what idle and greedy connections hold', () => {
   let server: ChildProcess;
   let port = 0;
-  let stderr = '';
+  /** The server's log (its stdout: JSON lines in a pipe, engine/observe/log.ts). */
+  let log = '';
 
   beforeAll(async () => {
     server = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', '--threads', '1', '--workers', '1', '--first-byte-ms', '500', '--header-timeout-ms', '1000', '--max-per-address', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stderr!.on('data', (c) => void (stderr += c));
+    server.stdout!.on('data', (c) => void (log += c));
     port = Number(new URL(await servedUrl(server)).port);
   }, 60_000);
   afterAll(() => {
@@ -172,7 +173,7 @@ describe('roam serve bounds what idle and greedy connections hold', () => {
     // accept, the rest close at the first-byte timeout. Either way none stays.
     await Promise.all(idle.map((s) => (s ? closed(s) : undefined)));
     expect(idle.filter((s) => s && !s.destroyed)).toHaveLength(0);
-    expect(stderr).toMatch(/sent nothing for 500 ms \(--first-byte-ms\)/);
+    expect(log).toMatch(/"level":"warn".*sent nothing for 500 ms \(--first-byte-ms\)/);
   });
 
   it('closes an HTTP request whose headers never complete after --header-timeout-ms', async () => {
@@ -189,7 +190,7 @@ describe('roam serve bounds what idle and greedy connections hold', () => {
     expect(await refused('127.0.3.1')).toBe(true);
     expect(await refused('127.0.3.1')).toBe(true);
     expect((await held('127.0.3.2')).destroy()).toBeTruthy(); // another address is served
-    expect(stderr.match(/connection limit reached for 127\.0\.3\.1/g)).toHaveLength(1);
+    expect(log.match(/connection limit reached for 127\.0\.3\.1/g)).toHaveLength(1);
     for (const s of mine) s.destroy();
     await Promise.all(mine.map(closed));
   });
@@ -198,14 +199,15 @@ describe('roam serve bounds what idle and greedy connections hold', () => {
     // Its own server: connections the other tests closed may not be counted out yet (the server sees a close
     // and a later accept in either order).
     const own = spawn(process.execPath, ['bin/roam.js', 'serve', '--no-auth', '--port', '0', '--threads', '1', '--workers', '1', '--max-connections', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let ownErr = '';
-    own.stderr!.on('data', (c) => void (ownErr += c));
+    let ownLog = '';
+    own.stdout!.on('data', (c) => void (ownLog += c));
     const saved = port;
     port = Number(new URL(await servedUrl(own)).port);
     try {
       const all = await Promise.all(Array.from({ length: 10 }, (_, i) => held(`127.0.4.${1 + (i % 3)}`)));
       expect(await refused('127.0.4.4')).toBe(true);
-      expect(ownErr).toMatch(/connection limit reached: 10 open \(--max-connections\)/);
+      // The server writes its log lines once per event-loop turn (engine/observe/log.ts): wait for the line.
+      await vi.waitFor(() => expect(ownLog).toMatch(/connection limit reached: 10 open \(--max-connections\)/), { timeout: 10_000, interval: 20 });
       all[0]!.destroy();
       while (await refused('127.0.4.4')); // served again once the server has counted that close
       for (const s of all) s.destroy();

@@ -25,7 +25,7 @@ function startServer(stateDir = dir): Promise<{ child: ChildProcess; url: string
     let err = '';
     child.stdout!.on('data', (c) => {
       out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
+      const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
       if (m) resolve({ child, url: m[1]! });
     });
     child.stderr!.on('data', (c) => (err += c));

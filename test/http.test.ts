@@ -81,9 +81,9 @@ describe('deploy and invoke', () => {
     expect(s.bundles.fnkit.fuel).toBeGreaterThan(0);
     const m = await call('GET', '/metrics');
     expect(m.headers['content-type']).toMatch(/^text\/plain/);
-    expect(m.text).toMatch(/roam_function_calls_total\{function="echo",tenant="default",place="host"\} \d+/);
+    expect(m.text).toMatch(/roam_function_calls_total\{function="echo",tenant="default"\} \d+/);
     expect(m.text).toMatch(/roam_function_fuel_total\{function="echo"/);
-    expect(m.text).toMatch(/roam_function_duration_seconds_bucket\{le="0.001",function="echo"/);
+    expect(m.text).toMatch(/roam_function_duration_seconds_bucket\{function="echo",le="0.001"/);
   });
 });
 

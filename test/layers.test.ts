@@ -8,7 +8,7 @@ const ENGINE = join(import.meta.dirname, '../engine');
 
 /** Lowest first; folders on one line are one layer (they may import each other). Keep in step with engine/README.md. */
 const LAYERS: string[][] = [
-  ['errors.ts', 'bytes.ts'],
+  ['errors.ts', 'bytes.ts', 'observe'], // shared by every layer: errors, byte copies, the one logger and Prometheus conventions
   ['bundle', 'meter'], // binary format: LEB, sections, module and component reader/writer, manifest, fuel rewrite
   ['capabilities', 'regions', 'shm', 'gpu'], // what a guest may import, with what backs it
   ['admission', 'verify'], // bytes → parse → verify → meter → compile, cached

@@ -18,6 +18,8 @@ export interface GuestContext {
   readonly regions: ReadonlyArray<BoundRegion>;
   /** allowed[i] = 1 when the running handler declared region i; set by the runtime before each call. */
   allowed: Uint8Array;
+  /** The function or handler running now (set by the runtime before each call; logs carry it). */
+  entry?: string;
   /** Per-instance state a capability may keep (keyed by capability name). */
   readonly state: Map<string, unknown>;
 }

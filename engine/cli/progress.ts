@@ -4,11 +4,16 @@ import { painter } from './colour.ts';
 export interface Progress {
   /** The current step ("compiling hello (AssemblyScript)"). */
   step(text: string): void;
+  /** New text for the current step, its clock kept ("2/4 ranks in MPI_Init"). */
+  update(text: string): void;
   /** A line that stays (a warning, a guest log line) printed above the step. */
   note(text: string): void;
   /** Ends the current step; on a terminal leaves "✓ text (1.2 s)". */
   done(text?: string): void;
   fail(text?: string): void;
+  /** Output of the work itself (a compiler's warnings, a child's stderr): always written to the stream,
+   *  the spinner cleared before and redrawn after, so the two never share a line. */
+  print(text: string | Uint8Array): void;
 }
 
 export interface ProgressOptions {
@@ -26,11 +31,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  */
 export function progress(opts: ProgressOptions = {}): Progress {
   const stream = opts.stream ?? process.stderr;
-  if (opts.quiet || !stream.isTTY || process.env.CI) return SILENT;
+  if (opts.quiet || !stream.isTTY || process.env.CI) return silent(stream);
   return new Spinner(stream);
 }
 
-const SILENT: Progress = { step() {}, note() {}, done() {}, fail() {} };
+const silent = (stream: NodeJS.WriteStream): Progress => ({ step() {}, update() {}, note() {}, done() {}, fail() {}, print: (text) => void stream.write(text) });
 
 class Spinner implements Progress {
   #stream: NodeJS.WriteStream;
@@ -55,10 +60,24 @@ class Spinner implements Progress {
     this.#draw();
   }
 
+  update(text: string): void {
+    if (!this.#timer) return this.step(text);
+    this.#text = text;
+    this.#draw();
+  }
+
   note(text: string): void {
     this.#clear();
     this.#stream.write(`${text}\n`);
     if (this.#timer) this.#draw();
+  }
+
+  print(text: string | Uint8Array): void {
+    if (text.length === 0) return;
+    this.#clear();
+    this.#stream.write(text);
+    const last = typeof text === 'string' ? text.charCodeAt(text.length - 1) : text[text.length - 1];
+    if (this.#timer && last === 10) this.#draw();
   }
 
   done(text?: string): void {

@@ -28,7 +28,8 @@ export interface ComponentOptions {
   maxBodyBytes?: number;
   /**
    * Receives the guest's `log` lines, and a wasi:http component's stdout (info) and stderr (warn) lines.
-   * Default: the log capability's sink (engine/capabilities/log.ts), where core bundles' guest logs go.
+   * Default: the log capability's sink (engine/capabilities/log.ts), where core bundles' guest logs go:
+   * the engine's logger, with the bundle, the function or handler running and the tenant.
    */
   onLog?: (line: string, fn: string, level: 'info' | 'warn') => void;
   /**
@@ -191,6 +192,11 @@ export class ComponentFunction {
       stderr: true,
     });
     this.worker = w;
+    // What the guest writes to this worker's stdout/stderr (a message component through preview2-shim) is its log.
+    w.stdout.setEncoding('utf8');
+    w.stderr.setEncoding('utf8');
+    w.stdout.on('data', lineSplitter((line) => this.guestLine(line, 'info')));
+    w.stderr.on('data', lineSplitter((line) => this.guestLine(line, 'warn')));
     this.ready = new Promise<void>((resolve, reject) => {
       const onEarlyExit = (code: number) => reject(new RoamError('E_INSTANTIATE', `component '${this.name}' worker exited (${code}) before it was ready`));
       w.once('exit', onEarlyExit);
@@ -273,13 +279,21 @@ export class ComponentFunction {
     this.watchdog = this.inflight.length > 0 ? setTimeout(() => this.onTimeout(), this.opts.timeLimitMs) : null;
   }
 
+  private guestLine(line: string, level: 'info' | 'warn'): void {
+    if (this.opts.onLog) this.opts.onLog(line, this.name, level);
+    else logSink(this.name, level === 'warn' ? 2 : 1, line, this.running(), this.component.manifest.tenant);
+  }
+
+  /** The function or handler of the oldest call in flight (the one a log line most likely came from). */
+  private running(): string | undefined {
+    const m = this.component.manifest;
+    const req = this.inflight[0]?.req;
+    if (req && 'type' in req) return m.handlers.find((h) => h.type === req.type)?.name;
+    return m.functions[0]?.name;
+  }
+
   private onMessage(m: Reply): void {
-    if (m.t === 'log') {
-      const level = m.level ?? 'info';
-      if (this.opts.onLog) this.opts.onLog(m.line!, this.name, level);
-      else logSink(this.name, level === 'warn' ? 2 : 1, m.line!);
-      return;
-    }
+    if (m.t === 'log') return this.guestLine(m.line!, m.level ?? 'info');
     const head = this.inflight.shift();
     if (!head || head.id !== m.id) return; // a reply from a worker already given up on
     if (m.t === 'reply') {
@@ -374,4 +388,18 @@ function guestEnv(name: string, declared: string[], values: Record<string, strin
     out[k] = v;
   }
   return out;
+}
+
+/** Calls `line` for each line of a text stream's chunks; a line longer than 4 KiB is cut there (bounded memory). */
+function lineSplitter(line: (text: string) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0 || pending.length > 4096) {
+      const end = nl >= 0 && nl <= 4096 ? nl : 4096;
+      if (end > 0) line(pending.slice(0, end));
+      pending = pending.slice(end === nl ? end + 1 : end);
+    }
+  };
 }

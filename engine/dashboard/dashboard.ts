@@ -6,6 +6,7 @@
  */
 import { LATENCY_BUCKETS, quantileMs } from '../places/latency.ts';
 import type { BundleRow, ChainSample, DashboardSource, GpuSample, HandlerSample, PlaceSample, ShiftSample, TenantSample } from './source.ts';
+import { log as engineLog } from '../observe/log.ts';
 
 export const TICK_MS = 250;
 /** p50/p99 over this many ticks (1 s). */
@@ -111,7 +112,7 @@ export class Dashboard {
       const msg = (e as Error)?.message ?? String(e);
       if (this.failures.has(msg)) return;
       this.failures.add(msg);
-      process.emitWarning(`dashboard: a tick failed: ${msg}`);
+      engineLog('warn', 'dashboard: a tick failed', { message: msg });
     });
   }
 

@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { capRows, histogramSamples, OTHER, scraped, SECONDS_BUCKETS } from '../observe/metrics.ts';
 import { sharedGpuStats } from './bridge/client.ts';
 import type { GpuStats } from './host.ts';
 
@@ -22,6 +23,8 @@ export interface GpuFunctionView {
   memoryCapBytes: number;
   /** Requests refused: queue full (over quota under load) and over the memory cap. */
   rejections: { queueFull: number; memory: number };
+  /** Dispatch latency histogram since registration (SECONDS_BUCKETS; /metrics only). */
+  latency: { counts: number[]; sumSeconds: number };
 }
 
 export interface GpuStatsView {
@@ -52,6 +55,7 @@ export function gpuStatsView(s: GpuStats): GpuStatsView {
         p50Ms: f.p50Ms, p99Ms: f.p99Ms, latencyMs: f.latencyMs, queued: f.queued, inFlight: f.inFlight,
         completed: f.completed, failed: f.failed, memoryBytes: m?.liveBytes ?? 0, memoryCapBytes: m?.capBytes ?? 0,
         rejections: { queueFull: f.refused, memory: m?.refused ?? 0 },
+        latency: f.latency,
       };
     }),
   };
@@ -68,55 +72,67 @@ export async function gpuStatsForServer(tenant: string | null = null): Promise<G
   return tenant === null ? v : { ...v, functions: v.functions.filter((f) => f.id.startsWith(`${tenant}/`)) };
 }
 
+/** `tenant/bundle` (the gpu's function id) as two labels; an id without a tenant part is the admin's. */
+function idLabels(id: string): { tenant: string; bundle: string } {
+  const i = id.indexOf('/');
+  return i < 0 ? { tenant: '', bundle: id } : { tenant: id.slice(0, i), bundle: id.slice(i + 1) };
+}
+
 /**
- * Registers the gpu's gauges in a server's Prometheus registry; each scrape asks the shared service
- * once (all gauges read the same answer). Nothing is reported until something used the gpu.
+ * Registers the gpu's series in a server's Prometheus registry; each scrape asks the shared service
+ * once (all families read the same answer). Nothing is reported until something used the gpu.
+ * Cumulative counts are counters (`_total`), latency a histogram in seconds; the device's name, free
+ * text from the driver, appears only as a label of the `roam_gpu_device_info` family (value 1).
+ * Functions are bounded by the registry (a gpu function is a deployed bundle) and capped at MAX_SERIES.
  */
 export function registerGpuMetrics(registry: Registry, stats: () => Promise<GpuStats | undefined> = sharedGpuStats): void {
   let pending: Promise<GpuStatsView | null> | undefined;
-  // One service round trip per scrape: the first gauge collected asks, the others reuse the answer.
+  // One service round trip per scrape: the first family collected asks, the others reuse the answer.
   const snapshot = () => (pending ??= stats().then((s) => (s ? gpuStatsView(s) : null)).finally(() => setImmediate(() => (pending = undefined))));
-  const registers = [registry];
-  const perFn = (name: string, help: string, value: (f: GpuFunctionView) => number) =>
-    new Gauge({ name, help, labelNames: ['function'], registers, async collect() {
-      this.reset();
-      for (const f of (await snapshot())?.functions ?? []) this.set({ function: f.id }, value(f));
-    } });
+  const fns = async () => capRows((await snapshot())?.functions ?? [], (f) => ({ ...f, id: `${OTHER}/${OTHER}`, latency: { counts: [...f.latency.counts], sumSeconds: f.latency.sumSeconds } }), foldGpuFunction);
+  const perFn = (name: string, help: string, type: 'counter' | 'gauge', value: (f: GpuFunctionView) => number) =>
+    scraped(registry, name, help, type, async () => (await fns()).map((f) => ({ labels: idLabels(f.id), value: value(f) })));
   const device = (name: string, help: string, value: (v: GpuStatsView) => number) =>
-    new Gauge({ name, help, labelNames: ['device'], registers, async collect() {
-      this.reset();
+    scraped(registry, name, help, 'gauge', async () => {
       const v = await snapshot();
-      if (v) this.set({ device: v.device.label }, value(v));
-    } });
-  perFn('roam_gpu_share', 'GPU share granted to the function (manifest quota)', (f) => f.share);
-  perFn('roam_gpu_achieved_share', 'Fraction of the device time used in the last window that went to the function', (f) => f.achievedShare);
-  perFn('roam_gpu_busy_seconds', 'Device time the function used since it was registered', (f) => f.busyMs / 1000);
-  perFn('roam_gpu_queued_seconds', 'Time the function\'s dispatches waited in the gpu queue, summed', (f) => f.queuedMs / 1000);
-  perFn('roam_gpu_latency_p99_seconds', 'p99 dispatch latency (queue + device) over the last 4096 dispatches', (f) => f.p99Ms / 1000);
-  perFn('roam_gpu_memory_bytes', 'Device memory the function holds', (f) => f.memoryBytes);
-  perFn('roam_gpu_queue_full_rejections', 'Dispatches refused because the function\'s queue was full (over quota under load)', (f) => f.rejections.queueFull);
-  perFn('roam_gpu_memory_rejections', 'Buffers refused over the function\'s memory cap', (f) => f.rejections.memory);
-  perFn('roam_gpu_dispatches_completed', 'Dispatches completed', (f) => f.completed);
-  device('roam_gpu_utilization', 'Device time used in the last window over its capacity', (v) => v.utilization);
+      return v ? [{ labels: {}, value: value(v) }] : [];
+    });
+  perFn('roam_gpu_share_ratio', 'GPU share granted to the function (manifest quota), 0..1', 'gauge', (f) => f.share);
+  perFn('roam_gpu_achieved_share_ratio', 'Fraction of the device time used in the last window that went to the function', 'gauge', (f) => f.achievedShare);
+  perFn('roam_gpu_busy_seconds_total', 'Device time the function used since it was registered', 'counter', (f) => f.busyMs / 1000);
+  perFn('roam_gpu_queued_seconds_total', 'Time the function\'s dispatches waited in the gpu queue, summed', 'counter', (f) => f.queuedMs / 1000);
+  perFn('roam_gpu_memory_bytes', 'Device memory the function holds', 'gauge', (f) => f.memoryBytes);
+  perFn('roam_gpu_queue_full_rejections_total', 'Dispatches refused because the function\'s queue was full (over quota under load)', 'counter', (f) => f.rejections.queueFull);
+  perFn('roam_gpu_memory_rejections_total', 'Buffers refused over the function\'s memory cap', 'counter', (f) => f.rejections.memory);
+  perFn('roam_gpu_dispatches_completed_total', 'Dispatches completed', 'counter', (f) => f.completed);
+  perFn('roam_gpu_dispatches_failed_total', 'Dispatches that failed on the device', 'counter', (f) => f.failed);
+  scraped(registry, 'roam_gpu_dispatch_duration_seconds', 'Dispatch latency (queue + device)', 'histogram', async () =>
+    (await fns()).flatMap((f) => histogramSamples('roam_gpu_dispatch_duration_seconds', idLabels(f.id), SECONDS_BUCKETS, f.latency.counts, f.latency.sumSeconds)));
+  scraped(registry, 'roam_gpu_device_info', 'The gpu device serving this process (value 1): its kind and the driver\'s name for it', 'gauge', async () => {
+    const v = await snapshot();
+    return v ? [{ labels: { kind: v.device.kind, name: v.device.label.slice(0, 128) }, value: 1 }] : [];
+  });
+  device('roam_gpu_utilization_ratio', 'Device time used in the last window over its capacity', (v) => v.utilization);
   device('roam_gpu_live_bytes', 'Device memory allocated (all functions)', (v) => v.counters.liveBytes);
   device('roam_gpu_live_buffers', 'Device buffers allocated (all functions)', (v) => v.counters.liveBuffers);
 }
 
-/** GPU statistics as Prometheus text lines (same names as registerGpuMetrics), without a registry. */
-export function gpuMetrics(s: GpuStats): string {
-  const v = gpuStatsView(s);
-  const esc = (x: string) => x.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-  const d = `{device="${esc(v.device.label)}"}`;
-  const lines = [`roam_gpu_utilization${d} ${v.utilization}`, `roam_gpu_live_bytes${d} ${v.counters.liveBytes}`, `roam_gpu_live_buffers${d} ${v.counters.liveBuffers}`];
-  for (const f of v.functions) {
-    const l = `{function="${esc(f.id)}"}`;
-    lines.push(
-      `roam_gpu_share${l} ${f.share}`, `roam_gpu_achieved_share${l} ${f.achievedShare}`,
-      `roam_gpu_busy_seconds${l} ${f.busyMs / 1000}`, `roam_gpu_queued_seconds${l} ${f.queuedMs / 1000}`,
-      `roam_gpu_latency_p99_seconds${l} ${f.p99Ms / 1000}`, `roam_gpu_memory_bytes${l} ${f.memoryBytes}`,
-      `roam_gpu_queue_full_rejections${l} ${f.rejections.queueFull}`, `roam_gpu_memory_rejections${l} ${f.rejections.memory}`,
-      `roam_gpu_dispatches_completed${l} ${f.completed}`,
-    );
-  }
-  return lines.join('\n') + '\n';
+function foldGpuFunction(into: GpuFunctionView, f: GpuFunctionView): void {
+  into.busyMs += f.busyMs;
+  into.queuedMs += f.queuedMs;
+  into.memoryBytes += f.memoryBytes;
+  into.completed += f.completed;
+  into.failed += f.failed;
+  into.rejections = { queueFull: into.rejections.queueFull + f.rejections.queueFull, memory: into.rejections.memory + f.rejections.memory };
+  into.share += f.share;
+  into.achievedShare += f.achievedShare;
+  for (let i = 0; i < into.latency.counts.length; i++) into.latency.counts[i]! += f.latency.counts[i] ?? 0;
+  into.latency.sumSeconds += f.latency.sumSeconds;
+}
+
+/** GPU statistics as Prometheus text (the families registerGpuMetrics registers), for one snapshot. */
+export function gpuMetricsText(s: GpuStats): Promise<string> {
+  const r = new Registry();
+  registerGpuMetrics(r, async () => s);
+  return r.metrics();
 }

@@ -17,12 +17,13 @@ import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { Registry } from '../server/registry.ts';
 import type { WireServer } from '../server/wire-server.ts';
+import { registerWireMetrics } from '../server/wire-metrics.ts';
 import { ControlApi } from './control.ts';
 import { Executor } from './executor.ts';
 import type { InlineFunctionOptions } from './inline-functions.ts';
 import { Invoker } from './invoke.ts';
-import { jsonLogger, type Logger } from './log.ts';
-import { GatewayMetrics } from './metrics.ts';
+import { log as engineLog, type Logger } from './log.ts';
+import { GatewayMetrics, ROUTES, type Route } from './metrics.ts';
 import { Plans } from './plans.ts';
 import { sendError, sendJson } from './respond.ts';
 import { mountDashboard, wireSource, type Dashboard } from '../dashboard/index.ts';
@@ -83,7 +84,7 @@ export interface Gateway {
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const limits = { ...DEFAULT_ENGINE_LIMITS, ...opts.limits };
   const tenants = opts.tenants ?? new TenantTable();
-  const log = opts.logger ?? jsonLogger();
+  const log = opts.logger ?? engineLog;
   const maxHops = opts.maxHops ?? 64;
   // One pool of host workers: the places' (when this server runs handlers too) runs functions as well.
   const executor = new Executor({ limits, ...(opts.wire ? { host: opts.wire.host } : {}), ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.inline !== undefined ? { inline: opts.inline } : {}) });
@@ -98,6 +99,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   await registry.restore((what, err) => log('warn', 'skipped a stored item that does not load', { item: what, reason: err.message }));
   const ui = mountDashboard({ registry, scheduler, tenants, metrics: metrics.registry }, (req) => authenticate(req, auth));
   if (opts.wire) ui.dashboard.add(wireSource(opts.wire)); // places, steering and shifts on the dashboard
+  if (opts.wire) registerWireMetrics(metrics.registry, opts.wire); // places, steering, handlers in /metrics
   let closing = false;
   let selfUrl = opts.selfUrl ?? null;
   const plans = new Plans(registry, executor, maxHops);
@@ -110,6 +112,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const parts = path.split('/');
+    const route = routeOf(parts[1]);
     try {
       if (parts[1] === 'fn' || parts[1] === 'chain') {
         const name = decodeSegment(parts[2] ?? '', `${parts[1]} name`);
@@ -130,6 +133,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     } catch (e) {
       if (!res.headersSent) sendError(res, e, log);
       else res.destroy();
+    } finally {
+      metrics.countHttp(route, res.statusCode); // answered or refused: 404s, 401s and 413s count too
     }
   }
 
@@ -173,4 +178,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await Promise.all(registry.list().map((b) => b.component?.close())); // component workers
     },
   };
+}
+
+/** The metrics' route label: the first path segment when it is one of ours, else `other` (never the path itself). */
+function routeOf(segment: string | undefined): Route {
+  return segment !== undefined && (ROUTES as readonly string[]).includes(segment) && segment !== 'other' ? (segment as Route) : 'other';
 }

@@ -210,6 +210,7 @@ export class JsInstance implements HostSide {
     this.e.refresh();
     this.e.dv.setUint32(this.argv, ab, true);
     this.gctx.allowed = entry.allowed;
+    this.gctx.entry = entry.name;
     this.ticks = 0;
     this.limit = Math.ceil(budget / TICKS_PER_INTERRUPT);
     this.fuelOut = false;

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoamError } from '../errors.ts';
 import { parseCc, shellQuote, type CcCommand } from './cc-args.ts';
@@ -66,9 +66,9 @@ function version(): string {
  * clang's output (warnings included) as it comes; returns clang's exit code. On failure it adds one
  * `roam NAME:` line explaining the first error (an MPI function roam lacks, a missing package).
  */
-export async function runCc(argv: string[], name: string, clang = process.env.ROAM_CLANG ?? 'clang'): Promise<number> {
+export async function runCc(argv: string[], name: string, clang = process.env.ROAM_CLANG ?? 'clang', ui: CcUi = PLAIN): Promise<number> {
   const c = parseCc(argv);
-  const say = (line: string) => process.stderr.write(`roam ${name}: ${line}\n`);
+  const say = (line: string) => ui.print(`roam ${name}: ${line}\n`);
   if (c.show) {
     const words = c.show === 'compile' ? compileFlags() : c.show === 'link' ? ['--target=wasm32-wasi', '--sysroot=/usr', ...linkFlags(c.debug)] : clangArgs(c);
     process.stdout.write(`${[clang, ...words].map(shellQuote).join(' ')}\n`);
@@ -82,27 +82,49 @@ export async function runCc(argv: string[], name: string, clang = process.env.RO
   try {
     const userArgs = c.links ? indexArchives(c, () => (scratch ||= mkdtempSync(join(tmpdir(), 'roam-cc-'))), clang) : c.args;
     const args = c.version ? ['--target=wasm32-wasi', '--version'] : clangArgs(c, userArgs, !!process.stderr.isTTY);
-    return await runClang(clang, args, say);
+    if (!c.version) ui.step(stepText(c));
+    const code = await runClang(clang, args, say, ui);
+    if (code === 0) ui.done();
+    else ui.fail();
+    return code;
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
+/** How `roam cc` reports: a step line while clang runs (a spinner on a terminal), clang's stderr through `print`. */
+export interface CcUi {
+  step(text: string): void;
+  done(): void;
+  fail(): void;
+  print(text: string): void;
+}
+const PLAIN: CcUi = { step() {}, done() {}, fail() {}, print: (t) => void process.stderr.write(t) };
+
+/** "compiling and linking ring.c (clang, wasm32-wasi)": what this clang run does. */
+function stepText(c: CcCommand): string {
+  const sources = c.inputs.filter((f) => /\.(c|i|s|S)$/.test(f)).length;
+  const what = !c.links ? 'compiling' : sources ? 'compiling and linking' : 'linking';
+  const files = c.inputs.map((f) => basename(f));
+  return `${what} ${files.slice(0, 4).join(' ')}${files.length > 4 ? ` +${files.length - 4}` : ''} (clang, wasm32-wasi)`;
+}
+
 /** At most this much of clang's stderr is kept for the explanation (all of it is still shown). */
 const KEEP = 256 * 1024;
 
-function runClang(clang: string, args: string[], say: (line: string) => void): Promise<number> {
+function runClang(clang: string, args: string[], say: (line: string) => void, ui: CcUi): Promise<number> {
   return new Promise((resolve, reject) => {
     const p = spawn(clang, args, { stdio: ['inherit', 'inherit', 'pipe'] });
     let err = '';
     let failed = false;
     p.stderr.setEncoding('utf8');
     p.stderr.on('data', (d: string) => {
-      process.stderr.write(d);
+      ui.print(d);
       if (err.length < KEEP) err += d;
     });
     p.on('error', (e: NodeJS.ErrnoException) => {
       failed = true;
+      ui.fail();
       reject(new RoamError('E_TOOLCHAIN', missingClang(clang, e)));
     });
     p.on('close', (code, sig) => {

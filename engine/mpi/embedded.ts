@@ -18,6 +18,8 @@ export interface JobOptions {
   wasm?: Uint8Array;
   /** Prefix each line a rank writes with `[RANK] `. */
   tagOutput?: boolean;
+  /** Start-up progress: called with how many ranks have entered MPI_Init (or ended), from 0 to np. */
+  onStartup?: (ready: number, np: number) => void;
 }
 
 export interface JobResult {
@@ -65,12 +67,15 @@ export async function runEmbedded(module: WebAssembly.Module, o: JobOptions): Pr
     const startedRank = (rank: number) => {
       if (started[rank]) return;
       started[rank] = true;
-      if (--toStart > 0 || !o.timeoutMs || settled) return;
+      --toStart;
+      if (!settled) o.onStartup?.(o.np - toStart, o.np);
+      if (toStart > 0 || !o.timeoutMs || settled) return;
       timer = setTimeout(() => {
         const where = ranks.map((c, r) => (c === null ? `rank ${r} in ${describeCall(calls.slice(r * CALL_SLOT_INTS, (r + 1) * CALL_SLOT_INTS))}` : null)).filter(Boolean);
         end({ code: 124, error: `${timeoutMessage(o.timeoutMs!)}: ${where.join(', ')}`, ranks });
       }, o.timeoutMs);
     };
+    o.onStartup?.(0, o.np);
     for (let rank = 0; rank < o.np; rank++) {
       const w = new Worker(new URL('./rank-worker.mjs', import.meta.url), {
         workerData: { module, rank, layout, calls, args: [o.argv0, ...o.args], env: o.env ?? {}, preopenCwd: !!o.preopenCwd, tagOutput: !!o.tagOutput },

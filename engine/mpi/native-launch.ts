@@ -10,6 +10,13 @@ import type { MpirunArgs } from './options.ts';
 
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
 
+/** How the launcher reports: the job's stderr through `print` (a progress line may share the stream), start-up counts to `onStartup`. */
+export interface LaunchUi {
+  print(text: string | Buffer): void;
+  onStartup?: (ready: number, np: number) => void;
+}
+const PLAIN: LaunchUi = { print: (t) => void process.stderr.write(t) };
+
 /** Env var naming the file where `roam rank` records a rank's failure for `roam mpirun` to print. */
 export const REPORT_ENV = 'ROAM_MPI_REPORT';
 
@@ -43,7 +50,7 @@ export function launcherCommand(o: MpirunArgs, hydra: () => boolean): string[] {
  * Each rank writes a marker to its stderr when its guest enters MPI_Init; this launcher reads the
  * job's stderr, removes the markers, and starts --timeout when all ranks have sent theirs.
  */
-export async function runNative(o: MpirunArgs): Promise<number> {
+export async function runNative(o: MpirunArgs, ui: LaunchUi = PLAIN): Promise<number> {
   const launcher = process.env.ROAM_MPIEXEC ?? 'mpiexec';
   const args = launcherCommand(o, () => isHydra(launcher));
   const dir = mkdtempSync(join(os.tmpdir(), 'roam-mpirun-'));
@@ -63,12 +70,14 @@ export async function runNative(o: MpirunArgs): Promise<number> {
     if (!reported) return;
     reported = null;
     const where = Array.from({ length: o.np }, (_, r) => `rank ${r} ${calls.has(r) ? `in ${calls.get(r)}` : 'did not answer'}`);
-    process.stderr.write(`roam mpirun: ${timeoutMessage(o.timeoutMs)}: ${where.join(', ')}\n`);
+    ui.print(`roam mpirun: ${timeoutMessage(o.timeoutMs)}: ${where.join(', ')}\n`);
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 2000).unref();
   };
+  ui.onStartup?.(0, o.np);
   const markers = new InitMarkers(
     (_rank, count) => {
+      ui.onStartup?.(count, o.np);
       if (count < o.np || !o.timeoutMs || timer) return;
       timer = setTimeout(() => {
         timedOut = true;
@@ -83,7 +92,7 @@ export async function runNative(o: MpirunArgs): Promise<number> {
       if (calls.size === o.np) teardown();
     },
   );
-  child.stderr.on('data', (d: Buffer) => process.stderr.write(markers.push(d)));
+  child.stderr.on('data', (d: Buffer) => ui.print(markers.push(d)));
   child.stderr.on('error', () => {}); // the launcher's exit is what counts; 'close' still comes
   return await new Promise<number>((resolve, reject) => {
     child.on('error', (e) => {
@@ -93,7 +102,7 @@ export async function runNative(o: MpirunArgs): Promise<number> {
     let code: number | null = null, sig: NodeJS.Signals | null = null;
     const finish = () => {
       clearTimeout(timer);
-      process.stderr.write(markers.end());
+      ui.print(markers.end());
       let first = '';
       try {
         first = readFileSync(report, 'utf8').split('\n')[0];
@@ -101,7 +110,7 @@ export async function runNative(o: MpirunArgs): Promise<number> {
         // no rank failed
       }
       rmSync(dir, { recursive: true, force: true });
-      if (first) process.stderr.write(`roam mpirun: ${first}\n`);
+      if (first) ui.print(`roam mpirun: ${first}\n`);
       resolve(timedOut ? 124 : sig ? 128 + (os.constants.signals[sig] ?? 0) : (code ?? 1));
     };
     // 'close' comes once the job's stderr is drained; a rank process that outlives the launcher

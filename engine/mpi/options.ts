@@ -17,14 +17,17 @@ export interface MpirunArgs {
   tagOutput: boolean;
   /** Variables for the guests (and, native, the rank processes): -genv NAME VALUE, -env, -x NAME[=VALUE], -genvlist. */
   env: Record<string, string>;
+  /** -q/--quiet: no start-up progress line on a terminal. */
+  quiet: boolean;
   /** Options roam does not know, with their values, for the system launcher (--mpi native only). */
   launcherArgs: string[];
 }
 
-export const USAGE = 'usage: roam mpirun [-n N] [--mpi embedded|native] [--timeout S] [--host H,...] [--tag-output] [-x NAME[=V]] [-genv NAME V] [--dir] PROGRAM.wasm [ARGS...]';
+export const USAGE = 'usage: roam mpirun [-n N] [--mpi embedded|native] [--timeout S] [--host H,...] [--tag-output] [-q] [-x NAME[=V]] [-genv NAME V] [--dir] PROGRAM.wasm [ARGS...]';
 
 /** Options with no value that roam accepts under every spelling users type. */
-const FLAGS: Record<string, 'oversubscribe' | 'tag' | 'dir' | 'ignore'> = {
+const FLAGS: Record<string, 'oversubscribe' | 'tag' | 'dir' | 'quiet' | 'ignore'> = {
+  '--quiet': 'quiet', '-q': 'quiet',
   '--oversubscribe': 'oversubscribe', '-oversubscribe': 'oversubscribe',
   '--tag-output': 'tag', '-tag-output': 'tag', '-prepend-rank': 'tag', '--prepend-rank': 'tag', '-l': 'tag',
   '--dir': 'dir',
@@ -73,7 +76,7 @@ function setVar(env: Record<string, string>, spec: string, opt: string): void {
  * as its value unless that word names the program (a .wasm file or a file with Wasm's magic).
  */
 export function parseMpirun(argv: string[]): MpirunArgs {
-  const o: MpirunArgs = { np: 1, mpi: 'embedded', timeoutMs: 0, preopenCwd: false, program: '', args: [], hosts: [], oversubscribe: false, tagOutput: false, env: {}, launcherArgs: [] };
+  const o: MpirunArgs = { np: 1, mpi: 'embedded', timeoutMs: 0, preopenCwd: false, program: '', args: [], hosts: [], oversubscribe: false, tagOutput: false, quiet: false, env: {}, launcherArgs: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     let a = argv[i];
@@ -94,6 +97,7 @@ export function parseMpirun(argv: string[]): MpirunArgs {
       if (flag === 'oversubscribe') o.oversubscribe = true;
       else if (flag === 'tag') o.tagOutput = true;
       else if (flag === 'dir') o.preopenCwd = true;
+      else if (flag === 'quiet') o.quiet = true;
     } else if (VALUED.has(a)) {
       const v = value();
       if (a === '--mpi') {

@@ -29,6 +29,10 @@ export interface Registered {
 export class BundleTable {
   private readonly byId: Array<Registered | undefined> = [];
   private readonly byName = new Map<string, Registered>();
+  /** Messages and error replies per wire id at the wire front door (ids are stable across versions, so
+   *  the counts survive a redeploy; /metrics reads them per bundle). Plain arrays: a message is one add. */
+  readonly calls: number[] = [];
+  readonly errors: number[] = [];
   /** Verifies and meters (engine/admission) and deploys components with these regions. */
   readonly engine: Engine;
 
@@ -96,6 +100,8 @@ export class BundleTable {
 
   private put(r: Registered): Registered {
     this.byId[r.id] = r;
+    this.calls[r.id] ??= 0;
+    this.errors[r.id] ??= 0;
     this.byName.set(r.manifest.name, r);
     return r;
   }

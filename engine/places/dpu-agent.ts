@@ -5,13 +5,14 @@ import { openShm } from '../shm/index.ts';
 import { Mailbox } from './mailbox.ts';
 import { SlotRunner } from './slot-runner.ts';
 import { onLines, sendLine, type ToAgent } from './agent-protocol.ts';
+import { log as engineLog } from '../observe/log.ts';
 
 export async function runAgent(host: string, port: number): Promise<void> {
   const sock = net.connect(port, host);
   sock.setNoDelay(true);
   await new Promise<void>((res, rej) => sock.once('connect', res).once('error', rej));
   // After connecting, a reset from the server ends the agent through 'close' (below), with a line saying why.
-  sock.on('error', (e) => process.stderr.write(`roam dpu-agent: connection to ${host}:${port} failed: ${e.message}\n`));
+  sock.on('error', (e) => engineLog('error', `dpu-agent: connection to ${host}:${port} failed`, { message: e.message }));
   const runner = new SlotRunner();
   let mb: Mailbox | undefined;
   let memSeen = -1;

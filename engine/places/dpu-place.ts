@@ -11,6 +11,7 @@ import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './t
 import { Fifo } from './fifo.ts';
 import { DrainRate } from './drain-rate.ts';
 import { LatencyCounts } from './latency.ts';
+import { log as engineLog } from '../observe/log.ts';
 
 const ALPHA = 0.2;
 const ROAM_BIN = fileURLToPath(new URL('../../bin/roam.js', import.meta.url));
@@ -33,6 +34,8 @@ export class DpuPlace implements Place {
   readonly name = 'dpu' as const;
   /** Accept→reply times (dashboard p50/p99). */
   readonly latency = new LatencyCounts();
+  /** Handler run times at the agent (service, not queueing; /metrics). */
+  readonly service = new LatencyCounts();
   readonly maxPayload: number;
   readonly allocator: RegionAllocator;
   private readonly shmNames = new Map<string, { shm: string; size: number }>();
@@ -75,7 +78,7 @@ export class DpuPlace implements Place {
       return createShm(name, size);
     };
     this.listener = net.createServer((s) => this.attach(s));
-    this.listener.on('error', (e) => process.stderr.write(`roam: dpu listener error: ${e.message}\n`));
+    this.listener.on('error', (e) => engineLog('error', 'dpu listener error', { message: e.message }));
   }
 
   private shmName(): string {
@@ -95,7 +98,7 @@ export class DpuPlace implements Place {
   spawnAgent(): ChildProcess {
     this.child = spawn(process.execPath, [ROAM_BIN, 'dpu-agent', '--connect', `127.0.0.1:${this.port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
     // A failed spawn (EAGAIN, ENOMEM) leaves the place unavailable (steering skips it), not the server dead.
-    this.child.on('error', (e) => process.stderr.write(`roam: cannot start the dpu agent: ${e.message}\n`));
+    this.child.on('error', (e) => engineLog('error', 'cannot start the dpu agent', { message: e.message }));
     return this.child;
   }
 
@@ -218,6 +221,7 @@ export class DpuPlace implements Place {
     const ms = now - p.accepted;
     this.sojournMs += ALPHA * (ms - this.sojournMs);
     this.latency.record(ms);
+    this.service.recordNs(r.serviceNs);
     this.serviceMs += ALPHA * (r.serviceNs / 1e6 - this.serviceMs);
     if (r.status === 0) p.done({ ok: true, reply: r.out, place: 'dpu', serviceNs: r.serviceNs });
     else {

@@ -11,6 +11,7 @@ import { LatencyCounts } from './latency.ts';
 import { InlineLane, type InlineOptions } from './inline-lane.ts';
 import type { LoadMode } from './background-load.ts';
 import { TaskChannel, type TaskModule } from './worker-tasks.ts';
+import { log as engineLog } from '../observe/log.ts';
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
 const ENTRY = new URL('./host-worker.ts', import.meta.url).href;
@@ -98,6 +99,9 @@ export class HostPool implements Place {
   /** Accept→reply times of messages run by the workers, and of those run inline (dashboard p50/p99). */
   readonly latency = new LatencyCounts();
   readonly inlineLatency = new LatencyCounts();
+  /** Handler run times (service, not queueing) on the workers and inline (/metrics). */
+  readonly service = new LatencyCounts();
+  readonly inlineService = new LatencyCounts();
   /** What the workers load to run tasks (function and chain runs), once installed. */
   private taskModule: TaskModule | null = null;
   private taskIds = 0;
@@ -246,6 +250,7 @@ export class HostPool implements Place {
     const ms = now - p.accepted;
     this.sojournMs += ALPHA * (ms - this.sojournMs);
     this.inlineLatency.record(ms);
+    this.inlineService.recordNs(r.ns);
     this.serviceMs += ALPHA * (r.ns / 1e6 - this.serviceMs);
     p.done(outcome(r.status, r.out, r.ns));
     return true;
@@ -351,13 +356,14 @@ export class HostPool implements Place {
     const ms = now - p.accepted;
     this.sojournMs += ALPHA * (ms - this.sojournMs);
     this.latency.record(ms);
+    this.service.recordNs(serviceNs);
     this.serviceMs += ALPHA * (serviceNs / 1e6 - this.serviceMs);
     this.inline.observe(p.bundle, p.handler, serviceNs);
     try {
       p.done(outcome(status, mb.replyView(slot), serviceNs));
     } catch (e) {
       // A caller's callback failed: report it, but keep delivering the rest of the batch.
-      process.emitWarning(`host place: reply callback threw: ${(e as Error)?.stack ?? e}`);
+      engineLog('error', 'host place: a reply callback threw', { message: String((e as Error)?.stack ?? e) });
     } finally {
       mb.setState(slot, SlotState.FREE);
       lane.free.push(slot);

@@ -17,6 +17,12 @@ export class LatencyCounts {
     const us = ms < 2e6 ? (ms * 1000) | 0 : 0x7fffffff;
     this.counts[bucketOf(us > 0 ? us : 0)]!++;
   }
+
+  /** One message whose handler ran `ns` (the service time /metrics reports). */
+  recordNs(ns: number): void {
+    const us = ns < 2e12 ? (ns / 1000) | 0 : 0x7fffffff;
+    this.counts[bucketOf(us > 0 ? us : 0)]!++;
+  }
 }
 
 export function bucketOf(us: number): number {

@@ -122,6 +122,7 @@ export class PlaceRouter {
     this.stats.calls++;
     const b = this.table.get(p.bundle);
     if (!b) return p.done(fail('E_NO_BUNDLE', noBundle(p.bundle).message));
+    this.table.calls[p.bundle]!++; // /metrics: messages per bundle (engine/server/wire-metrics.ts)
     if (!b.handlers.has(p.handler)) return p.done(fail('E_NO_HANDLER', `bundle '${b.manifest.name}' has no handler with type ${p.handler}`));
     if (b.component) return this.callComponent(b, p, place);
     const host = this.host;

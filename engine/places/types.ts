@@ -37,6 +37,8 @@ export interface Place {
   readonly maxPayload: number;
   /** Accept→reply time counts (latency.ts), where the place keeps them: the dashboard's p50/p99. */
   readonly latency?: LatencyCounts;
+  /** Handler run time counts (service time, no queueing), where the place keeps them: /metrics. */
+  readonly service?: LatencyCounts;
   /** The place's live signals, in one object the place reuses: read them at once, do not keep them. */
   signals(now?: number): PlaceSignals;
   deploy(info: BundleInfo, shmNames?: Record<string, string>): void;

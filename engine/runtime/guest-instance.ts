@@ -129,6 +129,7 @@ export class GuestInstance {
       putBytes(mem, this.inPtr, head);
       if (inline) mem.set(inline, this.inPtr + head.length);
       this.ctx.allowed = entry.allowed;
+      this.ctx.entry = entry.name;
       n = fn(size);
     } catch (e) {
       this.broken = true;

@@ -6,6 +6,7 @@
 // place's region access (engine/rdma/client-side.ts). Each bundle's guest reaches only the keys the server
 // gave for that bundle. The local shm agent (places/dpu-agent.ts) stays the default on one machine. It lives
 // here, not in places/, because it speaks the wire protocol (the places hold no frame decoding).
+import { log as engineLog } from '../observe/log.ts';
 import net from 'node:net';
 import { Engine } from '../runtime/engine.ts';
 import { RegionStore } from '../regions/region-store.ts';
@@ -32,7 +33,7 @@ export interface RemoteAgentOptions {
 
 /** Runs until the server closes the connection; throws when the server refuses the agent. */
 export async function runRemoteAgent(o: RemoteAgentOptions): Promise<void> {
-  const log = o.log ?? ((line: string) => void process.stderr.write(`roam dpu-agent: ${line}\n`));
+  const log = o.log ?? ((line: string) => engineLog('info', `dpu-agent: ${line}`));
   const opened = RdmaClientSide.open();
   if ('error' in opened) throw new RoamError('E_RDMA_UNAVAILABLE', `--rdma needs UCX here: ${opened.error}`);
   const side = opened.side;

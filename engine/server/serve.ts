@@ -6,6 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { readChainsFile } from '../chains/chains-file.ts';
 import { RoamError } from '../errors.ts';
+import { log as engineLog } from '../observe/log.ts';
+import { scraped } from '../observe/metrics.ts';
+import type { Registry as PromRegistry } from 'prom-client';
 import { TenantTable } from '../tenancy/tenants.ts';
 import { Authenticator } from '../tenancy/auth.ts';
 import { createGateway, type Gateway } from '../http/gateway.ts';
@@ -29,6 +32,7 @@ export interface ServeOptions {
   wire: WireServeOptions;
   /** Bundle files deployed at start as the admin (not persisted: they come from the command line). */
   bundles?: string[];
+  /** Start-up and warning lines (default: the engine's logger, engine/observe/log.ts). */
   log?: (line: string) => void;
   /** Hosts, IPs and CIDR ranges remote chain steps may reach (engine/chains/remote-allow.ts); none by default. */
   remoteAllow?: string[];
@@ -38,7 +42,7 @@ export interface ServeOptions {
 
 /** Starts the server; `close` stops both doors, the places and the workers. */
 export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; wire: WireServer; url: string; portStats: PortStats; close: () => Promise<void> }> {
-  const log = o.log ?? (() => {});
+  const log = o.log ?? ((line: string) => engineLog('info', line));
   const tenants = o.tenantsFile ? TenantTable.fromFile(o.tenantsFile) : new TenantTable();
   const auth = new Authenticator(o.token, tenants);
   // Handler messages queue fairly at the host by their tenant's weight, as function calls do.
@@ -81,8 +85,19 @@ export async function serve(o: ServeOptions): Promise<{ gateway: Gateway; wire: 
     throw e;
   }
   port = shareHttpPort(gateway.server, (socket, first, closed) => wire.handleSocket(socket, first, closed), o.portLimits);
+  registerPortMetrics(gateway.metrics.registry, port.stats);
   const url = await gateway.listen(o.port, o.host);
   return { gateway, wire, url, portStats: port.stats, close };
+}
+
+/** The port's connection limits at work (shared-port.ts): refusals before any request is read. */
+function registerPortMetrics(r: PromRegistry, s: PortStats): void {
+  scraped(r, 'roam_port_connections_open', 'Connections open on the port (HTTP and wire)', 'gauge', () => [{ labels: {}, value: s.open }]);
+  scraped(r, 'roam_port_connections_refused_total', 'Connections closed at accept: over the server\'s or one address\'s connection limit', 'counter', () => [
+    { labels: { reason: 'server_limit' }, value: s.refusedServer },
+    { labels: { reason: 'address_limit' }, value: s.refusedAddress },
+  ]);
+  scraped(r, 'roam_port_first_byte_timeouts_total', 'Connections closed for sending nothing within the first-byte timeout', 'counter', () => [{ labels: {}, value: s.firstByteTimeouts }]);
 }
 
 function readBundleFile(f: string): Uint8Array {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { MAGIC } from '../wire/frame.ts';
+import { log as engineLog } from '../observe/log.ts';
 
 /** Bounds on the connections of one port (`roam serve` flags; 0 = no bound). */
 export interface PortLimits {
@@ -49,7 +50,7 @@ export function shareHttpPort(
   server: Server,
   onWire: (socket: Socket, first: Buffer, closed: () => void) => void,
   limits: Partial<PortLimits> = {},
-  log: (line: string) => void = (line) => void process.stderr.write(`roam: ${line}\n`),
+  log: (line: string) => void = (line) => engineLog('warn', line),
 ): SharedPort {
   const l = { ...DEFAULT_PORT_LIMITS, ...limits };
   const stats: PortStats = { open: 0, refusedServer: 0, refusedAddress: 0, firstByteTimeouts: 0 };

@@ -6,6 +6,7 @@
  * the `WireCall` each CALL needs: the connection is the decoder's and the stream's event sink, its reply
  * is encoded straight into the connection's buffer.
  */
+import type { CodeCounts } from '../observe/metrics.ts';
 import { performance } from 'node:perf_hooks';
 import type net from 'node:net';
 import { RoamError, isRoamError } from '../errors.ts';
@@ -59,6 +60,8 @@ export interface WireDoorStats extends RouteStats {
 export interface DoorConfig {
   router: PlaceRouter;
   stats: WireDoorStats;
+  /** ERROR frames sent, by code (bounded: engine/observe/metrics.ts). */
+  errorCodes: CodeCounts;
   maxFrame: number;
   auth: WireAuth | undefined;
   rdma: RdmaHost | undefined;
@@ -200,6 +203,9 @@ export class WireConnection implements StreamEvents, DecoderEvents {
 
   error(id: number, bundle: number, code: string, message: string): void {
     this.c.stats.errors++;
+    this.c.errorCodes.inc(code);
+    const table = this.c.router.table;
+    if (table.get(bundle)) table.errors[bundle]!++;
     this.out.frame(Kind.ERROR, 0, id, bundle, 0, errorPayload(code, message));
   }
 

@@ -3,6 +3,8 @@
  * door (wire-door.ts). `roam serve` hands it the sockets whose first byte is 0xB7 (shared-port.ts);
  * `listenWire` gives it a port of its own (tests, benchmarks, the demo).
  */
+import { CodeCounts } from '../observe/metrics.ts';
+import { log as engineLog } from '../observe/log.ts';
 import { ClientReports } from './client-reports.ts';
 import net from 'node:net';
 import type { Bundle } from '../bundle/bundle.ts';
@@ -64,6 +66,8 @@ export interface WireServer {
   readonly dpu: Place | undefined;
   readonly steering: Steering<ServerPlace>;
   readonly stats: WireServerStats;
+  /** ERROR frames sent, by code (bounded: engine/observe/metrics.ts). */
+  readonly errorCodes: CodeCounts;
   /** What connected clients' client places report (CLIENT_STATS), per tenant: the dashboard's client row. */
   readonly clientReports: ClientReports;
   /** What the places hold compiled (host workers, the inline lane, the DPU agent), for GET /v1/stats. */
@@ -80,18 +84,20 @@ export interface WireServer {
 export function createWireServer(opts: WireServerOptions = {}): WireServer {
   const stats: WireServerStats = { connections: 0, nativeConnections: 0, calls: 0, errors: 0, corrupt: 0, truncated: 0, leasesBroken: 0, undoLogged: 0, undoRestored: 0, inline: 0, refused: 0, byPlace: { host: 0, dpu: 0 }, open: 0, held: 0, overflows: 0 };
   const router = new PlaceRouter(opts.hostWorkers === undefined ? opts : { ...opts, host: { ...opts.host, workers: opts.hostWorkers } }, stats);
+  const errorCodes = new CodeCounts();
   const clientReports = new ClientReports();
   const door = new WireDoor({
     clientReports,
     router,
     stats,
+    errorCodes,
     maxFrame: opts.maxFrame ?? DEFAULT_MAX_FRAME,
     auth: opts.auth,
     rdma: opts.rdma,
     flow: { ...DEFAULT_FLOW, ...opts.flow },
     leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
     nativeIo: opts.nativeIo !== false,
-    log: opts.log ?? ((line: string) => void process.stderr.write(`roam: ${line}\n`)),
+    log: opts.log ?? ((line: string) => engineLog('warn', line)),
   });
   const swapped = (r: Registered) => {
     door.changed(r, false);
@@ -105,6 +111,7 @@ export function createWireServer(opts: WireServerOptions = {}): WireServer {
     dpu: router.dpu,
     steering: router.steering,
     stats,
+    errorCodes,
     clientReports,
     rdma: opts.rdma,
     dispatch: (bundle, handler, payload, place, done) => router.dispatch(bundle, handler, payload, place, done),
@@ -136,7 +143,7 @@ export async function listenWire(opts: WireServerOptions & { port?: number; host
   // Half-open: a client that sends its requests and then its FIN still gets every reply (wire/flow.ts).
   const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => ws.handleSocket(s));
   await new Promise<void>((res, rej) => server.once('error', rej).listen(opts.port ?? 0, opts.hostname ?? '127.0.0.1', res));
-  server.on('error', (e) => process.stderr.write(`roam: wire listener error: ${e.message}\n`)); // accept failures (EMFILE) are not fatal
+  server.on('error', (e) => engineLog('error', 'wire listener error', { message: e.message })); // accept failures (EMFILE) are not fatal
   const port = (server.address() as net.AddressInfo).port;
   const closeWire = ws.close;
   return Object.assign(ws, {

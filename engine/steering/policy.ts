@@ -2,6 +2,10 @@ import { performance } from 'node:perf_hooks';
 import type { PlaceSignals } from './signals.ts';
 import { ShiftWatch, type ShiftEvent, type SteeringObserver } from './shifts.ts';
 export type { ShiftEvent, SteeringObserver } from './shifts.ts';
+import { Buckets } from '../observe/metrics.ts';
+
+/** Shift times in seconds: the goal is 50 ms. */
+export const SHIFT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export interface Candidate<P extends string = string> {
   name: P;
@@ -77,6 +81,11 @@ export class Steering<P extends string = string> {
   readonly shifts: Array<{ handler: string | number; from: string | undefined; to: string; at: number }> = [];
   /** Completed shifts (congestion → ≥ 80 % of the handler's messages moved), the last 256. */
   readonly moves: ShiftEvent[] = [];
+  /** Counters for /metrics (never reset): decisions that changed a handler's place, and completed shifts
+   *  by `from>to` with their times (movedAt − onset) in a fixed-bucket histogram. */
+  switches = 0;
+  readonly shiftCounts = new Map<string, number>();
+  readonly shiftSeconds = new Buckets(SHIFT_BUCKETS);
   /** Told of each completed shift (the dashboard's timeline marks); set it, or leave it null. */
   observer: SteeringObserver | null = null;
   /** A handler's messages so far that ran without asking steering (the wire server's inline lane): a
@@ -110,6 +119,7 @@ export class Steering<P extends string = string> {
     const margin = best.name === st.left && now - st.leftAt < this.holdDownMs ? this.returnMargin : this.margin;
     if (cur && cur !== best && bestEst > estimateMs(cur, now) * (1 - margin)) pick = cur;
     if (pick.name !== st.current) {
+      this.switches++;
       this.shifts.push({ handler, from: st.current, to: pick.name, at: now });
       if (this.shifts.length > 1000) this.shifts.shift();
       const left = st.current === undefined ? undefined : candidates.find((c) => c.name === st.current)?.signals;
@@ -142,6 +152,9 @@ export class Steering<P extends string = string> {
     if (r === 'stale') return;
     this.moves.push(r);
     if (this.moves.length > 256) this.moves.shift();
+    const k = `${r.from}>${r.to}`;
+    this.shiftCounts.set(k, (this.shiftCounts.get(k) ?? 0) + 1);
+    this.shiftSeconds.observe(r.ms / 1000);
     this.observer?.shift(r);
   }
 }

@@ -20,7 +20,7 @@ export function servedUrl(child: ChildProcess): Promise<string> {
     let out = '';
     child.stdout!.on('data', (c) => {
       out += c;
-      const m = /serving on (http:\/\/\S+)/.exec(out);
+      const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
       if (m) resolve(m[1]!);
     });
     child.on('exit', (code) => reject(new Error(`roam serve exited with ${code}`)));

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { runCc } from '../../mpi/cc.ts';
+import { progress } from '../progress.ts';
 
 /** `roam cc` and `roam mpicc`: one compiler driver under two names (`MPICC = roam mpicc` in a Makefile). */
 export function ccCommand(name: 'cc' | 'mpicc'): Command {
@@ -19,12 +20,18 @@ compilers), so an MPI function roam lacks fails at compile time, named; clang's 
   -show, --showme        print the clang command instead of running it
   -compile-info, -link-info, --showme:compile, --showme:link   its compile or link part only
   --version              roam's and clang's versions
+  --quiet                no progress line (on a terminal, one shows while clang runs; never in a pipe)
 
 Examples:
   roam ${name} functions/mpi/ring.c -o ring.wasm && roam mpirun -np 4 ring.wasm
   roam ${name} -O3 -I common -D CLASS='"S"' -c ep.c && roam ${name} ep.o -o ep.wasm -lm
   MPICC = roam mpicc          (a Makefile line)`,
-    run: (argv) => runCc(argv, name),
+    run(argv) {
+      // --quiet is roam's (clang has no such option): no progress line. It shows on a terminal only.
+      const quiet = argv.includes('--quiet');
+      const p = progress({ quiet });
+      return runCc(quiet ? argv.filter((a) => a !== '--quiet') : argv, name, undefined, p);
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
 import { progress } from '../progress.ts';
 import { RoamError } from '../../errors.ts';
+import { setLogFormat } from '../../observe/log.ts';
 
 const help = `Usage: roam dev [DIR] [--port P] [--host H] [--quiet]
 
@@ -34,6 +35,8 @@ export const command: Command = {
     if (!existsSync(join(dir, 'roam.json'))) throw new RoamError('E_USAGE', `no roam.json in ${dir} (create a project with roam init)`);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port must be 0–65535, got '${values.port}'`);
+    // An author's terminal tool: human lines even in a pipe, guest logs included (ROAM_LOG_FORMAT overrides).
+    if (!process.env.ROAM_LOG_FORMAT) setLogFormat('human');
     const say = (line: string) => process.stdout.write(`roam dev: ${line}\n`);
     const { serve } = await import('../../server/serve.ts');
     const { WIRE_SERVE_FLAGS, wireServeOptions } = await import('../../server/wire-options.ts');

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Command } from '../command.ts';
 import { RoamError } from '../../errors.ts';
 import { parseMpirun } from '../../mpi/options.ts';
+import { progress } from '../progress.ts';
 
 const mpirun: Command = {
   name: 'mpirun',
@@ -16,6 +17,8 @@ const mpirun: Command = {
   --timeout S            tear the job down S seconds after every rank has entered MPI_Init
                          (start-up is not counted), naming where each rank waits (embedded)
   --tag-output           prefix each line a rank writes with [RANK] (also -prepend-rank, -l)
+  -q, --quiet            no start-up progress line (it shows on a terminal only: ranks launching, then
+                         how many are in MPI_Init)
   -x NAME[=VALUE]        give the ranks NAME (its value here when none is given)
   -genv NAME VALUE       the same (also -env); -genvlist A,B passes several from here
   --host H[,H...]        hosts (also -host, -hosts, -H); embedded: this host only
@@ -49,14 +52,25 @@ Examples:
     }
     const { checkImportsStatic } = await import('../../mpi/check.ts');
     checkImportsStatic(module);
-    if (o.mpi === 'native') {
-      const { runNative } = await import('../../mpi/native-launch.ts');
-      return runNative(o);
+    // Start-up on a terminal: ranks launching → all in MPI_Init, then the line ends (the job's own output follows).
+    const p = progress({ quiet: o.quiet });
+    const onStartup = (ready: number, np: number) => {
+      if (ready < np) p.update(`starting ${np} rank${np === 1 ? '' : 's'}: ${ready}/${np} in MPI_Init`);
+      else p.done(`${np} rank${np === 1 ? '' : 's'} in MPI_Init`);
+    };
+    try {
+      if (o.mpi === 'native') {
+        const { runNative } = await import('../../mpi/native-launch.ts');
+        return await runNative(o, { print: (t) => p.print(t), onStartup });
+      }
+      const { runEmbedded } = await import('../../mpi/embedded.ts');
+      const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), env: o.env, preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs, tagOutput: o.tagOutput, wasm: bytes, onStartup });
+      p.fail(); // ends a start-up line the job never finished (no-op once all ranks were in MPI_Init)
+      if (r.error) p.print(`roam mpirun: ${r.error}\n`);
+      return r.code;
+    } finally {
+      p.fail();
     }
-    const { runEmbedded } = await import('../../mpi/embedded.ts');
-    const r = await runEmbedded(module, { np: o.np, args: o.args, argv0: basename(o.program), env: o.env, preopenCwd: o.preopenCwd, timeoutMs: o.timeoutMs, tagOutput: o.tagOutput, wasm: bytes });
-    if (r.error) process.stderr.write(`roam mpirun: ${r.error}\n`);
-    return r.code;
   },
 };
 export default mpirun;

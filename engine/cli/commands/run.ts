@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { parse, usage } from '../args.ts';
 import { Engine } from '../../runtime/engine.ts';
+import { setLogFormat } from '../../observe/log.ts';
 import { encodeRequest, decodeResponse } from '../../runtime/http-abi.ts';
 import { decodeInput, formatReply, readInputFile } from './io.ts';
 
@@ -33,6 +34,7 @@ Examples:
   roam run kv.wasm --call put=u64:7,seven --call get=u64:7
   roam run hello.wasm --function greet --path /ann`,
   async run(argv) {
+    setLogFormat(null, 'stderr'); // replies go to stdout: guest log lines to stderr
     const { values, positionals } = parse(argv, {
       handler: { type: 'string' }, input: { type: 'string' }, call: { type: 'string', multiple: true },
       function: { type: 'string' }, method: { type: 'string' }, path: { type: 'string' }, header: { type: 'string', multiple: true }, body: { type: 'string' },

@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { RoamError } from '../../errors.ts';
+import { log as engineLog } from '../../observe/log.ts';
 
 import type { PortLimits } from '../../server/shared-port.ts';
 import { WIRE_SERVE_FLAGS, WIRE_SERVE_HELP, wireServeOptions } from '../../server/wire-options.ts';
@@ -85,7 +86,7 @@ export const command: Command = {
       // One pool: --threads (functions' old flag) and --workers (handlers') size the same host workers.
       wire: wireServeOptions(values.threads ? { ...values, workers: values.threads } : values),
       bundles: values.bundle ?? [],
-      log: (line) => process.stdout.write(`roam: ${line}\n`),
+      log: (line) => engineLog('info', line),
       port: int(values.port, '--port')!,
       host: values.host!,
       token,
@@ -98,7 +99,7 @@ export const command: Command = {
       portLimits: portLimits(values, int),
       ...(remoteAllow ? { remoteAllow } : {}),
     });
-    process.stdout.write(`roam: serving on ${url}\n`);
+    engineLog('info', `serving on ${url}`, { url });
     await new Promise<void>((resolve) => {
       const stop = () => void close().then(resolve);
       process.once('SIGINT', stop);

@@ -2,6 +2,7 @@ import { BroadcastChannel, isMainThread, MessageChannel, receiveMessageOnPort, W
 import { RoamError } from '../../errors.ts';
 import type { GpuQuotaChange, GpuStats } from '../host.ts';
 import { CHANNEL, type Op, type Ops, type Reply, type Request, type ServiceOptions } from './protocol.ts';
+import { log as engineLog } from '../../observe/log.ts';
 
 /**
  * Where a client's requests go and its replies arrive. `replies` may be a BroadcastChannel: Node's
@@ -65,7 +66,7 @@ export class GpuService {
     // A dead service must not take the host process down with it.
     this.worker.on('error', (e) => {
       this.failure = e;
-      process.stderr.write(`roam: gpu service thread failed: ${e.message}\n`);
+      engineLog('error', 'gpu service thread failed', { message: e.message });
     });
   }
 

@@ -2,6 +2,7 @@ import { RoamError } from '../../errors.ts';
 import type { DeviceDispatch, GpuDevice } from '../device.ts';
 import type { FunctionQuota, SchedulerOptions, SchedulerStats } from './types.ts';
 import { LatencyRing, SlidingWindow } from './window.ts';
+import { Buckets, SECONDS_BUCKETS } from '../../observe/metrics.ts';
 
 export type { FunctionQuota, FunctionStats, SchedulerOptions, SchedulerStats } from './types.ts';
 
@@ -28,6 +29,8 @@ class Account {
   queuedMs = 0;
   readonly used: SlidingWindow;
   readonly lat = new LatencyRing();
+  /** Queue + device time per dispatch, seconds, since registration (/metrics' histogram). */
+  readonly latency = new Buckets(SECONDS_BUCKETS);
   constructor(readonly id: string, public quota: Required<FunctionQuota>, windowMs: number) {
     this.used = new SlidingWindow(windowMs);
   }
@@ -257,6 +260,7 @@ export class GpuScheduler {
 
   private settle(j: Job, now: number, error?: unknown): void {
     j.acct.lat.add(now - j.enqueued);
+    j.acct.latency.observe((now - j.enqueued) / 1000);
     if (error === undefined) {
       j.acct.completed++;
       j.resolve();
@@ -292,6 +296,7 @@ export class GpuScheduler {
           overQuota: used >= a.quota.share * capacity, queued: a.queue.length, inFlight: a.inFlight,
           submitted: a.submitted, completed: a.completed, failed: a.failed, refused: a.refused,
           p50Ms: a.lat.percentile(50), p99Ms: a.lat.percentile(99),
+          latency: { counts: Array.from(a.latency.counts), sumSeconds: a.latency.sum },
         };
       }),
     };

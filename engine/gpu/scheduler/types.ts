@@ -42,6 +42,8 @@ export interface FunctionStats {
   refused: number;
   p50Ms: number;
   p99Ms: number;
+  /** Dispatch latency (queue + device) since registration: counts per SECONDS_BUCKETS bucket (+Inf last), and their sum in seconds. */
+  latency: { counts: number[]; sumSeconds: number };
 }
 
 export interface SchedulerStats {
