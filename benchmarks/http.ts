@@ -11,6 +11,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -30,13 +31,50 @@ function start(cmd: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c) => {
+    // After the address, the server's log lines (one per greet request) are drained and dropped: keeping and
+    // scanning them here would cost the load generator's process, not the server.
+    const onData = (c: Buffer) => {
       out += c;
       const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
-    });
+      if (!m) return;
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve({ url: m[1]!, child });
+    };
+    child.stdout!.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${cmd.join(' ')} exited with ${code}`)));
   });
+}
+
+/** A free port: the kernel's pick for a listener closed at once (a bench's race, not a test's). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * roam with its log on /dev/null, as a server whose log goes to a file or a collector: hello `greet` logs a
+ * line per request, and a pipe to this process would bill their reading to the load generator (it shares the
+ * 2 cores). Ready when /healthz answers.
+ */
+async function startQuiet(cmd: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...cmd, '--port', String(port)], { stdio: 'ignore' });
+  let exited: Error | null = null;
+  child.on('exit', (code) => (exited = new Error(`${cmd.join(' ')} exited with ${code}`)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (exited) throw exited;
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, child };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error(`${cmd.join(' ')}: not ready after 30 s`);
 }
 
 /** Clock ticks per second of /proc's CPU times. */
@@ -73,7 +111,7 @@ async function main(): Promise<void> {
   writeFileSync(file, await cachedBuild(join(ROOT, 'functions/hello')));
   const loadBefore = loadavg()[0]!;
   const bare = await start([join(ROOT, 'benchmarks/http-bare-server.mjs')]);
-  const roam = await start([join(ROOT, 'bin/roam.js'), 'serve', '--no-auth', '--port', '0', '--bundle', file, ...(args.threads ? ['--threads', args.threads] : [])]);
+  const roam = await startQuiet([join(ROOT, 'bin/roam.js'), 'serve', '--no-auth', '--bundle', file, ...(args.threads ? ['--threads', args.threads] : [])]);
   const cases = { bare: `${bare.url}/fn/greet/ann`, roam: `${roam.url}/fn/greet/ann`, healthz: `${roam.url}/healthz` };
   const pids: Record<string, number> = { bare: bare.child.pid!, roam: roam.child.pid!, healthz: roam.child.pid! };
   const results: Record<string, Load[]> = { bare: [], roam: [], healthz: [] };

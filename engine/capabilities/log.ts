@@ -1,5 +1,5 @@
 import type { Capability } from './capability.ts';
-import { log as engineLog, type Level } from '../observe/log.ts';
+import { guestLine, type Level } from '../observe/log.ts';
 
 /** Where guest log lines go: `fn` is the running function or handler, when known. */
 export type LogSink = (bundle: string, level: number, message: string, fn?: string, tenant?: string) => void;
@@ -7,7 +7,7 @@ const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
 
 /** Guest lines for the engine's logger (observe/log.ts): one per call of `log`, with the guest's bundle, function and tenant. */
 export function guestLog(bundle: string, level: Level, message: string, fn: string | undefined, tenant: string | undefined): void {
-  engineLog(level, message, { source: 'guest', bundle, ...(fn ? { function: fn } : {}), ...(tenant ? { tenant } : {}) });
+  guestLine(level, message, bundle, fn, tenant);
 }
 
 /** Default sink: the engine's one logger (stdout; JSON lines in pipes, human lines on a terminal). */

@@ -11,6 +11,7 @@
  * (`roam run` does, as its stdout carries the replies). ROAM_LOG_LEVEL=debug|info|warn|error (default debug: guest debug lines
  * show).
  */
+import { hostname } from 'node:os';
 import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
 import { pino, stdTimeFunctions, type Logger as Pino } from 'pino';
@@ -96,11 +97,19 @@ class TurnBatch {
   }
 }
 
+/** Where the root logger's finished lines go (set with it). */
+let rootWrite: (line: string) => void = () => {};
+/** Whether the root logger writes JSON (the guest fast path below builds JSON lines only). */
+let rootJson = false;
+
 function rootLogger(): Pino {
   if (root) return root;
   const out = logStream() === 'stderr' ? process.stderr : process.stdout;
   const batch = isMainThread ? new TurnBatch(out) : null;
-  return (root = pinoTo(batch ? (line) => batch.push(line) : (line) => void out.write(line), logFormat() === 'human'));
+  rootWrite = batch ? (line) => batch.push(line) : (line) => void out.write(line);
+  rootJson = logFormat() === 'json';
+  guestFields.clear();
+  return (root = pinoTo(rootWrite, !rootJson));
 }
 
 /** The process's logger (a `Logger` function over pino). */
@@ -108,6 +117,46 @@ export const log: Logger = (level, msg, fields) => {
   if (fields) rootLogger()[level](fields, msg);
   else rootLogger()[level](msg);
 };
+
+/** The `"source":"guest","bundle":…,` part of a guest line, per (bundle, function, tenant); bounded. */
+const guestFields = new Map<string, string>();
+const BASE = `"pid":${process.pid},"hostname":${JSON.stringify(hostname())},`;
+
+function guestPart(bundle: string, fn: string | undefined, tenant: string | undefined): string {
+  const key = `${bundle}\0${fn ?? ''}\0${tenant ?? ''}`;
+  let part = guestFields.get(key);
+  if (part === undefined) {
+    if (guestFields.size >= 4096) guestFields.clear();
+    part = `${BASE}"source":"guest","bundle":${JSON.stringify(bundle)},${fn ? `"function":${JSON.stringify(fn)},` : ''}${tenant ? `"tenant":${JSON.stringify(tenant)},` : ''}`;
+    guestFields.set(key, part);
+  }
+  return part;
+}
+
+/**
+ * A guest's log line: the same line pino writes (level, time, pid, hostname, source, bundle, function,
+ * tenant, msg), built from a cached field prefix when the logger writes JSON. Guest lines sit on the
+ * function path (hello `greet` logs once per request): through pino's child fields a line cost 3.3 µs of
+ * the network thread, built here ~0.6 µs (bench:http, 2 cores). Human lines go through pino.
+ */
+export function guestLine(level: Level, msg: string, bundle: string, fn: string | undefined, tenant: string | undefined): void {
+  const p = rootLogger();
+  if (!p.isLevelEnabled(level)) return;
+  if (!rootJson) return void p[level]({ source: 'guest', bundle, ...(fn ? { function: fn } : {}), ...(tenant ? { tenant } : {}) }, msg);
+  rootWrite(`{"level":"${level}","time":"${isoNow()}",${guestPart(bundle, fn, tenant)}"msg":${JSON.stringify(msg)}}\n`);
+}
+
+let isoMs = 0;
+let isoText = '';
+/** The time as pino's isoTime writes it, formatted once per millisecond (toISOString is ~1 µs here). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
 
 /** A Logger writing JSON lines to `write` (tests, embedders with a sink of their own). */
 export function jsonLogger(write: (line: string) => void): Logger {
