@@ -51,7 +51,7 @@ export async function startServer(o: ServerOptions): Promise<Proc & { url: strin
   const tenants = join(dir, 'tenants.json');
   writeFileSync(tenants, JSON.stringify({ tenants: Object.fromEntries(Object.entries(o.tenants).map(([t, token]) => [t, { weight: 1, token }])) }));
   const dpu = o.dpu === 'local' ? ['--dpu'] : ['--dpu-remote'];
-  const p = await startProc(process.execPath, [ROAM, 'serve', '--rdma', ...dpu, '--port', '0', '--host', o.host, '--workers', String(o.workers ?? 1), '--tenants', tenants], { ROAM_TOKEN: o.admin, ...o.env }, /serving on (http:\/\/\S+)/);
+  const p = await startProc(process.execPath, [ROAM, 'serve', '--rdma', ...dpu, '--port', '0', '--host', o.host, '--workers', String(o.workers ?? 1), '--tenants', tenants], { ROAM_TOKEN: o.admin, ...o.env }, /serving on (http:\/\/[^\s"]+)/);
   const url = p.match[1]!;
   return { ...p, url, port: Number(new URL(url).port) };
 }

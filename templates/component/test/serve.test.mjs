@@ -9,7 +9,7 @@ const url = await new Promise((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (c) => {
     out += c;
-    const m = /serving on (http:\/\/\S+)/.exec(out);
+    const m = /serving on (http:\/\/[^\s"]+)/.exec(out);
     if (m) resolve(m[1]);
   });
   server.on('error', reject);
