@@ -7,7 +7,8 @@ import type { RegionAllocator } from '../regions/region-store.ts';
 import { Mailbox, SlotState, SLOT_HEADER } from './mailbox.ts';
 import type { BundleInfo } from './slot-runner.ts';
 import { onLines, sendLine, type FromAgent } from './agent-protocol.ts';
-import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './types.ts';
+import { BusyWindow } from './busy-window.ts';
+import type { Pending, Place, PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
 import { DrainRate } from './drain-rate.ts';
 import { LatencyCounts } from './latency.ts';
@@ -60,7 +61,7 @@ export class DpuPlace implements Place {
   private lastDone = 0;
   private busySince = 0;
   private busyNs = 0;
-  private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
+  private readonly busyWindow = new BusyWindow();
   child: ChildProcess | undefined;
   port = 0;
   onOrphan: (p: Pending) => void = (p) => p.done({ ok: false, code: 'E_PLACE_UNAVAILABLE', message: 'dpu agent went away' });
@@ -137,19 +138,13 @@ export class DpuPlace implements Place {
   }
 
   signals(now = performance.now()): PlaceSignals {
-    const w = this.busyWindow;
-    if (now - w.at > BUSY_WINDOW_MS) {
-      w.busy = Math.min(1, (this.busyNs - w.ns) / 1e6 / (now - w.at));
-      w.at = now;
-      w.ns = this.busyNs;
-    }
     const s = this.sig;
     s.available = this.ready;
     s.queue = this.inflight.size + this.backlog.length;
     s.sojournMs = this.sojournMs;
     s.serviceMs = this.serviceMs;
     s.drainMs = this.drainRate.at(now);
-    s.busy = w.busy;
+    s.busy = this.busyWindow.update(now, this.busyNs);
     s.lastDone = this.lastDone;
     s.busySince = this.busySince;
     return s;

@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { RoamError } from '../errors.ts';
 import { AgentOp, Kind, Place as WirePlace, parseError, type Frame } from '../wire/frame.ts';
 import type { BundleInfo } from './slot-runner.ts';
-import { BUSY_WINDOW_MS, type Pending, type Place, type PlaceSignals } from './types.ts';
+import { BusyWindow } from './busy-window.ts';
+import type { Pending, Place, PlaceSignals } from './types.ts';
 import { Fifo } from './fifo.ts';
 import { DrainRate } from './drain-rate.ts';
 import { LatencyCounts } from './latency.ts';
@@ -76,7 +77,7 @@ export class RemoteDpuPlace implements Place {
   private lastDone = 0;
   private busySince = 0;
   private busyNs = 0;
-  private busyWindow = { at: performance.now(), ns: 0, busy: 0 };
+  private readonly busyWindow = new BusyWindow();
   private readyWaiters: Array<() => void> = [];
 
   constructor(opts: RemoteDpuPlaceOptions = {}) {
@@ -136,19 +137,13 @@ export class RemoteDpuPlace implements Place {
   }
 
   signals(now = performance.now()): PlaceSignals {
-    const w = this.busyWindow;
-    if (now - w.at > BUSY_WINDOW_MS) {
-      w.busy = Math.min(1, (this.busyNs - w.ns) / 1e6 / (now - w.at));
-      w.at = now;
-      w.ns = this.busyNs;
-    }
     const s = this.sig;
     s.available = this.link !== undefined;
     s.queue = this.inflight.size + this.backlog.length;
     s.sojournMs = this.sojournMs;
     s.serviceMs = this.serviceMs;
     s.drainMs = this.drainRate.at(now);
-    s.busy = w.busy;
+    s.busy = this.busyWindow.update(now, this.busyNs);
     s.lastDone = this.lastDone;
     s.busySince = this.busySince;
     return s;
